@@ -1,0 +1,85 @@
+"""agentorch: teams of LLM agents on LangGraph.
+
+A planner splits a goal into a DAG of sub-tasks, specialists work on them in parallel, a critic
+reviews, and a synthesizer answers. `from agentorch import Team, Agent, tool` is enough for a
+first team; see the README for the rest.
+"""
+
+from agentorch._agent import Agent, requires_approval, tool
+from agentorch._context import RunContext
+from agentorch._errors import (
+    AgentorchError,
+    ConfigError,
+    ModelRequestsBlocked,
+    PlanError,
+    RunFailed,
+    ScriptExhausted,
+)
+from agentorch._events import (
+    CriticVerdict,
+    Event,
+    Final,
+    Interrupted,
+    PlanCreated,
+    Replanned,
+    SubtaskFinished,
+    SubtaskStarted,
+)
+from agentorch._memory import Summarize, TeamMemory
+from agentorch._plan import plan_problems, ready_subtasks
+from agentorch._team import Team
+from agentorch._types import (
+    Budget,
+    PendingInterrupt,
+    Plan,
+    RunResult,
+    RunStatus,
+    SubTask,
+    SubTaskResult,
+    SubTaskStatus,
+    TokenUsage,
+    ToolCallRecord,
+    Usage,
+    Verdict,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Agent",
+    "AgentorchError",
+    "Budget",
+    "ConfigError",
+    "CriticVerdict",
+    "Event",
+    "Final",
+    "Interrupted",
+    "ModelRequestsBlocked",
+    "PendingInterrupt",
+    "Plan",
+    "PlanCreated",
+    "PlanError",
+    "Replanned",
+    "RunContext",
+    "RunFailed",
+    "RunResult",
+    "RunStatus",
+    "ScriptExhausted",
+    "SubTask",
+    "SubTaskResult",
+    "SubTaskStatus",
+    "SubtaskFinished",
+    "SubtaskStarted",
+    "Summarize",
+    "Team",
+    "TeamMemory",
+    "TokenUsage",
+    "ToolCallRecord",
+    "Usage",
+    "Verdict",
+    "plan_problems",
+    "ready_subtasks",
+    "requires_approval",
+    "tool",
+    "__version__",
+]

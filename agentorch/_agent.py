@@ -1,0 +1,144 @@
+"""`Agent` (a specialist's description) and `tool` (langchain-core's, plus approval and timeout)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
+from langchain_core.tools import tool as _lc_tool
+
+from agentorch._errors import ConfigError
+from agentorch._keys import REQUIRES_APPROVAL, RESERVED_ROLES, TOOL_TIMEOUT
+
+__all__ = ["Agent", "tool", "requires_approval"]
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+
+def tool(
+    *args: Any,
+    requires_approval: bool = False,
+    timeout: float | None = None,
+    **kwargs: Any,
+) -> Any:
+    """langchain-core's `@tool`, plus two agentorch options.
+
+    Args:
+        requires_approval: pause the run with `interrupt()` before each call until a person
+            approves, denies or edits the arguments (`team.resume(thread_id, approve=...)`).
+        timeout: seconds a single call may take; a call that takes longer becomes an error
+            observation for the agent.
+
+    Example:
+        >>> from agentorch import tool
+        >>> @tool(requires_approval=True)
+        ... def delete_records(table: str) -> str:
+        ...     '''Delete every record of a table.'''
+        ...     return f"deleted {table}"
+        >>> delete_records.name
+        'delete_records'
+    """
+
+    def mark(t: BaseTool) -> BaseTool:
+        return _mark(t, requires_approval=requires_approval, timeout=timeout)
+
+    if args and (callable(args[0]) or isinstance(args[0], BaseTool)) and not kwargs:
+        return mark(_lc_tool(*args))
+    decorator = _lc_tool(*args, **kwargs)
+    if isinstance(decorator, BaseTool):
+        return mark(decorator)
+    return lambda fn: mark(decorator(fn))
+
+
+def requires_approval(t: BaseTool, timeout: float | None = None) -> BaseTool:
+    """Mark an existing LangChain tool as needing a person's approval before each call."""
+    return _mark(t, requires_approval=True, timeout=timeout)
+
+
+def _mark(t: BaseTool, *, requires_approval: bool, timeout: float | None) -> BaseTool:
+    if timeout is not None and timeout <= 0:
+        raise ConfigError(f"Tool `{t.name}`: `timeout` must be > 0 seconds, got {timeout!r}.")
+    meta = dict(t.metadata or {})
+    if requires_approval:
+        meta[REQUIRES_APPROVAL] = True
+    if timeout is not None:
+        meta[TOOL_TIMEOUT] = float(timeout)
+    t.metadata = meta
+    return t
+
+
+def tool_needs_approval(t: BaseTool) -> bool:
+    """Whether calls to `t` must be approved by a person."""
+    return bool((t.metadata or {}).get(REQUIRES_APPROVAL))
+
+
+def tool_timeout(t: BaseTool, default: float | None) -> float | None:
+    """Per-call timeout of `t`, falling back to the team's default."""
+    return (t.metadata or {}).get(TOOL_TIMEOUT, default)
+
+
+class Agent:
+    """A specialist: a name the planner assigns work to, a role, instructions, tools, a model.
+
+    Args:
+        name: unique within the team; letters, digits, `_` and `-`, starting with a letter.
+        role: one line the planner reads to decide what to assign (e.g. "Finds and checks facts").
+        instructions: extra system-prompt text for this agent.
+        tools: LangChain tools (use `agentorch.tool`); the agent can call only these.
+        llm: this agent's own chat model; default is the team's model for this agent's name.
+    """
+
+    __slots__ = ("name", "role", "instructions", "tools", "llm")
+
+    def __init__(
+        self,
+        name: str,
+        role: str,
+        instructions: str | None = None,
+        tools: Sequence[BaseTool | Callable[..., Any]] = (),
+        llm: BaseChatModel | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ConfigError(
+                f"Invalid agent name {name!r}: use 1-64 letters, digits, `_` or `-`, starting "
+                "with a letter (e.g. 'researcher')."
+            )
+        if name in RESERVED_ROLES:
+            raise ConfigError(
+                f"Agent name `{name}` is reserved for a team role "
+                f"({', '.join(sorted(RESERVED_ROLES))}); pick another name."
+            )
+        if not isinstance(role, str) or not role.strip():
+            raise ConfigError(f"Agent `{name}` needs a non-empty `role` describing what it does.")
+        if isinstance(tools, (str, bytes, BaseTool)) or not isinstance(tools, Sequence):
+            raise ConfigError(
+                f"Agent `{name}`: `tools` must be a list of tools, got {type(tools).__name__}."
+            )
+        checked: list[BaseTool] = []
+        for t in tools:
+            if not isinstance(t, BaseTool):
+                raise ConfigError(
+                    f"Agent `{name}`: {t!r} is not a tool. Decorate functions with "
+                    "`@agentorch.tool` (or pass LangChain `BaseTool` instances)."
+                )
+            checked.append(t)
+        names = [t.name for t in checked]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ConfigError(f"Agent `{name}` has two tools named {', '.join(dupes)}.")
+        if llm is not None and not isinstance(llm, BaseChatModel):
+            raise ConfigError(
+                f"Agent `{name}`: `llm` must be a LangChain chat model, got {type(llm).__name__}."
+            )
+        self.name = name
+        self.role = role.strip()
+        self.instructions = instructions
+        self.tools: tuple[BaseTool, ...] = tuple(checked)
+        self.llm = llm
+
+    def __repr__(self) -> str:
+        tools = ", ".join(t.name for t in self.tools)
+        return f"Agent(name={self.name!r}, role={self.role!r}, tools=[{tools}])"

@@ -1,0 +1,180 @@
+"""The per-run context and the one place every model call goes through.
+
+Every LLM call — planner, critic, synthesizer, summarizer, specialists — is made by
+`RunContext.call_model`: it checks the budget, tags the call with its role in the run config
+metadata (so traces and scripted models know who is speaking), applies the per-call timeout and
+records token usage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from pydantic import BaseModel, ValidationError
+
+from agentorch._keys import ROLE_KEY, ROUND_KEY, SUBTASK_KEY, THREAD_KEY
+from agentorch._types import Budget, TokenUsage
+
+if TYPE_CHECKING:
+    from agentorch._team import Team
+
+log = logging.getLogger("agentorch")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class BudgetExhausted(Exception):
+    """Control flow: a budget limit was reached before a model call. Never reaches users."""
+
+
+@dataclass
+class RunContext:
+    """State of one `run`/`resume` call that is not part of the graph state: budget counters.
+
+    Counters start from the usage already recorded in the thread's state, so a resumed run keeps
+    counting where the interrupted one stopped.
+    """
+
+    team: Team
+    thread_id: str = ""
+    started: float = field(default_factory=time.monotonic)
+    llm_calls: int = 0
+    tokens: int = 0
+
+    def budget_problem(self) -> str | None:
+        """Which budget limit is reached, or None."""
+        b: Budget = self.team.budget
+        if b.max_llm_calls is not None and self.llm_calls >= b.max_llm_calls:
+            return f"max_llm_calls={b.max_llm_calls} reached"
+        if b.max_tokens is not None and self.tokens >= b.max_tokens:
+            return f"max_tokens={b.max_tokens} reached ({self.tokens} used)"
+        if b.max_seconds is not None and time.monotonic() - self.started >= b.max_seconds:
+            return f"max_seconds={b.max_seconds} reached"
+        return None
+
+    async def call_model(
+        self,
+        role: str,
+        messages: Sequence[BaseMessage],
+        *,
+        model: Any = None,
+        subtask_id: str | None = None,
+        round: int | None = None,
+        run_name: str | None = None,
+    ) -> AIMessage:
+        """Call the model for `role` (or the given runnable) once, budgeted and tagged."""
+        runnable = model if model is not None else self.team.model_for(role)
+        message = await self._invoke(role, runnable, messages, subtask_id, round, run_name)
+        if not isinstance(message, AIMessage):
+            raise TypeError(f"The model for role `{role}` returned {type(message).__name__}.")
+        self.tokens += usage_of(message).total_tokens
+        return message
+
+    async def _invoke(
+        self,
+        role: str,
+        runnable: Any,
+        messages: Sequence[BaseMessage],
+        subtask_id: str | None,
+        round: int | None,
+        run_name: str | None,
+    ) -> Any:
+        problem = self.budget_problem()
+        if problem:
+            raise BudgetExhausted(problem)
+        config: dict[str, Any] = {
+            "metadata": {
+                ROLE_KEY: role,
+                SUBTASK_KEY: subtask_id,
+                ROUND_KEY: round,
+                THREAD_KEY: self.thread_id,
+            },
+            "run_name": run_name or role,
+        }
+        self.llm_calls += 1
+        log.debug("model call role=%s subtask=%s messages=%d", role, subtask_id, len(messages))
+        coro = runnable.ainvoke(list(messages), config=config)
+        timeout = self.team.model_timeout
+        return await (asyncio.wait_for(coro, timeout) if timeout else coro)
+
+    async def call_structured(
+        self,
+        role: str,
+        schema: type[M],
+        messages: Sequence[BaseMessage],
+        *,
+        check: Any = None,
+        retries: int = 2,
+        round: int | None = None,
+    ) -> tuple[M | None, list[str], TokenUsage, str]:
+        """Ask `role` for a `schema` instance, feeding problems back for repair.
+
+        `check(value) -> list[str]` adds semantic validation. Returns the value (None if still
+        invalid after `retries` repairs), the last problems, the usage of all attempts and the
+        name of the model that answered.
+        """
+        base: BaseChatModel = self.team.model_for(role)
+        structured = base.with_structured_output(schema, include_raw=True)
+        convo = list(messages)
+        usage = TokenUsage()
+        problems: list[str] = []
+        model = "unknown"
+        for attempt in range(retries + 1):
+            out = dict(await self._invoke(role, structured, convo, None, round, None))
+            raw = out.get("raw")
+            if isinstance(raw, AIMessage):
+                usage = usage + usage_of(raw)
+                model = model_name_of(raw)
+                self.tokens += usage_of(raw).total_tokens
+            value = out.get("parsed")
+            if isinstance(value, dict):
+                try:
+                    value = schema.model_validate(value)
+                except ValidationError as e:
+                    value, out["parsing_error"] = None, e
+            if value is None:
+                err = out.get("parsing_error")
+                problems = [f"The answer did not match the required format: {_short(err)}"]
+            else:
+                problems = list(check(value)) if check else []
+                if not problems:
+                    return value, [], usage, model
+            log.info("%s output rejected (attempt %d): %s", role, attempt + 1, problems)
+            shown = raw.content or raw.tool_calls if isinstance(raw, AIMessage) else raw
+            convo = [
+                *messages,
+                HumanMessage(
+                    "Your previous answer was rejected.\nPrevious answer: "
+                    f"{_short(shown, 2000)}\nProblems:\n- " + "\n- ".join(problems)
+                    + "\nAnswer again with every problem fixed."
+                ),
+            ]
+        return None, problems, usage, model
+
+def usage_of(message: AIMessage) -> TokenUsage:
+    """The token usage a model reported on `message` (zeros if it reported none)."""
+    u = message.usage_metadata or {}
+    return TokenUsage(
+        input_tokens=int(u.get("input_tokens", 0)),
+        output_tokens=int(u.get("output_tokens", 0)),
+        total_tokens=int(u.get("total_tokens", 0)),
+        calls=1,
+    )
+
+
+def model_name_of(message: AIMessage) -> str:
+    """The model name a provider reported, or "unknown"."""
+    meta = message.response_metadata or {}
+    return str(meta.get("model_name") or meta.get("model") or "unknown")
+
+
+def _short(value: object, limit: int = 500) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more chars]"

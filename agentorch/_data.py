@@ -1,0 +1,18 @@
+"""Rendering other parties' text as delimited, labelled data — never as instructions."""
+
+from __future__ import annotations
+
+import html
+
+__all__ = ["data_block"]
+
+
+def data_block(text: str, **labels: str) -> str:
+    """Wrap `text` in a `<data ...>` block the prompts tell models to treat as information.
+
+    Anything in `text` that looks like a `<data>` tag is escaped, so content cannot close the
+    block early and pose as instructions.
+    """
+    attrs = "".join(f' {k}="{html.escape(str(v), quote=True)}"' for k, v in labels.items())
+    safe = text.replace("<data", "&lt;data").replace("</data", "&lt;/data")
+    return f"<data{attrs}>\n{safe}\n</data>"

@@ -1,0 +1,56 @@
+"""The error tree: everything agentorch raises on purpose derives from `AgentorchError`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentorch._types import RunResult
+
+__all__ = [
+    "AgentorchError",
+    "ConfigError",
+    "PlanError",
+    "RunFailed",
+    "ScriptExhausted",
+    "ModelRequestsBlocked",
+]
+
+
+class AgentorchError(Exception):
+    """Base class of every error agentorch raises on purpose."""
+
+
+class ConfigError(AgentorchError, ValueError):
+    """A team, agent, model or suite was set up wrongly; the message says what to change."""
+
+
+class PlanError(AgentorchError):
+    """The planner could not produce a valid plan, even after repair attempts.
+
+    `problems` lists what was wrong with the last plan it proposed.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[str] = list(problems or [])
+
+
+class RunFailed(AgentorchError):
+    """A run stopped on an error it could not recover from.
+
+    `result` holds everything that finished before the failure (status "failed"); the run can
+    be continued with `team.resume(result.thread_id)` once the cause is fixed.
+    """
+
+    def __init__(self, message: str, result: RunResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class ScriptExhausted(AgentorchError):
+    """A `ScriptedChatModel` was called for a role whose script is missing or used up."""
+
+
+class ModelRequestsBlocked(AgentorchError):
+    """A real model client was called while model requests are blocked (tests, evals)."""

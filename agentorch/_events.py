@@ -1,0 +1,135 @@
+"""Typed events yielded by `Team.stream` / `Team.astream`.
+
+They are derived from LangGraph's own stream modes ("updates" for node results, "custom" for a
+sub-task's start), not from a second bookkeeping path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal, TypedDict
+
+from agentorch._keys import NODE_CRITIC, NODE_PLAN, NODE_SPECIALIST
+from agentorch._types import PendingInterrupt, Plan, SubTaskResult, Verdict
+
+__all__ = [
+    "Event",
+    "PlanCreated",
+    "Replanned",
+    "SubtaskStarted",
+    "SubtaskFinished",
+    "CriticVerdict",
+    "Interrupted",
+    "Final",
+    "events_from_chunk",
+]
+
+
+class PlanCreated(TypedDict):
+    """The planner produced the first plan of the run."""
+
+    type: Literal["plan_created"]
+    round: int
+    plan: Plan
+
+
+class Replanned(TypedDict):
+    """The planner produced a new plan after the critic asked for one."""
+
+    type: Literal["replanned"]
+    round: int
+    plan: Plan
+
+
+class SubtaskStarted(TypedDict):
+    """A specialist started working on a sub-task (`started_at` is a UNIX time)."""
+
+    type: Literal["subtask_started"]
+    subtask_id: str
+    agent: str
+    round: int
+    attempt: int
+    started_at: float
+
+
+class SubtaskFinished(TypedDict):
+    """A specialist finished a sub-task; `result` has output, status, times, tokens, tool calls."""
+
+    type: Literal["subtask_finished"]
+    subtask_id: str
+    agent: str
+    round: int
+    status: str
+    duration: float
+    tokens: int
+    result: SubTaskResult
+
+
+class CriticVerdict(TypedDict):
+    """The critic reviewed a round."""
+
+    type: Literal["critic_verdict"]
+    round: int
+    verdict: Verdict
+
+
+class Interrupted(TypedDict):
+    """The run paused for a person: a plan to approve or a gated tool call."""
+
+    type: Literal["interrupted"]
+    interrupts: list[PendingInterrupt]
+
+
+class Final(TypedDict):
+    """The run ended with an answer and a status."""
+
+    type: Literal["final"]
+    status: str
+    answer: str
+
+
+Event = PlanCreated | Replanned | SubtaskStarted | SubtaskFinished | CriticVerdict | Interrupted | Final
+
+
+def pending_interrupts(interrupts: Any) -> list[PendingInterrupt]:
+    """LangGraph `Interrupt` objects as `PendingInterrupt` values."""
+    return [
+        PendingInterrupt(id=i.id, kind=i.value.get("kind", "plan"), payload=dict(i.value))
+        for i in interrupts
+        if isinstance(getattr(i, "value", None), dict)
+    ]
+
+
+def events_from_chunk(mode: str, chunk: Any) -> Iterator[Event]:
+    """Translate one `(mode, chunk)` of `astream(stream_mode=["updates", "custom"])`."""
+    if mode == "custom":
+        if isinstance(chunk, dict) and chunk.get("type") == "subtask_started":
+            yield SubtaskStarted(**chunk)  # type: ignore[typeddict-item]
+        return
+    for node, update in chunk.items():
+        if node == "__interrupt__":
+            yield Interrupted(type="interrupted", interrupts=pending_interrupts(update))
+            continue
+        if not isinstance(update, dict):
+            continue
+        if node == NODE_PLAN and update.get("plan"):
+            plan = Plan.model_validate(update["plan"])
+            rnd = int(update.get("round", 1))
+            if rnd == 1:
+                yield PlanCreated(type="plan_created", round=rnd, plan=plan)
+            else:
+                yield Replanned(type="replanned", round=rnd, plan=plan)
+        elif node == NODE_SPECIALIST:
+            for raw in update.get("results", {}).values():
+                r = SubTaskResult.model_validate(raw)
+                yield SubtaskFinished(
+                    type="subtask_finished", subtask_id=r.subtask_id, agent=r.agent,
+                    round=r.round, status=r.status, duration=r.duration,
+                    tokens=r.usage.total_tokens, result=r,
+                )
+        elif node == NODE_CRITIC and update.get("verdicts"):
+            v = update["verdicts"][-1]
+            yield CriticVerdict(type="critic_verdict", round=int(update.get("reviewed_round", 0)),
+                                verdict=Verdict.model_validate(v))
+        if "status" in update:
+            yield Final(type="final", status=update["status"], answer=update.get("answer", ""))

@@ -1,0 +1,333 @@
+"""The team state machine on LangGraph.
+
+    START -> [recall] -> plan -> [approve_plan] -> dispatch --Send--> specialist x N
+                          ^                          ^                    |
+                          | replan                   | revise / next wave v
+                          +---------------------- critic <------------ dispatch
+                                                     | accept / max_rounds
+                                                     v
+                                                 synthesize -> [remember] -> END
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.config import get_config
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command, Send, interrupt
+
+from agentorch._context import BudgetExhausted, RunContext, model_name_of, usage_of
+from agentorch._data import data_block
+from agentorch._errors import AgentorchError, PlanError
+from agentorch._keys import (
+    CRITIC,
+    NODE_APPROVE,
+    NODE_CRITIC,
+    NODE_DISPATCH,
+    NODE_PLAN,
+    NODE_RECALL,
+    NODE_REMEMBER,
+    NODE_SPECIALIST,
+    NODE_SYNTHESIZE,
+    PLANNER,
+    SYNTHESIZER,
+)
+from agentorch._plan import downstream_of, plan_problems
+from agentorch._specialist import make_specialist_node, usage_update
+from agentorch._state import SpecialistInput, TeamState
+from agentorch._types import Plan, SubTaskResult, Verdict
+
+if TYPE_CHECKING:
+    from agentorch._team import Team
+
+log = logging.getLogger("agentorch")
+
+__all__ = ["build_graph"]
+
+# a run stops cleanly this many steps before LangGraph's recursion limit would raise
+_STEP_MARGIN = 4
+
+
+def results_block(plan: Plan, results: dict[str, dict[str, Any]]) -> str:
+    """The current results as labelled data blocks, in plan order."""
+    blocks = []
+    for st in plan.subtasks:
+        r = results.get(st.id)
+        if r is None:
+            blocks.append(data_block("(not run)", source=f"subtask:{st.id}", agent=st.agent))
+        else:
+            text = r["output"] if r["status"] == "done" else f"FAILED: {r['error']}"
+            blocks.append(data_block(text, source=f"subtask:{st.id}", agent=st.agent,
+                                     task=st.description))
+    return "\n".join(blocks)
+
+
+def best_available_answer(plan: Plan | None, results: dict[str, dict[str, Any]]) -> str:
+    """The answer when the synthesizer cannot be called: finished outputs in plan order."""
+    if plan is None:
+        return ""
+    parts = [
+        f"## {st.id}\n{results[st.id]['output']}"
+        for st in plan.subtasks
+        if st.id in results and results[st.id]["status"] == "done"
+    ]
+    return "\n\n".join(parts)
+
+
+def build_graph(team: Team) -> StateGraph:
+    """Describe `team` as a LangGraph `StateGraph` (uncompiled)."""
+
+    def ctx_of(runtime: Runtime[RunContext] | None) -> RunContext:
+        ctx = getattr(runtime, "context", None)
+        if isinstance(ctx, RunContext):
+            return ctx
+        # invoked without agentorch's context (e.g. LangGraph Server): budgets count per node
+        thread = get_config().get("configurable", {}).get("thread_id", "")
+        return RunContext(team=team, thread_id=str(thread))
+
+    async def recall(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        ctx = ctx_of(runtime)
+        text = await team.memory.arecall(  # type: ignore[union-attr]
+            state["goal"], thread_id=ctx.thread_id, budget=team.context_budget
+        )
+        return {"recalled": text}
+
+    async def plan(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
+        ctx = ctx_of(runtime)
+        rnd = max(1, state.get("round", 0))
+        previous = Plan.model_validate(state["plan"]) if state.get("plan") else None
+        human = [f"Goal: {state['goal']}"]
+        if state.get("recalled"):
+            human.append("What the team remembers:\n" + data_block(state["recalled"], source="memory"))
+        if previous is not None:
+            verdict = state["verdicts"][-1] if state.get("verdicts") else {}
+            human.append("Your previous plan:\n" + data_block(previous.model_dump_json(), source="plan"))
+            human.append("Its results:\n" + results_block(previous, state.get("results", {})))
+            human.append("The critic asked for a new plan:\n"
+                         + data_block(verdict.get("feedback", ""), source="critic"))
+        messages = [
+            SystemMessage(team.planner_prompt()),
+            HumanMessage("\n\n".join(human)),
+        ]
+        try:
+            new, problems, usage, model = await ctx.call_structured(
+                PLANNER, Plan, messages, retries=team.plan_retries, round=rnd,
+                check=lambda p: plan_problems(p, team.agent_names, team.max_subtasks),
+            )
+        except BudgetExhausted as e:
+            return Command(goto=NODE_SYNTHESIZE, update={"stop": "budget_exhausted", "error": str(e)})
+        if new is None:
+            raise PlanError(
+                f"The planner produced no valid plan after {team.plan_retries + 1} attempts. "
+                "Last problems: " + "; ".join(problems),
+                problems,
+            )
+        update: dict[str, Any] = {
+            "plan": new.model_dump(mode="json"),
+            "plans": [new.model_dump(mode="json")],
+            "round": rnd,
+            "usage": usage_update(PLANNER, model, usage),
+        }
+        if previous is not None:
+            update["results"] = _stale_results(previous, new, state.get("results", {}))
+        goto = NODE_APPROVE if team.approve_plan else NODE_DISPATCH
+        return Command(goto=goto, update=update)
+
+    def approve(state: TeamState) -> Command[Any]:
+        decision = interrupt({"kind": "plan", "plan": state["plan"], "round": state["round"]})
+        if decision is True:
+            return Command(goto=NODE_DISPATCH)
+        if decision is False or decision is None:
+            return Command(goto=END, update={"stop": "rejected", "status": "rejected",
+                                             "error": "The plan was rejected at approval."})
+        edited = Plan.model_validate(decision).model_dump(mode="json")
+        return Command(goto=NODE_DISPATCH, update={"plan": edited, "plans": [edited]})
+
+    def dispatch(state: TeamState) -> dict[str, Any]:
+        if not state.get("stop") and state.get("remaining_steps", 10**9) <= _STEP_MARGIN:
+            return {"stop": "budget_exhausted",
+                    "error": "LangGraph's recursion limit was about to be reached."}
+        return {}
+
+    def route(state: TeamState) -> list[Send] | str:
+        if state.get("stop") or not state.get("plan"):
+            return NODE_SYNTHESIZE
+        current = Plan.model_validate(state["plan"])
+        results = state.get("results", {})
+        done = {k for k, r in results.items() if r["status"] == "done"}
+        sends = [
+            Send(NODE_SPECIALIST, _specialist_input(state, st.model_dump(mode="json")))
+            for st in current.subtasks
+            if st.id not in results and all(d in done for d in st.depends_on)
+        ]
+        if sends:
+            return sends
+        return NODE_CRITIC if team.critic else NODE_SYNTHESIZE
+
+    async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
+        ctx = ctx_of(runtime)
+        current = Plan.model_validate(state["plan"])
+        rnd = state["round"]
+        ids = {st.id for st in current.subtasks}
+        messages = [
+            SystemMessage(team.critic_prompt()),
+            HumanMessage(
+                f"Goal: {state['goal']}\n\nRound {rnd} of at most {team.max_rounds}.\n\n"
+                f"Results:\n{results_block(current, state.get('results', {}))}"
+            ),
+        ]
+        try:
+            verdict, problems, usage, model = await ctx.call_structured(
+                CRITIC, Verdict, messages, retries=team.plan_retries, round=rnd,
+                check=lambda v: _verdict_problems(v, ids),
+            )
+        except BudgetExhausted as e:
+            return Command(goto=NODE_SYNTHESIZE, update={"stop": "budget_exhausted", "error": str(e)})
+        if verdict is None:
+            raise AgentorchError(
+                f"The critic gave no valid verdict after {team.plan_retries + 1} attempts: "
+                + "; ".join(problems)
+            )
+        update: dict[str, Any] = {
+            "verdicts": [verdict.model_dump(mode="json")],
+            "reviewed_round": rnd,
+            "usage": usage_update(CRITIC, model, usage),
+        }
+        if verdict.decision == "accept":
+            return Command(goto=NODE_SYNTHESIZE, update=update)
+        if rnd >= team.max_rounds:
+            update.update(stop="max_rounds",
+                          error=f"max_rounds={team.max_rounds} reached; the critic still asked "
+                          f"to {verdict.decision}: {verdict.feedback}")
+            return Command(goto=NODE_SYNTHESIZE, update=update)
+        update["round"] = rnd + 1
+        if verdict.decision == "replan":
+            return Command(goto=NODE_PLAN, update=update)
+        redo = downstream_of(current, verdict.revise)
+        update["results"] = dict.fromkeys(redo)
+        update["feedback"] = dict.fromkeys(verdict.revise, verdict.feedback)
+        return Command(goto=NODE_DISPATCH, update=update)
+
+    async def synthesize(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        ctx = ctx_of(runtime)
+        current = Plan.model_validate(state["plan"]) if state.get("plan") else None
+        results = state.get("results", {})
+        stop = state.get("stop", "")
+        error = state.get("error", "")
+        failed = []
+        if current is not None:
+            failed = [st.id for st in current.subtasks
+                      if results.get(st.id, {}).get("status") != "done"]
+        status = stop or ("failed" if failed else "completed")
+        if status == "failed":
+            error = "Sub-tasks not completed: " + ", ".join(
+                f"`{i}` ({results[i]['error'] if i in results else 'not run'})" for i in failed
+            )
+        update: dict[str, Any] = {"status": status, "error": error}
+        if current is None:
+            return {**update, "answer": ""}
+        if stop == "budget_exhausted":
+            return {**update, "answer": best_available_answer(current, results)}
+        messages = [
+            SystemMessage(team.synthesizer_prompt()),
+            HumanMessage(f"Goal: {state['goal']}\n\nResults:\n{results_block(current, results)}"),
+        ]
+        try:
+            ai = await ctx.call_model(SYNTHESIZER, messages, round=state.get("round"))
+        except BudgetExhausted as e:
+            return {"status": "budget_exhausted", "error": str(e),
+                    "answer": best_available_answer(current, results)}
+        return {**update, "answer": ai.text.strip(),
+                "usage": usage_update(SYNTHESIZER, model_name_of(ai), usage_of(ai))}
+
+    async def remember(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        ctx = ctx_of(runtime)
+        results = {
+            k: SubTaskResult.model_validate(v)
+            for k, v in state.get("results", {}).items()
+            if v["status"] == "done"
+        }
+        await team.memory.aremember_run(  # type: ignore[union-attr]
+            goal=state["goal"], thread_id=ctx.thread_id, run_id=state.get("run_id", ""),
+            results=results, verdicts=[Verdict.model_validate(v) for v in state.get("verdicts", [])],
+            answer=state.get("answer", ""),
+        )
+        return {}
+
+    g: StateGraph = StateGraph(TeamState, context_schema=RunContext)
+    first = NODE_PLAN
+    if team.memory is not None:
+        g.add_node(NODE_RECALL, recall, retry_policy=team.retry)
+        g.add_edge(START, NODE_RECALL)
+        g.add_edge(NODE_RECALL, NODE_PLAN)
+        first = NODE_RECALL
+    else:
+        g.add_edge(START, NODE_PLAN)
+    log.debug("building graph for team %s (first node %s)", team.name, first)
+    plan_targets = (NODE_APPROVE if team.approve_plan else NODE_DISPATCH, NODE_SYNTHESIZE)
+    g.add_node(NODE_PLAN, plan, retry_policy=team.retry, destinations=plan_targets)
+    if team.approve_plan:
+        g.add_node(NODE_APPROVE, approve, destinations=(NODE_DISPATCH, END))
+    g.add_node(NODE_DISPATCH, dispatch)
+    g.add_node(NODE_SPECIALIST, make_specialist_node(team, ctx_of, team.retry))
+    g.add_conditional_edges(
+        NODE_DISPATCH, route,
+        [NODE_SPECIALIST, NODE_CRITIC if team.critic else NODE_SYNTHESIZE, NODE_SYNTHESIZE],
+    )
+    g.add_edge(NODE_SPECIALIST, NODE_DISPATCH)
+    if team.critic:
+        g.add_node(NODE_CRITIC, critic, retry_policy=team.retry,
+                   destinations=(NODE_PLAN, NODE_DISPATCH, NODE_SYNTHESIZE))
+    g.add_node(NODE_SYNTHESIZE, synthesize, retry_policy=team.retry)
+    if team.memory is not None:
+        g.add_node(NODE_REMEMBER, remember, retry_policy=team.retry)
+        g.add_edge(NODE_SYNTHESIZE, NODE_REMEMBER)
+        g.add_edge(NODE_REMEMBER, END)
+    else:
+        g.add_edge(NODE_SYNTHESIZE, END)
+    return g
+
+
+def _specialist_input(state: TeamState, subtask: dict[str, Any]) -> SpecialistInput:
+    sid = subtask["id"]
+    tries = [h for h in state.get("history", []) if h["subtask_id"] == sid]
+    results = state.get("results", {})
+    feedback = state.get("feedback", {}).get(sid, "")
+    return SpecialistInput(
+        subtask=subtask,
+        goal=state["goal"],
+        round=state.get("round", 1),
+        attempt=len(tries) + 1,
+        feedback=feedback,
+        previous_output=tries[-1]["output"] if feedback and tries else "",
+        dependencies={d: results[d] for d in subtask["depends_on"]},
+    )
+
+
+def _stale_results(old: Plan, new: Plan, results: dict[str, dict[str, Any]]) -> dict[str, None]:
+    """Result deletions for a replan: keep only finished sub-tasks the new plan keeps unchanged."""
+    kept = {
+        st.id
+        for st in new.subtasks
+        if st.id in results
+        and results[st.id]["status"] == "done"
+        and any(o.id == st.id and o.agent == st.agent and o.description == st.description
+                for o in old.subtasks)
+    }
+    return {k: None for k in results if k not in kept}
+
+
+def _verdict_problems(v: Verdict, ids: set[str]) -> list[str]:
+    if v.decision != "revise":
+        return []
+    if not v.revise:
+        return ["With decision `revise`, list the ids of the sub-tasks to redo in `revise`."]
+    unknown = [i for i in v.revise if i not in ids]
+    if unknown:
+        return [f"Unknown sub-task ids in `revise`: {', '.join(unknown)}; "
+                f"valid ids: {', '.join(sorted(ids))}."]
+    return []

@@ -1,0 +1,35 @@
+"""Named constants for wiring: node names, roles, metadata keys. No magic strings elsewhere."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# run-config metadata keys every LLM call carries
+ROLE_KEY: Final = "agentorch_role"
+SUBTASK_KEY: Final = "agentorch_subtask"
+ROUND_KEY: Final = "agentorch_round"
+THREAD_KEY: Final = "thread_id"
+
+# roles that are not agent names
+PLANNER: Final = "planner"
+CRITIC: Final = "critic"
+SYNTHESIZER: Final = "synthesizer"
+SUMMARIZER: Final = "summarizer"
+RESERVED_ROLES: Final = frozenset({PLANNER, CRITIC, SYNTHESIZER, SUMMARIZER})
+
+# graph node names
+NODE_RECALL: Final = "recall"
+NODE_PLAN: Final = "plan"
+NODE_APPROVE: Final = "approve_plan"
+NODE_DISPATCH: Final = "dispatch"
+NODE_SPECIALIST: Final = "specialist"
+NODE_CRITIC: Final = "critic"
+NODE_SYNTHESIZE: Final = "synthesize"
+NODE_REMEMBER: Final = "remember"
+
+# tool metadata keys
+REQUIRES_APPROVAL: Final = "agentorch_requires_approval"
+TOOL_TIMEOUT: Final = "agentorch_timeout"
+
+# configurable key under which a run's private context travels
+RUN_CONTEXT: Final = "agentorch_run"

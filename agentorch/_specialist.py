@@ -1,0 +1,231 @@
+"""The specialist node: one agent's bounded tool-calling loop on one sub-task.
+
+Each model call and each tool execution runs as a LangGraph `@task`, so when the node is
+re-entered — after a tool-approval `interrupt()` or a crash — finished calls are replayed from
+the checkpoint instead of being made again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import BaseTool
+from langgraph.config import get_stream_writer
+from langgraph.errors import GraphBubbleUp
+from langgraph.func import task
+from langgraph.types import RetryPolicy, interrupt
+
+from agentorch._agent import Agent, tool_needs_approval, tool_timeout
+from agentorch._context import BudgetExhausted, RunContext, model_name_of, usage_of
+from agentorch._data import data_block
+from agentorch._errors import AgentorchError
+from agentorch._keys import SUMMARIZER
+from agentorch._state import SpecialistInput, add_usage
+from agentorch._types import SubTask, SubTaskResult, TokenUsage, ToolCallRecord
+
+if TYPE_CHECKING:
+    from agentorch._team import Team
+
+log = logging.getLogger("agentorch")
+
+__all__ = ["SubTaskFailed", "make_specialist_node", "usage_update"]
+
+
+class SubTaskFailed(AgentorchError):
+    """A sub-task's model call failed after its retries; names the sub-task and the cause."""
+
+
+def usage_update(role: str, model: str, usage: TokenUsage) -> dict[str, Any]:
+    """A `usage` state update for one role and model."""
+    counts = usage.model_dump()
+    return {"by_role": {role: counts}, "by_model": {model: counts}}
+
+
+def _tool_call_key(name: str, args: dict[str, Any]) -> str:
+    return name + json.dumps(args, sort_keys=True, default=str)
+
+
+def task_text(st: SubTask, inp: SpecialistInput, context: str) -> str:
+    """The human message of a specialist: the goal, its sub-task, feedback, and data."""
+    parts = [f"Team goal: {inp['goal']}", f"Your sub-task ({st.id}): {st.description}"]
+    if st.expected_output:
+        parts.append(f"Expected output: {st.expected_output}")
+    if inp["feedback"]:
+        parts.append("A reviewer asked for changes to your previous attempt:")
+        parts.append(data_block(inp["feedback"], source="critic"))
+        parts.append(data_block(inp["previous_output"], source="your-previous-attempt"))
+    if context:
+        parts.append("Inputs from the team:\n" + context)
+    return "\n\n".join(parts)
+
+
+def make_specialist_node(
+    team: Team, context_of: Callable[[Any], RunContext], retry: RetryPolicy
+) -> Callable[..., Any]:
+    """Build the specialist node function for `team`."""
+
+    @task(name="agent_model_call", retry_policy=retry)
+    async def model_call(
+        ctx: RunContext, agent: Agent, messages: list[BaseMessage], tools: bool, st_id: str, rnd: int
+    ) -> AIMessage:
+        model = team.model_for(agent.name)
+        if tools and agent.tools:
+            model = model.bind_tools(list(agent.tools))
+        return await ctx.call_model(
+            agent.name, messages, model=model, subtask_id=st_id, round=rnd,
+            run_name=f"agent:{agent.name}",
+        )
+
+    @task(name="tool_call")
+    async def run_tool(tool: BaseTool, args: dict[str, Any]) -> dict[str, str]:
+        timeout = tool_timeout(tool, team.tool_timeout)
+        try:
+            coro = tool.ainvoke(args)
+            out = await (asyncio.wait_for(coro, timeout) if timeout else coro)
+            return {"output": out if isinstance(out, str) else json.dumps(out, default=str)}
+        except GraphBubbleUp:
+            raise
+        except (asyncio.TimeoutError, TimeoutError):
+            return {"error": f"Tool `{tool.name}` timed out after {timeout} s."}
+        except Exception as e:  # a tool's failure is an observation for the model, not a crash
+            return {"error": f"Tool `{tool.name}` raised {type(e).__name__}: {e}"}
+
+    async def specialist(inp: SpecialistInput, runtime: Any = None) -> dict[str, Any]:
+        ctx = context_of(runtime)
+        st = SubTask.model_validate(inp["subtask"])
+        agent = team.agent(st.agent)
+        started = time.time()
+        get_stream_writer()(
+            {"type": "subtask_started", "subtask_id": st.id, "agent": agent.name,
+             "round": inp["round"], "attempt": inp["attempt"], "started_at": started}
+        )
+        usage = summary_usage = TokenUsage()
+        model_name = summary_model = "unknown"
+        records: list[ToolCallRecord] = []
+        status, error, output, context = "done", "", "", ""
+        try:
+            context, summary_usage, summary_model = await team.specialist_context(ctx, st, inp)
+            messages: list[BaseMessage] = [
+                SystemMessage(team.specialist_prompt(agent)),
+                HumanMessage(task_text(st, inp, context)),
+            ]
+            tools = {t.name: t for t in agent.tools}
+            seen: set[str] = set()
+            while True:
+                allow_tools = len(records) < team.max_tool_calls
+                ai = await model_call(ctx, agent, messages, allow_tools, st.id, inp["round"])
+                usage = usage + usage_of(ai)
+                model_name = model_name_of(ai)
+                messages.append(ai)
+                if not ai.tool_calls:
+                    output = ai.text.strip()
+                    break
+                if not allow_tools:
+                    status, error = "failed", f"kept calling tools past max_tool_calls={team.max_tool_calls}"
+                    break
+                for call in ai.tool_calls:
+                    record = await _handle_call(call, tools, seen, records, agent, st)
+                    records.append(record)
+                    messages.append(
+                        ToolMessage(
+                            data_block(record.error or record.output, source=f"tool:{call['name']}"),
+                            tool_call_id=call.get("id") or "",
+                        )
+                    )
+                if len(records) >= team.max_tool_calls:
+                    messages.append(
+                        HumanMessage(
+                            f"You reached the limit of {team.max_tool_calls} tool calls. "
+                            "Answer now with what you have."
+                        )
+                    )
+            if status == "done" and not output:
+                status, error = "failed", "the agent returned an empty answer"
+        except BudgetExhausted as e:
+            status, error = "skipped", f"budget exhausted: {e}"
+        except (GraphBubbleUp, AgentorchError):
+            raise
+        except Exception as e:
+            raise SubTaskFailed(
+                f"Sub-task `{st.id}` (agent `{agent.name}`) failed: {type(e).__name__}: {e}"
+            ) from e
+        result = SubTaskResult(
+            subtask_id=st.id, agent=agent.name, output=output, status=status,  # type: ignore[arg-type]
+            attempts=inp["attempt"], round=inp["round"], error=error, started_at=started,
+            finished_at=time.time(), usage=usage, tool_calls=records, context=context,
+        ).model_dump(mode="json")
+        update: dict[str, Any] = {
+            "results": {st.id: result},
+            "history": [result],
+            "feedback": {st.id: None},
+            "usage": add_usage(usage_update(agent.name, model_name, usage),
+                               usage_update(SUMMARIZER, summary_model, summary_usage)
+                               if summary_usage.calls else {}),
+        }
+        if status == "skipped":
+            update.update(stop="budget_exhausted", error=error)
+        return update
+
+    async def _handle_call(
+        call: dict[str, Any],
+        tools: dict[str, BaseTool],
+        seen: set[str],
+        records: list[ToolCallRecord],
+        agent: Agent,
+        st: SubTask,
+    ) -> ToolCallRecord:
+        name, args = call["name"], dict(call.get("args") or {})
+        tool = tools.get(name)
+        if tool is None:
+            yours = ", ".join(sorted(tools)) or "none"
+            log.warning("agent %s asked for tool %r it does not have", agent.name, name)
+            return ToolCallRecord(
+                name=name, args=args, executed=False,
+                error=f"`{name}` is not one of your tools (yours: {yours}). It was not run.",
+            )
+        key = _tool_call_key(name, args)
+        if key in seen:
+            return ToolCallRecord(
+                name=name, args=args, executed=False,
+                error=f"You already called `{name}` with these arguments; its result is above. "
+                "Do not repeat the call: use the result or answer.",
+            )
+        seen.add(key)
+        approved_by = ""
+        if tool_needs_approval(tool):
+            decision = interrupt(
+                {"kind": "tool", "agent": agent.name, "subtask_id": st.id,
+                 "tool": name, "args": args}
+            )
+            approved, args, approved_by = _read_decision(decision, args)
+            if not approved:
+                return ToolCallRecord(
+                    name=name, args=args, executed=False, approved_by=approved_by,
+                    error=f"A person denied the call to `{name}`. It was not run; continue "
+                    "without it.",
+                )
+        outcome = await run_tool(tool, args)
+        return ToolCallRecord(
+            name=name, args=args, executed=True, output=outcome.get("output", ""),
+            error=outcome.get("error", ""), approved_by=approved_by,
+        )
+
+    return specialist
+
+
+def _read_decision(decision: Any, args: dict[str, Any]) -> tuple[bool, dict[str, Any], str]:
+    """Interpret a resume value for a gated tool: True/False or {"approved", "args", "by"}."""
+    if isinstance(decision, bool):
+        return decision, args, "human" if decision else ""
+    if isinstance(decision, dict):
+        approved = bool(decision.get("approved", True))
+        edited = decision.get("args", args)
+        by = str(decision.get("by") or "human")
+        return approved, dict(edited), by if approved else ""
+    return False, args, ""

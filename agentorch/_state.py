@@ -1,0 +1,98 @@
+"""The graph state schema and its reducers.
+
+State holds JSON-ready dicts (`model_dump(mode="json")` of the public types), so any checkpoint
+saver stores it without custom serializers. Results are keyed by sub-task id and merged by a
+reducer, so parallel specialist branches never race; writing `None` for an id removes it.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+from langgraph.managed import RemainingSteps
+
+__all__ = ["TeamState", "SpecialistInput", "merge_results", "add_usage"]
+
+
+def merge_results(
+    left: dict[str, dict[str, Any]] | None, right: dict[str, dict[str, Any] | None] | None
+) -> dict[str, dict[str, Any]]:
+    """Merge result updates by sub-task id; a `None` value deletes that id."""
+    out = dict(left or {})
+    for key, value in (right or {}).items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def merge_dict(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
+    """Shallow merge; a `None` value deletes the key."""
+    return merge_results(left, right)
+
+
+def _add_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in a.keys() | b.keys()}
+
+
+def add_usage(
+    left: dict[str, dict[str, dict[str, int]]] | None,
+    right: dict[str, dict[str, dict[str, int]]] | None,
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Sum usage deltas of the shape {"by_role": {role: counts}, "by_model": {model: counts}}."""
+    out: dict[str, dict[str, dict[str, int]]] = {k: dict(v) for k, v in (left or {}).items()}
+    for group, entries in (right or {}).items():
+        target = out.setdefault(group, {})
+        for name, counts in entries.items():
+            target[name] = _add_counts(target.get(name, {}), counts)
+    return out
+
+
+class TeamState(TypedDict, total=False):
+    """State of a team run, one per LangGraph thread."""
+
+    goal: str
+    """The user's goal."""
+    run_id: str
+    """Id of this run (one thread may hold one run)."""
+    round: int
+    """Current round: 1 after the first plan, +1 per revise or replan."""
+    plan: dict[str, Any] | None
+    """The current `Plan`."""
+    plans: Annotated[list[dict[str, Any]], operator.add]
+    """Every round's plan."""
+    results: Annotated[dict[str, dict[str, Any]], merge_results]
+    """Latest `SubTaskResult` per sub-task id of the current plan."""
+    history: Annotated[list[dict[str, Any]], operator.add]
+    """Every attempt's `SubTaskResult`, in the order they finished."""
+    feedback: Annotated[dict[str, str], merge_dict]
+    """Critic feedback for sub-tasks that must be redone."""
+    verdicts: Annotated[list[dict[str, Any]], operator.add]
+    """The critic's verdicts, one per reviewed round."""
+    reviewed_round: int
+    """The round the critic reviewed last."""
+    recalled: str
+    """What memory recalled for the planner."""
+    usage: Annotated[dict[str, dict[str, dict[str, int]]], add_usage]
+    """Token usage by role and by model."""
+    stop: str
+    """Set when the run must end early: "budget_exhausted", "max_rounds" or "rejected"."""
+    error: str
+    """Why the run stopped early or what failed."""
+    answer: str
+    status: str
+    remaining_steps: RemainingSteps
+
+
+class SpecialistInput(TypedDict):
+    """What `dispatch` sends to one specialist branch."""
+
+    subtask: dict[str, Any]
+    goal: str
+    round: int
+    attempt: int
+    feedback: str
+    previous_output: str
+    dependencies: dict[str, dict[str, Any]]

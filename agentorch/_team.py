@@ -1,0 +1,505 @@
+"""`Team`: describe a team of agents, compile it to a LangGraph graph, run it."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.errors import GraphRecursionError
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command, RetryPolicy, default_retry_on
+
+import agentorch.prompts as prompt_files
+from agentorch._agent import Agent
+from agentorch._context import BudgetExhausted, RunContext, model_name_of, usage_of
+from agentorch._data import data_block
+from agentorch._errors import AgentorchError, ConfigError, PlanError, RunFailed
+from agentorch._events import Event, events_from_chunk, pending_interrupts
+from agentorch._graph import build_graph
+from agentorch._keys import CRITIC, PLANNER, SUMMARIZER, SYNTHESIZER
+from agentorch._memory import TeamMemory
+from agentorch._plan import plan_problems
+from agentorch._state import SpecialistInput
+from agentorch._sync import iterate_sync, run_sync
+from agentorch._types import (
+    Budget,
+    PendingInterrupt,
+    Plan,
+    RunResult,
+    SubTask,
+    SubTaskResult,
+    TokenUsage,
+    Usage,
+    Verdict,
+)
+
+log = logging.getLogger("agentorch")
+
+__all__ = ["Team", "retryable"]
+
+
+def retryable(exc: BaseException) -> bool:
+    """Default retry rule for model calls: transient failures yes, our own errors and 4xx no."""
+    if isinstance(exc, (AgentorchError, BudgetExhausted)):
+        return False
+    if isinstance(exc, (TimeoutError, ConnectionError)):
+        return True
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and 400 <= status < 500:
+        return status in (408, 409, 429)
+    return isinstance(exc, Exception) and default_retry_on(exc)
+
+
+def _positive_int(name: str, value: object, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"`{name}` must be an integer >= {minimum}, got {value!r}.")
+    return value
+
+
+class Team:
+    """A team of agents: a planner splits the goal, specialists work, a critic reviews.
+
+    Args:
+        agents: the specialists; names must be unique.
+        llm: the default chat model for every role (planner, critic, synthesizer, summarizer,
+            agents). Any LangChain chat model: `ChatOpenAI(...)`, `ScriptedChatModel(...)`.
+        llms: per-role or per-agent models overriding `llm`, e.g. `{"planner": strong}`.
+        max_rounds: critic rounds before the run ends with status "max_rounds".
+        max_subtasks: the largest plan the planner may produce.
+        plan_retries: repair attempts when the planner's (or critic's) output is invalid.
+        max_tool_calls: tool calls one specialist may make on one sub-task.
+        critic: review results with the critic (False: synthesize right after the work).
+        approve_plan: pause after planning until a person approves (`resume(approve=...)`).
+        budget: limits on model calls, tokens and seconds per run.
+        checkpointer: any LangGraph saver (async-capable); default in-memory.
+        memory: a `TeamMemory` such as `agentorch.memory.ChromaMemory`.
+        context_budget: tokens of context (dependencies, memory) per planner/specialist call.
+        retry: LangGraph `RetryPolicy` for model calls.
+        model_timeout: seconds one model call may take (None: no limit).
+        tool_timeout: default seconds one tool call may take (per tool: `@tool(timeout=...)`).
+        prompts: overrides of the bundled prompts by name ("planner", "critic", ...).
+
+    Example:
+        >>> from agentorch import Team, Agent
+        >>> from agentorch.llms import ScriptedChatModel
+        >>> plan = {"subtasks": [{"id": "w", "description": "Say hi", "agent": "writer"}]}
+        >>> llm = ScriptedChatModel({"planner": [plan], "writer": ["Hi!"],
+        ...                          "critic": [{"decision": "accept"}], "synthesizer": ["Hi!"]})
+        >>> team = Team(agents=[Agent(name="writer", role="Writes")], llm=llm)
+        >>> team.run("Greet the reader").answer
+        'Hi!'
+    """
+
+    def __init__(
+        self,
+        agents: Sequence[Agent],
+        llm: BaseChatModel | None = None,
+        *,
+        llms: Mapping[str, BaseChatModel] | None = None,
+        name: str = "team",
+        max_rounds: int = 3,
+        max_subtasks: int = 20,
+        plan_retries: int = 2,
+        max_tool_calls: int = 8,
+        critic: bool = True,
+        approve_plan: bool = False,
+        budget: Budget | None = None,
+        checkpointer: BaseCheckpointSaver[Any] | None = None,
+        memory: TeamMemory | None = None,
+        context_budget: int = 3000,
+        retry: RetryPolicy | None = None,
+        model_timeout: float | None = 120.0,
+        tool_timeout: float | None = 60.0,
+        prompts: Mapping[str, str] | None = None,
+    ) -> None:
+        if isinstance(agents, Agent) or not isinstance(agents, Sequence) or not agents:
+            raise ConfigError("A team needs at least one agent: `Team(agents=[Agent(...), ...])`.")
+        for a in agents:
+            if not isinstance(a, Agent):
+                raise ConfigError(f"`agents` must hold `Agent` instances, got {type(a).__name__}.")
+        names = [a.name for a in agents]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ConfigError(f"Agent names must be unique; repeated: {', '.join(dupes)}.")
+        self.agents: tuple[Agent, ...] = tuple(agents)
+        self._by_name = {a.name: a for a in self.agents}
+        self.name = name
+        self.max_rounds = _positive_int("max_rounds", max_rounds)
+        self.max_subtasks = _positive_int("max_subtasks", max_subtasks)
+        self.plan_retries = _positive_int("plan_retries", plan_retries, 0)
+        self.max_tool_calls = _positive_int("max_tool_calls", max_tool_calls)
+        self.context_budget = _positive_int("context_budget", context_budget, 100)
+        self.critic = bool(critic)
+        self.approve_plan = bool(approve_plan)
+        if budget is not None and not isinstance(budget, Budget):
+            raise ConfigError(f"`budget` must be an `agentorch.Budget`, got {type(budget).__name__}.")
+        self.budget = budget or Budget()
+        if memory is not None and not isinstance(memory, TeamMemory):
+            raise ConfigError(
+                f"`memory` must implement agentorch's TeamMemory protocol (arecall, "
+                f"aassemble_context, aremember_run), got {type(memory).__name__}."
+            )
+        self.memory = memory
+        self.checkpointer = self._check_checkpointer(checkpointer)
+        self.retry = retry or RetryPolicy(max_attempts=3, initial_interval=0.5, retry_on=retryable)
+        for label, t in (("model_timeout", model_timeout), ("tool_timeout", tool_timeout)):
+            if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0):
+                raise ConfigError(f"`{label}` must be a number of seconds > 0 or None, got {t!r}.")
+        self.model_timeout = model_timeout
+        self.tool_timeout = tool_timeout
+        unknown = set(prompts or {}) - set(prompt_files.PROMPT_NAMES)
+        if unknown:
+            raise ConfigError(
+                f"Unknown prompt names {sorted(unknown)}; "
+                f"overridable prompts: {', '.join(prompt_files.PROMPT_NAMES)}."
+            )
+        self._prompts = dict(prompts or {})
+        self.llm = llm
+        self.llms = dict(llms or {})
+        self._check_models()
+        self._graph: CompiledStateGraph[Any, Any, Any, Any] | None = None
+
+    # -- configuration helpers --------------------------------------------------------------
+
+    @staticmethod
+    def _check_checkpointer(cp: Any) -> BaseCheckpointSaver[Any]:
+        if cp is None:
+            return InMemorySaver()
+        if not isinstance(cp, BaseCheckpointSaver):
+            raise ConfigError(
+                f"`checkpointer` must be a LangGraph checkpoint saver, got {type(cp).__name__}."
+            )
+        if type(cp).__name__ == "SqliteSaver":
+            raise ConfigError(
+                "`SqliteSaver` has no async methods and agentorch runs async: use "
+                "`langgraph.checkpoint.sqlite.aio.AsyncSqliteSaver` instead."
+            )
+        return cp
+
+    def _check_models(self) -> None:
+        for key, m in self.llms.items():
+            if not isinstance(m, BaseChatModel):
+                raise ConfigError(f"`llms[{key!r}]` must be a LangChain chat model, got {type(m).__name__}.")
+        known = {PLANNER, CRITIC, SYNTHESIZER, SUMMARIZER, *self._by_name}
+        unknown = sorted(set(self.llms) - known)
+        if unknown:
+            raise ConfigError(
+                f"`llms` names unknown roles {unknown}; use role names "
+                f"({', '.join(sorted(known))})."
+            )
+        if self.llm is not None and not isinstance(self.llm, BaseChatModel):
+            raise ConfigError(f"`llm` must be a LangChain chat model, got {type(self.llm).__name__}.")
+        roles = [PLANNER, SYNTHESIZER, *self._by_name]
+        if self.critic:
+            roles.append(CRITIC)
+        if self.memory is not None:
+            roles.append(SUMMARIZER)
+        missing = [r for r in roles if self._model_or_none(r) is None]
+        if missing:
+            raise ConfigError(
+                f"No model for {', '.join(f'`{r}`' for r in missing)}: pass `llm=` (used for every "
+                "role) or `llms={role: model}`, or give the agent its own `llm=`. For a real model "
+                "use `agentorch.llms.from_env()`."
+            )
+
+    def _model_or_none(self, role: str) -> BaseChatModel | None:
+        agent = self._by_name.get(role)
+        if agent is not None and agent.llm is not None:
+            return agent.llm
+        return self.llms.get(role, self.llm)
+
+    def model_for(self, role: str) -> BaseChatModel:
+        """The chat model that answers for `role` (an agent name or a team role)."""
+        model = self._model_or_none(role)
+        if model is None:
+            raise ConfigError(f"No model configured for role `{role}`.")
+        return model
+
+    def agent(self, name: str) -> Agent:
+        """The agent called `name`."""
+        return self._by_name[name]
+
+    @property
+    def agent_names(self) -> list[str]:
+        """Names of the team's agents, in order."""
+        return list(self._by_name)
+
+    def _prompt(self, name: str) -> str:
+        return self._prompts.get(name) or prompt_files.load(name)
+
+    def planner_prompt(self) -> str:
+        """The planner's system prompt for this team."""
+        roster = "\n".join(
+            f"- {a.name}: {a.role}" + (f" (tools: {', '.join(t.name for t in a.tools)})" if a.tools else "")
+            for a in self.agents
+        )
+        return prompt_files.render(self._prompt("planner"), agents=roster, max_subtasks=self.max_subtasks)
+
+    def critic_prompt(self) -> str:
+        """The critic's system prompt."""
+        return self._prompt("critic")
+
+    def synthesizer_prompt(self) -> str:
+        """The synthesizer's system prompt."""
+        return self._prompt("synthesizer")
+
+    def specialist_prompt(self, agent: Agent) -> str:
+        """The system prompt of `agent`: its name, role and instructions — never other agents' text."""
+        return prompt_files.render(
+            self._prompt("specialist"), name=agent.name, role=agent.role,
+            instructions=agent.instructions or "",
+        )
+
+    async def specialist_context(
+        self, ctx: RunContext, st: SubTask, inp: SpecialistInput
+    ) -> tuple[str, TokenUsage, str]:
+        """The data a specialist gets for `st`, plus the summarizer usage spent assembling it."""
+        deps = {k: SubTaskResult.model_validate(v) for k, v in inp["dependencies"].items()}
+        if self.memory is None:
+            text = "\n".join(
+                data_block(r.output, source=f"subtask:{k}", agent=r.agent) for k, r in deps.items()
+            )
+            return text, TokenUsage(), ""
+        spent: list[tuple[TokenUsage, str]] = []
+
+        async def summarize(text: str) -> str:
+            ai = await ctx.call_model(
+                SUMMARIZER,
+                [SystemMessage(self._prompt("summarizer")), HumanMessage(data_block(text, source="records"))],
+                subtask_id=st.id,
+            )
+            spent.append((usage_of(ai), model_name_of(ai)))
+            return ai.text
+
+        text = await self.memory.aassemble_context(
+            goal=inp["goal"], subtask=st, dependencies=deps, thread_id=ctx.thread_id,
+            budget=self.context_budget, summarize=summarize,
+        )
+        total = TokenUsage()
+        for u, _ in spent:
+            total = total + u
+        return text, total, spent[-1][1] if spent else ""
+
+    # -- graph ------------------------------------------------------------------------------
+
+    def compile(self, checkpointer: BaseCheckpointSaver[Any] | None = None, **kwargs: Any) -> CompiledStateGraph[Any, Any, Any, Any]:
+        """Compile the team into a LangGraph graph (a new one per call).
+
+        Input is `{"goal": "..."}`; pass `context=RunContext(...)` only through `Team.run`, which
+        also enforces budgets across parallel branches.
+        """
+        cp = self._check_checkpointer(checkpointer) if checkpointer is not None else self.checkpointer
+        return build_graph(self).compile(checkpointer=cp, name=self.name, **kwargs)
+
+    def _compiled(self) -> CompiledStateGraph[Any, Any, Any, Any]:
+        if self._graph is None:
+            self._graph = self.compile()
+        return self._graph
+
+    def draw(self) -> str:
+        """The team's LangGraph graph as Mermaid text (offline)."""
+        return self._compiled().get_graph().draw_mermaid()
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def astream(self, goal: str, *, thread_id: str | None = None) -> AsyncIterator[Event]:
+        """Run the team on `goal`, yielding typed events as the work happens."""
+        goal = _check_goal(goal)
+        tid = thread_id or uuid.uuid4().hex
+        await self._check_fresh_thread(tid)
+        start = {"goal": goal, "run_id": uuid.uuid4().hex, "round": 0}
+        async for ev in self._drive(start, tid):
+            yield ev
+
+    async def aresume_stream(
+        self,
+        thread_id: str,
+        approve: Any = None,
+        *,
+        decisions: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[Event]:
+        """Continue an interrupted or failed run, yielding events (see `resume`)."""
+        command = await self._resume_command(thread_id, approve, decisions)
+        async for ev in self._drive(command, thread_id):
+            yield ev
+
+    async def arun(self, goal: str, *, thread_id: str | None = None) -> RunResult:
+        """Run the team on `goal` and return the result.
+
+        Raises `PlanError` if no valid plan could be made, and `RunFailed` (carrying the partial
+        result) if a model or tool error outlived its retries; `resume(thread_id)` continues it.
+        """
+        tid = thread_id or uuid.uuid4().hex
+        async for _ in self.astream(goal, thread_id=tid):
+            pass
+        return await self.aresult(tid)
+
+    async def aresume(
+        self, thread_id: str, approve: Any = None, *, decisions: Mapping[str, Any] | None = None
+    ) -> RunResult:
+        """Continue the run on `thread_id`.
+
+        After an interrupt, `approve` answers it: for a plan, True (run it), False (stop, status
+        "rejected") or an edited `Plan`; for a gated tool call, True, False, or
+        `{"args": {...}}` to run edited arguments (add `"by": "name"` to record who approved).
+        With several pending interrupts, `decisions` maps interrupt ids to answers. After a
+        failure, call it without `approve` to continue from the last checkpoint: finished
+        sub-tasks are not run again.
+        """
+        async for _ in self.aresume_stream(thread_id, approve, decisions=decisions):
+            pass
+        return await self.aresult(thread_id)
+
+    def run(self, goal: str, *, thread_id: str | None = None) -> RunResult:
+        """Sync `arun`."""
+        return run_sync(self.arun(goal, thread_id=thread_id))
+
+    def resume(
+        self, thread_id: str, approve: Any = None, *, decisions: Mapping[str, Any] | None = None
+    ) -> RunResult:
+        """Sync `aresume`."""
+        return run_sync(self.aresume(thread_id, approve, decisions=decisions))
+
+    def stream(self, goal: str, *, thread_id: str | None = None) -> Iterator[Event]:
+        """Sync `astream`."""
+        return iterate_sync(self.astream(goal, thread_id=thread_id))
+
+    async def aresult(self, thread_id: str) -> RunResult:
+        """The `RunResult` of the run on `thread_id`, as its last checkpoint holds it."""
+        snapshot = await self._compiled().aget_state(_config(thread_id))
+        values: dict[str, Any] = dict(snapshot.values or {})
+        interrupts = [i for t in snapshot.tasks for i in pending_interrupts(t.interrupts)]
+        status = values.get("status") or ("interrupted" if interrupts else "failed")
+        return _result_from_state(values, thread_id, status, interrupts)
+
+    def result(self, thread_id: str) -> RunResult:
+        """Sync `aresult`."""
+        return run_sync(self.aresult(thread_id))
+
+    # -- internals --------------------------------------------------------------------------
+
+    async def _check_fresh_thread(self, thread_id: str) -> None:
+        snapshot = await self._compiled().aget_state(_config(thread_id))
+        if snapshot.values:
+            hint = (
+                f"call `team.resume({thread_id!r})` to continue it"
+                if snapshot.next
+                else "use a new thread_id for a new run"
+            )
+            raise ConfigError(f"thread_id {thread_id!r} already holds a run; {hint}.")
+
+    async def _resume_command(
+        self, thread_id: str, approve: Any, decisions: Mapping[str, Any] | None
+    ) -> Command[Any] | None:
+        snapshot = await self._compiled().aget_state(_config(thread_id))
+        if not snapshot.values:
+            raise ConfigError(f"No run found on thread_id {thread_id!r}; start one with `run`.")
+        pending = [i for t in snapshot.tasks for i in pending_interrupts(t.interrupts)]
+        if not pending:
+            if not snapshot.next:
+                raise ConfigError(f"The run on thread_id {thread_id!r} has already finished.")
+            if approve is not None or decisions:
+                raise ConfigError(f"The run on {thread_id!r} is not waiting for approval.")
+            return None
+        answers: dict[str, Any] = {}
+        for p in pending:
+            answer = (decisions or {}).get(p.id, approve)
+            if answer is None:
+                raise ConfigError(
+                    f"The run on {thread_id!r} is waiting for approval of a {p.kind} "
+                    f"(interrupt `{p.id}`): pass `approve=True`, `approve=False`"
+                    + (" or an edited `Plan`" if p.kind == "plan" else " or {'args': {...}}")
+                    + (", or `decisions={id: answer}` for each." if len(pending) > 1 else ".")
+                )
+            answers[p.id] = self._normalize_decision(p, answer)
+        if len(answers) == 1:
+            return Command(resume=next(iter(answers.values())))
+        return Command(resume=answers)
+
+    def _normalize_decision(self, pending: PendingInterrupt, answer: Any) -> Any:
+        if isinstance(answer, bool):
+            return answer
+        if pending.kind == "plan":
+            try:
+                plan = answer if isinstance(answer, Plan) else Plan.model_validate(answer)
+            except ValueError as e:
+                raise ConfigError(f"The edited plan is not a valid `Plan`: {e}") from None
+            problems = plan_problems(plan, self.agent_names, self.max_subtasks)
+            if problems:
+                raise ConfigError("The edited plan is invalid: " + " ".join(problems))
+            return plan.model_dump(mode="json")
+        if isinstance(answer, Mapping) and isinstance(answer.get("args", {}), Mapping):
+            return dict(answer)
+        raise ConfigError(
+            f"Answer a tool approval with True, False or {{'args': {{...}}}}, got {answer!r}."
+        )
+
+    async def _drive(self, graph_input: Any, thread_id: str) -> AsyncIterator[Event]:
+        graph = self._compiled()
+        config = _config(thread_id)
+        snapshot = await graph.aget_state(config)
+        ctx = RunContext(team=self, thread_id=thread_id)
+        usage = _usage_from_state((snapshot.values or {}).get("usage", {})).total
+        ctx.llm_calls, ctx.tokens = usage.calls, usage.total_tokens
+        try:
+            async for mode, chunk in graph.astream(
+                graph_input, config, context=ctx, stream_mode=["updates", "custom"]
+            ):
+                for ev in events_from_chunk(str(mode), chunk):
+                    yield ev
+        except (PlanError, ConfigError):
+            raise
+        except (AgentorchError, GraphRecursionError, Exception) as e:
+            partial = await self.aresult(thread_id)
+            message = str(e) if isinstance(e, AgentorchError) else f"{type(e).__name__}: {e}"
+            failed = partial.model_copy(update={"status": "failed", "error": message})
+            log.warning("run on thread %s failed: %s", thread_id, message)
+            raise RunFailed(
+                f"{message} (thread_id {thread_id!r}; finished sub-tasks are kept — "
+                f"`team.resume({thread_id!r})` continues the run)",
+                failed,
+            ) from e
+
+
+def _config(thread_id: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread_id}}
+
+
+def _check_goal(goal: Any) -> str:
+    if not isinstance(goal, str) or not goal.strip():
+        raise ConfigError(f"The goal must be a non-empty string, got {goal!r}.")
+    return goal.strip()
+
+
+def _usage_from_state(raw: Mapping[str, Mapping[str, Mapping[str, int]]]) -> Usage:
+    return Usage(
+        by_role={k: TokenUsage(**v) for k, v in raw.get("by_role", {}).items()},
+        by_model={k: TokenUsage(**v) for k, v in raw.get("by_model", {}).items()},
+    )
+
+
+def _result_from_state(
+    values: Mapping[str, Any], thread_id: str, status: str, interrupts: list[PendingInterrupt]
+) -> RunResult:
+    plan = values.get("plan")
+    return RunResult(
+        goal=values.get("goal", ""),
+        answer=values.get("answer", ""),
+        status=status,  # type: ignore[arg-type]
+        plan=Plan.model_validate(plan) if plan else None,
+        plans=[Plan.model_validate(p) for p in values.get("plans", [])],
+        results={k: SubTaskResult.model_validate(v) for k, v in values.get("results", {}).items()},
+        history=[SubTaskResult.model_validate(h) for h in values.get("history", [])],
+        verdicts=[Verdict.model_validate(v) for v in values.get("verdicts", [])],
+        rounds=int(values.get("round", 0)),
+        usage=_usage_from_state(values.get("usage", {})),
+        thread_id=thread_id,
+        error=values.get("error", ""),
+        interrupts=interrupts,
+    )

@@ -1,0 +1,280 @@
+"""`ScriptedChatModel`: a strict, deterministic chat model for tests, demos and eval suites."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from agentorch._errors import ConfigError, ScriptExhausted
+from agentorch._keys import ROLE_KEY, SUBTASK_KEY
+
+__all__ = ["ScriptedChatModel", "ScriptedCall", "Response", "Script"]
+
+Response = str | dict[str, Any] | BaseModel | AIMessage | BaseException
+"""One scripted answer: text, structured output (dict or pydantic), a full message, or an
+exception instance to raise (fault injection)."""
+
+Script = Mapping[str, Sequence[Response] | Callable[[list[BaseMessage]], Response]]
+"""Role -> responses consumed in order, or a function of the messages. A key "role:subtask_id"
+(e.g. "researcher:facts") scripts one sub-task alone, so parallel branches stay deterministic;
+key "*" is the fallback for roles without their own entry."""
+
+
+@dataclass(frozen=True)
+class ScriptedCall:
+    """One call the scripted model received."""
+
+    role: str
+    subtask_id: str | None
+    messages: list[BaseMessage]
+    tools: list[str]
+    response: AIMessage | None
+    error: str | None = None
+    started_at: float = field(default=0.0)
+
+
+class ScriptedChatModel(BaseChatModel):
+    """A real `BaseChatModel` that answers per role from a script.
+
+    The role of each call comes from the run config metadata (`agentorch_role`), which every
+    agentorch LLM call sets. Responses per role are consumed in order; a callable computes the
+    response from the messages. It raises `ScriptExhausted` when a role's script is missing or
+    used up — it never silently loops back to the start.
+
+    Example:
+        >>> from agentorch.llms import ScriptedChatModel
+        >>> m = ScriptedChatModel({"writer": ["Hello."]})
+        >>> m.invoke("hi", config={"metadata": {"agentorch_role": "writer"}}).content
+        'Hello.'
+    """
+
+    __test__ = False  # not a pytest test class, despite being used in tests
+
+    script: dict[str, Any]
+    latency: float | Mapping[str, float] = 0.0
+    """Seconds to sleep per call (async sleep in `ainvoke`, so parallel branches overlap); a
+    mapping gives per-role latency."""
+    model_name: str = "scripted"
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    _positions: dict[str, int] = PrivateAttr(default_factory=dict)
+    _calls: list[ScriptedCall] = PrivateAttr(default_factory=list)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def __init__(self, script: Script, **kwargs: Any) -> None:
+        if not isinstance(script, Mapping):
+            raise ConfigError(
+                f"ScriptedChatModel takes a mapping of role -> responses, got "
+                f"{type(script).__name__}; e.g. ScriptedChatModel({{'planner': [plan]}})."
+            )
+        normalized: dict[str, Any] = {}
+        for role, entry in script.items():
+            if callable(entry):
+                normalized[role] = entry
+            elif isinstance(entry, (str, bytes, Mapping, BaseModel, AIMessage)) or not isinstance(
+                entry, Sequence
+            ):
+                raise ConfigError(
+                    f"The script for role `{role}` must be a list of responses or a callable, "
+                    f"got {type(entry).__name__}; wrap a single response in a list."
+                )
+            else:
+                normalized[role] = list(entry)
+        super().__init__(script=normalized, **kwargs)
+
+    # -- inspection -------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[ScriptedCall]:
+        """Every call received, in the order they arrived."""
+        with self._lock:
+            return list(self._calls)
+
+    def calls_for(self, role: str) -> list[ScriptedCall]:
+        """The calls made for one role."""
+        return [c for c in self.calls if c.role == role]
+
+    def remaining(self) -> dict[str, int]:
+        """Unconsumed responses per listed role."""
+        with self._lock:
+            return {
+                r: len(s) - self._positions.get(r, 0)
+                for r, s in self.script.items()
+                if isinstance(s, list)
+            }
+
+    def assert_complete(self) -> None:
+        """Raise `AssertionError` if any listed response was never used."""
+        left = {r: n for r, n in self.remaining().items() if n}
+        if left:
+            raise AssertionError(f"Scripted responses never used: {left}")
+
+    # -- BaseChatModel ----------------------------------------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return "agentorch-scripted"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name}
+
+    def bind_tools(
+        self,
+        tools: Sequence[Any],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools like a real chat model; the scripted responses decide which are called."""
+        formatted = [convert_to_openai_tool(t) for t in tools]
+        return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        role, subtask = _role_of(run_manager)
+        delay = self._latency_for(role)
+        if delay:
+            time.sleep(delay)
+        return self._respond(role, subtask, messages, kwargs)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        role, subtask = _role_of(run_manager)
+        delay = self._latency_for(role)
+        if delay:
+            await asyncio.sleep(delay)
+        return self._respond(role, subtask, messages, kwargs)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _latency_for(self, role: str) -> float:
+        if isinstance(self.latency, Mapping):
+            return float(self.latency.get(role, self.latency.get("*", 0.0)))
+        return float(self.latency)
+
+    def _next_response(self, role: str, subtask: str | None, messages: list[BaseMessage]) -> Response:
+        keys = [f"{role}:{subtask}", role, "*"] if subtask else [role, "*"]
+        key = next((k for k in keys if k in self.script), None)
+        if key is None:
+            raise ScriptExhausted(
+                f"ScriptedChatModel has no script for role `{role}` "
+                f"(scripted roles: {', '.join(sorted(self.script)) or 'none'}). "
+                f"Add a `{role!r}: [...]` entry or a '*' fallback."
+            )
+        entry = self.script[key]
+        if callable(entry):
+            return entry(messages)
+        with self._lock:
+            pos = self._positions.get(key, 0)
+            if pos >= len(entry):
+                raise ScriptExhausted(
+                    f"ScriptedChatModel ran out of responses for role `{key}`: all {len(entry)} "
+                    f"were consumed. Add more responses to the script for `{key}`."
+                )
+            self._positions[key] = pos + 1
+        return entry[pos]
+
+    def _respond(
+        self, role: str, subtask: str | None, messages: list[BaseMessage], kwargs: dict[str, Any]
+    ) -> ChatResult:
+        tools = kwargs.get("tools") or []
+        tool_names = [t["function"]["name"] for t in tools if "function" in t]
+        started = time.time()
+        try:
+            response = self._next_response(role, subtask, messages)
+            if isinstance(response, BaseException):
+                raise response
+            message = _to_message(response, tool_names, kwargs.get("tool_choice"))
+        except BaseException as e:
+            with self._lock:
+                self._calls.append(
+                    ScriptedCall(role, subtask, list(messages), tool_names, None, repr(e), started)
+                )
+            raise
+        input_tokens = count_tokens_approximately(messages)
+        output_tokens = count_tokens_approximately([message])
+        message.usage_metadata = {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "total_tokens": input_tokens + output_tokens,
+        }
+        message.response_metadata = {"model_name": self.model_name}
+        with self._lock:
+            self._calls.append(
+                ScriptedCall(role, subtask, list(messages), tool_names, message, None, started)
+            )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _role_of(run_manager: Any) -> tuple[str, str | None]:
+    metadata = getattr(run_manager, "metadata", None) or {}
+    return str(metadata.get(ROLE_KEY, "")), metadata.get(SUBTASK_KEY)
+
+
+def _to_message(response: Response, tool_names: list[str], tool_choice: Any) -> AIMessage:
+    """Turn a scripted response into the message a real model would send."""
+    if isinstance(response, AIMessage):
+        return response.model_copy(deep=True)
+    if isinstance(response, str):
+        return AIMessage(content=response)
+    if isinstance(response, BaseModel):
+        args = response.model_dump(mode="json")
+        name = _structured_tool_name(type(response).__name__, tool_names, tool_choice)
+    elif isinstance(response, Mapping):
+        args = json.loads(json.dumps(response))  # a private, JSON-clean copy
+        name = _structured_tool_name(None, tool_names, tool_choice)
+    else:
+        raise ConfigError(
+            f"Unsupported scripted response of type {type(response).__name__}: use a str, a dict, "
+            "a pydantic model, an AIMessage or an exception instance."
+        )
+    return AIMessage(
+        content="",
+        tool_calls=[{"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}"}],
+    )
+
+
+def _structured_tool_name(preferred: str | None, tool_names: list[str], tool_choice: Any) -> str:
+    # with_structured_output binds the schema as the only tool and forces it
+    if isinstance(tool_choice, str) and tool_choice in tool_names:
+        return tool_choice
+    if isinstance(tool_choice, Mapping):
+        forced = tool_choice.get("function", {}).get("name")
+        if forced:
+            return str(forced)
+    if preferred and preferred in tool_names:
+        return preferred
+    if len(tool_names) == 1:
+        return tool_names[0]
+    raise ConfigError(
+        "A dict or pydantic response was scripted for a call that does not ask for structured "
+        f"output (bound tools: {tool_names or 'none'}). Script an AIMessage with tool_calls "
+        "to call a tool, or a str for a text answer."
+    )

@@ -1,0 +1,119 @@
+"""The lexical side of hybrid search: an SQLite FTS5 index ranked by bm25.
+
+Chroma ranks by embedding only; names, numbers and dates matter in agent memory, so every
+chunk written to Chroma is also indexed here under the same id and deleted with it. Rows carry
+the collection name, so one index file serves every namespace of a store.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["LexicalIndex", "LexicalRow"]
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    rowid INTEGER PRIMARY KEY,
+    coll TEXT NOT NULL,
+    id TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    UNIQUE (coll, id)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(text, tokenize = 'unicode61');
+"""
+
+
+@dataclass(frozen=True)
+class LexicalRow:
+    """One chunk to index: its Chroma id, its text, and a digest of the text (for syncing)."""
+
+    id: str
+    text: str
+    digest: str
+
+
+class LexicalIndex:
+    """FTS5 index of chunk texts per collection. `path=None` keeps it in memory.
+
+    Thread-safe (one connection behind a lock); SQLite's own locking (WAL, busy timeout) makes
+    a file index safe to share between processes.
+    """
+
+    def __init__(self, path: str | None = None) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, timeout=60.0)
+        if path:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._db.commit()
+
+    def upsert(self, coll: str, rows: Sequence[LexicalRow]) -> None:
+        """Index `rows`, replacing rows with the same ids."""
+        with self._lock, self._db:
+            self._delete_locked(coll, [r.id for r in rows])
+            for row in rows:
+                cursor = self._db.execute(
+                    "INSERT INTO docs (coll, id, digest) VALUES (?, ?, ?)",
+                    (coll, row.id, row.digest),
+                )
+                self._db.execute(
+                    "INSERT INTO fts (rowid, text) VALUES (?, ?)", (cursor.lastrowid, row.text)
+                )
+
+    def delete(self, coll: str, ids: Iterable[str]) -> None:
+        """Remove the rows with these ids (unknown ids are ignored)."""
+        with self._lock, self._db:
+            self._delete_locked(coll, list(ids))
+
+    def _delete_locked(self, coll: str, ids: list[str]) -> None:
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            rowids = [
+                r[0]
+                for r in self._db.execute(
+                    f"SELECT rowid FROM docs WHERE coll = ? AND id IN ({marks})", (coll, *batch)
+                )
+            ]
+            if rowids:
+                rmarks = ",".join("?" * len(rowids))
+                self._db.execute(f"DELETE FROM fts WHERE rowid IN ({rmarks})", rowids)
+                self._db.execute(f"DELETE FROM docs WHERE rowid IN ({rmarks})", rowids)
+
+    def drop(self, coll: str) -> None:
+        """Remove every row of a collection."""
+        with self._lock, self._db:
+            self._db.execute(
+                "DELETE FROM fts WHERE rowid IN (SELECT rowid FROM docs WHERE coll = ?)", (coll,)
+            )
+            self._db.execute("DELETE FROM docs WHERE coll = ?", (coll,))
+
+    def digests(self, coll: str) -> dict[str, str]:
+        """id -> digest of every indexed row of a collection."""
+        with self._lock:
+            return dict(self._db.execute("SELECT id, digest FROM docs WHERE coll = ?", (coll,)))
+
+    def search(self, coll: str, query: str, limit: int) -> list[tuple[str, float]]:
+        """Best-matching ids and their bm25 relevance (higher is better), any query word
+        matching. Query text is reduced to words, so FTS5 syntax in it is never interpreted."""
+        words = list(dict.fromkeys(_TOKEN.findall(query.lower())))
+        if not words or limit <= 0:
+            return []
+        match = " OR ".join(f'"{w}"' for w in words)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT docs.id, bm25(fts) AS rank FROM fts JOIN docs ON docs.rowid = fts.rowid "
+                "WHERE fts MATCH ? AND docs.coll = ? ORDER BY rank LIMIT ?",
+                (match, coll, limit),
+            ).fetchall()
+        return [(id_, -rank) for id_, rank in rows]
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
