@@ -19,8 +19,8 @@ from agentorch.memory._embeddings import Embedder, resolve_embedder
 from agentorch.memory._lexical import LexicalRow
 from agentorch.memory._names import validate_namespace
 from agentorch.memory._schema import (
-    CHUNK_COUNT, CHUNK_INDEX, CHUNK_KEYS, CHUNK_START, DIGEST, KIND, PARENT_ID, RUN_ID,
-    THREAD_ID, TOKENS, NewRecord, new_record,
+    CHUNK_COUNT, CHUNK_INDEX, CHUNK_KEYS, CHUNK_START, DIGEST, KIND, PARENT_ID, TOKENS,
+    NewRecord, new_record,
 )
 from agentorch.memory._tokens import Chunk, TokenCounter, approximate_tokens, join_chunks, split_text
 from agentorch.memory._types import MemoryHit, MemoryRecord, SearchMode
@@ -534,11 +534,3 @@ class ChromaMemory:
         """Release an ephemeral memory's collection (persistent and server data stay)."""
         if self._backend.kind == "ephemeral" and self._backend.prefix != "agentorch":
             self._forget_namespace(self.namespace)
-
-    @property
-    def _thread_key(self) -> str:
-        return THREAD_ID
-
-    @property
-    def _run_key(self) -> str:
-        return RUN_ID
