@@ -250,7 +250,7 @@ def from_env(
         stream_usage=_stream_usage(env),
         # Local servers only speak Chat Completions; some model names (e.g. "codex") would
         # otherwise be routed to /v1/responses.
-        ,
+        **({"use_responses_api": False} if local else {}),
     )
     logger.debug(
         "model for role %s: %r at %s (timeout %.1f s, max_retries %d)",
