@@ -54,8 +54,10 @@ def _public(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metadata.items() if k not in CHUNK_KEYS}
 
 
-def _and(*clauses: Mapping[str, Any] | None) -> dict[str, Any]:
+def _and(*clauses: Mapping[str, Any] | None) -> dict[str, Any] | None:
     present = [dict(c) for c in clauses if c]
+    if not present:
+        return None
     return present[0] if len(present) == 1 else {"$and": present}
 
 
@@ -184,7 +186,7 @@ class ChromaMemory:
     def _collection(self, chroma: Any) -> Any:
         cached = self._backend.collections.get(self._name)
         if cached is not None:
-            return cached
+            return self._checked(cached)
         try:
             collection = chroma.get_collection(self._name)
         except NotFoundError:
@@ -198,6 +200,11 @@ class ChromaMemory:
                 )
             except Exception:  # another process created it first
                 collection = chroma.get_collection(self._name)
+        self._backend.collections[self._name] = self._checked(collection)
+        return collection
+
+    def _checked(self, collection: Any) -> Any:
+        """`collection`, if the embedding that wrote it is ours; `ConfigError` otherwise."""
         meta = collection.metadata or {}
         stored = (meta.get(EMBEDDING_KEY), meta.get(DIMENSION_KEY))
         if stored[0] is not None and stored != (self._embedder.name, self._embedder.dim):
@@ -207,7 +214,6 @@ class ChromaMemory:
                 f"(dimension {self._embedder.dim}); open it with the same `embedding=`, or use "
                 "another namespace"
             )
-        self._backend.collections[self._name] = collection
         return collection
 
     def _run(self, write: bool, operation: Callable[[Any], T]) -> T:
@@ -414,7 +420,7 @@ class ChromaMemory:
             return []
 
         def get(collection: Any) -> list[MemoryRecord]:
-            got = collection.get(where=_and(where, id_filter) or None,
+            got = collection.get(where=_and(where, id_filter),
                                  include=["documents", "metadatas"])
             found = _assemble(zip(got["ids"], got["documents"], got["metadatas"]))
             return sorted(found.values(), key=lambda r: (r.created_at, r.id))
