@@ -14,6 +14,10 @@ Variables read (empty values count as unset):
 - `AGENTORCH_TIMEOUT` / `AGENTORCH_<ROLE>_TIMEOUT`: seconds per HTTP attempt (default 60).
 - `AGENTORCH_MAX_RETRIES` / `AGENTORCH_<ROLE>_MAX_RETRIES`: retries of the OpenAI SDK on
   connection errors, timeouts, 408/409/429/5xx (default 2).
+- `AGENTORCH_BLOCK_MODEL_REQUESTS`: when true (the test suite sets it), models built here
+  raise `ModelRequestsBlocked` at call time unless their endpoint is on loopback
+  (127.0.0.1, ::1, localhost), so tests can use `agentorch.testing.OpenAIServer` but never a
+  paid API. Read from `os.environ` at each call.
 - `AGENTORCH_STREAM_USAGE`: ask for token usage in streamed replies (default true; set
   false for a server that rejects `stream_options`).
 
@@ -36,17 +40,19 @@ In code: `Team(..., llm=from_env(), llms=models_from_env(["planner", "critic"]))
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import os
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from langchain_core.callbacks import BaseCallbackHandler
 from pydantic import SecretStr
 
-from agentorch._errors import ConfigError
+from agentorch._errors import ConfigError, ModelRequestsBlocked
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -59,6 +65,7 @@ __all__ = [
     "from_env",
     "model_configured",
     "models_from_env",
+    "requests_blocked",
     "role_env_var",
 ]
 
@@ -77,6 +84,7 @@ AGENTORCH_MODEL = "AGENTORCH_MODEL"
 AGENTORCH_TIMEOUT = "AGENTORCH_TIMEOUT"
 AGENTORCH_MAX_RETRIES = "AGENTORCH_MAX_RETRIES"
 AGENTORCH_STREAM_USAGE = "AGENTORCH_STREAM_USAGE"
+AGENTORCH_BLOCK_MODEL_REQUESTS = "AGENTORCH_BLOCK_MODEL_REQUESTS"
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Local servers ignore the key, but the OpenAI SDK refuses to build a client without one.
@@ -175,6 +183,45 @@ def _redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
 
 
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def requests_blocked() -> bool:
+    """Whether `AGENTORCH_BLOCK_MODEL_REQUESTS` is set to a true value in `os.environ`."""
+    value = os.environ.get(AGENTORCH_BLOCK_MODEL_REQUESTS, "").strip().lower()
+    return value in ("1", "true", "yes", "on")
+
+
+class _BlockRemoteRequests(BaseCallbackHandler):
+    """Raises `ModelRequestsBlocked` before a call to a non-loopback endpoint while blocked."""
+
+    raise_error = True  # make LangChain propagate the error instead of logging it
+
+    def __init__(self, role: str | None, endpoint: str) -> None:
+        self.role = role
+        self.endpoint = endpoint
+
+    def __repr__(self) -> str:
+        return f"_BlockRemoteRequests(endpoint={_redact_url(self.endpoint)!r})"
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        if requests_blocked() and not _is_loopback(self.endpoint):
+            who = f"`{self.role}`" if self.role else "the default model"
+            raise ModelRequestsBlocked(
+                f"Model requests are blocked ({AGENTORCH_BLOCK_MODEL_REQUESTS}=1): {who} would "
+                f"call {_redact_url(self.endpoint)}. Use `ScriptedChatModel` or "
+                "`agentorch.testing.OpenAIServer` in tests, or unset "
+                f"{AGENTORCH_BLOCK_MODEL_REQUESTS} to allow real calls."
+            )
+
+
 def model_configured(env: Mapping[str, str] | None = None, *, role: str | None = None) -> bool:
     """Whether `from_env(role, env=env)` can build a model (without building it).
 
@@ -205,6 +252,9 @@ def from_env(
 
     Only the given `env` is read when one is passed (tests pass a dict); the endpoint and key
     are passed to the client explicitly, so `os.environ` cannot leak into the model.
+
+    While `AGENTORCH_BLOCK_MODEL_REQUESTS` is true, the model raises `ModelRequestsBlocked`
+    when called, unless its endpoint is on loopback.
 
     Raises:
         ModelNotConfigured: neither `OPENAI_API_KEY` nor `OPENAI_BASE_URL` is set, or a local
@@ -238,10 +288,11 @@ def from_env(
     resolved_retries = _max_retries(env, role, max_retries)
 
     local = base_url is not None
+    endpoint = base_url or OPENAI_DEFAULT_BASE_URL
     chat = ChatOpenAI(
         model=model,
         api_key=SecretStr(api_key if api_key is not None else LOCAL_PLACEHOLDER_KEY),
-        base_url=base_url or OPENAI_DEFAULT_BASE_URL,
+        base_url=endpoint,
         timeout=resolved_timeout,
         max_retries=resolved_retries,
         # Budgets need usage from streamed calls too (LangGraph's "messages" mode streams).
@@ -251,12 +302,13 @@ def from_env(
         # Local servers only speak Chat Completions; some model names (e.g. "codex") would
         # otherwise be routed to /v1/responses.
         **({"use_responses_api": False} if local else {}),
+        callbacks=[_BlockRemoteRequests(role, endpoint)],
     )
     logger.debug(
         "model for role %s: %r at %s (timeout %.1f s, max_retries %d)",
         role or "(default)",
         model,
-        _redact_url(base_url or OPENAI_DEFAULT_BASE_URL),
+        _redact_url(endpoint),
         resolved_timeout,
         resolved_retries,
     )

@@ -9,7 +9,7 @@ import pytest
 from langchain_core.load import dumpd, dumps
 from langchain_openai import ChatOpenAI
 
-from agentorch._errors import ConfigError
+from agentorch._errors import ConfigError, ModelRequestsBlocked
 from agentorch.llms._env import (
     DEFAULT_MODEL,
     ModelNotConfigured,
@@ -244,3 +244,35 @@ def test_credentials_in_a_base_url_are_not_logged(caplog: pytest.LogCaptureFixtu
     with pytest.raises(ModelNotConfigured) as caught:
         from_env(env={"OPENAI_BASE_URL": "http://user:hunter2@127.0.0.1:8000/v1"})
     assert "hunter2" not in str(caught.value)
+
+
+# -- the test-suite switch ---------------------------------------------------------------
+
+
+def test_blocked_requests_to_remote_endpoints_raise_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AGENTORCH_BLOCK_MODEL_REQUESTS", raising=False)
+    model = from_env("planner", env={"OPENAI_API_KEY": KEY})  # building is always fine
+    monkeypatch.setenv("AGENTORCH_BLOCK_MODEL_REQUESTS", "1")
+    with pytest.raises(ModelRequestsBlocked, match="`planner` would call https://api.openai.com/v1"):
+        model.invoke("hi")
+    with pytest.raises(ModelRequestsBlocked):
+        model.with_structured_output(dict(title="T", type="object", properties={})).invoke("hi")
+    assert KEY not in repr(model)
+
+
+async def test_blocked_requests_still_reach_a_loopback_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTORCH_BLOCK_MODEL_REQUESTS", "true")
+    with OpenAIServer(["local ok", "local ok"]) as server:
+        for host in ("127.0.0.1", "localhost"):
+            base_url = server.base_url.replace("127.0.0.1", host)
+            model = from_env(env={"OPENAI_BASE_URL": base_url, "AGENTORCH_MODEL": "m"})
+            assert (await model.ainvoke("hi")).content == "local ok"
+
+
+def test_blocking_off_lets_calls_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTORCH_BLOCK_MODEL_REQUESTS", "0")
+    # a non-loopback name that resolves nowhere: the call gets past the guard to the network
+    model = from_env(env={"OPENAI_BASE_URL": "http://agentorch-no-such-host.invalid/v1",
+                          "AGENTORCH_MODEL": "m", "AGENTORCH_MAX_RETRIES": "0", "AGENTORCH_TIMEOUT": "2"})
+    with pytest.raises(openai.APIConnectionError):
+        model.invoke("hi")
