@@ -71,16 +71,17 @@ class _Packer:
     def cost(self, text: str) -> int:
         return self.count(text) + (self.count("\n\n") if self.parts else 0)
 
-    def add(self, text: str) -> bool:
+    def add(self, text: str, *, keep: int = 0) -> bool:
+        """Add `text` if it fits while leaving `keep` tokens for later sections."""
         cost = self.cost(text)
-        if cost > self.remaining:
+        if cost > self.remaining - keep:
             return False
         self.parts.append(text)
         self.used += cost
         return True
 
-    def add_or_reference(self, block: str, label: str, tokens: int) -> None:
-        if not self.add(block) and not self.add(_omitted(label, tokens)):
+    def add_or_reference(self, block: str, label: str, tokens: int, *, keep: int = 0) -> None:
+        if not self.add(block, keep=keep) and not self.add(_omitted(label, tokens), keep=keep):
             logger.debug("no room even to reference %s", label)
 
     def text(self) -> str:
@@ -140,16 +141,18 @@ async def assemble_context(
                 continue
         packer.add(_omitted(label, tokens))
     shown = set(order)
+    summaries = [(s, render_data(f"summary:{s.id}", s.text, covers=len(covers_of(s.metadata)),
+                                 level=s.metadata.get(SUMMARY_LEVEL)))
+                 for s in await _active_summaries(memory, thread_id)]
+    # retrieval may not starve the rolling summary: keep up to half of what is left for it
+    keep = min(sum(packer.cost(block) for _, block in summaries), packer.remaining // 2)
     hits = await memory.asearch(f"{goal}\n{subtask.description}", k=CONTEXT_K,
                                 where={"kind": {"$ne": "summary"}})
     for hit in hits:
         if hit.metadata.get("thread_id") == thread_id and hit.metadata.get("subtask_id") in shown:
             continue  # already shown above as a dependency output
-        packer.add_or_reference(_record_block(hit), f"record {hit.id}", hit.tokens)
-    for summary in await _active_summaries(memory, thread_id):
-        block = render_data(f"summary:{summary.id}", summary.text,
-                            covers=len(covers_of(summary.metadata)),
-                            level=summary.metadata.get(SUMMARY_LEVEL))
+        packer.add_or_reference(_record_block(hit), f"record {hit.id}", hit.tokens, keep=keep)
+    for summary, block in summaries:
         packer.add_or_reference(block, f"summary {summary.id}", summary.tokens)
     return packer.text()
 

@@ -1,0 +1,128 @@
+"""Names, embeddings, chunking and the public surface."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import agentorch.memory as memory_pkg
+from agentorch._errors import ConfigError
+from agentorch._memory import TeamMemory
+from agentorch.memory import (
+    ChromaMemory,
+    EmbeddingUnavailableError,
+    HashEmbeddings,
+    approximate_tokens,
+    validate_namespace,
+)
+from agentorch.memory._tokens import join_chunks, split_text
+
+
+def test_exported_names() -> None:
+    assert sorted(memory_pkg.__all__) == sorted([
+        "ChromaMemory", "HashEmbeddings", "MemoryHit", "MemoryRecord", "RecordKind",
+        "RECORD_KINDS", "SearchMode", "TokenCounter", "EmbeddingUnavailableError",
+        "DEFAULT_HNSW", "approximate_tokens", "render_data", "record_id", "validate_namespace",
+    ])
+    for name in memory_pkg.__all__:
+        assert getattr(memory_pkg, name) is not None
+
+
+def test_chroma_memory_satisfies_the_team_contract() -> None:
+    assert isinstance(ChromaMemory.ephemeral(embedding=HashEmbeddings()), TeamMemory)
+
+
+@pytest.mark.parametrize(("namespace", "problem"), [
+    ("", "is empty"), ("a" * 129, "129 characters"), ("acme/research", "path separator"),
+    ("acme\\x", "path separator"), ("a..b", "'..'"), ("bad\x00name", "control character"),
+    ("naïve", "Chroma does not allow"), ("-lead", "Chroma does not allow"),
+    ("has space", "Chroma does not allow"),
+])
+def test_invalid_namespaces_say_what_is_allowed(namespace: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem) as info:
+        ChromaMemory.ephemeral(embedding=HashEmbeddings(), namespace=namespace)
+    assert "allowed: 1-128 characters of letters, digits" in str(info.value)
+
+
+@pytest.mark.parametrize("namespace", ["a", "acme-research", "team_1.v2", "X" * 128])
+def test_valid_namespaces(namespace: str) -> None:
+    assert validate_namespace(namespace) == namespace
+
+
+def test_hash_embeddings_are_deterministic_normalized_and_lexical() -> None:
+    emb = HashEmbeddings(dim=256)
+    a, b, c = emb.embed_documents(["Alice likes green tea", "alice LIKES green tea!",
+                                   "The server port is 5433"])
+    assert a == b == emb.embed_query("Alice likes green tea")
+    assert len(a) == 256 and math.isclose(sum(x * x for x in a), 1.0)
+    cos = sum(x * y for x, y in zip(a, c))
+    assert abs(cos) < 0.3
+    near = emb.embed_query("Alice likes tea")
+    assert sum(x * y for x, y in zip(a, near)) > 0.6
+    assert emb.embed_query("") != [0.0] * 256
+    with pytest.raises(ConfigError):
+        HashEmbeddings(dim=2)
+
+
+def test_default_embedding_offline_says_how_to_choose_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chromadb.utils.embedding_functions import DefaultEmbeddingFunction
+
+    def offline(self: object, input: object) -> object:
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(DefaultEmbeddingFunction, "__call__", offline)
+    with pytest.raises(EmbeddingUnavailableError, match=r"embedding=HashEmbeddings\(\)"):
+        ChromaMemory.ephemeral()
+
+
+def test_chroma_embedding_functions_are_accepted() -> None:
+    from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+
+    class Tiny(EmbeddingFunction[Documents]):
+        def __init__(self) -> None:
+            self._inner = HashEmbeddings(dim=32)
+
+        def __call__(self, input: Documents) -> Embeddings:
+            return self._inner.embed_documents(list(input))  # type: ignore[return-value]
+
+        @staticmethod
+        def name() -> str:
+            return "tiny"
+
+    memory = ChromaMemory.ephemeral(embedding=Tiny())
+    assert memory.embedding_name == "chroma:tiny"
+    rid = memory.add("Chroma functions work too.")
+    assert memory.search("chroma functions", k=1, mode="vector")[0].id == rid
+
+
+def test_bad_embedding_and_options_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="embedding"):
+        ChromaMemory.ephemeral(embedding="not an embedding")
+    with pytest.raises(ConfigError, match="chunk_overlap"):
+        ChromaMemory.ephemeral(embedding=HashEmbeddings(), chunk_tokens=64, chunk_overlap=40)
+    memory = ChromaMemory.ephemeral(embedding=HashEmbeddings())
+    with pytest.raises(ConfigError, match="kind"):
+        memory.add("x", kind="secret")
+    with pytest.raises(ConfigError, match="reserved"):
+        memory.add("x", metadata={"thread_id": "t"})
+    with pytest.raises(ConfigError, match="str, int, float or bool"):
+        memory.add("x", metadata={"tags": ["a"]})
+    with pytest.raises(ConfigError, match="url"):
+        ChromaMemory.from_url("localhost:8000", embedding=HashEmbeddings())
+
+
+def test_chunks_overlap_and_rejoin_exactly() -> None:
+    text = " ".join(f"Sentence {i} is about topic {i % 5}." for i in range(120))
+    chunks = split_text(text, chunk_tokens=40, overlap=10, count=approximate_tokens)
+    assert len(chunks) > 5
+    assert all(approximate_tokens(c.text) <= 40 for c in chunks)
+    assert all(b.start < a.end for a, b in zip(chunks, chunks[1:]))  # they overlap
+    assert all(c.text.rstrip().endswith(".") for c in chunks)  # cut between sentences
+    assert join_chunks(list(reversed(chunks))) == text
+
+
+def test_custom_token_counter_is_used() -> None:
+    memory = ChromaMemory.ephemeral(embedding=HashEmbeddings(), token_counter=lambda t: len(t.split()))
+    rid = memory.add("one two three four")
+    assert memory.get(rid).tokens == 4  # type: ignore[union-attr]
