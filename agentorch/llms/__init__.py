@@ -1,5 +1,22 @@
-"""Chat models for agentorch: the scripted test double, and configuration of real models."""
+"""Chat models for agentorch: the scripted test double, and real models from the environment."""
 
+from agentorch.llms._env import (
+    ModelNotConfigured,
+    from_env,
+    model_configured,
+    models_from_env,
+    requests_blocked,
+)
 from agentorch.llms._scripted import Response, Script, ScriptedCall, ScriptedChatModel
 
-__all__ = ["ScriptedChatModel", "ScriptedCall", "Response", "Script"]
+__all__ = [
+    "ModelNotConfigured",
+    "Response",
+    "Script",
+    "ScriptedCall",
+    "ScriptedChatModel",
+    "from_env",
+    "model_configured",
+    "models_from_env",
+    "requests_blocked",
+]
