@@ -10,7 +10,8 @@ Variables read (empty values count as unset):
   local server, which serves the names it was started with).
 - `AGENTORCH_<ROLE>_MODEL`: the model for one role or agent, e.g. `AGENTORCH_PLANNER_MODEL`,
   `AGENTORCH_CRITIC_MODEL`, `AGENTORCH_RESEARCHER_MODEL`. The role is upper-cased and every
-  character that is not a letter or digit becomes `_` ("code-review" -> `AGENTORCH_CODE_REVIEW_MODEL`).
+  character that is not a letter or digit becomes `_`
+  ("code-review" -> `AGENTORCH_CODE_REVIEW_MODEL`).
 - `AGENTORCH_TIMEOUT` / `AGENTORCH_<ROLE>_TIMEOUT`: seconds per HTTP attempt (default 60).
 - `AGENTORCH_MAX_RETRIES` / `AGENTORCH_<ROLE>_MAX_RETRIES`: retries of the OpenAI SDK on
   connection errors, timeouts, 408/409/429/5xx (default 2).
@@ -58,9 +59,9 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
 __all__ = [
+    "DEFAULT_MAX_RETRIES",
     "DEFAULT_MODEL",
     "DEFAULT_TIMEOUT",
-    "DEFAULT_MAX_RETRIES",
     "ModelNotConfigured",
     "from_env",
     "model_configured",
@@ -301,7 +302,7 @@ def from_env(
         stream_usage=_stream_usage(env),
         # Local servers only speak Chat Completions; some model names (e.g. "codex") would
         # otherwise be routed to /v1/responses.
-        **({"use_responses_api": False} if local else {}),
+        use_responses_api=False if local else None,
         callbacks=[_BlockRemoteRequests(role, endpoint)],
     )
     logger.debug(

@@ -110,7 +110,9 @@ class Fault:
                 f"got retry_after={self.retry_after!r} with status={self.status!r}."
             )
         if self.hang is not None and not self.hang > 0:
-            raise ConfigError(f"`Fault.hang` must be a positive number of seconds, got {self.hang!r}.")
+            raise ConfigError(
+                f"`Fault.hang` must be a positive number of seconds, got {self.hang!r}."
+            )
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,8 @@ class ToolCalls:
                 parsed.append(ToolCall(call["name"], call.get("args", {}), call.get("id")))
             else:
                 raise ConfigError(
-                    f"`ToolCalls` items must be `ToolCall` or a mapping with a `name`, got {call!r}."
+                    "`ToolCalls` items must be `ToolCall` or a mapping with a `name`, "
+                    f"got {call!r}."
                 )
         if not parsed:
             raise ConfigError("`ToolCalls` needs at least one call.")
@@ -223,9 +226,7 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(
-            part.get("text", "") for part in content if isinstance(part, Mapping)
-        )
+        return "".join(part.get("text", "") for part in content if isinstance(part, Mapping))
     return ""
 
 
@@ -481,12 +482,14 @@ class OpenAIServer:
                 lane = lanes[0]
             else:
                 messages = body.get("messages") or [{}]
-                system = _text_of(messages[0].get("content")) if isinstance(messages[0], Mapping) else ""
+                system = (
+                    _text_of(messages[0].get("content")) if isinstance(messages[0], Mapping) else ""
+                )
                 matching = [lane for lane in lanes if lane.key in system]  # type: ignore[operator]
                 if len(matching) != 1:
                     found = "no script key" if not matching else "several script keys"
                     raise _ScriptError(
-                        f"{found} ({[lane.key for lane in matching] or [lane.key for lane in lanes]}) "
+                        f"{found} ({[m.key for m in matching] or [m.key for m in lanes]}) "
                         f"matched the first message {system[:120]!r}: keys must be substrings "
                         "that appear in exactly one role's system prompt"
                     )
@@ -525,7 +528,9 @@ class OpenAIServer:
                     "or text instead"
                 )
             return _Answer(json.dumps(data), [])
-        raise _ScriptError(f"unsupported reply {reply!r}: use str, mapping, model, ToolCalls or Fault")
+        raise _ScriptError(
+            f"unsupported reply {reply!r}: use str, mapping, model, ToolCalls or Fault"
+        )
 
     def _tool_call(self, call: ToolCall) -> dict[str, Any]:
         if isinstance(call.args, str):
@@ -549,7 +554,11 @@ def _usage(body: Mapping[str, Any], answer: _Answer) -> dict[str, int]:
         prompt_text += json.dumps(body["tools"])
     prompt = _approx_tokens(prompt_text)
     completion = _approx_tokens(answer.completion_text())
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 def _pieces(text: str, size: int = 8) -> Iterator[str]:
@@ -613,11 +622,15 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return raw, None
 
-    def _send_json(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
+    def _send_json(
+        self, status: int, payload: Any, headers: Mapping[str, str] | None = None
+    ) -> None:
         data = json.dumps(payload).encode()
         self._send_bytes(status, data, headers)
 
-    def _send_bytes(self, status: int, data: bytes, headers: Mapping[str, str] | None = None) -> None:
+    def _send_bytes(
+        self, status: int, data: bytes, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -627,7 +640,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
         self.wfile.flush()
 
-    def _send_error(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+    def _send_error(
+        self, status: int, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         self._send_json(status, _error_body(status, message), headers)
 
     # -- routes ------------------------------------------------------------------------
@@ -650,9 +665,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.owner._record(RecordedRequest("POST", self.path, headers, body))
             self._not_found()
             return
-        if not isinstance(body, Mapping) or not isinstance(body.get("messages"), list) or not body["messages"]:
+        if (
+            not isinstance(body, Mapping)
+            or not isinstance(body.get("messages"), list)
+            or not body["messages"]
+        ):
             self.owner._record(RecordedRequest("POST", self.path, headers, body))
-            self._send_error(400, self.owner._error("chat request without a JSON body with `messages`"))
+            self._send_error(
+                400, self.owner._error("chat request without a JSON body with `messages`")
+            )
             return
         try:
             lane, reply = self.owner._choose(body)
@@ -710,14 +731,19 @@ class _Handler(BaseHTTPRequestHandler):
                 self._chunk(b"data: [DONE]\n\n")
                 self._chunk(b"")
             else:
-                self._send_bytes(200, b'{"id": "chatcmpl-malformed", "object": "chat.completion", "choices": [{')
+                self._send_bytes(
+                    200, b'{"id": "chatcmpl-malformed", "object": "chat.completion", "choices": [{'
+                )
             return
         assert fault.status is not None  # guaranteed by Fault.__post_init__
         headers: dict[str, str] = {}
         if fault.retry_after is not None:
             headers["Retry-After"] = str(math.ceil(fault.retry_after))
             headers["retry-after-ms"] = str(int(fault.retry_after * 1000))
-        message = fault.message or f"Injected fault: HTTP {fault.status} {HTTPStatus(fault.status).phrase}"
+        message = (
+            fault.message
+            or f"Injected fault: HTTP {fault.status} {HTTPStatus(fault.status).phrase}"
+        )
         self._send_error(fault.status, message, headers)
 
     def _envelope(self, body: Mapping[str, Any], kind: str, number: int) -> dict[str, Any]:
@@ -735,7 +761,12 @@ class _Handler(BaseHTTPRequestHandler):
             message["tool_calls"] = answer.tool_calls
         payload = self._envelope(body, "chat.completion", self.owner._next_id())
         payload["choices"] = [
-            {"index": 0, "message": message, "finish_reason": answer.finish_reason, "logprobs": None}
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": answer.finish_reason,
+                "logprobs": None,
+            }
         ]
         payload["usage"] = _usage(body, answer)
         self._send_json(200, payload)
@@ -772,10 +803,18 @@ class _Handler(BaseHTTPRequestHandler):
             for piece in _pieces(answer.content or ""):
                 event({"content": piece})
             for index, call in enumerate(answer.tool_calls):
-                event({"tool_calls": [{
-                    "index": index, "id": call["id"], "type": "function",
-                    "function": {"name": call["function"]["name"], "arguments": ""},
-                }]})
+                event(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": index,
+                                "id": call["id"],
+                                "type": "function",
+                                "function": {"name": call["function"]["name"], "arguments": ""},
+                            }
+                        ]
+                    }
+                )
                 for piece in _pieces(call["function"]["arguments"], 16):
                     event({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
             event({}, answer.finish_reason)

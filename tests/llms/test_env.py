@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
 import openai
 import pytest
 from langchain_core.load import dumpd, dumps
 from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
 
 from agentorch._errors import ConfigError, ModelRequestsBlocked
 from agentorch.llms._env import (
@@ -82,7 +85,9 @@ def test_local_server_needs_no_key_but_needs_a_model_name() -> None:
         from_env("planner", env={"OPENAI_BASE_URL": LOCAL})
     assert not model_configured({"OPENAI_BASE_URL": LOCAL})
     assert model_configured({"OPENAI_BASE_URL": LOCAL}, role="planner") is False
-    assert model_configured({"OPENAI_BASE_URL": LOCAL, "AGENTORCH_PLANNER_MODEL": "q"}, role="planner")
+    assert model_configured(
+        {"OPENAI_BASE_URL": LOCAL, "AGENTORCH_PLANNER_MODEL": "q"}, role="planner"
+    )
 
     model = _chat(from_env(env={"OPENAI_BASE_URL": LOCAL, "AGENTORCH_MODEL": "qwen2.5-coder"}))
     assert model.model_name == "qwen2.5-coder"
@@ -94,7 +99,10 @@ def test_local_server_needs_no_key_but_needs_a_model_name() -> None:
 def test_names_routed_to_the_responses_api_stay_on_chat_completions_locally() -> None:
     env = {"OPENAI_BASE_URL": LOCAL, "AGENTORCH_MODEL": "gpt-5.1-codex"}
     assert _chat(from_env(env=env)).use_responses_api is False
-    assert ChatOpenAI(model="gpt-5.1-codex", base_url=LOCAL, api_key="x").use_responses_api is True
+    assert (
+        ChatOpenAI(model="gpt-5.1-codex", base_url=LOCAL, api_key=SecretStr("x")).use_responses_api
+        is True
+    )
 
 
 def test_timeouts_and_retries_per_role() -> None:
@@ -119,12 +127,18 @@ def test_timeouts_and_retries_per_role() -> None:
         ({"AGENTORCH_TIMEOUT": "soon"}, {}, "`AGENTORCH_TIMEOUT` must be a number"),
         ({"AGENTORCH_PLANNER_TIMEOUT": "0"}, {}, "`AGENTORCH_PLANNER_TIMEOUT` must be a positive"),
         ({}, {"timeout": float("inf")}, "`timeout` must be a positive"),
-        ({"AGENTORCH_MAX_RETRIES": "-1"}, {}, "`AGENTORCH_MAX_RETRIES` must be a whole number >= 0"),
+        (
+            {"AGENTORCH_MAX_RETRIES": "-1"},
+            {},
+            "`AGENTORCH_MAX_RETRIES` must be a whole number >= 0",
+        ),
         ({"AGENTORCH_MAX_RETRIES": "two"}, {}, "`AGENTORCH_MAX_RETRIES` must be a whole number"),
         ({"AGENTORCH_STREAM_USAGE": "maybe"}, {}, "`AGENTORCH_STREAM_USAGE` must be true or false"),
     ],
 )
-def test_invalid_numbers_are_config_errors(extra: dict[str, str], kwargs: dict[str, float], match: str) -> None:
+def test_invalid_numbers_are_config_errors(
+    extra: dict[str, str], kwargs: dict[str, Any], match: str
+) -> None:
     with pytest.raises(ConfigError, match=match):
         from_env("planner", env={"OPENAI_API_KEY": KEY, **extra}, **kwargs)
 
@@ -221,7 +235,9 @@ async def test_streamed_usage_is_reported_by_default_for_local_servers() -> None
 # -- secrets ----------------------------------------------------------------------------
 
 
-def test_the_api_key_never_appears_in_requests_reprs_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+def test_the_api_key_never_appears_in_requests_reprs_or_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     with OpenAIServer(["ok"]) as server:
         env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url, "AGENTORCH_MODEL": "m"}
@@ -238,7 +254,9 @@ def test_the_api_key_never_appears_in_requests_reprs_or_logs(caplog: pytest.LogC
 
 def test_credentials_in_a_base_url_are_not_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="agentorch.llms")
-    from_env(env={"OPENAI_BASE_URL": "http://user:hunter2@127.0.0.1:8000/v1", "AGENTORCH_MODEL": "m"})
+    from_env(
+        env={"OPENAI_BASE_URL": "http://user:hunter2@127.0.0.1:8000/v1", "AGENTORCH_MODEL": "m"}
+    )
     assert "hunter2" not in caplog.text
     assert "***@127.0.0.1:8000" in caplog.text
     with pytest.raises(ModelNotConfigured) as caught:
@@ -249,18 +267,24 @@ def test_credentials_in_a_base_url_are_not_logged(caplog: pytest.LogCaptureFixtu
 # -- the test-suite switch ---------------------------------------------------------------
 
 
-def test_blocked_requests_to_remote_endpoints_raise_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_blocked_requests_to_remote_endpoints_raise_at_call_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("AGENTORCH_BLOCK_MODEL_REQUESTS", raising=False)
     model = from_env("planner", env={"OPENAI_API_KEY": KEY})  # building is always fine
     monkeypatch.setenv("AGENTORCH_BLOCK_MODEL_REQUESTS", "1")
-    with pytest.raises(ModelRequestsBlocked, match="`planner` would call https://api.openai.com/v1"):
+    with pytest.raises(
+        ModelRequestsBlocked, match=re.escape("`planner` would call https://api.openai.com/v1")
+    ):
         model.invoke("hi")
     with pytest.raises(ModelRequestsBlocked):
         model.with_structured_output(dict(title="T", type="object", properties={})).invoke("hi")
     assert KEY not in repr(model)
 
 
-async def test_blocked_requests_still_reach_a_loopback_server(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_blocked_requests_still_reach_a_loopback_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("AGENTORCH_BLOCK_MODEL_REQUESTS", "true")
     with OpenAIServer(["local ok", "local ok"]) as server:
         for host in ("127.0.0.1", "localhost"):
@@ -272,7 +296,22 @@ async def test_blocked_requests_still_reach_a_loopback_server(monkeypatch: pytes
 def test_blocking_off_lets_calls_through(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGENTORCH_BLOCK_MODEL_REQUESTS", "0")
     # a non-loopback name that resolves nowhere: the call gets past the guard to the network
-    model = from_env(env={"OPENAI_BASE_URL": "http://agentorch-no-such-host.invalid/v1",
-                          "AGENTORCH_MODEL": "m", "AGENTORCH_MAX_RETRIES": "0", "AGENTORCH_TIMEOUT": "2"})
+    model = from_env(
+        env={
+            "OPENAI_BASE_URL": "http://agentorch-no-such-host.invalid/v1",
+            "AGENTORCH_MODEL": "m",
+            "AGENTORCH_MAX_RETRIES": "0",
+            "AGENTORCH_TIMEOUT": "2",
+        }
+    )
     with pytest.raises(openai.APIConnectionError):
         model.invoke("hi")
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    import agentorch.llms._env as module
+
+    failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert tried > 0 and failures == 0

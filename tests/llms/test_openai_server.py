@@ -9,7 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import openai
 import pytest
@@ -19,7 +19,7 @@ from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, Field, ValidationError
 
 from agentorch._errors import ConfigError
-from agentorch.testing._openai_server import Fault, OpenAIServer, ToolCall, ToolCalls
+from agentorch.testing._openai_server import Fault, OpenAIServer, Reply, Script, ToolCall, ToolCalls
 
 MakeChat = Callable[..., ChatOpenAI]
 
@@ -62,8 +62,12 @@ def test_plain_reply_reports_usage_and_records_the_request(make_chat: MakeChat) 
         server.assert_complete()
 
 
-async def test_async_client_and_concurrent_requests_are_served_in_parallel(make_chat: MakeChat) -> None:
-    with OpenAIServer(lambda request: request["messages"][-1]["content"].upper(), latency=0.3) as server:
+async def test_async_client_and_concurrent_requests_are_served_in_parallel(
+    make_chat: MakeChat,
+) -> None:
+    with OpenAIServer(
+        lambda request: request["messages"][-1]["content"].upper(), latency=0.3
+    ) as server:
         model = make_chat(server)
         started = time.monotonic()
         replies = await asyncio.gather(*(model.ainvoke(f"task {n}") for n in range(6)))
@@ -77,8 +81,10 @@ async def test_async_client_and_concurrent_requests_are_served_in_parallel(make_
 
 
 def test_tool_calls_round_trip_through_bind_tools(make_chat: MakeChat) -> None:
-    script = [
-        ToolCalls([ToolCall("search", {"query": "langgraph"}), {"name": "fetch", "args": {"url": "u"}}]),
+    script: list[Reply] = [
+        ToolCalls(
+            [ToolCall("search", {"query": "langgraph"}), {"name": "fetch", "args": {"url": "u"}}]
+        ),
         "LangGraph is a library.",
     ]
     with OpenAIServer(script) as server:
@@ -103,7 +109,9 @@ def test_tool_calls_round_trip_through_bind_tools(make_chat: MakeChat) -> None:
         server.assert_complete()
 
 
-def test_tool_call_with_invalid_json_arguments_becomes_an_invalid_tool_call(make_chat: MakeChat) -> None:
+def test_tool_call_with_invalid_json_arguments_becomes_an_invalid_tool_call(
+    make_chat: MakeChat,
+) -> None:
     with OpenAIServer([ToolCalls([ToolCall("search", '{"query": ')])]) as server:
         reply = make_chat(server).bind_tools([search]).invoke("go")
     assert reply.tool_calls == []
@@ -140,7 +148,9 @@ def test_structured_output_function_calling_mode(make_chat: MakeChat) -> None:
 
 
 @pytest.mark.parametrize("method", ["json_schema", "function_calling"])
-def test_a_plan_that_fails_validation_raises_validation_error(make_chat: MakeChat, method: str) -> None:
+def test_a_plan_that_fails_validation_raises_validation_error(
+    make_chat: MakeChat, method: Literal["json_schema", "function_calling"]
+) -> None:
     with OpenAIServer([{"goal": 42, "steps": "not a list"}]) as server:
         with pytest.raises(ValidationError):
             make_chat(server).with_structured_output(Plan, method=method).invoke("Plan")
@@ -152,7 +162,9 @@ def test_include_raw_keeps_the_bad_reply_only_in_function_calling_mode(make_chat
     bad = {"goal": "ship", "steps": "not a list"}
     with OpenAIServer([bad, bad]) as server:
         model = make_chat(server)
-        result = model.with_structured_output(Plan, method="function_calling", include_raw=True).invoke("x")
+        result = model.with_structured_output(
+            Plan, method="function_calling", include_raw=True
+        ).invoke("x")
         assert result["parsed"] is None
         assert isinstance(result["parsing_error"], ValidationError)
         assert result["raw"].tool_calls[0]["args"] == bad
@@ -219,7 +231,25 @@ async def test_streaming_tool_call_deltas_reassemble(make_chat: MakeChat) -> Non
     with OpenAIServer([ToolCalls([ToolCall("search", args, id="call_abc")])]) as server:
         _, total = await _collect(make_chat(server).bind_tools([search]).astream("Search"))
 
-    assert total.tool_calls == [{"name": "search", "args": args, "id": "call_abc", "type": "tool_call"}]
+    assert total.tool_calls == [
+        {"name": "search", "args": args, "id": "call_abc", "type": "tool_call"}
+    ]
+
+
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
+@pytest.mark.parametrize("method", ["json_schema", "function_calling"])
+async def test_streamed_structured_output(
+    make_chat: MakeChat, method: Literal["json_schema", "function_calling"]
+) -> None:
+    """LangGraph's "messages" stream mode makes even structured-output calls stream."""
+    with OpenAIServer([Plan(goal="ship", steps=["build", "a longer second step"])]) as server:
+        structured = make_chat(server, stream_usage=True).with_structured_output(
+            Plan, method=method
+        )
+        parts = [part async for part in structured.astream("Plan")]
+        assert parts[-1] == Plan(goal="ship", steps=["build", "a longer second step"])
+        [body] = server.chat_requests
+        assert body["stream"] is True
 
 
 # -- faults and retries -----------------------------------------------------------------
@@ -277,7 +307,9 @@ async def test_the_sdk_retries_timeouts_by_default(make_chat: MakeChat) -> None:
 
 
 @pytest.mark.parametrize("streaming", [False, True])
-async def test_malformed_json_raises_and_is_not_retried(make_chat: MakeChat, streaming: bool) -> None:
+async def test_malformed_json_raises_and_is_not_retried(
+    make_chat: MakeChat, streaming: bool
+) -> None:
     with OpenAIServer([Fault(malformed=True), "never sent"]) as server:
         model = make_chat(server, max_retries=2)
         with pytest.raises(json.JSONDecodeError):
@@ -293,7 +325,11 @@ async def test_with_fallbacks_uses_a_second_model_when_the_primary_keeps_failing
     make_chat: MakeChat,
 ) -> None:
     def by_model(request: dict[str, Any]) -> Any:
-        return Fault(status=500) if request["model"] == "primary" else f"answered by {request['model']}"
+        return (
+            Fault(status=500)
+            if request["model"] == "primary"
+            else f"answered by {request['model']}"
+        )
 
     with OpenAIServer(by_model) as server:
         primary = make_chat(server, model="primary", max_retries=1)
@@ -301,14 +337,18 @@ async def test_with_fallbacks_uses_a_second_model_when_the_primary_keeps_failing
         reply = await primary.with_fallbacks([fallback]).ainvoke("Hi")
 
         assert reply.content == "answered by fallback"
-        assert [body["model"] for body in server.chat_requests] == ["primary", "primary", "fallback"]
+        assert [body["model"] for body in server.chat_requests] == [
+            "primary",
+            "primary",
+            "fallback",
+        ]
 
 
 # -- scripts ----------------------------------------------------------------------------
 
 
 async def test_keyed_script_answers_each_role_from_its_own_queue(make_chat: MakeChat) -> None:
-    script = {
+    script: Script = {
         "You are the planner": [Plan(goal="g", steps=["a", "b"])],
         "You are the researcher": ["found a", "found b"],
     }
@@ -316,12 +356,15 @@ async def test_keyed_script_answers_each_role_from_its_own_queue(make_chat: Make
         model = make_chat(server)
 
         async def researcher(task: str) -> str:
-            reply = await model.ainvoke([SystemMessage("You are the researcher.\nBe brief."), HumanMessage(task)])
+            reply = await model.ainvoke(
+                [SystemMessage("You are the researcher.\nBe brief."), HumanMessage(task)]
+            )
             return str(reply.content)
 
         plan = await model.with_structured_output(Plan).ainvoke(
             [SystemMessage("You are the planner.\nSplit the goal."), HumanMessage("g")]
         )
+        assert isinstance(plan, Plan)
         found = await asyncio.gather(*(researcher(step) for step in plan.steps))
 
         assert sorted(found) == ["found a", "found b"]
@@ -412,7 +455,14 @@ def test_stop_ends_a_hanging_request_and_is_idempotent() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{}, {"status": 200}, {"status": 500, "hang": 1}, {"hang": 0}, {"retry_after": 1}, {"status": 503, "retry_after": -1}],
+    [
+        {},
+        {"status": 200},
+        {"status": 500, "hang": 1},
+        {"hang": 0},
+        {"retry_after": 1},
+        {"status": 503, "retry_after": -1},
+    ],
 )
 def test_invalid_faults_are_config_errors(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
@@ -421,7 +471,7 @@ def test_invalid_faults_are_config_errors(kwargs: dict[str, Any]) -> None:
 
 def test_invalid_scripts_are_config_errors() -> None:
     with pytest.raises(ConfigError):
-        OpenAIServer("a string is not a list of replies")  # type: ignore[arg-type]
+        OpenAIServer("a string is not a list of replies")
     with pytest.raises(ConfigError):
         OpenAIServer({"": ["x"]})
     with pytest.raises(ConfigError):
