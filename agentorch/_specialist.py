@@ -108,12 +108,13 @@ def make_specialist_node(
         usage = summary_usage = TokenUsage()
         model_name = summary_model = "unknown"
         records: list[ToolCallRecord] = []
-        status, error, output, context = "done", "", "", ""
+        status, error, output, context, prompt = "done", "", "", "", ""
         try:
             context, summary_usage, summary_model = await team.specialist_context(ctx, st, inp)
+            prompt = task_text(st, inp, context)
             messages: list[BaseMessage] = [
                 SystemMessage(team.specialist_prompt(agent)),
-                HumanMessage(task_text(st, inp, context)),
+                HumanMessage(prompt),
             ]
             tools = {t.name: t for t in agent.tools}
             seen: set[str] = set()
@@ -159,6 +160,7 @@ def make_specialist_node(
             subtask_id=st.id, agent=agent.name, output=output, status=status,  # type: ignore[arg-type]
             attempts=inp["attempt"], round=inp["round"], error=error, started_at=started,
             finished_at=time.time(), usage=usage, tool_calls=records, context=context,
+            model=model_name, prompt=prompt,
         ).model_dump(mode="json")
         update: dict[str, Any] = {
             "results": {st.id: result},

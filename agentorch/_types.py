@@ -146,8 +146,10 @@ class SubTaskResult(_Value):
     started_at: float = 0.0
     finished_at: float = 0.0
     usage: TokenUsage = Field(default_factory=TokenUsage)
+    model: str = Field(default="", description="The model that answered (as the provider named it).")
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
-    context: str = Field(default="", description="The input the agent was given (task + data).")
+    context: str = Field(default="", description="The data the agent was given (dependencies, memory).")
+    prompt: str = Field(default="", description="The agent's full first message: task, feedback, data.")
 
     @property
     def duration(self) -> float:

@@ -24,6 +24,10 @@ __all__ = ["main", "load_team"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
+# modules that add sub-commands: each has `register(subparsers) -> None`; a command's handler
+# returns the exit code. Listed here, not discovered, so `--help` is the same everywhere.
+_COMMAND_MODULES = ("agentorch.evals._cli", "agentorch._report_cli")
+
 
 def load_team(spec: str) -> Team:
     """Load a `Team` from `path/to/file.py[:attr]` or `package.module[:attr]` (attr: `team`)."""
@@ -158,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="team file (path/to/team.py[:attr]) or module[:attr]; default: the research team")
     _add_view_options(run)
     run.set_defaults(func=_cmd_run)
+    for name in _COMMAND_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(sub)
     return parser
 
 

@@ -1,0 +1,29 @@
+"""The README's quick start runs as written, and its two set-up lines are what CI runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+
+
+def test_quick_start_runs_and_prints_the_answer(capsys) -> None:
+    quick_start = _python_blocks()[0]
+    assert len(quick_start.strip().splitlines()) <= 32
+    exec(compile(quick_start, "README-quick-start", "exec"), {})
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("completed 1 ")
+    assert "Brief: solid-state batteries are safer" in out
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    setup = re.search(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), re.S).group(1)
+    lines = [line for line in setup.splitlines() if line.strip()]
+    assert len(lines) == 2 and lines[0].endswith("agentorch demo")
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert lines[1] in ci
