@@ -6,6 +6,7 @@ import hashlib
 import logging
 import math
 import re
+import warnings
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -123,7 +124,9 @@ def _chroma_name(function: Any) -> str:
     name_method = getattr(function, "name", None)
     name = name_method() if callable(name_method) else type(function).__qualname__
     try:
-        config = function.get_config()
+        with warnings.catch_warnings():  # Chroma warns when a function lacks get_config
+            warnings.simplefilter("ignore", DeprecationWarning)
+            config = function.get_config()
     except Exception:  # not every Chroma function implements get_config
         config = {}
     model = config.get("model_name") if isinstance(config, dict) else None
