@@ -9,12 +9,14 @@ records token usage.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
@@ -127,7 +129,12 @@ class RunContext:
         problems: list[str] = []
         model = "unknown"
         for attempt in range(retries + 1):
-            out = dict(await self._invoke(role, structured, convo, None, round, None))
+            try:
+                out = dict(await self._invoke(role, structured, convo, None, round, None))
+            except (ValidationError, OutputParserException, json.JSONDecodeError) as e:
+                # ChatOpenAI's json_schema mode parses inside the call and raises instead of
+                # returning `parsing_error`: treat it as the same repairable problem
+                out = {"raw": None, "parsed": None, "parsing_error": e}
             raw = out.get("raw")
             if isinstance(raw, AIMessage):
                 usage = usage + usage_of(raw)

@@ -6,6 +6,7 @@ from agentorch.llms._env import (
     model_configured,
     models_from_env,
     requests_blocked,
+    role_env_var,
 )
 from agentorch.llms._scripted import Response, Script, ScriptedCall, ScriptedChatModel
 
@@ -19,4 +20,5 @@ __all__ = [
     "model_configured",
     "models_from_env",
     "requests_blocked",
+    "role_env_var",
 ]
