@@ -30,6 +30,8 @@ from agentorch._plan import plan_problems, ready_subtasks
 from agentorch._team import Team
 from agentorch._types import (
     Budget,
+    Cost,
+    ModelPrice,
     PendingInterrupt,
     Plan,
     RunResult,
@@ -50,10 +52,12 @@ __all__ = [
     "AgentorchError",
     "Budget",
     "ConfigError",
+    "Cost",
     "CriticVerdict",
     "Event",
     "Final",
     "Interrupted",
+    "ModelPrice",
     "ModelRequestsBlocked",
     "PendingInterrupt",
     "Plan",

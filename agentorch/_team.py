@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
@@ -24,6 +24,12 @@ from agentorch._events import Event, events_from_chunk, pending_interrupts
 from agentorch._graph import build_graph
 from agentorch._keys import CRITIC, PLANNER, SUMMARIZER, SYNTHESIZER
 from agentorch._memory import TeamMemory
+from agentorch._models import (
+    STRUCTURED_OUTPUT_METHODS,
+    ChatModel,
+    StructuredOutputMethod,
+    chat_model_problem,
+)
 from agentorch._plan import plan_problems
 from agentorch._state import SpecialistInput
 from agentorch._sync import iterate_sync, run_sync
@@ -50,6 +56,10 @@ def retryable(exc: BaseException) -> bool:
         return False
     if isinstance(exc, (TimeoutError, ConnectionError)):
         return True
+    if isinstance(exc, json.JSONDecodeError):
+        # a model server answered 200 with a body that is not JSON (a proxy or server hiccup);
+        # the OpenAI SDK does not retry it, so we do
+        return True
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and 400 <= status < 500:
         return status in (408, 409, 429)
@@ -68,7 +78,9 @@ class Team:
     Args:
         agents: the specialists; names must be unique.
         llm: the default chat model for every role (planner, critic, synthesizer, summarizer,
-            agents). Any LangChain chat model: `ChatOpenAI(...)`, `ScriptedChatModel(...)`.
+            agents). Any LangChain chat model: `ChatOpenAI(...)`, `ScriptedChatModel(...)`,
+            or chat models chained with `primary.with_fallbacks([backup])` (the backup answers
+            when the primary raises, after the primary's own retries).
         llms: per-role or per-agent models overriding `llm`, e.g. `{"planner": strong}`.
         max_rounds: critic rounds before the run ends with status "max_rounds".
         max_subtasks: the largest plan the planner may produce.
@@ -84,6 +96,10 @@ class Team:
         model_timeout: seconds one model call may take (None: no limit).
         tool_timeout: default seconds one tool call may take (per tool: `@tool(timeout=...)`).
         prompts: overrides of the bundled prompts by name ("planner", "critic", ...).
+        structured_output_method: how plans and verdicts are asked for, passed to the model's
+            `with_structured_output(method=...)`: "json_schema" (a strict response format;
+            ChatOpenAI's default), "function_calling" (a forced tool call: for servers without
+            JSON-schema support) or "json_mode". None: the model's own default.
 
     Example:
         >>> from agentorch import Team, Agent
@@ -99,9 +115,9 @@ class Team:
     def __init__(
         self,
         agents: Sequence[Agent],
-        llm: BaseChatModel | None = None,
+        llm: ChatModel | None = None,
         *,
-        llms: Mapping[str, BaseChatModel] | None = None,
+        llms: Mapping[str, ChatModel] | None = None,
         name: str = "team",
         max_rounds: int = 3,
         max_subtasks: int = 20,
@@ -117,6 +133,7 @@ class Team:
         model_timeout: float | None = 120.0,
         tool_timeout: float | None = 60.0,
         prompts: Mapping[str, str] | None = None,
+        structured_output_method: StructuredOutputMethod | None = None,
     ) -> None:
         if isinstance(agents, Agent) or not isinstance(agents, Sequence) or not agents:
             raise ConfigError("A team needs at least one agent: `Team(agents=[Agent(...), ...])`.")
@@ -160,6 +177,12 @@ class Team:
                 f"overridable prompts: {', '.join(prompt_files.PROMPT_NAMES)}."
             )
         self._prompts = dict(prompts or {})
+        if structured_output_method not in (None, *STRUCTURED_OUTPUT_METHODS):
+            raise ConfigError(
+                f"`structured_output_method` must be one of {', '.join(STRUCTURED_OUTPUT_METHODS)} "
+                f"or None, got {structured_output_method!r}."
+            )
+        self.structured_output_method = structured_output_method
         self.llm = llm
         self.llms = dict(llms or {})
         self._check_models()
@@ -184,8 +207,8 @@ class Team:
 
     def _check_models(self) -> None:
         for key, m in self.llms.items():
-            if not isinstance(m, BaseChatModel):
-                raise ConfigError(f"`llms[{key!r}]` must be a LangChain chat model, got {type(m).__name__}.")
+            if (problem := chat_model_problem(m)) is not None:
+                raise ConfigError(f"`llms[{key!r}]`: {problem}.")
         known = {PLANNER, CRITIC, SYNTHESIZER, SUMMARIZER, *self._by_name}
         unknown = sorted(set(self.llms) - known)
         if unknown:
@@ -193,8 +216,8 @@ class Team:
                 f"`llms` names unknown roles {unknown}; use role names "
                 f"({', '.join(sorted(known))})."
             )
-        if self.llm is not None and not isinstance(self.llm, BaseChatModel):
-            raise ConfigError(f"`llm` must be a LangChain chat model, got {type(self.llm).__name__}.")
+        if self.llm is not None and (problem := chat_model_problem(self.llm)) is not None:
+            raise ConfigError(f"`llm`: {problem}.")
         roles = [PLANNER, SYNTHESIZER, *self._by_name]
         if self.critic:
             roles.append(CRITIC)
@@ -208,13 +231,13 @@ class Team:
                 "use `agentorch.llms.from_env()`."
             )
 
-    def _model_or_none(self, role: str) -> BaseChatModel | None:
+    def _model_or_none(self, role: str) -> ChatModel | None:
         agent = self._by_name.get(role)
         if agent is not None and agent.llm is not None:
             return agent.llm
         return self.llms.get(role, self.llm)
 
-    def model_for(self, role: str) -> BaseChatModel:
+    def model_for(self, role: str) -> ChatModel:
         """The chat model that answers for `role` (an agent name or a team role)."""
         model = self._model_or_none(role)
         if model is None:
@@ -306,6 +329,12 @@ class Team:
         """The team's LangGraph graph as Mermaid text (offline)."""
         return self._compiled().get_graph().draw_mermaid()
 
+    def _repr_html_(self) -> str:
+        """The team in Jupyter: its agents (role, tools, model), settings and Mermaid graph."""
+        from agentorch._html import team_html
+
+        return team_html(self)
+
     # -- running ----------------------------------------------------------------------------
 
     async def astream(self, goal: str, *, thread_id: str | None = None) -> AsyncIterator[Event]:
@@ -389,7 +418,7 @@ class Team:
         if snapshot.values:
             hint = (
                 f"call `team.resume({thread_id!r})` to continue it"
-                if snapshot.next
+                if _unfinished(snapshot)
                 else "use a new thread_id for a new run"
             )
             raise ConfigError(f"thread_id {thread_id!r} already holds a run; {hint}.")
@@ -402,7 +431,7 @@ class Team:
             raise ConfigError(f"No run found on thread_id {thread_id!r}; start one with `run`.")
         pending = [i for t in snapshot.tasks for i in pending_interrupts(t.interrupts)]
         if not pending:
-            if not snapshot.next:
+            if not _unfinished(snapshot):
                 raise ConfigError(f"The run on thread_id {thread_id!r} has already finished.")
             if approve is not None or decisions:
                 raise ConfigError(f"The run on {thread_id!r} is not waiting for approval.")
@@ -467,6 +496,13 @@ class Team:
             ) from e
 
 
+def _unfinished(snapshot: Any) -> bool:
+    """Whether the thread's run can continue. `snapshot.next` alone is not enough: after a crash
+    between steps, the last checkpoint's tasks have all saved their writes, so `next` is empty,
+    yet the steps those writes lead to (e.g. the `Send`s to specialists) have not run."""
+    return bool(snapshot.next or snapshot.tasks)
+
+
 def _config(thread_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id}}
 
@@ -500,6 +536,7 @@ def _result_from_state(
         rounds=int(values.get("round", 0)),
         usage=_usage_from_state(values.get("usage", {})),
         thread_id=thread_id,
+        run_id=values.get("run_id", ""),
         error=values.get("error", ""),
         interrupts=interrupts,
     )

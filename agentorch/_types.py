@@ -7,6 +7,7 @@ out, and can be stored in checkpoints as plain dicts (`model_dump(mode="json")`)
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,8 @@ __all__ = [
     "RunResult",
     "RunStatus",
     "SubTaskStatus",
+    "ModelPrice",
+    "Cost",
 ]
 
 RunStatus = Literal[
@@ -64,6 +67,12 @@ class Plan(_Value):
             if st.id == subtask_id:
                 return st
         raise KeyError(subtask_id)
+
+    def _repr_html_(self) -> str:
+        """The plan as an SVG DAG and a table, for Jupyter."""
+        from agentorch._html import plan_html
+
+        return plan_html(self)
 
 
 class Verdict(_Value):
@@ -120,6 +129,90 @@ class Usage(_Value):
         for u in self.by_role.values():
             out = out + u
         return out
+
+    def cost(self, prices: Mapping[str, ModelPrice | tuple[float, float] | Mapping[str, float]]) -> Cost:
+        """What the run cost under `prices` (model name -> price per 1M input/output tokens).
+
+        A price applies to the model of that name, or to a model whose name starts with it
+        (the longest such key wins), so `"gpt-4o-mini"` also prices `"gpt-4o-mini-2024-07-18"`.
+        Models with usage but no price are listed in `Cost.unpriced` and cost nothing.
+
+        >>> u = Usage(by_model={"m": TokenUsage(input_tokens=2_000_000, output_tokens=1_000_000)})
+        >>> u.cost({"m": ModelPrice(input=0.5, output=2.0)}).total
+        3.0
+        """
+        table = normalize_prices(prices)
+        by_model: dict[str, float] = {}
+        unpriced: list[str] = []
+        for model, u in self.by_model.items():
+            price = price_for(model, table)
+            if price is None:
+                if u.total_tokens or u.input_tokens or u.output_tokens:
+                    unpriced.append(model)
+                continue
+            by_model[model] = price.cost(u)
+        return Cost(total=sum(by_model.values()), by_model=by_model, unpriced=sorted(unpriced))
+
+
+class ModelPrice(_Value):
+    """A model's price per 1M input and output tokens (in your currency, e.g. USD)."""
+
+    input: float = Field(ge=0, description="Price per 1M input (prompt) tokens.")
+    output: float = Field(ge=0, description="Price per 1M output (completion) tokens.")
+
+    def cost(self, usage: TokenUsage) -> float:
+        """The price of `usage`."""
+        return (usage.input_tokens * self.input + usage.output_tokens * self.output) / 1_000_000
+
+
+class Cost(_Value):
+    """What a run cost under a price table (see `Usage.cost`)."""
+
+    total: float = Field(default=0.0, description="Sum over the priced models.")
+    by_model: dict[str, float] = Field(default_factory=dict, description="Cost per priced model.")
+    unpriced: list[str] = Field(
+        default_factory=list, description="Models that used tokens but have no price in the table."
+    )
+
+
+def normalize_prices(
+    prices: Mapping[str, ModelPrice | tuple[float, float] | Mapping[str, float]] | None,
+) -> dict[str, ModelPrice]:
+    """A price table as `{model: ModelPrice}`; accepts `(input, output)` pairs and dicts.
+
+    Raises `ConfigError` naming the model whose price is malformed.
+    """
+    from agentorch._errors import ConfigError
+
+    if prices is None:
+        return {}
+    if not isinstance(prices, Mapping):
+        raise ConfigError(
+            f"`prices` must map model names to prices per 1M tokens, got {type(prices).__name__}."
+        )
+    out: dict[str, ModelPrice] = {}
+    for model, raw in prices.items():
+        try:
+            if isinstance(raw, ModelPrice):
+                out[str(model)] = raw
+            elif isinstance(raw, (tuple, list)) and len(raw) == 2:
+                out[str(model)] = ModelPrice(input=raw[0], output=raw[1])
+            else:
+                out[str(model)] = ModelPrice.model_validate(raw)
+        except ValueError:
+            raise ConfigError(
+                f"The price of `{model}` must be `(input, output)` per 1M tokens or "
+                f"{{'input': ..., 'output': ...}} with numbers >= 0, got {raw!r}."
+            ) from None
+    return out
+
+
+def price_for(model: str, prices: Mapping[str, ModelPrice]) -> ModelPrice | None:
+    """The price of `model`: an exact key, else the longest key that is a prefix of it."""
+    if model in prices:
+        return prices[model]
+    keys = [k for k in prices if k and model.startswith(k)]
+    return prices[max(keys, key=len)] if keys else None
 
 
 class ToolCallRecord(_Value):
@@ -181,8 +274,30 @@ class RunResult(_Value):
     rounds: int = 0
     usage: Usage = Field(default_factory=Usage)
     thread_id: str = ""
+    run_id: str = Field(default="", description="Id of the run (tagged on every trace of it).")
     error: str = ""
     interrupts: list[PendingInterrupt] = Field(default_factory=list)
+
+    def to_html(
+        self,
+        *,
+        prices: Mapping[str, ModelPrice | tuple[float, float] | Mapping[str, float]] | None = None,
+        title: str | None = None,
+    ) -> str:
+        """The run as one self-contained HTML page (no network): plan DAG, timeline, critic
+        rounds, usage and cost, and every attempt's prompt, output and tool calls on click.
+
+        `agentorch report run.json -o report.html` writes the same page from a saved record.
+        """
+        from agentorch._html import report_html
+
+        return report_html(self, prices=prices, title=title)
+
+    def _repr_html_(self) -> str:
+        """The run inline in Jupyter: status, answer, DAG, timeline and details (no script)."""
+        from agentorch._html import result_fragment
+
+        return result_fragment(self)
 
     def save(self, path: str | Path) -> None:
         """Write the run record as JSON."""

@@ -1,28 +1,34 @@
-"""Terminal views of a running team: a live rich tree, plain lines, or a JSON event stream."""
+"""Terminal views of a running team: a live rich tree, plain lines, or a JSON event stream.
+
+All three consume the typed events of `Team.stream`; `LiveView` folds them into a board (the
+plan, each sub-task's state, the critic's verdicts, the answer) and redraws it several times a
+second, so running sub-tasks show a spinner and a growing clock.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from rich.console import Console, Group
-from rich.live import Live
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.panel import Panel
 from rich.spinner import Spinner
+from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
 from agentorch._events import Event
-from agentorch._types import Plan
+from agentorch._types import ModelPrice, Plan, RunResult, normalize_prices, price_for
 
-__all__ = ["LiveView", "PlainView", "JsonView", "event_to_json"]
+__all__ = ["LiveView", "PlainView", "JsonView", "event_to_json", "describe_event", "usage_table"]
 
 _ICONS = {"waiting": "·", "done": "✓", "failed": "✗", "skipped": "–", "revised": "↻"}
 _STYLES = {"waiting": "dim", "done": "green", "failed": "red", "skipped": "yellow",
            "revised": "magenta", "running": "cyan"}
+_VERDICT_STYLES = {"accept": "green", "revise": "magenta", "replan": "yellow"}
 
 
 def event_to_json(ev: Event) -> dict[str, Any]:
@@ -47,98 +53,174 @@ class _Row:
     tokens: int = 0
     attempts: int = 0
     started: float = 0.0
+    cost: float | None = None
 
 
 @dataclass
 class _Board:
     """What the views show, folded from events."""
 
+    prices: Mapping[str, ModelPrice] = field(default_factory=dict)
     plan: Plan | None = None
+    round: int = 0
     rows: dict[str, _Row] = field(default_factory=dict)
-    verdicts: list[str] = field(default_factory=list)
+    verdicts: list[tuple[int, Any]] = field(default_factory=list)
     answer: str = ""
     status: str = ""
     notes: list[str] = field(default_factory=list)
+    tokens: int = 0
+    cost: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
 
     def apply(self, ev: Event) -> None:
         kind = ev["type"]
         if kind in ("plan_created", "replanned"):
             plan: Plan = ev["plan"]  # type: ignore[typeddict-item]
             old = self.rows
-            self.plan = plan
+            self.plan, self.round = plan, ev["round"]  # type: ignore[typeddict-item]
             self.rows = {
                 st.id: old.get(st.id, _Row(agent=st.agent, depends_on=list(st.depends_on)))
                 for st in plan.subtasks
             }
             if kind == "replanned":
-                self.notes.append(f"round {ev['round']}: replanned")  # type: ignore[typeddict-item]
+                self.notes.append(f"round {ev['round']}: replanned ({len(plan.subtasks)} sub-tasks)")  # type: ignore[typeddict-item]
         elif kind == "subtask_started":
             row = self.rows.get(ev["subtask_id"])  # type: ignore[typeddict-item]
             if row:
                 row.state, row.started = "running", time.monotonic()
         elif kind == "subtask_finished":
             row = self.rows.get(ev["subtask_id"])  # type: ignore[typeddict-item]
+            result = ev["result"]  # type: ignore[typeddict-item]
+            self.tokens += ev["tokens"]  # type: ignore[typeddict-item]
+            price = price_for(result.model, self.prices) if self.prices else None
+            if price is not None:
+                self.cost += price.cost(result.usage)
             if row:
                 row.state = ev["status"]  # type: ignore[typeddict-item]
                 row.duration = ev["duration"]  # type: ignore[typeddict-item]
                 row.tokens += ev["tokens"]  # type: ignore[typeddict-item]
                 row.attempts += 1
+                if price is not None:
+                    row.cost = (row.cost or 0.0) + price.cost(result.usage)
         elif kind == "critic_verdict":
             v = ev["verdict"]  # type: ignore[typeddict-item]
-            line = f"round {ev['round']}: critic → {v.decision}"  # type: ignore[typeddict-item]
-            if v.revise:
-                line += f" {', '.join(v.revise)}"
-            if v.feedback:
-                line += f" — {v.feedback}"
-            self.verdicts.append(line)
-            for sid in v.revise:
-                if sid in self.rows:
-                    self.rows[sid].state = "revised"
+            self.verdicts.append((ev["round"], v))  # type: ignore[typeddict-item]
+            if v.decision == "revise":
+                redo = self._downstream(v.revise)
+                for sid in redo:
+                    self.rows[sid].state = "revised" if sid in v.revise else "waiting"
         elif kind == "interrupted":
             for i in ev["interrupts"]:  # type: ignore[typeddict-item]
                 self.notes.append(f"waiting for approval: {i.kind} ({i.id})")
         elif kind == "final":
             self.answer, self.status = ev["answer"], ev["status"]  # type: ignore[typeddict-item]
+            self.finished = time.monotonic()
+
+    def _downstream(self, ids: Iterable[str]) -> list[str]:
+        out = [i for i in ids if i in self.rows]
+        changed = True
+        while changed:
+            changed = False
+            for sid, row in self.rows.items():
+                if sid not in out and any(d in out for d in row.depends_on):
+                    out.append(sid)
+                    changed = True
+        return out
+
+    def phase(self) -> str:
+        """What the team is doing between sub-task events, for the spinner line."""
+        if self.status:
+            return ""
+        if self.plan is None:
+            return "planner is planning"
+        if any(r.state == "running" for r in self.rows.values()):
+            return ""
+        if self.rows and all(r.state in ("done", "failed", "skipped") for r in self.rows.values()):
+            if self.verdicts and self.verdicts[-1][0] >= self.round:
+                return "synthesizer is writing the answer"
+            return f"critic is reviewing round {self.round}"
+        return "dispatching"
 
 
 class LiveView:
-    """A live rich view: the plan as a tree with each sub-task's state, verdicts, the answer."""
+    """A live rich view: the plan as a tree with each sub-task's state (waiting, running with a
+    spinner and clock, done, failed, revised), duration, tokens and cost; the critic's verdicts;
+    the answer. `prices` (model -> price per 1M tokens) adds cost."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        goal: str = "",
+        prices: Mapping[str, Any] | None = None,
+    ) -> None:
         self.console = console or Console()
-        self.board = _Board()
+        self.goal = goal
+        self.board = _Board(prices=normalize_prices(prices))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self._render()
 
     def _render(self) -> Group:
         b = self.board
-        title = f"Plan{'' if b.plan is None else f' ({len(b.rows)} sub-tasks)'}"
-        tree = Tree(Text(title, style="bold"))
+        parts: list[Any] = []
+        if self.goal:
+            parts.append(Text.assemble(("Goal: ", "bold"), self.goal))
+        if b.plan is None:
+            parts.append(Spinner("dots", text=Text(b.phase() or "starting", style="cyan"), style="cyan"))
+            return Group(*parts)
+        title = Text.assemble(("Plan", "bold"), (f" · round {b.round} · {len(b.rows)} sub-tasks", "dim"))
+        tree = Tree(title, guide_style="dim")
+        id_w = max((len(s) for s in b.rows), default=0)
+        agent_w = max((len(r.agent) for r in b.rows.values()), default=0) + 2
         for sid, row in b.rows.items():
-            deps = f" ← {', '.join(row.depends_on)}" if row.depends_on else ""
-            detail = ""
+            label = Text.assemble((sid.ljust(id_w), "bold"), " ", (f"[{row.agent}]".ljust(agent_w), "blue"))
+            label.append(f"  {row.state:<8}", style=_STYLES[row.state])
             if row.state == "running":
-                detail = f" {time.monotonic() - row.started:.1f}s"
+                label.append(f" {time.monotonic() - row.started:5.1f}s", style="cyan")
             elif row.attempts:
-                detail = f" {row.duration:.2f}s · {row.tokens} tok"
+                label.append(f" {row.duration:5.2f}s · {row.tokens:>5} tok", style="dim")
+                if row.cost is not None:
+                    label.append(f" · ${row.cost:.4f}", style="dim")
                 if row.attempts > 1:
-                    detail += f" · {row.attempts} attempts"
-            label = Text.assemble(
-                (f"{sid}", "bold"), f" [{row.agent}]", (deps, "dim"), (detail, "dim")
-            )
+                    label.append(f" · {row.attempts} attempts", style="magenta")
+            if row.depends_on:
+                label.append(f"  ← {', '.join(row.depends_on)}", style="dim")
             if row.state == "running":
                 tree.add(Spinner("dots", text=label, style=_STYLES["running"]))
             else:
                 tree.add(Text.assemble((_ICONS[row.state] + " ", _STYLES[row.state]), label))
-        parts: list[Any] = [tree]
-        parts.extend(Text(line, style="magenta") for line in b.verdicts + b.notes)
+        parts.append(tree)
+        for rnd, v in b.verdicts:
+            line = Text.assemble(f"round {rnd} · critic → ", (v.decision, f"bold {_VERDICT_STYLES[v.decision]}"))
+            if v.revise:
+                line.append(f" {', '.join(v.revise)}")
+            if v.feedback:
+                line.append(f" — {v.feedback}", style="dim")
+            parts.append(line)
+        parts.extend(Text(note, style="yellow") for note in b.notes)
+        phase = b.phase()
+        if phase:
+            parts.append(Spinner("dots", text=Text(phase, style="cyan"), style="cyan"))
+        elapsed = (b.finished or time.monotonic()) - b.started
+        footer = f"{elapsed:.1f}s · {b.tokens} sub-task tokens"
+        if b.prices:
+            footer += f" · ${b.cost:.4f}"
+        parts.append(Text(footer, style="dim"))
         if b.status:
-            parts.append(Panel(b.answer or "(no answer)", title=f"answer · {b.status}"))
+            style = "green" if b.status == "completed" else "yellow" if b.status != "failed" else "red"
+            parts.append(Panel(b.answer or "(no answer)", title=f"answer · {b.status}",
+                               title_align="left", border_style=style))
         return Group(*parts)
 
     def consume(self, events: Iterable[Event]) -> None:
-        with Live(self._render(), console=self.console, refresh_per_second=10) as live:
+        """Show `events` live until they end; the last frame stays on screen."""
+        from rich.live import Live
+
+        with Live(self, console=self.console, refresh_per_second=8, transient=False):
             for ev in events:
                 self.board.apply(ev)
-                live.update(self._render())
 
 
 class PlainView:
@@ -148,8 +230,9 @@ class PlainView:
         self.out = out
 
     def consume(self, events: Iterable[Event]) -> None:
+        """Write one line per event as it arrives."""
         for ev in events:
-            self.out.write(_line(ev) + "\n")
+            self.out.write(describe_event(ev) + "\n")
             self.out.flush()
 
 
@@ -160,12 +243,14 @@ class JsonView:
         self.out = out
 
     def consume(self, events: Iterable[Event]) -> None:
+        """Write one JSON object per event as it arrives."""
         for ev in events:
-            self.out.write(json.dumps(event_to_json(ev)) + "\n")
+            self.out.write(json.dumps(event_to_json(ev), ensure_ascii=False) + "\n")
             self.out.flush()
 
 
-def _line(ev: Event) -> str:
+def describe_event(ev: Event) -> str:
+    """One human-readable line for an event (the `--plain` view and DEBUG logs)."""
     kind = ev["type"]
     if kind in ("plan_created", "replanned"):
         plan: Plan = ev["plan"]  # type: ignore[typeddict-item]
@@ -175,7 +260,7 @@ def _line(ev: Event) -> str:
         )
         return f"{kind} round={ev['round']}: {tasks}"  # type: ignore[typeddict-item]
     if kind == "subtask_started":
-        return f"started {ev['subtask_id']} [{ev['agent']}] attempt={ev['attempt']}"  # type: ignore[typeddict-item]
+        return f"started {ev['subtask_id']} [{ev['agent']}] round={ev['round']} attempt={ev['attempt']}"  # type: ignore[typeddict-item]
     if kind == "subtask_finished":
         return (f"finished {ev['subtask_id']} [{ev['agent']}] {ev['status']} "  # type: ignore[typeddict-item]
                 f"{ev['duration']:.2f}s {ev['tokens']} tokens")  # type: ignore[typeddict-item]
@@ -185,3 +270,32 @@ def _line(ev: Event) -> str:
     if kind == "interrupted":
         return "interrupted: " + ", ".join(f"{i.kind} {i.id}" for i in ev["interrupts"])  # type: ignore[typeddict-item]
     return f"final status={ev['status']}\n{ev['answer']}"  # type: ignore[typeddict-item]
+
+
+def usage_table(result: RunResult, prices: Mapping[str, Any] | None = None) -> Table:
+    """Usage per role/agent and per model (with cost when `prices` is given), as a rich table."""
+    table_prices = normalize_prices(prices)
+    cost = result.usage.cost(table_prices) if table_prices else None
+    title = f"status: {result.status} · rounds: {result.rounds}"
+    if cost is not None:
+        title += f" · cost: ${cost.total:.4f}"
+        if cost.unpriced:
+            title += f" (no price for {', '.join(cost.unpriced)})"
+    table = Table(title=title)
+    for col in ("role / model", "calls", "input", "output", "total"):
+        table.add_column(col, justify="left" if col == "role / model" else "right")
+    if cost is not None:
+        table.add_column("cost", justify="right")
+
+    def add(name: str, u: Any, money: str = "", **kw: Any) -> None:
+        cells = [name, str(u.calls), str(u.input_tokens), str(u.output_tokens), str(u.total_tokens)]
+        table.add_row(*cells, *([money] if cost is not None else []), **kw)
+
+    for role, u in sorted(result.usage.by_role.items()):
+        add(role, u)
+    add("total", result.usage.total, f"${cost.total:.4f}" if cost else "", style="bold",
+        end_section=True)
+    for model, u in sorted(result.usage.by_model.items()):
+        money = f"${cost.by_model[model]:.4f}" if cost and model in cost.by_model else "–"
+        add(f"model {model}", u, money, style="cyan")
+    return table

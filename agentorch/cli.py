@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from agentorch._errors import AgentorchError, RunFailed
+from agentorch._report_cli import load_prices
 from agentorch._team import Team
 from agentorch._types import RunResult
-from agentorch._view import JsonView, LiveView, PlainView
+from agentorch._view import JsonView, LiveView, PlainView, usage_table
 
 __all__ = ["main", "load_team"]
 
@@ -58,14 +58,19 @@ def load_team(spec: str) -> Team:
 
 def _watch(team: Team, goal: str, args: argparse.Namespace) -> int:
     thread_id = args.thread_id or uuid.uuid4().hex
+    console = Console(stderr=bool(args.json))
+    try:
+        prices = load_prices(args.prices) if args.prices else None
+    except AgentorchError as e:
+        console.print(f"[red]Error:[/red] {e}")
+        return EXIT_USAGE
     events = team.stream(goal, thread_id=thread_id)
     if args.json:
         view: Any = JsonView(sys.stdout)
     elif args.plain or not sys.stdout.isatty():
         view = PlainView(sys.stdout)
     else:
-        view = LiveView()
-    console = Console(stderr=bool(args.json))
+        view = LiveView(goal=goal, prices=prices)
     try:
         view.consume(events)
         result = team.result(thread_id)
@@ -79,7 +84,7 @@ def _watch(team: Team, goal: str, args: argparse.Namespace) -> int:
         return EXIT_FAILED
     _save(result, args.save, console)
     if not args.json:
-        _print_usage(result, console)
+        console.print(usage_table(result, prices))
     if result.status == "interrupted":
         console.print(f"Waiting for approval; continue with team.resume({thread_id!r}, approve=...).")
     return EXIT_OK if result.status in ("completed", "interrupted") else EXIT_FAILED
@@ -89,18 +94,6 @@ def _save(result: RunResult, path: str | None, console: Console) -> None:
     if path:
         result.save(path)
         console.print(f"Run record saved to {path}")
-
-
-def _print_usage(result: RunResult, console: Console) -> None:
-    table = Table(title=f"status: {result.status} · rounds: {result.rounds}")
-    for col in ("role", "calls", "input", "output", "total"):
-        table.add_column(col, justify="left" if col == "role" else "right")
-    for role, u in sorted(result.usage.by_role.items()):
-        table.add_row(role, str(u.calls), str(u.input_tokens), str(u.output_tokens), str(u.total_tokens))
-    t = result.usage.total
-    table.add_row("total", str(t.calls), str(t.input_tokens), str(t.output_tokens), str(t.total_tokens),
-                  style="bold")
-    console.print(table)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -137,6 +130,9 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     mode.add_argument("--json", action="store_true", help="JSON Lines event stream on stdout")
     p.add_argument("--save", metavar="FILE", help="write the run record (JSON) to FILE")
     p.add_argument("--thread-id", help="LangGraph thread id for the run (default: random)")
+    p.add_argument("--prices", metavar="JSON",
+                   help='price table per 1M tokens, to show cost: a JSON file or inline JSON like '
+                   '\'{"gpt-4o-mini": [0.15, 0.60]}\' (input, output)')
 
 
 def build_parser() -> argparse.ArgumentParser:

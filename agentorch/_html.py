@@ -1,0 +1,467 @@
+"""Self-contained HTML for plans, runs and teams: no CDN, no network, no external files.
+
+The run report is one page: a header (goal, status, answer, usage, cost), the plan DAG as inline
+SVG (a layered layout computed here), a Gantt timeline of every sub-task attempt, the critic's
+rounds, and a `<details>` block per sub-task with every attempt's prompt, context, output, tool
+calls, model and tokens. Clicking a DAG node or a timeline row opens that sub-task's block (a few
+lines of inline script); without script — e.g. in an untrusted notebook — the blocks still open
+on their own summary. Every piece of user text is escaped: goals, outputs and tool results may
+contain markup.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from agentorch._types import (
+    Cost,
+    ModelPrice,
+    Plan,
+    RunResult,
+    SubTask,
+    SubTaskResult,
+    TokenUsage,
+    normalize_prices,
+    price_for,
+)
+
+if TYPE_CHECKING:
+    from agentorch._team import Team
+
+__all__ = ["layered_layout", "plan_html", "report_html", "result_fragment", "team_html"]
+
+_NODE_W, _NODE_H, _COL_GAP, _ROW_GAP, _PAD = 180, 48, 64, 16, 12
+_LABEL_W, _CHART_W, _BAR_H, _ROW_H = 170, 640, 18, 26
+_STATUS_COLORS = {
+    "done": "#2e7d32", "failed": "#c62828", "skipped": "#b7791f", "not run": "#9e9e9e",
+}
+
+_CSS = """
+.agentorch{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;max-width:1100px}
+.agentorch h1{font-size:22px;margin:8px 0}.agentorch h2{font-size:17px;margin:22px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.agentorch .meta{color:#57606a;margin:4px 0}.agentorch .badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600;font-size:12px}
+.agentorch pre{white-space:pre-wrap;word-break:break-word;background:#f6f8fa;border:1px solid #e1e4e8;border-radius:6px;padding:8px;margin:4px 0;max-height:420px;overflow:auto;font-size:12.5px}
+.agentorch table{border-collapse:collapse;margin:6px 0}.agentorch th,.agentorch td{border:1px solid #e1e4e8;padding:3px 8px;text-align:left;vertical-align:top}
+.agentorch td.num,.agentorch th.num{text-align:right;font-variant-numeric:tabular-nums}
+.agentorch svg text{font-family:system-ui,sans-serif}.agentorch .node,.agentorch .row{cursor:pointer}
+.agentorch .node:hover rect,.agentorch .node.selected rect{stroke-width:3}.agentorch .row.selected .label-bg{fill:#ddf4ff}
+.agentorch details.detail{border:1px solid #e1e4e8;border-radius:6px;margin:6px 0;padding:4px 10px}
+.agentorch details.detail[open]{border-color:#0969da;box-shadow:0 0 0 1px #0969da inset}
+.agentorch details.detail>summary{cursor:pointer;font-weight:600}.agentorch .attempt{border-top:1px dashed #d0d7de;margin-top:8px;padding-top:6px}
+.agentorch .verdict{margin:4px 0}.agentorch .usage{display:flex;gap:28px;flex-wrap:wrap;align-items:flex-start}
+.agentorch .scroll{overflow-x:auto}
+"""
+
+_SCRIPT = """
+(function(){
+  var root=document.currentScript.parentNode;
+  function show(id){
+    root.querySelectorAll('details.detail').forEach(function(d){d.open=(d.dataset.detail===id);});
+    root.querySelectorAll('[data-st]').forEach(function(e){e.classList.toggle('selected',e.dataset.st===id);});
+    var d=Array.prototype.find.call(root.querySelectorAll('details.detail'),function(x){return x.dataset.detail===id;});
+    if(d){d.scrollIntoView({block:'nearest'});}
+  }
+  root.querySelectorAll('[data-st]').forEach(function(e){
+    e.addEventListener('click',function(){show(e.dataset.st);});
+    e.addEventListener('keydown',function(ev){if(ev.key==='Enter'||ev.key===' '){ev.preventDefault();show(e.dataset.st);}});
+  });
+})();
+"""
+
+
+def _e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- layout ---------------------------------------------------------------------------------
+
+def layered_layout(plan: Plan) -> dict[str, tuple[int, int]]:
+    """`{subtask_id: (layer, position)}`: layer = longest dependency path from a root, position
+    within the layer ordered by the mean position of its dependencies (fewer edge crossings).
+    Unknown dependencies are ignored; a cycle (only possible in an unvalidated plan) is broken."""
+    ids = [st.id for st in plan.subtasks]
+    deps = {st.id: [d for d in st.depends_on if d in ids and d != st.id] for st in plan.subtasks}
+    layer: dict[str, int] = {}
+    visiting: set[str] = set()
+
+    def depth(sid: str) -> int:
+        if sid in layer:
+            return layer[sid]
+        if sid in visiting:  # cycle: treat the back edge as absent
+            return -1
+        visiting.add(sid)
+        value = 1 + max((depth(d) for d in deps[sid]), default=-1)
+        visiting.discard(sid)
+        layer[sid] = value
+        return value
+
+    for sid in ids:
+        depth(sid)
+    columns: dict[int, list[str]] = {}
+    for sid in ids:
+        columns.setdefault(layer[sid], []).append(sid)
+    position: dict[str, float] = {}
+    for col in sorted(columns):
+        members = columns[col]
+        for i, sid in enumerate(members):
+            placed = [position[d] for d in deps[sid] if d in position]
+            position[sid] = sum(placed) / len(placed) if placed else float(i)
+        members.sort(key=lambda s: (position[s], ids.index(s)))
+        for i, sid in enumerate(members):
+            position[sid] = float(i)
+    return {sid: (layer[sid], int(position[sid])) for sid in ids}
+
+
+# -- the DAG --------------------------------------------------------------------------------
+
+def _dag_svg(plan: Plan, states: Mapping[str, tuple[str, int]], *, svg_id: str = "") -> str:
+    """The plan as SVG; `states` maps sub-task ids to (status, attempts)."""
+    layout = layered_layout(plan)
+    if not layout:
+        return "<p>(empty plan)</p>"
+    n_cols = max(c for c, _ in layout.values()) + 1
+    n_rows = max(r for _, r in layout.values()) + 1
+    width = _PAD * 2 + n_cols * _NODE_W + (n_cols - 1) * _COL_GAP
+    height = _PAD * 2 + n_rows * _NODE_H + (n_rows - 1) * _ROW_GAP
+
+    def anchor(sid: str) -> tuple[float, float]:
+        col, row = layout[sid]
+        return _PAD + col * (_NODE_W + _COL_GAP), _PAD + row * (_NODE_H + _ROW_GAP)
+
+    edges, nodes = [], []
+    for st in plan.subtasks:
+        x2, y2 = anchor(st.id)
+        for d in st.depends_on:
+            if d not in layout or d == st.id:
+                continue
+            x1, y1 = anchor(d)
+            x1, y1, y2m = x1 + _NODE_W, y1 + _NODE_H / 2, y2 + _NODE_H / 2
+            dx = max(24.0, (x2 - x1) / 2)
+            edges.append(
+                f'<path class="edge" data-from="{_e(d)}" data-to="{_e(st.id)}" '
+                f'd="M{x1:.0f},{y1:.0f} C{x1 + dx:.0f},{y1:.0f} {x2 - dx:.0f},{y2m:.0f} {x2 - 2:.0f},{y2m:.0f}" '
+                'fill="none" stroke="#8c959f" stroke-width="1.5" marker-end="url(#ao-arrow)"/>'
+            )
+        status, attempts = states.get(st.id, ("not run", 0))
+        color = _STATUS_COLORS.get(status, "#9e9e9e")
+        extra = f" · {attempts} attempts" if attempts > 1 else ""
+        nodes.append(
+            f'<g class="node" data-st="{_e(st.id)}" data-status="{_e(status)}" tabindex="0" '
+            f'transform="translate({x2:.0f},{y2:.0f})"><title>{_e(st.id)}: {_e(st.description)}</title>'
+            f'<rect width="{_NODE_W}" height="{_NODE_H}" rx="7" fill="#fff" stroke="{color}" stroke-width="2"/>'
+            f'<rect width="6" height="{_NODE_H}" rx="3" fill="{color}"/>'
+            f'<text x="14" y="19" font-size="13" font-weight="600">{_e(_short(st.id, 22))}</text>'
+            f'<text x="14" y="37" font-size="11.5" fill="#57606a">{_e(_short(st.agent, 16))} · '
+            f'{_e(status)}{_e(extra)}</text></g>'
+        )
+    ident = f' id="{_e(svg_id)}"' if svg_id else ""
+    return (
+        f'<svg{ident} class="dag" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="plan DAG">'
+        '<defs><marker id="ao-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#8c959f"/>'
+        "</marker></defs>" + "".join(edges) + "".join(nodes) + "</svg>"
+    )
+
+
+def _states(result: RunResult, plan: Plan) -> dict[str, tuple[str, int]]:
+    out: dict[str, tuple[str, int]] = {}
+    for st in plan.subtasks:
+        tries = [h for h in result.history if h.subtask_id == st.id]
+        latest = result.results.get(st.id)
+        status = latest.status if latest else (tries[-1].status if tries else "not run")
+        out[st.id] = (status, len(tries))
+    return out
+
+
+# -- the timeline ---------------------------------------------------------------------------
+
+def _tick_step(span: float) -> float:
+    raw = span / 6 if span > 0 else 1.0
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+
+
+def _timeline_svg(result: RunResult, order: list[str], prices: Mapping[str, ModelPrice]) -> str:
+    attempts = [h for h in result.history if h.finished_at or h.started_at]
+    if not attempts:
+        return "<p>No sub-task ran.</p>"
+    t0 = min(h.started_at for h in attempts)
+    span = max(max(h.finished_at for h in attempts) - t0, 1e-3)
+    scale = _CHART_W / span
+    height = _ROW_H * len(order) + 34
+    width = _LABEL_W + _CHART_W + 20
+    parts = []
+    step = _tick_step(span)
+    tick = 0.0
+    while tick <= span + 1e-9:
+        x = _LABEL_W + tick * scale
+        parts.append(f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 20}" stroke="#eaeef2"/>'
+                     f'<text x="{x:.1f}" y="{height - 6}" font-size="10.5" fill="#57606a" '
+                     f'text-anchor="middle">{tick:g}s</text>')
+        tick += step
+    first_start: dict[int, float] = {}
+    for h in attempts:
+        first_start[h.round] = min(first_start.get(h.round, h.started_at), h.started_at)
+    for rnd, start in sorted(first_start.items()):
+        if rnd > 1:
+            x = _LABEL_W + (start - t0) * scale
+            parts.append(f'<line class="round-mark" x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 20}" '
+                         f'stroke="#8250df" stroke-dasharray="4 3"/><text x="{x + 3:.1f}" y="10" '
+                         f'font-size="10.5" fill="#8250df">round {rnd}</text>')
+    for i, sid in enumerate(order):
+        y = i * _ROW_H + 14
+        bars = []
+        for h in (a for a in attempts if a.subtask_id == sid):
+            x = _LABEL_W + (h.started_at - t0) * scale
+            w = max(2.0, h.duration * scale)
+            color = _STATUS_COLORS.get(h.status, "#9e9e9e")
+            tip = (f"{sid} · attempt {h.attempts} · round {h.round} · {h.status} · "
+                   f"{h.duration:.2f}s · {h.usage.total_tokens} tokens{_cost_text(h, prices)}")
+            final = result.results.get(sid)
+            superseded = final is not None and final.attempts != h.attempts
+            bars.append(f'<rect class="bar" data-attempt="{h.attempts}" data-round="{h.round}" '
+                        f'x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{_BAR_H}" rx="3" '
+                        f'fill="{color}" fill-opacity="{0.45 if superseded else 0.9}">'
+                        f"<title>{_e(tip)}</title></rect>")
+        agent = next((a.agent for a in attempts if a.subtask_id == sid), "")
+        parts.append(
+            f'<g class="row" data-st="{_e(sid)}" tabindex="0"><rect class="label-bg" x="0" y="{y}" '
+            f'width="{width}" height="{_ROW_H - 2}" fill="transparent"/>'
+            f'<text x="4" y="{y + 16}" font-size="12.5"><tspan font-weight="600">{_e(_short(sid, 16))}'
+            f'</tspan><tspan fill="#57606a"> {_e(_short(agent, 12))}</tspan></text>'
+            + ("".join(bars) or f'<text x="{_LABEL_W + 4}" y="{y + 16}" font-size="11" fill="#9e9e9e">not run</text>')
+            + "</g>"
+        )
+    return (f'<svg id="timeline" class="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+            f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="timeline">'
+            + "".join(parts) + "</svg>")
+
+
+# -- details --------------------------------------------------------------------------------
+
+def _cost_text(attempt: SubTaskResult, prices: Mapping[str, ModelPrice]) -> str:
+    price = price_for(attempt.model, prices) if prices else None
+    return f" · {_money(price.cost(attempt.usage))}" if price else ""
+
+
+def _money(value: float) -> str:
+    return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
+
+
+def _attempt_html(h: SubTaskResult, prices: Mapping[str, ModelPrice]) -> str:
+    u = h.usage
+    head = (f"<b>attempt {h.attempts}</b> · round {h.round} · "
+            f'<span class="badge" style="background:{_STATUS_COLORS.get(h.status, "#9e9e9e")}">'
+            f"{_e(h.status)}</span> · model <code>{_e(h.model)}</code> · {h.duration:.2f} s · "
+            f"{u.input_tokens} in / {u.output_tokens} out tokens · {u.calls} model calls"
+            f"{_e(_cost_text(h, prices))}")
+    parts = [f'<div class="attempt" data-attempt="{h.attempts}"><div>{head}</div>']
+    if h.error:
+        parts.append(f"<div><b>error</b></div><pre>{_e(h.error)}</pre>")
+    parts.append(f"<div><b>prompt</b></div><pre>{_e(h.prompt or '(not recorded)')}</pre>")
+    if h.context:
+        parts.append(f"<details><summary>input context</summary><pre>{_e(h.context)}</pre></details>")
+    if h.tool_calls:
+        rows = "".join(
+            f"<tr><td><code>{_e(c.name)}</code></td><td><pre>{_e(json.dumps(c.args, ensure_ascii=False))}</pre></td>"
+            f"<td>{'yes' if c.executed else 'no'}{(' (approved by ' + _e(c.approved_by) + ')') if c.approved_by else ''}</td>"
+            f"<td><pre>{_e(c.error or c.output)}</pre></td></tr>"
+            for c in h.tool_calls
+        )
+        parts.append(f"<div><b>tool calls</b></div><table><tr><th>tool</th><th>args</th><th>ran</th>"
+                     f"<th>result</th></tr>{rows}</table>")
+    parts.append(f"<div><b>output</b></div><pre>{_e(h.output or '(empty)')}</pre></div>")
+    return "".join(parts)
+
+
+def _details_html(result: RunResult, order: list[str], prices: Mapping[str, ModelPrice]) -> str:
+    described: dict[str, SubTask] = {}
+    for plan in [*result.plans, *([result.plan] if result.plan else [])]:
+        for st in plan.subtasks:
+            described[st.id] = st
+    blocks = []
+    for sid in order:
+        st = described.get(sid)
+        tries = [h for h in result.history if h.subtask_id == sid]
+        tokens = sum(h.usage.total_tokens for h in tries)
+        summary = (f"{_e(sid)} <span class=\"meta\">[{_e(st.agent if st else tries[0].agent)}] · "
+                   f"{len(tries)} attempt{'s' if len(tries) != 1 else ''} · {tokens} tokens</span>")
+        body = []
+        if st is not None:
+            body.append(f"<p>{_e(st.description)}</p>")
+            if st.depends_on:
+                body.append(f'<p class="meta">depends on: {_e(", ".join(st.depends_on))}</p>')
+            if st.expected_output:
+                body.append(f'<p class="meta">expected output: {_e(st.expected_output)}</p>')
+        body.extend(_attempt_html(h, prices) for h in tries)
+        if not tries:
+            body.append("<p>(not run)</p>")
+        blocks.append(f'<details class="detail" data-detail="{_e(sid)}"><summary>{summary}</summary>'
+                      + "".join(body) + "</details>")
+    return "".join(blocks)
+
+
+# -- usage ----------------------------------------------------------------------------------
+
+def _usage_table(title: str, rows: Iterable[tuple[str, TokenUsage]], costs: Mapping[str, float] | None) -> str:
+    head = "".join(f'<th class="num">{c}</th>' for c in ("calls", "input", "output", "total"))
+    if costs is not None:
+        head += '<th class="num">cost</th>'
+    body = []
+    for name, u in rows:
+        cells = "".join(f'<td class="num">{v}</td>' for v in (u.calls, u.input_tokens, u.output_tokens, u.total_tokens))
+        if costs is not None:
+            cells += f'<td class="num">{_money(costs[name]) if name in costs else "–"}</td>'
+        body.append(f"<tr><td>{_e(name)}</td>{cells}</tr>")
+    return f"<table><tr><th>{_e(title)}</th>{head}</tr>{''.join(body)}</table>"
+
+
+def _usage_html(result: RunResult, prices: Mapping[str, ModelPrice]) -> str:
+    usage = result.usage
+    cost: Cost | None = usage.cost(prices) if prices else None
+    by_role = sorted(usage.by_role.items())
+    by_role.append(("total", usage.total))
+    by_model = sorted(usage.by_model.items())
+    model_costs = dict(cost.by_model) if cost else None
+    out = ['<div class="usage">', _usage_table("role / agent", by_role, None),
+           _usage_table("model", by_model, model_costs), "</div>"]
+    if cost is not None:
+        out.append(f"<p><b>cost: {_money(cost.total)}</b>"
+                   + (f' <span class="meta">(no price for {_e(", ".join(cost.unpriced))})</span>'
+                      if cost.unpriced else "") + "</p>")
+    return "".join(out)
+
+
+# -- pages ----------------------------------------------------------------------------------
+
+_STATUS_BADGE = {"completed": "#2e7d32", "max_rounds": "#b7791f", "budget_exhausted": "#b7791f",
+                 "failed": "#c62828", "interrupted": "#0969da", "rejected": "#6e7781"}
+
+
+def _subtask_order(result: RunResult) -> list[str]:
+    order: list[str] = []
+    for plan in [*result.plans, *([result.plan] if result.plan else [])]:
+        order.extend(st.id for st in plan.subtasks if st.id not in order)
+    order.extend(h.subtask_id for h in result.history if h.subtask_id not in order)
+    if result.plan is not None:  # sub-tasks of the final plan first, in plan order
+        final = [st.id for st in result.plan.subtasks]
+        order = final + [s for s in order if s not in final]
+    return order
+
+
+def _verdicts_html(result: RunResult) -> str:
+    if not result.verdicts:
+        return "<p>No critic review.</p>"
+    items = []
+    for i, v in enumerate(result.verdicts, start=1):
+        color = {"accept": "#2e7d32", "revise": "#8250df", "replan": "#b7791f"}[v.decision]
+        redo = f" → {_e(', '.join(v.revise))}" if v.revise else ""
+        items.append(f'<li class="verdict" data-round="{i}">round {i}: <span class="badge" '
+                     f'style="background:{color}">{_e(v.decision)}</span>{redo}'
+                     + (f"<div>{_e(v.feedback)}</div>" if v.feedback else "") + "</li>")
+    return "<ol>" + "".join(items) + "</ol>"
+
+
+def _body(result: RunResult, prices: Mapping[str, ModelPrice], heading: str) -> str:
+    order = _subtask_order(result)
+    attempts = [h for h in result.history if h.started_at]
+    wall = (max(h.finished_at for h in attempts) - min(h.started_at for h in attempts)) if attempts else 0.0
+    busy = sum(h.duration for h in attempts)
+    parts = [
+        f"<h1>{_e(heading)}</h1>",
+        f"<p><b>Goal:</b> {_e(result.goal)}</p>",
+        f'<p class="meta"><span class="badge" style="background:{_STATUS_BADGE.get(result.status, "#6e7781")}">'
+        f"{_e(result.status)}</span> · {result.rounds} round{'s' if result.rounds != 1 else ''} · "
+        f"{len(result.history)} attempts · sub-task time {busy:.2f} s in {wall:.2f} s wall"
+        f"{f' (×{busy / wall:.1f} parallel)' if wall > 0 and busy / wall >= 1.05 else ''} · "
+        f"{result.usage.total.total_tokens} tokens · thread <code>{_e(result.thread_id)}</code>"
+        + (f" · run <code>{_e(result.run_id)}</code>" if result.run_id else "") + "</p>",
+    ]
+    if result.error:
+        parts.append(f"<p><b>Error:</b> {_e(result.error)}</p>")
+    parts.append(f"<h2>Answer</h2><pre class=\"answer\">{_e(result.answer or '(no answer)')}</pre>")
+    if result.plan is not None:
+        parts.append("<h2>Plan</h2>")
+        if result.plan.rationale:
+            parts.append(f'<p class="meta">{_e(result.plan.rationale)}</p>')
+        parts.append(f'<div class="scroll">{_dag_svg(result.plan, _states(result, result.plan), svg_id="dag")}</div>')
+        if len(result.plans) > 1:
+            older = "".join(
+                f'<details class="plan-round"><summary>plan of round {i}</summary><div class="scroll">'
+                f"{_dag_svg(p, _states(result, p))}</div></details>"
+                for i, p in enumerate(result.plans[:-1], start=1)
+            )
+            parts.append(f"<div>{older}</div>")
+    parts.append("<h2>Timeline</h2>" + f'<div class="scroll">{_timeline_svg(result, order, prices)}</div>')
+    parts.append("<h2>Critic</h2>" + _verdicts_html(result))
+    parts.append("<h2>Usage</h2>" + _usage_html(result, prices))
+    parts.append('<h2>Sub-tasks</h2><p class="meta">Click a node or a timeline row to open it.</p>'
+                 + _details_html(result, order, prices))
+    return "".join(parts)
+
+
+def report_html(
+    result: RunResult,
+    *,
+    prices: Mapping[str, Any] | None = None,
+    title: str | None = None,
+) -> str:
+    """The full, self-contained HTML page of a run (see `RunResult.to_html`)."""
+    table = normalize_prices(prices)
+    heading = title or "agentorch run report"
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
+        f"<title>{_e(heading)} · {_e(_short(result.goal, 60))}</title><style>{_CSS}"
+        "body{margin:16px 24px;background:#fff}</style></head><body>"
+        f'<div class="agentorch">{_body(result, table, heading)}<script>{_SCRIPT}</script></div>'
+        "</body></html>\n"
+    )
+
+
+def result_fragment(result: RunResult) -> str:
+    """A run as an HTML fragment for Jupyter: no script; sub-task blocks open on click."""
+    return f'<div class="agentorch"><style>{_CSS}</style>{_body(result, {}, "Run")}</div>'
+
+
+def plan_html(plan: Plan) -> str:
+    """A plan as an HTML fragment: the DAG and a table of its sub-tasks."""
+    rows = "".join(
+        f"<tr><td><code>{_e(st.id)}</code></td><td>{_e(st.agent)}</td>"
+        f"<td>{_e(', '.join(st.depends_on))}</td><td>{_e(st.description)}</td></tr>"
+        for st in plan.subtasks
+    )
+    svg = _dag_svg(plan, {st.id: ("not run", 0) for st in plan.subtasks})
+    rationale = f'<p class="meta">{_e(plan.rationale)}</p>' if plan.rationale else ""
+    return (f'<div class="agentorch"><style>{_CSS}</style>{rationale}<div class="scroll">{svg}</div>'
+            f"<table><tr><th>id</th><th>agent</th><th>depends on</th><th>description</th></tr>"
+            f"{rows}</table></div>")
+
+
+def team_html(team: Team) -> str:
+    """A team as an HTML fragment: its agents, settings and LangGraph graph (Mermaid text)."""
+    rows = []
+    for agent in team.agents:
+        model = team.model_for(agent.name)
+        model_name = getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__
+        tools = ", ".join(t.name for t in agent.tools) or "–"
+        rows.append(f"<tr><td><b>{_e(agent.name)}</b></td><td>{_e(agent.role)}</td>"
+                    f"<td>{_e(tools)}</td><td><code>{_e(model_name)}</code></td></tr>")
+    settings = (f"max_rounds={team.max_rounds} · critic={'on' if team.critic else 'off'} · "
+                f"approve_plan={'on' if team.approve_plan else 'off'} · "
+                f"memory={type(team.memory).__name__ if team.memory is not None else 'none'}")
+    return (f'<div class="agentorch"><style>{_CSS}</style><h2>Team {_e(team.name)}</h2>'
+            f'<p class="meta">{_e(settings)}</p><table><tr><th>agent</th><th>role</th><th>tools</th>'
+            f"<th>model</th></tr>{''.join(rows)}</table><details><summary>LangGraph graph (Mermaid)"
+            f"</summary><pre class=\"mermaid-source\">{_e(team.draw())}</pre></details></div>")
