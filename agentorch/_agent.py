@@ -6,12 +6,12 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 from langchain_core.tools import tool as _lc_tool
 
 from agentorch._errors import ConfigError
 from agentorch._keys import REQUIRES_APPROVAL, RESERVED_ROLES, TOOL_TIMEOUT
+from agentorch._models import ChatModel, chat_model_problem
 
 __all__ = ["Agent", "tool", "requires_approval"]
 
@@ -99,7 +99,7 @@ class Agent:
         role: str,
         instructions: str | None = None,
         tools: Sequence[BaseTool | Callable[..., Any]] = (),
-        llm: BaseChatModel | None = None,
+        llm: ChatModel | None = None,
     ) -> None:
         if not isinstance(name, str) or not _NAME.match(name):
             raise ConfigError(
@@ -129,10 +129,8 @@ class Agent:
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ConfigError(f"Agent `{name}` has two tools named {', '.join(dupes)}.")
-        if llm is not None and not isinstance(llm, BaseChatModel):
-            raise ConfigError(
-                f"Agent `{name}`: `llm` must be a LangChain chat model, got {type(llm).__name__}."
-            )
+        if llm is not None and (problem := chat_model_problem(llm)) is not None:
+            raise ConfigError(f"Agent `{name}`: `llm`: {problem}.")
         self.name = name
         self.role = role.strip()
         self.instructions = instructions

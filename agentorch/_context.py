@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.exceptions import OutputParserException
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 
@@ -122,8 +121,10 @@ class RunContext:
         invalid after `retries` repairs), the last problems, the usage of all attempts and the
         name of the model that answered.
         """
-        base: BaseChatModel = self.team.model_for(role)
-        structured = base.with_structured_output(schema, include_raw=True)
+        base = self.team.model_for(role)  # a chat model, or one with fallbacks
+        method = self.team.structured_output_method
+        options = {"method": method} if method else {}  # not every model takes `method`
+        structured = base.with_structured_output(schema, include_raw=True, **options)
         convo = list(messages)
         usage = TokenUsage()
         problems: list[str] = []

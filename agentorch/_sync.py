@@ -22,7 +22,12 @@ class _LoopThread:
         self.thread.start()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # Ctrl-C in the caller: stop the work too
+            raise
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -30,28 +35,41 @@ class _LoopThread:
         self.loop.close()
 
 
-def _in_running_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+_shared: _LoopThread | None = None
+_shared_lock = threading.Lock()
+
+
+def _sync_loop() -> _LoopThread:
+    """The one long-lived private loop every sync call runs on.
+
+    One loop, not a new one per call (`asyncio.run`): clients cache connection pools bound to
+    the loop that opened them — langchain-openai shares one async httpx client per process —
+    so a second sync call on a fresh loop would reuse connections of a closed loop and fail
+    with "Event loop is closed". Called from that loop's own thread (a sync call nested in a
+    coroutine running there), a temporary loop is used instead of deadlocking.
+    """
+    global _shared
+    with _shared_lock:
+        if _shared is None or not _shared.thread.is_alive():
+            _shared = _LoopThread()
+        if threading.current_thread() is _shared.thread:
+            return _LoopThread()
+        return _shared
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run `coro` to completion from sync code, even when called inside a running loop."""
-    if not _in_running_loop():
-        return asyncio.run(coro)
-    lt = _LoopThread()
+    lt = _sync_loop()
     try:
         return lt.run(coro)
     finally:
-        lt.close()
+        if lt is not _shared:
+            lt.close()
 
 
 def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
     """Iterate an async iterator from sync code, one item at a time."""
-    lt = _LoopThread()
+    lt = _sync_loop()
     try:
         while True:
             try:
@@ -62,4 +80,5 @@ def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
         aclose = getattr(agen, "aclose", None)
         if aclose is not None:
             lt.run(aclose())
-        lt.close()
+        if lt is not _shared:
+            lt.close()
