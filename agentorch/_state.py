@@ -8,8 +8,10 @@ reducer, so parallel specialist branches never race; writing `None` for an id re
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from typing import Annotated, Any, TypedDict
 
+from langgraph.channels import DeltaChannel
 from langgraph.managed import RemainingSteps
 
 __all__ = ["TeamState", "SpecialistInput", "merge_results", "add_usage"]
@@ -50,6 +52,43 @@ def add_usage(
     return out
 
 
+def _fold_results(
+    state: dict[str, dict[str, Any]] | None, writes: Sequence[dict[str, dict[str, Any] | None] | None]
+) -> dict[str, dict[str, Any]]:
+    """`merge_results` over a batch of writes, copying the dict once per batch."""
+    out = dict(state or {})
+    for write in writes:
+        for key, value in (write or {}).items():
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = value
+    return out
+
+
+def _fold_history(
+    state: list[dict[str, Any]] | None, writes: Sequence[list[dict[str, Any]] | None]
+) -> list[dict[str, Any]]:
+    """`operator.add` over a batch of writes."""
+    out = list(state or [])
+    for write in writes:
+        out.extend(write or [])
+    return out
+
+
+def _last(state: Any, writes: Sequence[Any]) -> Any:
+    """The last value written (the plan)."""
+    return writes[-1] if writes else state
+
+
+# Results and history change at every step, and the plan is as long as the work: as plain
+# channels each checkpoint stores them whole (savers that write the full checkpoint each step,
+# like SQLite, store the plan every step), so checkpoint bytes grow quadratically with the
+# sub-tasks of a run. As LangGraph delta channels a checkpoint stores only the step's writes,
+# plus a full snapshot every SNAPSHOT_EVERY updates of the channel.
+SNAPSHOT_EVERY = 1000
+
+
 class TeamState(TypedDict, total=False):
     """State of a team run, one per LangGraph thread."""
 
@@ -59,13 +98,13 @@ class TeamState(TypedDict, total=False):
     """Id of this run (one thread may hold one run)."""
     round: int
     """Current round: 1 after the first plan, +1 per revise or replan."""
-    plan: dict[str, Any] | None
+    plan: Annotated[dict[str, Any], DeltaChannel(_last, snapshot_frequency=SNAPSHOT_EVERY)]
     """The current `Plan`."""
-    plans: Annotated[list[dict[str, Any]], operator.add]
+    plans: Annotated[list[dict[str, Any]], DeltaChannel(_fold_history, snapshot_frequency=SNAPSHOT_EVERY)]
     """Every round's plan."""
-    results: Annotated[dict[str, dict[str, Any]], merge_results]
+    results: Annotated[dict[str, dict[str, Any]], DeltaChannel(_fold_results, snapshot_frequency=SNAPSHOT_EVERY)]
     """Latest `SubTaskResult` per sub-task id of the current plan."""
-    history: Annotated[list[dict[str, Any]], operator.add]
+    history: Annotated[list[dict[str, Any]], DeltaChannel(_fold_history, snapshot_frequency=SNAPSHOT_EVERY)]
     """Every attempt's `SubTaskResult`, in the order they finished."""
     feedback: Annotated[dict[str, str], merge_dict]
     """Critic feedback for sub-tasks that must be redone."""
