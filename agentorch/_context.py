@@ -20,7 +20,14 @@ from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 
-from agentorch._keys import ROLE_KEY, ROUND_KEY, SUBTASK_KEY, THREAD_KEY
+from agentorch._keys import (
+    ROLE_KEY,
+    ROUND_KEY,
+    SUBTASK_KEY,
+    THREAD_KEY,
+    TRACE_ROUND_KEY,
+    TRACE_SUBTASK_KEY,
+)
 from agentorch._types import Budget, TokenUsage
 
 if TYPE_CHECKING:
@@ -96,6 +103,8 @@ class RunContext:
                 SUBTASK_KEY: subtask_id,
                 ROUND_KEY: round,
                 THREAD_KEY: self.thread_id,
+                TRACE_ROUND_KEY: round,
+                TRACE_SUBTASK_KEY: subtask_id,
             },
             "run_name": run_name or role,
         }
@@ -103,7 +112,14 @@ class RunContext:
         log.debug("model call role=%s subtask=%s messages=%d", role, subtask_id, len(messages))
         coro = runnable.ainvoke(list(messages), config=config)
         timeout = self.team.model_timeout
-        return await (asyncio.wait_for(coro, timeout) if timeout else coro)
+        began = time.monotonic()
+        out = await (asyncio.wait_for(coro, timeout) if timeout else coro)
+        if log.isEnabledFor(logging.DEBUG):
+            raw = out.get("raw") if isinstance(out, dict) else out
+            tokens = usage_of(raw).total_tokens if isinstance(raw, AIMessage) else "?"
+            log.debug("model answered role=%s subtask=%s in %.2fs, %s tokens",
+                      role, subtask_id, time.monotonic() - began, tokens)
+        return out
 
     async def call_structured(
         self,

@@ -33,3 +33,9 @@ TOOL_TIMEOUT: Final = "agentorch_timeout"
 
 # configurable key under which a run's private context travels
 RUN_CONTEXT: Final = "agentorch_run"
+
+# plain trace metadata (LangSmith filters on these): the run, round and sub-task of every call
+RUN_ID_KEY: Final = "run_id"
+TRACE_ROUND_KEY: Final = "round"
+TRACE_SUBTASK_KEY: Final = "subtask_id"
+TEAM_KEY: Final = "agentorch_team"

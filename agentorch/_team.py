@@ -33,6 +33,8 @@ from agentorch._models import (
 from agentorch._plan import plan_problems
 from agentorch._state import SpecialistInput
 from agentorch._sync import iterate_sync, run_sync
+from agentorch._tracing import ensure_tracing_usable, trace_config
+from agentorch._view import describe_event
 from agentorch._types import (
     Budget,
     PendingInterrupt,
@@ -476,11 +478,19 @@ class Team:
         ctx = RunContext(team=self, thread_id=thread_id)
         usage = _usage_from_state((snapshot.values or {}).get("usage", {})).total
         ctx.llm_calls, ctx.tokens = usage.calls, usage.total_tokens
+        ensure_tracing_usable()
+        run_id = (graph_input.get("run_id", "") if isinstance(graph_input, dict)
+                  else (snapshot.values or {}).get("run_id", ""))
+        traced = trace_config(thread_id, run_id, self.name)
+        log.debug("run %s on thread %s: %s", run_id, thread_id,
+                  "resuming" if not isinstance(graph_input, dict) else "starting")
         try:
             async for mode, chunk in graph.astream(
-                graph_input, config, context=ctx, stream_mode=["updates", "custom"]
+                graph_input, traced, context=ctx, stream_mode=["updates", "custom"]
             ):
                 for ev in events_from_chunk(str(mode), chunk):
+                    if log.isEnabledFor(logging.DEBUG):
+                        log.debug("thread %s: %s", thread_id, describe_event(ev))
                     yield ev
         except (PlanError, ConfigError):
             raise

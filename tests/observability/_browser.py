@@ -44,7 +44,7 @@ class Browser:
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
         url = self._devtools_url()
-        self.ws = connect(url, max_size=64 * 2**20, open_timeout=20)
+        self.ws = connect(url, max_size=64 * 2**20, open_timeout=20).__enter__()
         self._id = 0
         self.events: list[dict[str, Any]] = []
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
