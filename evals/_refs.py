@@ -1,0 +1,64 @@
+"""Resolve `module:attr` and `path/to/file.py:attr` references named in suites."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["resolve_ref", "READY_MADE_TEAMS"]
+
+READY_MADE_TEAMS: dict[str, str] = {
+    "research": "agentorch.graphs.research:build_team",
+}
+"""Short names of the ready-made teams a suite can name with `team: research`."""
+
+
+def resolve_ref(ref: str, *, base: Path | None = None) -> Any:
+    """The object `ref` names: `package.module:attr` or `path/to/file.py:attr` (relative to
+    `base`). Raises `LookupError` (message says what to change) when it cannot be found."""
+    if not isinstance(ref, str) or ":" not in ref:
+        raise LookupError(f"{ref!r} is not a reference; write `package.module:attr` or `file.py:attr`.")
+    target, _, attr = ref.rpartition(":")
+    if not target or not attr:
+        raise LookupError(f"{ref!r} is not a reference; write `package.module:attr` or `file.py:attr`.")
+    module = _load_file(target, base) if target.endswith(".py") else _import(target)
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise LookupError(f"`{target}` has no attribute `{attr}`.")
+        obj = getattr(obj, part)
+    return obj
+
+
+def _import(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        raise LookupError(f"cannot import module `{name}`: {e}") from None
+
+
+def _load_file(target: str, base: Path | None) -> Any:
+    path = Path(target)
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    path = path.resolve()
+    if not path.is_file():
+        raise LookupError(f"file `{path}` does not exist.")
+    name = "agentorch_eval_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise LookupError(f"cannot import `{path}` as a Python module.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:
+        del sys.modules[name]
+        raise LookupError(f"importing `{path}` failed: {type(e).__name__}: {e}") from None
+    return module

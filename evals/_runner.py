@@ -1,0 +1,270 @@
+"""Run suites: cases concurrently (asyncio + a semaphore over `team.arun`), each on a fresh
+team, model and memory; score them; collect `SuiteResult`s."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from agentorch import ConfigError, PendingInterrupt, PlanError, RunFailed, RunResult, Team
+from agentorch.evals._build import ObservedMemory, build_model, build_team, new_memory
+from agentorch.evals._judge import LLMJudge
+from agentorch.evals._scorers import Observation, Score, scorers_for
+from agentorch.evals._spec import ToolApproval
+from agentorch.evals._suite import Approvals, Case, Suite, load_suites
+
+log = logging.getLogger("agentorch.evals")
+
+__all__ = ["CaseResult", "SuiteResult", "Outcome", "arun_suites", "arun_suite", "run_suite", "case_matches"]
+
+Outcome = Literal["passed", "failed", "error"]
+"""passed: every scorer passed; failed: a scorer failed; error: the case could not be run or scored."""
+
+_MAX_APPROVALS = 50
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseResult:
+    """The outcome of one case."""
+
+    suite: str
+    case: str
+    outcome: Outcome
+    status: str
+    """The run status ("completed", "max_rounds", ...) or "error"."""
+    scores: list[Score] = field(default_factory=list)
+    tokens: int = 0
+    llm_calls: int = 0
+    rounds: int = 0
+    duration: float = 0.0
+    answer: str = ""
+    error: str = ""
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every scorer passed."""
+        return self.outcome == "passed"
+
+    @property
+    def key(self) -> str:
+        """"suite::case", unique across a run."""
+        return f"{self.suite}::{self.case}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the shape of results.json entries)."""
+        return {"suite": self.suite, "case": self.case, "outcome": self.outcome, "status": self.status,
+                "scores": [s.to_dict() for s in self.scores], "tokens": self.tokens,
+                "llm_calls": self.llm_calls, "rounds": self.rounds, "duration": round(self.duration, 4),
+                "answer": self.answer, "error": self.error, "tags": self.tags}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CaseResult:
+        """Inverse of `to_dict`."""
+        return cls(**{**data, "scores": [Score(**s) for s in data.get("scores", [])]})
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuiteResult:
+    """The outcome of one suite: its cases in suite order."""
+
+    name: str
+    file: str = ""
+    cases: list[CaseResult] = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        """Whether every case passed."""
+        return all(c.passed for c in self.cases)
+
+    def counts(self) -> dict[str, int]:
+        """Cases per outcome."""
+        out = {"passed": 0, "failed": 0, "error": 0}
+        for c in self.cases:
+            out[c.outcome] += 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"name": self.name, "file": self.file, "duration": round(self.duration, 4),
+                "counts": self.counts(), "cases": [c.to_dict() for c in self.cases]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SuiteResult:
+        """Inverse of `to_dict`."""
+        return cls(name=data["name"], file=data.get("file", ""), duration=data.get("duration", 0.0),
+                   cases=[CaseResult.from_dict(c) for c in data.get("cases", [])])
+
+
+def case_matches(suite: Suite, case: Case, filters: Sequence[str] | None) -> bool:
+    """`-k` filtering: a case runs when any filter is a substring (case-insensitive) of
+    "suite::case" or equals one of its tags."""
+    if not filters:
+        return True
+    key = f"{suite.name}::{case.id}".casefold()
+    return any(f.casefold() in key or f in case.tags for f in filters)
+
+
+async def arun_suites(
+    suites: Sequence[Suite | str | Path],
+    *,
+    concurrency: int = 4,
+    filters: Sequence[str] | None = None,
+    on_case_done: Callable[[CaseResult], None] | None = None,
+) -> list[SuiteResult]:
+    """Run every matching case of `suites` (objects or file paths), at most `concurrency` at once.
+
+    `on_case_done` is called as each case finishes (the CLI's progress bar uses it).
+    """
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ConfigError(f"`concurrency` must be an integer >= 1, got {concurrency!r}.")
+    loaded = [s if isinstance(s, Suite) else load_suites([s])[0] for s in suites] if suites else []
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(suite: Suite, case: Case) -> CaseResult:
+        async with gate:
+            outcome = await arun_case(suite, case)
+        if on_case_done is not None:
+            on_case_done(outcome)
+        return outcome
+
+    started = time.perf_counter()
+    jobs = [[one(s, c) for c in s.cases if case_matches(s, c, filters)] for s in loaded]
+    flat = await asyncio.gather(*(j for group in jobs for j in group))
+    out, i = [], 0
+    for suite, group in zip(loaded, jobs, strict=True):
+        cases = list(flat[i:i + len(group)])
+        i += len(group)
+        out.append(SuiteResult(name=suite.name, file=suite.file, cases=cases,
+                               duration=sum(c.duration for c in cases)))
+    log.info("ran %d cases in %.2fs", len(flat), time.perf_counter() - started)
+    return out
+
+
+async def arun_suite(suite: Suite | str | Path, *, concurrency: int = 4,
+                     filters: Sequence[str] | None = None) -> SuiteResult:
+    """Run one suite (a `Suite` or a YAML file path) and return its result."""
+    return (await arun_suites([suite], concurrency=concurrency, filters=filters))[0]
+
+
+def run_suite(suite: Suite | str | Path, *, concurrency: int = 4,
+              filters: Sequence[str] | None = None) -> SuiteResult:
+    """Sync `arun_suite`.
+
+    Example:
+        >>> from agentorch.evals import run_suite
+        >>> result = run_suite("evals/suites/research_planning.yaml")  # doctest: +SKIP
+        >>> result.passed  # doctest: +SKIP
+        True
+    """
+    return run_blocking(arun_suite(suite, concurrency=concurrency, filters=filters))
+
+
+def run_blocking(coro: Any) -> Any:
+    """Run `coro` to completion from sync code, on a private thread if a loop is running."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def arun_case(suite: Suite, case: Case) -> CaseResult:
+    """Run one case on a fresh model, memory and team, and score it."""
+    started = time.perf_counter()
+    memory: ObservedMemory | None = None
+    team: Team | None = None
+    try:
+        seed = case.memory if case.memory is not None else suite.memory
+        memory = await new_memory(seed) if seed is not None else None
+        team = build_team(suite, case, build_model(suite.model, case, file=suite.file), memory)
+        result, interrupts = await _run(team, case, case.approvals if case.approvals is not None else suite.approvals)
+    except ConfigError as e:
+        log.warning("case %s::%s could not run: %s", suite.name, case.id, e)
+        return _errored(suite, case, f"{type(e).__name__}: {e}", started)
+    finally:
+        if memory is not None:
+            _close(memory)
+    observed = Observation(result=result, case=case, team=team, interrupts=interrupts,
+                           recalled=list(memory.recalled) if memory else [])
+    scores = await _score(suite, case, observed)
+    total = result.usage.total
+    return CaseResult(
+        suite=suite.name, case=case.id, outcome="passed" if all(s.passed for s in scores) else "failed",
+        status=result.status, scores=scores, tokens=total.total_tokens, llm_calls=total.calls,
+        rounds=result.rounds, duration=time.perf_counter() - started, answer=result.answer,
+        error=result.error, tags=list(case.tags),
+    )
+
+
+async def _run(team: Team, case: Case, approvals: Approvals) -> tuple[RunResult, list[PendingInterrupt]]:
+    thread_id = f"eval-{case.id}-{uuid.uuid4().hex[:8]}"
+    answers = _answers(approvals)
+    seen: list[PendingInterrupt] = []
+    try:
+        result = await team.arun(case.goal, thread_id=thread_id)
+        for _ in range(_MAX_APPROVALS):
+            if result.status != "interrupted":
+                break
+            seen.extend(result.interrupts)
+            decisions = {}
+            for pending in result.interrupts:
+                answer = next(answers, None)
+                if answer is None:
+                    return result, seen
+                decisions[pending.id] = answer
+            result = await team.aresume(thread_id, decisions=decisions)
+    except RunFailed as e:
+        result = e.result
+    except PlanError as e:
+        result = RunResult(goal=case.goal, status="failed", error=f"PlanError: {e}", thread_id=thread_id)
+    return result, seen
+
+
+def _answers(approvals: Approvals) -> Any:
+    if approvals in ("approve", "reject"):
+        while True:
+            yield approvals == "approve"
+    for a in approvals or []:
+        yield a.model_dump() if isinstance(a, ToolApproval) else a == "approve"
+
+
+async def _score(suite: Suite, case: Case, observed: Observation) -> list[Score]:
+    def judge(spec: Any) -> LLMJudge:
+        if suite.judge_model is None:
+            raise ConfigError("`expect.judge` needs a `judge_model` in the suite")
+        setup = suite.judge_model
+        return LLMJudge(lambda: build_model(setup, file=suite.file, field="judge_model"), spec.rubric, spec.threshold)
+
+    try:
+        scorers = scorers_for(case, judge)
+    except ConfigError as e:
+        return [Score(name="judge", passed=False, detail=str(e))]
+    scores = []
+    for scorer in scorers:
+        try:
+            scores.append(await scorer.ascore(observed))
+        except Exception as e:  # a broken scorer fails its case, not the whole run
+            log.warning("scorer %s raised on %s::%s: %r", scorer.name, suite.name, case.id, e)
+            scores.append(Score(name=scorer.name, passed=False, detail=f"scorer raised {type(e).__name__}: {e}"))
+    return scores
+
+
+def _errored(suite: Suite, case: Case, message: str, started: float) -> CaseResult:
+    return CaseResult(suite=suite.name, case=case.id, outcome="error", status="error", error=message,
+                      duration=time.perf_counter() - started, tags=list(case.tags))
+
+
+def _close(memory: ObservedMemory) -> None:
+    close = getattr(memory.inner, "close", None)
+    if close is not None:
+        close()
