@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -22,11 +24,33 @@ class _LoopThread:
         self.thread.start()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        """Run `coro` on this loop in a copy of the caller's context; wait for its result.
+
+        The context is copied as `asyncio.run` would: context variables the caller set
+        (LangChain's `collect_runs`, LangSmith's `tracing_context`, ...) reach the run.
+        """
+        result: concurrent.futures.Future[T] = concurrent.futures.Future()
+        tasks: list[asyncio.Task[T]] = []
+
+        def relay(task: asyncio.Task[T]) -> None:
+            if task.cancelled():
+                result.cancel()
+            elif (error := task.exception()) is not None:
+                result.set_exception(error)
+            else:
+                result.set_result(task.result())
+
+        def start() -> None:  # runs on the loop, inside the caller's context
+            task = self.loop.create_task(coro)
+            task.add_done_callback(relay)
+            tasks.append(task)
+
+        self.loop.call_soon_threadsafe(start, context=contextvars.copy_context())
         try:
-            return future.result()
+            return result.result()
         except BaseException:
-            future.cancel()  # Ctrl-C in the caller: stop the work too
+            if tasks and not tasks[0].done():  # Ctrl-C in the caller: stop the work too
+                self.loop.call_soon_threadsafe(tasks[0].cancel)
             raise
 
     def close(self) -> None:
