@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,7 +45,12 @@ def register(subparsers: Any) -> None:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=120)  # files and CI logs: room for the scores column
     errors = Console(stderr=True)
+    if not getattr(args, "verbose", 0):
+        # a failing case is reported in its row; the runs' own warnings would only repeat it
+        logging.getLogger("agentorch").setLevel(logging.ERROR)
     if args.concurrency < 1:
         errors.print("[red]Error:[/red] --concurrency must be >= 1")
         return EXIT_USAGE
@@ -97,7 +103,7 @@ def suite_table(suite: SuiteResult) -> Table:
     table = Table(title=f"{suite.name}: {counts['passed']}/{len(suite.cases)} passed", title_justify="left")
     for col, justify in (("case", "left"), ("outcome", "left"), ("status", "left"), ("scores", "left"),
                          ("tokens", "right"), ("calls", "right"), ("seconds", "right")):
-        table.add_column(col, justify=justify, no_wrap=col in ("case", "outcome"))  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, no_wrap=col != "scores")  # type: ignore[arg-type]
     style = {"passed": "green", "failed": "red", "error": "yellow"}
     for c in suite.cases:
         ok = sum(s.passed for s in c.scores)
@@ -105,7 +111,7 @@ def suite_table(suite: SuiteResult) -> Table:
         if c.outcome == "error":
             failed.append(c.error)
         table.add_row(c.case, f"[{style[c.outcome]}]{c.outcome}[/]", c.status,
-                      "\n".join([f"{ok}/{len(c.scores)} passed", *failed]),
+                      "\n".join([f"{ok}/{len(c.scores)}", *failed]),
                       str(c.tokens), str(c.llm_calls), f"{c.duration:.2f}")
     return table
 
