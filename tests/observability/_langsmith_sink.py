@@ -72,6 +72,11 @@ class LangSmithSink:
                     sink._merge(json.loads(body))
                 self._reply({})
 
+            def do_CONNECT(self) -> None:  # noqa: N802 - used as an HTTPS proxy: record, refuse
+                sink.paths.append("CONNECT " + self.path)
+                self.send_response(403)
+                self.end_headers()
+
             def do_PATCH(self) -> None:  # noqa: N802
                 sink.paths.append("PATCH " + self.path)
                 run = json.loads(self._body())
