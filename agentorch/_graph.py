@@ -102,7 +102,8 @@ def build_graph(team: Team) -> StateGraph:
         previous = Plan.model_validate(state["plan"]) if state.get("plan") else None
         human = [f"Goal: {state['goal']}"]
         if state.get("recalled"):
-            human.append("What the team remembers:\n" + data_block(state["recalled"], source="memory"))
+            # memory renders its records as labelled <data> blocks already (TeamMemory.arecall)
+            human.append("What the team remembers:\n" + state["recalled"])
         if previous is not None:
             verdict = state["verdicts"][-1] if state.get("verdicts") else {}
             human.append("Your previous plan:\n" + data_block(previous.model_dump_json(), source="plan"))

@@ -22,9 +22,11 @@ class TeamMemory(Protocol):
     """What a team needs from a memory backend."""
 
     async def arecall(self, goal: str, *, thread_id: str, budget: int) -> str:
-        """Relevant past knowledge for planning `goal`, rendered as text within `budget` tokens.
+        """Relevant past knowledge for planning `goal`, within `budget` tokens.
 
-        Returns "" when nothing relevant is stored.
+        The text is used in the planner's prompt as it is, so it must render every record as a
+        delimited, labelled `<data>` block (see `agentorch.memory.render_data`): stored text is
+        information, never instructions. Returns "" when nothing relevant is stored.
         """
         ...
 
@@ -38,7 +40,7 @@ class TeamMemory(Protocol):
         budget: int,
         summarize: Summarize,
     ) -> str:
-        """The data block a specialist sees for `subtask`, within `budget` tokens.
+        """The data a specialist sees for `subtask`, within `budget` tokens, as `<data>` blocks.
 
         It combines the dependencies' outputs, retrieved relevant records and the rolling summary
         of older work of this thread. What does not fit is summarized (through `summarize`) or
