@@ -150,9 +150,9 @@ def make_specialist_node(
                 status, error = "failed", "the agent returned an empty answer"
         except BudgetExhausted as e:
             status, error = "skipped", f"budget exhausted: {e}"
-        except (GraphBubbleUp, AgentorchError):
+        except (GraphBubbleUp, SubTaskFailed):
             raise
-        except Exception as e:
+        except Exception as e:  # our own errors too (ScriptExhausted...): say which sub-task
             raise SubTaskFailed(
                 f"Sub-task `{st.id}` (agent `{agent.name}`) failed: {type(e).__name__}: {e}"
             ) from e
