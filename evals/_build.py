@@ -40,9 +40,12 @@ def build_model(setup: ModelSetup, case: Case | None = None, *, file: str = "", 
                 raise SuiteError("script overrides need a factory returning a ScriptedChatModel",
                                  file=file, case=case.id if case else "", field="script")
             return model
+        latency_override = (case is not None and case.latency is not None) or bool(setup.latency)
+        if not (overrides or setup.script or latency_override):
+            return model  # the factory's own fresh model, untouched
         base, name = dict(model.script), model.model_name
-        if case is None or case.latency is None:
-            latency = model.latency if not setup.latency else setup.latency
+        if not latency_override:
+            latency = model.latency
     script = {**base, **setup.script, **overrides}
     if not script:
         raise SuiteError("no model: give `model.script`, `model.factory` or `model.cassette`",

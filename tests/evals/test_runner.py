@@ -1,0 +1,159 @@
+"""The runner, scorers and CLI, through the public API, on the research team."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from agentorch import Agent, RunResult, SubTaskResult, Team
+from agentorch.cli import main
+from agentorch.evals import Case, ModelSetup, Score, Suite, peak_parallel, run_suite
+from agentorch.llms import ScriptedChatModel
+
+from .conftest import demo_suite
+
+WRITER_ONLY = {
+    "planner": [{"subtasks": [{"id": "w", "description": "Write the note", "agent": "writer"}]}],
+    "writer": ["A note."], "critic": [{"decision": "accept"}], "synthesizer": ["The note."],
+}
+
+
+def scores_of(result, case_id: str) -> dict[str, Score]:
+    case = next(c for c in result.cases if c.case == case_id)
+    return {s.name: s for s in case.scores}
+
+
+def test_every_builtin_scorer_fails_when_its_expectation_is_wrong() -> None:
+    wrong = Case(id="wrong", goal="Write a brief on solid-state batteries", expect={
+        "status": "max_rounds", "plan_valid": False, "routed_to": {"technology": "writer"},
+        "max_parallel": 3, "rounds_at_most": 1, "answer_contains": ["hydrogen"], "answer_matches": r"^\d+$",
+        "tokens_at_most": 10, "llm_calls_at_most": 2, "tool_called": "calculator", "tool_not_called": "search",
+        "approval_required": True, "memory_recalled": "anything", "subtask_status": {"tech": "failed"},
+        "error_contains": "boom",
+    })
+    result = run_suite(demo_suite(wrong))
+    assert not result.passed and result.cases[0].outcome == "failed"
+    scores = scores_of(result, "wrong")
+    assert len(scores) == 15 and not any(s.passed for s in scores.values()), scores
+    assert scores["routed_to"].detail == "'tech' ('technology') went to 'researcher', expected 'writer'"
+    assert scores["llm_calls_at_most"].value == 12
+    assert scores["status"].detail == "status 'completed', expected 'max_rounds'"
+
+
+def test_routed_to_fails_when_no_subtask_matches_and_agents_are_missing() -> None:
+    cases = [Case(id="nomatch", goal="Write a brief", expect={"routed_to": {"quantum": "researcher"}}),
+             Case(id="agents", goal="Write a brief", expect={"routed_to": ["researcher", "lawyer"]})]
+    result = run_suite(demo_suite(*cases))
+    assert "no sub-task mentions 'quantum'" in scores_of(result, "nomatch")["routed_to"].detail
+    assert "missing agents ['lawyer']" in scores_of(result, "agents")["routed_to"].detail
+
+
+def test_peak_parallel_counts_overlapping_attempts() -> None:
+    def r(i: str, start: float, end: float) -> SubTaskResult:
+        return SubTaskResult(subtask_id=i, agent="a", started_at=start, finished_at=end)
+    assert peak_parallel([r("a", 1, 3), r("b", 2, 4), r("c", 2.5, 5), r("d", 5, 6)]) == 3
+    assert peak_parallel([r("a", 1, 2), r("b", 2, 3)]) == 1  # touching is not overlapping
+    assert peak_parallel([]) == 0
+
+
+def test_custom_scorers_get_the_result_and_the_case() -> None:
+    seen: list[tuple[str, str]] = []
+
+    def short_answer(result: RunResult, case: Case) -> Score:
+        seen.append((result.status, case.id))
+        return Score(name="short", passed=len(result.answer) < 20, value=len(result.answer))
+
+    def broken(result: RunResult, case: Case) -> bool:
+        raise RuntimeError("scorer bug")
+
+    result = run_suite(demo_suite(Case(id="c", goal="Write a brief", scorers=[short_answer, broken])))
+    scores = scores_of(result, "c")
+    assert seen == [("completed", "c")]
+    assert scores["short"].passed is False and scores["short"].value > 20
+    assert scores["broken"].detail == "scorer raised RuntimeError: scorer bug"
+
+
+def test_llm_judge_uses_the_judge_model_with_a_rubric() -> None:
+    judge = ScriptedChatModel({"judge": [{"score": 0.2, "reasoning": "no numbers"}]})
+    suite = demo_suite(
+        Case(id="judged", goal="Write a brief", expect={"judge": {"rubric": "Cites numbers", "threshold": 0.5}}),
+        judge_model=ModelSetup(factory=lambda: judge),
+    )
+    score = scores_of(run_suite(suite), "judged")["judge"]
+    assert (score.passed, score.value) == (False, 0.2) and "no numbers" in score.detail
+    prompt = judge.calls_for("judge")[0].messages[-1].content
+    assert "Cites numbers" in prompt and "Solid-state batteries" in prompt
+
+
+def test_judge_without_a_judge_model_fails_the_case_clearly() -> None:
+    result = run_suite(demo_suite(Case(id="j", goal="Write a brief", expect={"judge": {"rubric": "x"}})))
+    assert "needs a `judge_model`" in scores_of(result, "j")["judge"].detail
+
+
+def test_each_case_gets_a_fresh_model_so_scripts_do_not_leak() -> None:
+    # one response per role: a shared model would run out on the second case
+    suite = Suite(name="fresh", team=lambda llm, **o: Team([Agent(name="writer", role="Writes")], llm=llm, **o),
+                  model=ModelSetup(script=WRITER_ONLY),
+                  cases=[Case(id=f"c{i}", goal="Write a note", expect={"answer_contains": "note"}) for i in range(4)])
+    assert run_suite(suite, concurrency=4).passed
+
+
+def test_a_team_instance_is_rebuilt_per_case_on_the_suite_model() -> None:
+    team = Team([Agent(name="writer", role="Writes")], llm=ScriptedChatModel({}), max_rounds=2)
+    suite = Suite(name="inst", team=team, model=ModelSetup(script=WRITER_ONLY),
+                  cases=[Case(id=f"c{i}", goal="Write a note", expect={"status": "completed"}) for i in range(2)])
+    assert run_suite(suite).passed
+
+
+def test_cases_run_concurrently() -> None:
+    cases = [Case(id=f"c{i}", goal="Write a brief", expect={"status": "completed"}) for i in range(4)]
+    suite = demo_suite(*cases, model=ModelSetup(factory=lambda: __import__(
+        "agentorch.graphs.research", fromlist=["demo_model"]).demo_model(latency=0.03)))
+    start = time.perf_counter()
+    run_suite(suite, concurrency=1)
+    sequential = time.perf_counter() - start
+    start = time.perf_counter()
+    assert run_suite(suite, concurrency=4).passed
+    assert time.perf_counter() - start < sequential * 0.6
+
+
+def test_script_exhaustion_fails_the_case_not_the_run() -> None:
+    suite = Suite(name="short", team=lambda llm, **o: Team([Agent(name="writer", role="Writes")], llm=llm, **o),
+                  model=ModelSetup(script={**WRITER_ONLY, "critic": []}),
+                  cases=[Case(id="c", goal="Write a note", expect={"status": "completed"})])
+    case = run_suite(suite).cases[0]
+    assert case.outcome == "failed" and case.status == "failed" and "ran out of responses" in case.error
+
+
+def test_filters_select_cases_by_name_or_tag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from .conftest import SUITES
+    assert main(["eval", str(SUITES), "-k", "smoke", "-k", "plan-rejected", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "results.json").read_text())
+    ran = sorted(c["case"] for s in data["suites"] for c in s["cases"])
+    assert ran == ["demo-brief", "plan-rejected"]
+    assert main(["eval", str(SUITES), "-k", "no-such-case", "--out", str(tmp_path)]) == 2
+
+
+def test_failing_cases_exit_1_and_compare_shows_regressions(write, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    text = """
+team: research
+model: {factory: "agentorch.graphs.research:demo_model"}
+cases:
+  - {id: steady, goal: Write a brief, expect: {status: completed}}
+  - {id: flips, goal: Write a brief, expect: {answer_contains: "EXPECTED"}}
+"""
+    suite = write("s.yaml", text.replace("EXPECTED", "Risks"))
+    assert main(["eval", str(suite), "--out", str(tmp_path / "before")]) == 0
+    write("s.yaml", text.replace("EXPECTED", "hydrogen"))
+    code = main(["eval", str(suite), "--out", str(tmp_path / "after"), "--compare",
+                 str(tmp_path / "before" / "results.json")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "Regressions (1): s::flips" in out and "answer lacks ['hydrogen']" in out
+    html = (tmp_path / "after" / "report.html").read_text()
+    assert "Regressions (1)" in html and "s::flips" in html
+    assert main(["eval", str(suite), "--out", str(tmp_path / "x"), "--compare", str(suite)]) == 2
