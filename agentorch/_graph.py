@@ -259,7 +259,9 @@ def build_graph(team: Team) -> StateGraph:
         )
         return {}
 
-    g: StateGraph = StateGraph(TeamState, context_schema=RunContext)
+    # No `context_schema`: LangGraph Server passes the run's `context` as a dict, which LangGraph
+    # would coerce into `RunContext(**context)` and fail; `ctx_of` accepts whatever comes.
+    g: StateGraph = StateGraph(TeamState)
     first = NODE_PLAN
     if team.memory is not None:
         g.add_node(NODE_RECALL, recall, retry_policy=team.retry)

@@ -6,7 +6,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -313,12 +313,18 @@ class Team:
 
     # -- graph ------------------------------------------------------------------------------
 
-    def compile(self, checkpointer: BaseCheckpointSaver[Any] | None = None, **kwargs: Any) -> CompiledStateGraph[Any, Any, Any, Any]:
+    def compile(
+        self, checkpointer: BaseCheckpointSaver[Any] | Literal[False] | None = None, **kwargs: Any
+    ) -> CompiledStateGraph[Any, Any, Any, Any]:
         """Compile the team into a LangGraph graph (a new one per call).
 
         Input is `{"goal": "..."}`; pass `context=RunContext(...)` only through `Team.run`, which
-        also enforces budgets across parallel branches.
+        also enforces budgets across parallel branches. `checkpointer`: a saver, None for the
+        team's own, or False for none — for hosts that bring their own persistence (LangGraph
+        Server refuses graphs that carry a checkpointer).
         """
+        if checkpointer is False:
+            return build_graph(self).compile(name=self.name, **kwargs)
         cp = self._check_checkpointer(checkpointer) if checkpointer is not None else self.checkpointer
         return build_graph(self).compile(checkpointer=cp, name=self.name, **kwargs)
 

@@ -1,8 +1,8 @@
 """A ready-made research team: planner, researcher, analyst, writer (+ critic, synthesizer).
 
-`team` and the compiled `graph` (served by `langgraph.json`) use the model configured in the
-environment (`OPENAI_API_KEY` / `OPENAI_BASE_URL`, `AGENTORCH_MODEL`, per-role
-`AGENTORCH_<ROLE>_MODEL`). `AGENTORCH_MODEL=scripted` selects the offline demo model instead:
+`team`, the compiled `graph` and `make_graph()` (what `langgraph.json` serves) use the model
+configured in the environment (`OPENAI_API_KEY` / `OPENAI_BASE_URL`, `AGENTORCH_MODEL`,
+per-role `AGENTORCH_<ROLE>_MODEL`). `AGENTORCH_MODEL=scripted` selects the offline demo model instead:
 a deterministic `ScriptedChatModel` whose answers are computed from the messages, so it serves
 any number of runs. `build_team(llm)` builds the same team on any model.
 """
@@ -15,11 +15,12 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langgraph.graph.state import CompiledStateGraph
 
 from agentorch import Agent, Team, tool
 from agentorch.llms import ScriptedChatModel
 
-__all__ = ["build_team", "demo_model", "search", "team", "graph", "DEMO_GOAL"]
+__all__ = ["build_team", "demo_model", "make_graph", "search", "team", "graph", "DEMO_GOAL"]
 
 DEMO_GOAL = "Write a one-page brief on solid-state batteries for an investment committee"
 
@@ -147,12 +148,25 @@ def _model_from_env() -> BaseChatModel:
 _built: dict[str, Any] = {}
 
 
+def make_graph() -> CompiledStateGraph[Any, Any, Any, Any]:
+    """The research graph for LangGraph Server (`langgraph.json` points here).
+
+    A factory, because the server looks the name up in the module's namespace (the lazy
+    `graph` attribute is invisible to it), and compiled without a checkpointer: the server
+    brings its own persistence and refuses graphs that carry one. Built once, on first use,
+    on the model from the environment (`AGENTORCH_MODEL=scripted` for the offline demo).
+    """
+    if "served" not in _built:
+        _built["served"] = build_team(_model_from_env()).compile(checkpointer=False)
+    return _built["served"]
+
+
 def __getattr__(name: str) -> Any:
     # `team` and `graph` are built on first access, so importing `build_team` or `demo_model`
     # never requires a configured model.
     if name not in ("team", "graph"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if not _built:
+    if "team" not in _built:
         _built["team"] = build_team(_model_from_env())
         _built["graph"] = _built["team"].compile()
     return _built[name]
