@@ -77,10 +77,13 @@ def make_specialist_node(
         model = team.model_for(agent.name)
         if tools and agent.tools:
             model = model.bind_tools(list(agent.tools))
-        return await ctx.call_model(
+        ai = await ctx.call_model(
             agent.name, messages, model=model, subtask_id=st_id, round=rnd,
             run_name=f"agent:{agent.name}",
         )
+        for tool_call in ai.tool_calls:
+            tool_call["args"] = _checkpointable(tool_call.get("args") or {})
+        return ai
 
     @task(name="tool_call")
     async def run_tool(tool: BaseTool, args: dict[str, Any]) -> dict[str, str]:
@@ -219,6 +222,21 @@ def make_specialist_node(
         )
 
     return specialist
+
+
+def _checkpointable(value: Any) -> Any:
+    """`value` with integers too big for a checkpoint (msgpack: 64 bits) as decimal strings.
+
+    A model may ask for a tool with any JSON number; saving such an answer would fail the run.
+    Typed tools still get the exact integer: pydantic parses decimal strings for `int`.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _checkpointable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_checkpointable(v) for v in value]
+    return value
 
 
 def _read_decision(decision: Any, args: dict[str, Any]) -> tuple[bool, dict[str, Any], str]:
