@@ -49,6 +49,12 @@ def render_data(source: str, text: str, **attributes: object) -> str:
     return f'<data source="{escape(source, quote=True)}"{attrs}>\n{body}\n</data>'
 
 
+def _length_hint(tokens: int) -> str:
+    """The length a summary must keep to. What to keep (names, numbers, dates, decisions) is
+    the summarizer prompt's job (prompts/summarizer.md), so it is not repeated here."""
+    return f"Summarize in at most {tokens} tokens:\n\n"
+
+
 def _omitted(label: str, tokens: int) -> str:
     return f"[{label} omitted: {tokens:,} tokens]"
 
@@ -133,9 +139,7 @@ async def assemble_context(
         tokens = memory.count_tokens(text)
         label = f"subtask {dep_id} output"
         if share >= MIN_SUMMARY_TOKENS:
-            summary = await summarize(
-                f"Summarize in at most {share - MIN_SUMMARY_TOKENS // 2} tokens, keeping names, "
-                f"numbers, dates and decisions:\n\n{text}")
+            summary = await summarize(_length_hint(share - MIN_SUMMARY_TOKENS // 2) + text)
             short = _dependency_block(dep_id, result, summary, summarized=f"{tokens} tokens")
             if packer.cost(short) <= share and packer.add(short):
                 continue
@@ -189,7 +193,9 @@ async def compact_thread(memory: ChromaMemory, *, thread_id: str, budget: int,
                 break
             batch.append(record)
             batch_tokens += record.tokens
-        summary_text = await summarize("\n\n".join(_record_block(r) for r in batch))
+        limit = max(MIN_SUMMARY_TOKENS, min(batch_tokens // 3, budget // 4))
+        summary_text = await summarize(
+            _length_hint(limit) + "\n\n".join(_record_block(r) for r in batch))
         summary_tokens = memory.count_tokens(summary_text)
         if summary_tokens >= batch_tokens:
             logger.warning("summary of %d records (%d tokens) is not shorter (%d tokens); "
