@@ -60,7 +60,7 @@ def _upload_suite(client: Any, suite: Suite, result: SuiteResult, stamp: str) ->
         created = client.create_examples(
             dataset_id=dataset.id,
             examples=[{"inputs": {"goal": c.goal},
-                       "outputs": {"expect": c.expect.model_dump(exclude_none=True)},
+                       "reference_outputs": {"expect": c.expect.model_dump(exclude_none=True)},
                        "metadata": {"case_id": c.id, "suite": suite.name}} for c in missing],
         )
         ids = _created_ids(created)
