@@ -133,3 +133,32 @@ def langgraph_server(tmp_path: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)
+
+
+# -- Chroma server ---------------------------------------------------------------------------
+# (the memory layer's own server tests live in tests/memory: conformance over a `chroma run`
+# server, and two writer processes losing nothing in test_durability.py)
+
+
+@pytest.fixture
+def chroma_url(tmp_path: Path) -> Iterator[str]:
+    """`chroma run` on a free loopback port, stopped by its PID."""
+    beside = Path(sys.executable).with_name("chroma")
+    cli = str(beside) if beside.exists() else shutil.which("chroma")
+    need(cli is not None, "the `chroma` CLI is not installed")
+    port = free_port()
+    log = tmp_path / "chroma.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [str(cli), "run", "--host", "127.0.0.1", "--port", str(port),
+             "--path", str(tmp_path / "chroma")],
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        import chromadb
+
+        wait_until(lambda: chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat(),
+                   proc, log, 60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
