@@ -86,6 +86,7 @@ class _Board:
             if kind == "replanned":
                 self.notes.append(f"round {ev['round']}: replanned ({len(plan.subtasks)} sub-tasks)")  # type: ignore[typeddict-item]
         elif kind == "subtask_started":
+            self.round = max(self.round, ev["round"])  # type: ignore[typeddict-item]
             row = self.rows.get(ev["subtask_id"])  # type: ignore[typeddict-item]
             if row:
                 row.state, row.started = "running", time.monotonic()
