@@ -1,8 +1,9 @@
 """The specialist node: one agent's bounded tool-calling loop on one sub-task.
 
-Each model call and each tool execution runs as a LangGraph `@task`, so when the node is
-re-entered — after a tool-approval `interrupt()` or a crash — finished calls are replayed from
-the checkpoint instead of being made again.
+For agents with tools, each model call and each tool execution runs as a LangGraph `@task`, so
+when the node is re-entered — after a tool-approval `interrupt()` or a crash — finished calls
+are replayed from the checkpoint instead of being made again. An agent without tools makes one
+model call, retried under the same policy, and the node's result is its checkpoint.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import BaseTool
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     from agentorch._team import Team
 
 log = logging.getLogger("agentorch")
+
+T = TypeVar("T")
 
 __all__ = ["SubTaskFailed", "make_specialist_node", "usage_update"]
 
@@ -70,8 +74,7 @@ def make_specialist_node(
 ) -> Callable[..., Any]:
     """Build the specialist node function for `team`."""
 
-    @task(name="agent_model_call", retry_policy=retry)
-    async def model_call(
+    async def call_agent_model(
         ctx: RunContext, agent: Agent, messages: list[BaseMessage], tools: bool, st_id: str, rnd: int
     ) -> AIMessage:
         model = team.model_for(agent.name)
@@ -84,6 +87,15 @@ def make_specialist_node(
         for tool_call in ai.tool_calls:
             tool_call["args"] = _checkpointable(tool_call.get("args") or {})
         return ai
+
+    model_call = task(name="agent_model_call", retry_policy=retry)(call_agent_model)
+
+    async def direct_model_call(
+        ctx: RunContext, agent: Agent, messages: list[BaseMessage], tools: bool, st_id: str, rnd: int
+    ) -> AIMessage:
+        return await _with_retry(
+            retry, lambda: call_agent_model(ctx, agent, messages, tools, st_id, rnd)
+        )
 
     @task(name="tool_call")
     async def run_tool(tool: BaseTool, args: dict[str, Any]) -> dict[str, str]:
@@ -121,9 +133,15 @@ def make_specialist_node(
             ]
             tools = {t.name: t for t in agent.tools}
             seen: set[str] = set()
+            # An agent without tools makes exactly one model call and cannot interrupt, so the
+            # node's own write is its durable record: a `@task` around that call only added a
+            # second checkpoint write of the same answer (and most of the per-sub-task
+            # orchestration time). Agents with tools keep one task per call, so resuming after
+            # an approval or a crash replays the calls already made.
+            ask_model = model_call if agent.tools else direct_model_call
             while True:
                 allow_tools = len(records) < team.max_tool_calls
-                ai = await model_call(ctx, agent, messages, allow_tools, st.id, inp["round"])
+                ai = await ask_model(ctx, agent, messages, allow_tools, st.id, inp["round"])
                 usage = usage + usage_of(ai)
                 model_name = model_name_of(ai)
                 messages.append(ai)
@@ -237,6 +255,34 @@ def _checkpointable(value: Any) -> Any:
     if isinstance(value, list):
         return [_checkpointable(v) for v in value]
     return value
+
+
+async def _with_retry(policy: RetryPolicy, call: Callable[[], Awaitable[T]]) -> T:
+    """Run `call` under `policy` the way LangGraph retries a task: `max_attempts` tries,
+    `initial_interval * backoff_factor**n` capped at `max_interval`, plus up to 1 s of jitter."""
+    failures = 0
+    while True:
+        try:
+            return await call()
+        except Exception as exc:
+            failures += 1
+            if failures >= policy.max_attempts or not _retries_on(policy, exc):
+                raise
+            interval = min(policy.max_interval,
+                           policy.initial_interval * policy.backoff_factor ** (failures - 1))
+            delay = interval + random.uniform(0, 1) if policy.jitter else interval
+            log.info("retrying model call after %.2f s (attempt %d) after %s: %s",
+                     delay, failures, type(exc).__name__, exc)
+            await asyncio.sleep(delay)
+
+
+def _retries_on(policy: RetryPolicy, exc: Exception) -> bool:
+    on = policy.retry_on
+    if isinstance(on, Sequence):
+        return isinstance(exc, tuple(on))
+    if isinstance(on, type) and issubclass(on, Exception):
+        return isinstance(exc, on)
+    return bool(on(exc))  # type: ignore[call-arg,operator]
 
 
 def _read_decision(decision: Any, args: dict[str, Any]) -> tuple[bool, dict[str, Any], str]:
