@@ -148,13 +148,15 @@ def build_graph(team: Team) -> StateGraph:
         edited = Plan.model_validate(decision).model_dump(mode="json")
         return Command(goto=NODE_DISPATCH, update={"plan": edited, "plans": [edited]})
 
-    def dispatch(state: TeamState) -> dict[str, Any]:
+    # dispatch and route are async (though they never await) so LangGraph runs them on the
+    # event loop: a sync node or branch is sent to a thread pool at every step
+    async def dispatch(state: TeamState) -> dict[str, Any]:
         if not state.get("stop") and state.get("remaining_steps", 10**9) <= _STEP_MARGIN:
             return {"stop": "budget_exhausted",
                     "error": "LangGraph's recursion limit was about to be reached."}
         return {}
 
-    def route(state: TeamState) -> list[Send] | str:
+    async def route(state: TeamState) -> list[Send] | str:
         if state.get("stop") or not state.get("plan"):
             return NODE_SYNTHESIZE
         results = state.get("results", {})
