@@ -44,13 +44,22 @@ def register(subparsers: Any) -> None:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
+    core_log = logging.getLogger("agentorch")
+    level = core_log.level
+    if not getattr(args, "verbose", 0):
+        # a failing case is reported in its row; the runs' own warnings would only repeat it
+        core_log.setLevel(logging.ERROR)
+    try:
+        return _eval(args)
+    finally:
+        core_log.setLevel(level)
+
+
+def _eval(args: argparse.Namespace) -> int:
     console = Console()
     if not console.is_terminal:
         console = Console(width=120)  # files and CI logs: room for the scores column
     errors = Console(stderr=True)
-    if not getattr(args, "verbose", 0):
-        # a failing case is reported in its row; the runs' own warnings would only repeat it
-        logging.getLogger("agentorch").setLevel(logging.ERROR)
     if args.concurrency < 1:
         errors.print("[red]Error:[/red] --concurrency must be >= 1")
         return EXIT_USAGE
