@@ -159,8 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_view_options(run)
     run.set_defaults(func=_cmd_run)
     for name in _COMMAND_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name).register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
