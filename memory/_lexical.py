@@ -24,8 +24,17 @@ CREATE TABLE IF NOT EXISTS docs (
     digest TEXT NOT NULL,
     UNIQUE (coll, id)
 );
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(text, tokenize = 'unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(text, tokenize = 'porter unicode61');
 """
+_TOKENIZER = "porter unicode61"
+# Function words carry no subject; with OR semantics they only pull in noise. English only:
+# in other languages every word is kept, which is bm25's default behaviour.
+STOPWORDS = frozenset("""
+a an and are as at be been being but by can could did do does doing for from had has have
+having he her hers him his how i if in into is it its me my no nor not now of off on or our
+ours she should so than that the their theirs them then there these they this those to too
+very was we were what when where which while who whom why will with would you your yours
+""".split())
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,19 @@ class LexicalIndex:
         if path:
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        self._migrate_tokenizer()
         self._db.commit()
+
+    def _migrate_tokenizer(self) -> None:
+        """Re-index a file written with an older tokenizer (plain unicode61, no stemming)."""
+        (sql,) = self._db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'fts'").fetchone()
+        if _TOKENIZER in sql:
+            return
+        rows = self._db.execute("SELECT rowid, text FROM fts").fetchall()
+        self._db.execute("DROP TABLE fts")
+        self._db.executescript(_SCHEMA)
+        self._db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", rows)
 
     def upsert(self, coll: str, rows: Sequence[LexicalRow]) -> None:
         """Index `rows`, replacing rows with the same ids."""
@@ -100,15 +121,18 @@ class LexicalIndex:
 
     def search(self, coll: str, query: str, limit: int) -> list[tuple[str, float]]:
         """Best-matching ids and their bm25 relevance (higher is better), any query word
-        matching. Query text is reduced to words, so FTS5 syntax in it is never interpreted."""
+        matching (stop words left out unless the query has nothing else); stemmed, so "lives"
+        matches "live". Query text is reduced to words, so FTS5 syntax in it is never
+        interpreted. Among equal scores the most recently written rows come first."""
         words = list(dict.fromkeys(_TOKEN.findall(query.lower())))
+        words = [w for w in words if w not in STOPWORDS] or words
         if not words or limit <= 0:
             return []
         match = " OR ".join(f'"{w}"' for w in words)
         with self._lock:
             rows = self._db.execute(
                 "SELECT docs.id, bm25(fts) AS rank FROM fts JOIN docs ON docs.rowid = fts.rowid "
-                "WHERE fts MATCH ? AND docs.coll = ? ORDER BY rank LIMIT ?",
+                "WHERE fts MATCH ? AND docs.coll = ? ORDER BY rank, docs.rowid DESC LIMIT ?",
                 (match, coll, limit),
             ).fetchall()
         return [(id_, -rank) for id_, rank in rows]

@@ -19,7 +19,7 @@ from agentorch.memory._embeddings import Embedder, resolve_embedder
 from agentorch.memory._lexical import LexicalRow
 from agentorch.memory._names import validate_namespace
 from agentorch.memory._schema import (
-    CHUNK_COUNT, CHUNK_INDEX, CHUNK_KEYS, CHUNK_START, DIGEST, KIND, PARENT_ID, TOKENS,
+    CHUNK_COUNT, CHUNK_INDEX, CHUNK_KEYS, CHUNK_START, CREATED_AT, DIGEST, KIND, PARENT_ID, TOKENS,
     NewRecord, new_record,
 )
 from agentorch.memory._tokens import Chunk, TokenCounter, approximate_tokens, join_chunks, split_text
@@ -42,6 +42,12 @@ DEFAULT_HNSW: dict[str, Any] = {
 EMBEDDING_KEY = "agentorch_embedding"
 DIMENSION_KEY = "agentorch_dimension"
 RRF_K = 60
+RRF_WEIGHTS = {"vector": 1.0, "lexical": 1.0}
+"""Weight of each ranking in reciprocal rank fusion (see the benchmark for how they were set)."""
+TIES = {"vector": (0.01, False), "lexical": (0.01, True)}
+"""(tolerance, relative) within which two scores of one ranking count as a tie. Records the
+query cannot tell apart (e.g. "X now lives in Oslo" and, earlier, "X now lives in Perth") are
+then ranked newest first: in agent memory a later statement usually supersedes an older one."""
 MAX_BATCH = 5000  # Chroma's limit is 5461 records per call
 _MODES = ("hybrid", "vector", "lexical")
 
@@ -78,6 +84,29 @@ def _assemble(rows: Iterable[tuple[str, str, Mapping[str, Any]]]) -> dict[str, M
             kind=str(meta.get(KIND, "")),
             metadata=_public(meta),
         )
+    return out
+
+
+def _newest_first_among_ties(ranking: list[tuple[str, float]],
+                             rows: Mapping[str, tuple[str, str, Mapping[str, Any]]],
+                             tolerance: float, relative: bool) -> list[tuple[str, float]]:
+    """`ranking` (best first) with each run of tied scores reordered newest first."""
+    out: list[tuple[str, float]] = []
+    group: list[tuple[str, float]] = []
+    lead = 0.0
+
+    def flush() -> None:
+        group.sort(key=lambda e: -float(rows[e[0]][2].get(CREATED_AT, 0.0)))
+        out.extend(group)
+        group.clear()
+
+    for id_, score in ranking:
+        if group and lead - score > (tolerance * abs(lead) if relative else tolerance):
+            flush()
+        if not group:
+            lead = score
+        group.append((id_, score))
+    flush()
     return out
 
 
@@ -328,7 +357,7 @@ class ChromaMemory:
         vector = self._embedder.embed_query(query) if mode != "lexical" else None
 
         def search(collection: Any) -> list[MemoryHit]:
-            rankings: list[list[tuple[str, float]]] = []
+            rankings: list[tuple[str, list[tuple[str, float]]]] = []
             rows: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
             if vector is not None:
                 found = collection.query(query_embeddings=[vector], n_results=pool,
@@ -339,9 +368,10 @@ class ChromaMemory:
                                                 found["metadatas"][0], found["distances"][0]):
                     rows[id_] = (id_, doc, meta)
                     ranked.append((id_, 1.0 - float(dist)))
-                rankings.append(ranked)
+                rankings.append(("vector", ranked))
             if mode != "vector":
-                rankings.append(self._lexical_ranking(collection, query, pool, where, rows))
+                rankings.append(
+                    ("lexical", self._lexical_ranking(collection, query, pool, where, rows)))
             return self._fuse(collection, rankings, rows, k, mode)
 
         return self._run(False, search)
@@ -388,20 +418,26 @@ class ChromaMemory:
             logger.debug("lexical cache of %s: %d added/changed, %d removed",
                          self._name, len(changed), len(gone))
 
-    def _fuse(self, collection: Any, rankings: list[list[tuple[str, float]]],
+    def _fuse(self, collection: Any, rankings: list[tuple[str, list[tuple[str, float]]]],
               rows: dict[str, tuple[str, str, Mapping[str, Any]]], k: int,
               mode: SearchMode) -> list[MemoryHit]:
         scores: dict[str, float] = {}
-        for ranking in rankings:
+        order: list[str] = []
+        for name, ranking in rankings:
             seen: set[str] = set()
-            for id_, score in ranking:
+            for id_, score in _newest_first_among_ties(ranking, rows, *TIES[name]):
                 parent = str(rows[id_][2][PARENT_ID])
                 if parent in seen:  # a record counts once per ranking, at its best chunk
                     continue
                 seen.add(parent)
-                fused = 1.0 / (RRF_K + len(seen)) if mode == "hybrid" else score
-                scores[parent] = scores.get(parent, 0.0) + fused
-        best = sorted(scores, key=lambda p: -scores[p])[:k]
+                if mode == "hybrid":
+                    scores[parent] = scores.get(parent, 0.0) + RRF_WEIGHTS[name] / (RRF_K + len(seen))
+                else:
+                    scores[parent] = score
+                    order.append(parent)
+        if mode == "hybrid":
+            order = sorted(scores, key=lambda p: -scores[p])
+        best = order[:k]
         single = [r for r in rows.values() if r[2][PARENT_ID] in best and r[2][CHUNK_COUNT] == 1]
         multi = [p for p in best if not any(r[2][PARENT_ID] == p for r in single)]
         records = _assemble(single)

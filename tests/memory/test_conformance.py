@@ -149,3 +149,29 @@ async def test_async_variants(memory: ChromaMemory) -> None:
     assert [h.id for h in await memory.asearch("async facts", k=1)] == [rid]
     assert await memory.acount({"thread_id": "a"}) == 1
     assert await memory.aforget(thread_id="a") == 1
+
+
+@pytest.mark.parametrize("mode", ["vector", "lexical", "hybrid"])
+def test_a_newer_statement_outranks_the_one_it_supersedes(memory: ChromaMemory, mode: str) -> None:
+    memory.add("Aiko said: the train was late again this week.")
+    older = memory.add("Update: Aiko relocated again and now lives in Perth.")
+    memory.add("Mateo said: the weather was grey all week.")
+    newer = memory.add("Update: Aiko relocated again and now lives in Oslo.")
+    hits = memory.search("Which city does Aiko live in now?", k=3, mode=mode)
+    ids = [h.id for h in hits]
+    assert ids.index(newer) < ids.index(older)  # the query cannot tell them apart: newest first
+
+
+def test_a_better_match_still_beats_a_newer_one(memory: ChromaMemory) -> None:
+    exact = memory.add("Supplier S5 quoted 65 euros for part P5.")
+    memory.add("Supplier S6 quoted 78 euros for part P6.")
+    for mode in ("vector", "lexical", "hybrid"):
+        assert memory.search("quote for part P5 from supplier S5", k=2, mode=mode)[0].id == exact
+
+
+def test_lexical_search_stems_and_skips_stop_words(memory: ChromaMemory) -> None:
+    lives = memory.add("Greta lives in Bergen.")
+    memory.add("The report is in the drawer of the desk.")
+    hits = memory.search("where does Greta live?", k=2, mode="lexical")
+    assert [h.id for h in hits] == [lives]  # "live" ~ "lives"; "where"/"does" match nothing
+    assert memory.search("the", k=1, mode="lexical")  # a query of stop words alone still works

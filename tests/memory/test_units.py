@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -126,3 +127,23 @@ def test_custom_token_counter_is_used() -> None:
     memory = ChromaMemory.ephemeral(embedding=HashEmbeddings(), token_counter=lambda t: len(t.split()))
     rid = memory.add("one two three four")
     assert memory.get(rid).tokens == 4  # type: ignore[union-attr]
+
+
+def test_a_lexical_index_from_before_stemming_is_reindexed(tmp_path: Path) -> None:
+    import sqlite3
+
+    from agentorch.memory._lexical import LexicalIndex
+
+    path = str(tmp_path / "old.sqlite3")
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE docs (rowid INTEGER PRIMARY KEY, coll TEXT NOT NULL, id TEXT NOT NULL, "
+        "digest TEXT NOT NULL, UNIQUE (coll, id));"
+        "CREATE VIRTUAL TABLE fts USING fts5(text, tokenize = 'unicode61');"
+        "INSERT INTO docs VALUES (1, 'c', 'greta', 'd1');"
+        "INSERT INTO fts (rowid, text) VALUES (1, 'Greta lives in Bergen.');")
+    db.commit()
+    db.close()
+    index = LexicalIndex(path)
+    assert [i for i, _ in index.search("c", "where does Greta live", 5)] == ["greta"]
+    index.close()
