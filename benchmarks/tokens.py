@@ -1,0 +1,133 @@
+"""Workload 3 — token cost: prompt tokens as prior work grows (10, 100, 1,000 prior sub-tasks).
+
+The job so far (N finished sub-tasks of about 90 tokens each) is the same for both sides; then
+the same 4 new sub-tasks run (three independent ones and a report that joins them):
+
+- agentorch with memory: `ChromaMemory.ephemeral(embedding=HashEmbeddings())`, the prior work
+  stored on the run's thread through the team-memory API (`aremember_run`), and
+  `Team(memory=..., context_budget=2000)`: each specialist gets its dependencies, retrieved
+  records and the thread's rolling summary within the budget; the "summarizer" role compacts
+  old records (a scripted extractive summary), and those calls are counted in the run's tokens.
+- agentorch without memory (reference): the prior work is invisible, so the cost stays flat.
+- langgraph-supervisor carrying the whole message history: the prior sub-tasks' outputs are in
+  its `messages` (outputs only — a real transcript would also hold hand-off messages, so this
+  understates the supervisor), and each hand-off passes the history to the worker.
+
+Token counts are langchain-core's `count_tokens_approximately` over each call's messages, the
+same for everyone (the scripted model's `usage_metadata`). Latency is zero: this is about tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from statistics import mean
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+
+from agentorch import SubTaskResult
+from benchmarks._common import (
+    AGENTS,
+    GOAL,
+    Shape,
+    input_tokens,
+    machine_info,
+    output_for,
+    print_table,
+    ratio,
+    write_json,
+)
+from benchmarks._frameworks import make_team, run_supervisor
+
+CONTEXT_BUDGET = 2000
+NEW_WORK = Shape("fan", "3+1", (
+    ("q1", "researcher", ()), ("q2", "analyst", ()), ("q3", "writer", ()),
+    ("report", "writer", ("q1", "q2", "q3")),
+))
+
+
+def _prior_results(n: int) -> dict[str, SubTaskResult]:
+    return {f"p{i}": SubTaskResult(subtask_id=f"p{i}", agent=AGENTS[i % 3], output=output_for(f"p{i}"))
+            for i in range(n)}
+
+
+def _extractive(messages: list[BaseMessage]) -> str:
+    """Scripted summarizer: the first clause of each record, at most ~300 tokens."""
+    text = messages[-1].text
+    firsts = [part.split(">", 1)[-1].strip().split(";")[0][:80] for part in text.split("<data")[1:]]
+    return "Summary of earlier work: " + " | ".join(firsts)[:1200]
+
+
+async def _agentorch(prior: int, with_memory: bool) -> dict[str, Any]:
+    from agentorch.memory import ChromaMemory, HashEmbeddings
+
+    memory = ChromaMemory.ephemeral(embedding=HashEmbeddings()) if with_memory else None
+    thread = uuid.uuid4().hex
+    if memory is not None:
+        await memory.aremember_run(goal="Earlier supplier checks", thread_id=thread, run_id="prior",
+                                   results=_prior_results(prior), verdicts=[], answer="")
+    team, model = make_team(NEW_WORK, 0.0, script={"summarizer": _extractive}, memory=memory,
+                            context_budget=CONTEXT_BUDGET)
+    result = await team.arun(GOAL, thread_id=thread)
+    if result.status != "completed":
+        raise RuntimeError(f"agentorch run ended {result.status}: {result.error}")
+    calls = model.calls
+    specialist = [(c.response.usage_metadata or {}).get("input_tokens", 0)
+                  for c in calls if c.role in AGENTS and c.response is not None]
+    summarizer = [c for c in calls if c.role == "summarizer"]
+    if memory is not None:
+        memory.close()
+    return {"per_specialist_call": round(mean(specialist)), "max_specialist_call": max(specialist),
+            "per_run": input_tokens(calls), "calls": len(calls), "summarizer_calls": len(summarizer)}
+
+
+async def _supervisor(prior: int) -> dict[str, Any]:
+    history: list[BaseMessage] = [HumanMessage("Earlier supplier checks")]
+    history += [AIMessage(content=r.output, name=r.agent) for r in _prior_results(prior).values()]
+    out = await run_supervisor(NEW_WORK, 0.0, history=history)
+    workers = [(c.response.usage_metadata or {}).get("input_tokens", 0)
+               for c in out["worker_calls"] if c.response is not None]
+    return {"per_specialist_call": round(mean(workers)), "max_specialist_call": max(workers),
+            "per_run": out["input_tokens"], "calls": out["calls"], "summarizer_calls": 0}
+
+
+async def _measure(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
+    rows = []
+    for prior in sizes:
+        cells = {
+            "agentorch + memory": await _agentorch(prior, True),
+            "agentorch, no memory": await _agentorch(prior, False),
+            "supervisor (full history)": await _supervisor(prior),
+        }
+        mem, sup = cells["agentorch + memory"], cells["supervisor (full history)"]
+        for name, c in cells.items():
+            rows.append({"prior_subtasks": prior, "framework": name, **c,
+                         "supervisor_over_this_per_call": ratio(sup["per_specialist_call"],
+                                                                c["per_specialist_call"]),
+                         "supervisor_over_this_per_run": ratio(sup["per_run"], c["per_run"])})
+        print(f"  {prior:5} prior: memory {mem['per_specialist_call']} / call, supervisor "
+              f"{sup['per_specialist_call']} / call", flush=True)
+    return rows
+
+
+def run(quick: bool) -> dict[str, Any]:
+    sizes = (10, 100) if quick else (10, 100, 1000)
+    rows = asyncio.run(_measure(sizes))
+    table = print_table(
+        f"Token cost: prompt tokens for 4 new sub-tasks after N prior ones (context budget "
+        f"{CONTEXT_BUDGET})",
+        ["prior sub-tasks", "framework", "per specialist call", "max per call", "per run",
+         "model calls", "summarizer calls", "supervisor / this (per call)",
+         "supervisor / this (per run)"],
+        [[r["prior_subtasks"], r["framework"], r["per_specialist_call"], r["max_specialist_call"],
+          r["per_run"], r["calls"], r["summarizer_calls"], r["supervisor_over_this_per_call"],
+          r["supervisor_over_this_per_run"]] for r in rows])
+    return {"context_budget": CONTEXT_BUDGET, "rows": rows, "tables": [table], "quick": quick}
+
+
+if __name__ == "__main__":
+    data = run("--quick" in sys.argv)
+    data["machine"] = machine_info()
+    write_json("tokens", data)

@@ -1,0 +1,52 @@
+"""`python -m benchmarks --quick` runs end to end and writes its tables and JSON.
+
+The figures are not asserted (they depend on the machine); only that every workload ran and
+produced its output. Takes about a minute, hence `slow`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+pytest.importorskip("langgraph_supervisor", reason="needs the `bench` extra")
+pytest.importorskip("pyinstrument", reason="needs the `bench` extra")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_quick_benchmarks_write_tables_and_json() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    for title in ("Parallel DAG, 12 sub-tasks", "Orchestration overhead", "Token cost",
+                  "Scale: checkpoint bytes"):
+        assert title in proc.stdout
+    everything = json.loads((RESULTS / "all.json").read_text())
+    assert everything["quick"] is True
+    assert {"dag", "overhead", "tokens", "scale", "memory"} <= set(everything["workloads"])
+    for name in ("dag", "overhead", "tokens", "scale"):
+        data = json.loads((RESULTS / f"{name}.json").read_text())
+        assert data["rows"] and data["tables"]
+    dag = everything["workloads"]["dag"]
+    assert {r["framework"] for r in dag["rows"]} == {
+        "agentorch", "send-graph", "plan-execute", "supervisor"}
+    assert all(r["wall_s"] > 0 and r["model_calls"] > 0 for r in dag["rows"])
+    assert "## dag" in (RESULTS / "report.md").read_text()
+
+
+def test_unknown_workload_is_refused() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "nope"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2
+    assert "unknown workload" in proc.stderr
