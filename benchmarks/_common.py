@@ -31,7 +31,8 @@ __all__ = [
     "shape", "output_for", "machine_info", "write_json", "print_table", "Timer", "peak_rss_mb",
 ]
 
-RESULTS_DIR = Path(__file__).parent / "results"
+RESULTS_DIR = Path(os.environ.get("AGENTORCH_BENCH_RESULTS") or Path(__file__).parent / "results")
+"""Where JSON and report.md go: benchmarks/results/ (git-ignored), or $AGENTORCH_BENCH_RESULTS."""
 AGENTS = ("researcher", "analyst", "writer")
 """Agent names; sub-task i goes to AGENTS[i % 3]."""
 

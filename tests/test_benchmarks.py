@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
 
 pytest.importorskip("langgraph_supervisor", reason="needs the `bench` extra")
 pytest.importorskip("pyinstrument", reason="needs the `bench` extra")
@@ -23,25 +22,26 @@ pytest.importorskip("pyinstrument", reason="needs the `bench` extra")
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_quick_benchmarks_write_tables_and_json() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+def test_quick_benchmarks_write_tables_and_json(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "AGENTORCH_BENCH_RESULTS": str(tmp_path)}  # never clobber a full run's results
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
     for title in ("Parallel DAG, 12 sub-tasks", "Orchestration overhead", "Token cost",
                   "Scale: checkpoint bytes"):
         assert title in proc.stdout
-    everything = json.loads((RESULTS / "all.json").read_text())
+    everything = json.loads((tmp_path / "all.json").read_text())
     assert everything["quick"] is True
     assert {"dag", "overhead", "tokens", "scale", "memory"} <= set(everything["workloads"])
     for name in ("dag", "overhead", "tokens", "scale"):
-        data = json.loads((RESULTS / f"{name}.json").read_text())
+        data = json.loads((tmp_path / f"{name}.json").read_text())
         assert data["rows"] and data["tables"]
     dag = everything["workloads"]["dag"]
     assert {r["framework"] for r in dag["rows"]} == {
         "agentorch", "send-graph", "plan-execute", "supervisor"}
     assert all(r["wall_s"] > 0 and r["model_calls"] > 0 for r in dag["rows"])
-    assert "## dag" in (RESULTS / "report.md").read_text()
+    assert "## dag" in (tmp_path / "report.md").read_text()
 
 
 def test_unknown_workload_is_refused() -> None:
