@@ -59,7 +59,9 @@ def requires_approval(t: BaseTool, timeout: float | None = None) -> BaseTool:
 
 
 def _mark(t: BaseTool, *, requires_approval: bool, timeout: float | None) -> BaseTool:
-    if timeout is not None and timeout <= 0:
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+    ):
         raise ConfigError(f"Tool `{t.name}`: `timeout` must be > 0 seconds, got {timeout!r}.")
     meta = dict(t.metadata or {})
     if requires_approval:

@@ -168,7 +168,7 @@ class Team:
         self.checkpointer = self._check_checkpointer(checkpointer)
         self.retry = retry or RetryPolicy(max_attempts=3, initial_interval=0.5, retry_on=retryable)
         for label, t in (("model_timeout", model_timeout), ("tool_timeout", tool_timeout)):
-            if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0):
+            if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0):
                 raise ConfigError(f"`{label}` must be a number of seconds > 0 or None, got {t!r}.")
         self.model_timeout = model_timeout
         self.tool_timeout = tool_timeout
