@@ -96,6 +96,14 @@ class ScriptedChatModel(BaseChatModel):
                 )
             else:
                 normalized[role] = list(entry)
+        latency = kwargs.get("latency", 0.0)
+        for delay in latency.values() if isinstance(latency, Mapping) else [latency]:
+            # time.sleep rejects negatives and overflows; NaN would not wait at all
+            if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay < 1e6:
+                raise ConfigError(
+                    f"`latency` must be seconds in [0, 1e6) or a mapping of role -> seconds, "
+                    f"got {latency!r}."
+                )
         super().__init__(script=normalized, **kwargs)
 
     # -- inspection -------------------------------------------------------------------------
