@@ -65,11 +65,6 @@ def test_timeout_on_first_call_recovers_on_retry() -> None:
     # the first call hangs past model_timeout, the retry answers at once
     answers = iter([(1.0, "late"), (0.0, "A")])
 
-    @tool
-    async def _unused(x: str) -> str:
-        """Unused."""
-        return x
-
     class Slow(ScriptedChatModel):
         async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[override]
             delay, _ = next(answers)
