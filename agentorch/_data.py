@@ -7,12 +7,14 @@ import html
 __all__ = ["data_block"]
 
 
-def data_block(text: str, **labels: str) -> str:
+def data_block(text: str, **labels: object) -> str:
     """Wrap `text` in a `<data ...>` block the prompts tell models to treat as information.
 
     Anything in `text` that looks like a `<data>` tag is escaped, so content cannot close the
     block early and pose as instructions.
     """
-    attrs = "".join(f' {k}="{html.escape(str(v), quote=True)}"' for k, v in labels.items())
+    attrs = "".join(
+        f' {k}="{html.escape(str(v), quote=True)}"' for k, v in labels.items() if v not in (None, "")
+    )
     safe = text.replace("<data", "&lt;data").replace("</data", "&lt;/data")
     return f"<data{attrs}>\n{safe}\n</data>"

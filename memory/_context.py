@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from html import escape
 from typing import TYPE_CHECKING
 
+from agentorch._data import data_block
 from agentorch._errors import ConfigError
 from agentorch.memory._names import record_id
 from agentorch.memory._schema import (
@@ -41,12 +41,11 @@ MIN_SUMMARY_TOKENS = 24
 def render_data(source: str, text: str, **attributes: object) -> str:
     """A labelled block, e.g. `<data source="subtask:research-1" agent="researcher">…</data>`.
 
-    A closing tag inside `text` is escaped, so content cannot break out of its block.
+    The same rendering the team uses everywhere (`agentorch._data.data_block`): opening and
+    closing `<data` tags inside `text` are escaped, so content can neither close its block nor
+    forge a new label.
     """
-    attrs = "".join(f' {k}="{escape(str(v), quote=True)}"' for k, v in attributes.items()
-                    if v not in (None, ""))
-    body = text.replace("</data", "&lt;/data")
-    return f'<data source="{escape(source, quote=True)}"{attrs}>\n{body}\n</data>'
+    return data_block(text, source=source, **attributes)
 
 
 def _length_hint(tokens: int) -> str:

@@ -141,8 +141,6 @@ def test_injection_recalled_from_memory_stays_data_for_the_next_run() -> None:
         _assert_contained(llm)
 
 
-@pytest.mark.xfail(strict=True, reason="agentorch.memory.render_data escapes closing tags only: "
-                   "recalled text can forge an opening `<data source=\"system\">` label")
 def test_recalled_text_cannot_forge_a_data_label() -> None:
     for llm in _memory_round_trip(PAYLOAD):
         _assert_contained(llm)
