@@ -471,10 +471,15 @@ class Team:
             if problems:
                 raise ConfigError("The edited plan is invalid: " + " ".join(problems))
             return plan.model_dump(mode="json")
-        if isinstance(answer, Mapping) and isinstance(answer.get("args", {}), Mapping):
+        # anything ambiguous is refused, never taken as a yes: a typo ("arg"), a string
+        # "approved": "no", or {} (which LangGraph would read as "no answers")
+        if (isinstance(answer, Mapping) and answer and set(answer) <= {"approved", "args", "by"}
+                and isinstance(answer.get("approved", True), bool)
+                and isinstance(answer.get("args", {}), Mapping)):
             return dict(answer)
         raise ConfigError(
-            f"Answer a tool approval with True, False or {{'args': {{...}}}}, got {answer!r}."
+            f"Answer a tool approval with True, False or {{'args': {{...}}, 'by': 'name'}} "
+            f"(keys: approved (a bool), args, by), got {answer!r}."
         )
 
     async def _drive(self, graph_input: Any, thread_id: str) -> AsyncIterator[Event]:
