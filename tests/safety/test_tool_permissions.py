@@ -177,3 +177,37 @@ def test_huge_integers_in_requested_arguments_do_not_break_checkpointing() -> No
     assert result.status == "completed"
     assert EXECUTED == [("count_rows", {"table": "t", "limit": 10**30})]  # the exact integer
     assert not result.results["w"].tool_calls[0].executed
+
+
+decision_dicts = s.dictionaries(
+    s.sampled_from(["approved", "args", "by", "arg", "approve", "reason"]),
+    s.booleans() | s.sampled_from(["no", "false", "yes", "", 0, 1, None])
+    | s.fixed_dictionaries({"table": s.sampled_from(["users", "staging"])})
+    | s.just({"tabel": "users"}) | s.text(max_size=4),
+    max_size=3,
+)
+
+
+@given(decision_dicts)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_gated_call_runs_only_on_an_unambiguous_approval(decision) -> None:
+    EXECUTED.clear()
+    llm = ScriptedChatModel({"planner": [plan(st("x", "admin"))],
+                             "admin": [call("delete_records", table="prod"), "done"],
+                             "critic": [ACCEPT], "synthesizer": ["ok"]})
+    team = team_of(llm)
+    team.run("goal", thread_id="d")
+    try:
+        result = team.resume("d", approve=decision)
+    except ValueError as e:  # refused: the run still waits and nothing ran
+        assert "approval" in str(e) and EXECUTED == []
+        assert team.result("d").status == "interrupted"
+        return
+    approved = decision.get("approved", True)
+    assert isinstance(approved, bool), f"{approved!r} was taken as a decision"
+    assert set(decision) <= {"approved", "args", "by"}, f"{decision!r} was taken as a decision"
+    if approved:
+        assert EXECUTED and EXECUTED[0][1] == decision.get("args", {"table": "prod"}) or (
+            "ValidationError" in result.results["x"].tool_calls[0].error and EXECUTED == [])
+    else:
+        assert EXECUTED == []
