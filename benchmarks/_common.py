@@ -178,7 +178,17 @@ class Timer:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process, MiB."""
+    """Peak resident set size of this process, MiB.
+
+    Linux's VmHWM, which starts afresh at exec; `getrusage().ru_maxrss` does not (a child
+    started from a big parent reports the parent's peak), so it is only the fallback.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -59,6 +59,8 @@ async def _measure(shape_name: str, size: int, saver: str) -> dict[str, Any]:
     from benchmarks._frameworks import run_agentorch
 
     s = shape(shape_name, size)
+    team_warmup = shape(shape_name, 4)  # import and warm every code path before the baseline
+    await run_agentorch(team_warmup, 0.0)
     base_rss = peak_rss_mb()
     if saver == "memory":
         cp = InMemorySaver()
@@ -77,7 +79,8 @@ async def _measure(shape_name: str, size: int, saver: str) -> dict[str, Any]:
     return {"shape": s.label, "subtasks": size, "saver": saver, "seconds": round(out["seconds"], 2),
             "checkpoint_bytes": stored, "bytes_per_subtask": round(stored / size),
             "checkpoints": checkpoints, "final_state_bytes": state_bytes,
-            "peak_rss_mb": round(peak_rss_mb(), 1), "rss_before_mb": round(base_rss, 1)}
+            "peak_rss_mb": round(peak_rss_mb(), 1), "rss_before_mb": round(base_rss, 1),
+            "rss_growth_mb": round(peak_rss_mb() - base_rss, 1)}
 
 
 def _child(shape_name: str, size: int, saver: str) -> dict[str, Any]:
@@ -107,12 +110,13 @@ def run(quick: bool) -> dict[str, Any]:
                      x["shape"].split()[0] == r["shape"].split()[0] and x["subtasks"] == sizes[0])
         r["bytes_per_subtask_vs_smallest"] = round(r["bytes_per_subtask"] / first["bytes_per_subtask"], 2)
     table = print_table(
-        "Scale: checkpoint bytes and peak RSS (zero latency, agentorch, one run per row)",
+        "Scale: checkpoint bytes and peak RSS (zero latency, agentorch, one process per row)",
         ["saver", "shape", "sub-tasks", "run s", "checkpoint MB", "bytes / sub-task",
-         "x smallest", "final state KB", "peak RSS MB"],
+         "x smallest", "final state KB", "peak RSS MB", "RSS growth MB", "RSS KB / sub-task"],
         [[r["saver"], r["shape"], r["subtasks"], r["seconds"], round(r["checkpoint_bytes"] / 1e6, 2),
           r["bytes_per_subtask"], r["bytes_per_subtask_vs_smallest"],
-          round(r["final_state_bytes"] / 1e3, 1), r["peak_rss_mb"]] for r in rows])
+          round(r["final_state_bytes"] / 1e3, 1), r["peak_rss_mb"], r["rss_growth_mb"],
+          round(r["rss_growth_mb"] * 1024 / r["subtasks"], 1)] for r in rows])
     return {"rows": rows, "tables": [table], "quick": quick}
 
 
