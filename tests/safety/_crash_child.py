@@ -5,7 +5,8 @@
 Runs (or resumes) a research-style team on an `AsyncSqliteSaver` file checkpointer and a
 persistent `ChromaMemory`, printing one line per event (flushed) so the parent can SIGKILL it
 at a chosen point. Every model call and every tool execution appends one line to LOG
-(`model <role> <subtask> <pid>`, `tool-start <topic> <pid>`, `tool-done <topic> <pid>`), so
+(`model <role> <subtask> <pid>`, `tool-start <topic> <pid>`, `tool-done <topic> <pid>`,
+`remembered - <pid>`), so
 the parent can count what ran in which process. The last line is `RESULT <json>`.
 """
 
@@ -76,6 +77,16 @@ PLAN = {"subtasks": [
 ]}
 
 
+class SlowToFinishMemory(ChromaMemory):
+    """Stores the run, then lingers, so a test can kill the process after the records are
+    written but before the `remember` step is checkpointed."""
+
+    async def aremember_run(self, **run: Any) -> None:
+        await super().aremember_run(**run)
+        log("remembered -")
+        await asyncio.sleep(1.0)
+
+
 def build_team(checkpointer: Any, memory: ChromaMemory) -> Team:
     script: dict[str, Any] = {f"researcher:{t}": _researcher(t) for t in TOPICS}
     script.update({
@@ -93,7 +104,7 @@ def build_team(checkpointer: Any, memory: ChromaMemory) -> Team:
 
 
 async def main(mode: str, db: str, mem: str, thread_id: str) -> None:
-    memory = ChromaMemory(mem, namespace="crash", embedding=HashEmbeddings(dim=64))
+    memory = SlowToFinishMemory(mem, namespace="crash", embedding=HashEmbeddings(dim=64))
     async with AsyncSqliteSaver.from_conn_string(db) as cp:
         team = build_team(cp, memory)
         if mode == "run":

@@ -98,6 +98,8 @@ KILL_POINTS: dict[str, tuple[Any, float]] = {
     "after-3-of-4": (lambda done, log: len(done) >= 3, 0.2),
     # the whole first wave finished; the dependent writer is working
     "writer-running": (lambda done, log: len(done) >= 4, 0.2),
+    # the run's records are in memory, the `remember` step is not yet checkpointed
+    "remembering": (lambda done, log: ("remembered", "-") in {r[:2] for r in log}, 0.1),
     # no grace: killed the instant the event is seen, while its write may be in flight
     "instant-after-2-of-4": (lambda done, log: len(done) >= 2, 0.0),
 }
@@ -122,7 +124,8 @@ def test_sigkill_mid_wave_then_resume_loses_and_repeats_nothing(
     assert first.proc.returncode == -signal.SIGKILL
     done_before_kill = set(first.finished_subtasks())
     log_before = _log(tmp_path)
-    assert "e" not in done_before_kill  # the kill really happened mid-run
+    if kill_point != "remembering":
+        assert "e" not in done_before_kill  # the kill really happened mid-run
     pid1 = log_before[0][-1]
 
     second = Child("resume", tmp_path)
@@ -149,8 +152,11 @@ def test_sigkill_mid_wave_then_resume_loses_and_repeats_nothing(
     base = Counter(r[:3] for r in expected_log if r[0] == "model")
     assert not (base - total), "a model call of the uninterrupted run is missing"
     assert sum((total - base).values()) <= len(RESEARCH) + 1, total - base
-    # the planner was not asked again
+    # the planner was not asked again; the run was stored in memory once, or again after a
+    # crash inside that step — upserting the same records
     assert total[("model", "planner", "-")] == 1
+    remembered = [r for r in log_after if r[0] == "remembered"]
+    assert len(remembered) == (2 if kill_point == "remembering" else 1)
     if not grace:
         return
 
