@@ -43,9 +43,12 @@ def _run_external(name: str, module_name: str, quick: bool) -> dict[str, Any] | 
         print(f"[{name}] {module_name} not found: skipped", flush=True)
         return None
     data = run(quick)
-    printed = ""
-    printer = getattr(sys.modules[module_name], "_print", None)
-    if callable(printer):  # the module's own table, captured for the report
+    module = sys.modules[module_name]
+    formatter = getattr(module, "format_table", None)
+    printer = getattr(module, "_print", None)
+    if callable(formatter):  # the module's own table
+        printed = str(formatter(data)).rstrip("\n") + "\n"
+    elif callable(printer):  # the module's own table, captured for the report
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
             printer(data)
