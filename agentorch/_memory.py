@@ -13,8 +13,9 @@ from agentorch._types import SubTask, SubTaskResult, Verdict
 
 __all__ = ["TeamMemory", "Summarize"]
 
-Summarize = Callable[[str], Awaitable[str]]
-"""Ask the team's "summarizer" role to summarize a text; budget and tracing apply."""
+Summarize = Callable[[str, int], Awaitable[str]]
+"""`summarize(text, max_tokens)`: ask the team's "summarizer" role for a summary of `text` of at
+most `max_tokens` tokens. The text reaches the model as data; the limit as an instruction."""
 
 
 @runtime_checkable

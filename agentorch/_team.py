@@ -293,10 +293,12 @@ class Team:
             return text, TokenUsage(), ""
         spent: list[tuple[TokenUsage, str]] = []
 
-        async def summarize(text: str) -> str:
+        async def summarize(text: str, max_tokens: int) -> str:
+            request = f"Summarize the records below in at most {max_tokens} tokens.\n\n"
             ai = await ctx.call_model(
                 SUMMARIZER,
-                [SystemMessage(self._prompt("summarizer")), HumanMessage(data_block(text, source="records"))],
+                [SystemMessage(self._prompt("summarizer")),
+                 HumanMessage(request + data_block(text, source="records"))],
                 subtask_id=st.id,
             )
             spent.append((usage_of(ai), model_name_of(ai)))

@@ -182,7 +182,7 @@ def context_growth(quick: bool, budget: int = 2000) -> list[dict[str, Any]]:
                               for i, o in enumerate(outputs)])
         calls = 0
 
-        async def summarize(text: str) -> str:
+        async def summarize(text: str, max_tokens: int) -> str:
             nonlocal calls
             calls += 1
             return await _extractive(text)

@@ -48,12 +48,6 @@ def render_data(source: str, text: str, **attributes: object) -> str:
     return data_block(text, source=source, **attributes)
 
 
-def _length_hint(tokens: int) -> str:
-    """The length a summary must keep to. What to keep (names, numbers, dates, decisions) is
-    the summarizer prompt's job (prompts/summarizer.md), so it is not repeated here."""
-    return f"Summarize in at most {tokens} tokens:\n\n"
-
-
 def _omitted(label: str, tokens: int) -> str:
     return f"[{label} omitted: {tokens:,} tokens]"
 
@@ -138,7 +132,7 @@ async def assemble_context(
         tokens = memory.count_tokens(text)
         label = f"subtask {dep_id} output"
         if share >= MIN_SUMMARY_TOKENS:
-            summary = await summarize(_length_hint(share - MIN_SUMMARY_TOKENS // 2) + text)
+            summary = await summarize(text, share - MIN_SUMMARY_TOKENS // 2)
             short = _dependency_block(dep_id, result, summary, summarized=f"{tokens} tokens")
             if packer.cost(short) <= share and packer.add(short):
                 continue
@@ -193,8 +187,7 @@ async def compact_thread(memory: ChromaMemory, *, thread_id: str, budget: int,
             batch.append(record)
             batch_tokens += record.tokens
         limit = max(MIN_SUMMARY_TOKENS, min(batch_tokens // 3, budget // 4))
-        summary_text = await summarize(
-            _length_hint(limit) + "\n\n".join(_record_block(r) for r in batch))
+        summary_text = await summarize("\n\n".join(_record_block(r) for r in batch), limit)
         summary_tokens = memory.count_tokens(summary_text)
         if summary_tokens >= batch_tokens:
             logger.warning("summary of %d records (%d tokens) is not shorter (%d tokens); "

@@ -16,9 +16,11 @@ class ScriptedSummarizer:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.limits: list[int] = []
 
-    async def __call__(self, text: str) -> str:
+    async def __call__(self, text: str, max_tokens: int) -> str:
         self.calls.append(text)
+        self.limits.append(max_tokens)
         return "SUMMARY: " + " ".join(text.split()[:12])
 
 
@@ -58,13 +60,14 @@ async def test_oversized_dependency_is_summarized_not_cut(memory: ChromaMemory) 
         goal="g", subtask=WRITE, dependencies={"research-1": _result(long_output)},
         thread_id="t1", budget=200, summarize=summarize)
     assert len(summarize.calls) == 1 and long_output in summarize.calls[0]
+    assert 0 < summarize.limits[0] < 200  # the summary must fit what is left of the budget
     assert "SUMMARY: " in context and 'summarized="' in context
     assert "Finding 299" not in context
     assert memory.count_tokens(context) <= 200
 
 
 async def test_unsummarizable_dependency_is_referenced_by_id(memory: ChromaMemory) -> None:
-    async def verbose(text: str) -> str:  # a summarizer that does not shorten anything
+    async def verbose(text: str, max_tokens: int) -> str:  # one that does not shorten anything
         return text
 
     long_output = "Word. " * 2000
