@@ -270,3 +270,19 @@ def test_budget_counts_retries_and_carries_recorded_calls_across_resume() -> Non
     # not guaranteed (README): failed attempts are not recorded in the thread, so the resumed
     # run counts from the 1 recorded call and the model was asked 7 times in all
     assert len(llm.calls) == 7
+
+
+def test_a_failing_subtask_cancels_running_siblings_and_resume_finishes_both() -> None:
+    llm = ScriptedChatModel(_two_parallel(researcher=[ValueError("boom"), "A"]),
+                            latency={"writer": 0.5, "*": 0.0})
+    team = team_of(llm, retry=FAST_RETRY)
+    started = time.monotonic()
+    with pytest.raises(RunFailed) as info:
+        team.run("goal", thread_id="cancel")
+    assert time.monotonic() - started < 0.45  # the run did not wait for the slow sibling
+    assert info.value.result.results == {}
+    assert not llm.calls_for("writer")  # its call was cancelled before it answered
+    result = team.resume("cancel")
+    assert result.status == "completed" and result.answer == "final"
+    assert [c.role for c in llm.calls].count("writer") == 1
+    assert sorted(h.subtask_id for h in result.history) == ["a", "b"]
