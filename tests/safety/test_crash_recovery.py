@@ -167,6 +167,11 @@ def test_sigkill_mid_wave_then_resume_loses_and_repeats_nothing(
     # no tool finished twice
     done_tools = Counter(r[1] for r in log_after if r[0] == "tool-done")
     assert done_tools == Counter(RESEARCH)
+    # a tool that was running at the kill runs again (at-least-once); any other runs once
+    p1 = {r[:2] for r in log_before}
+    starts = Counter(r[1] for r in log_after if r[0] == "tool-start")
+    assert starts == Counter({t: 2 if ("tool-start", t) in p1 and ("tool-done", t) not in p1 else 1
+                              for t in RESEARCH})
     # every model call whose answer was saved is replayed, not repeated (a call in flight at the
     # kill, like the writer's 0.8 s one, logs only when it answers); tools in flight restart
     assert total == base
