@@ -3,7 +3,8 @@
 The child (`_crash_child.py`) runs four parallel researchers (each: model call -> slow tool ->
 model call) and a writer that depends on all four, on an `AsyncSqliteSaver` file and a
 persistent `ChromaMemory`. Every model call and tool execution appends a line to a shared log,
-so we can count what ran in which process.
+so we can count what ran in which process. A pending tool approval, too, outlives the process
+that asked for it and is decided in another.
 """
 
 from __future__ import annotations
@@ -175,3 +176,41 @@ def test_sigkill_mid_wave_then_resume_loses_and_repeats_nothing(
     # every model call whose answer was saved is replayed, not repeated (a call in flight at the
     # kill, like the writer's 0.8 s one, logs only when it answers); tools in flight restart
     assert total == base
+
+
+APPROVAL_CHILD = str(Path(__file__).with_name("_approval_child.py"))
+
+
+def _step(workdir: Path, mode: str) -> RunResult:
+    proc = subprocess.run([sys.executable, APPROVAL_CHILD, str(workdir / "gated.sqlite"),
+                           str(workdir / "gated.log"), mode],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
+    return RunResult.model_validate_json(line[len("RESULT "):])
+
+
+@pytest.mark.parametrize("decision", ["approve:alice:stale_2024", "deny"])
+def test_a_pending_approval_survives_the_process_and_is_decided_in_another(
+    decision: str, tmp_path: Path
+) -> None:
+    paused = _step(tmp_path, "run")
+    assert paused.status == "interrupted"
+    assert paused.interrupts[0].payload["args"] == {"table": "stale"}
+    assert [ln.split()[0] for ln in (tmp_path / "gated.log").read_text().splitlines()] == [
+        "model"]  # asked once, nothing deleted while waiting
+
+    result = _step(tmp_path, decision)
+    lines = [ln.split() for ln in (tmp_path / "gated.log").read_text().splitlines()]
+    assert result.status == "completed" and result.results["clean"].output == "cleanup finished"
+    record = result.results["clean"].tool_calls[0]
+    # the admin's first answer was replayed from the checkpoint, not asked again
+    assert [ln[:2] for ln in lines if ln[0] == "model"] == [["model", "admin"]] * 2
+    assert len({ln[-1] for ln in lines if ln[0] == "model"}) == 2  # one per process
+    if decision == "deny":
+        assert not [ln for ln in lines if ln[0] == "tool-run"]
+        assert not record.executed and "denied" in record.error
+    else:
+        assert [ln[:2] for ln in lines if ln[0] == "tool-run"] == [["tool-run", "stale_2024"]]
+        assert record.executed and record.approved_by == "alice"
+        assert record.args == {"table": "stale_2024"}
