@@ -19,6 +19,7 @@ import io
 import json
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -79,13 +80,20 @@ def main(argv: list[str]) -> int:
     everything: dict[str, Any] = {"command": command.strip(), "quick": quick, "machine": machine,
                                   "workloads": {}}
     started = time.perf_counter()
+    failed: list[str] = []
     for name in selected:
         print(f"## {name}", flush=True)
         t0 = time.perf_counter()
-        if name in OWN:
-            data: dict[str, Any] | None = importlib.import_module(f"benchmarks.{name}").run(quick)
-        else:
-            data = _run_external(name, EXTERNAL[name], quick)
+        try:
+            if name in OWN:
+                data: dict[str, Any] | None = importlib.import_module(f"benchmarks.{name}").run(quick)
+            else:
+                data = _run_external(name, EXTERNAL[name], quick)
+        except Exception as e:  # one broken workload must not lose the others' results
+            traceback.print_exc()
+            failed.append(name)
+            data = {"error": f"{type(e).__name__}: {e}",
+                    "tables": [f"### {name}: FAILED\n\n`{type(e).__name__}: {e}`\n"]}
         if data is None:
             continue
         data["seconds"] = round(time.perf_counter() - t0, 1)
@@ -103,6 +111,9 @@ def main(argv: list[str]) -> int:
     (RESULTS_DIR / "report.md").write_text("\n".join(report))
     print(f"results: {RESULTS_DIR}/ (all.json, report.md, one JSON per workload); "
           f"{everything['seconds']} s in all", flush=True)
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
