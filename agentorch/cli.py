@@ -62,7 +62,7 @@ def _watch(team: Team, goal: str, args: argparse.Namespace) -> int:
     try:
         prices = load_prices(args.prices) if args.prices else None
     except AgentorchError as e:
-        console.print(f"[red]Error:[/red] {e}")
+        console.print(f"Error: {e}", style="red", markup=False, soft_wrap=True)
         return EXIT_USAGE
     events = team.stream(goal, thread_id=thread_id)
     if args.json:
@@ -75,12 +75,12 @@ def _watch(team: Team, goal: str, args: argparse.Namespace) -> int:
         view.consume(events)
         result = team.result(thread_id)
     except RunFailed as e:
-        console.print(f"[red]Run failed:[/red] {e}")
+        console.print(f"Run failed: {e}", style="red", markup=False, soft_wrap=True)
         result = e.result
         _save(result, args.save, console)
         return EXIT_FAILED
     except AgentorchError as e:
-        console.print(f"[red]Error:[/red] {e}")
+        console.print(f"Error: {e}", style="red", markup=False, soft_wrap=True)
         return EXIT_FAILED
     _save(result, args.save, console)
     if not args.json:

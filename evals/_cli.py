@@ -59,7 +59,7 @@ def _eval(args: argparse.Namespace) -> int:
     console = Console()
     if not console.is_terminal:
         console = Console(width=120)  # files and CI logs: room for the scores column
-    errors = Console(stderr=True)
+    errors = Console(stderr=True, soft_wrap=True)  # an error line is never re-wrapped
     if args.concurrency < 1:
         errors.print("[red]Error:[/red] --concurrency must be >= 1")
         return EXIT_USAGE
