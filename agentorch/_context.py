@@ -137,10 +137,7 @@ class RunContext:
         invalid after `retries` repairs), the last problems, the usage of all attempts and the
         name of the model that answered.
         """
-        base = self.team.model_for(role)  # a chat model, or one with fallbacks
-        method = self.team.structured_output_method
-        options = {"method": method} if method else {}  # not every model takes `method`
-        structured = base.with_structured_output(schema, include_raw=True, **options)
+        structured = self.team.structured_model(role, schema)
         convo = list(messages)
         usage = TokenUsage()
         problems: list[str] = []

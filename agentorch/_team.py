@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.errors import GraphRecursionError
@@ -189,6 +191,8 @@ class Team:
         self.llms = dict(llms or {})
         self._check_models()
         self._graph: CompiledStateGraph[Any, Any, Any, Any] | None = None
+        # structured-output runnables per (role, schema): converting a schema costs ~2 ms
+        self._structured: dict[tuple[str, type[BaseModel]], Runnable[Any, Any]] = {}
 
     # -- configuration helpers --------------------------------------------------------------
 
@@ -245,6 +249,17 @@ class Team:
         if model is None:
             raise ConfigError(f"No model configured for role `{role}`.")
         return model
+
+    def structured_model(self, role: str, schema: type[BaseModel]) -> Runnable[Any, Any]:
+        """`role`'s model asking for `schema` (with the raw message), built once per team."""
+        key = (role, schema)
+        if key not in self._structured:
+            method = self.structured_output_method
+            options = {"method": method} if method else {}  # not every model takes `method`
+            self._structured[key] = self.model_for(role).with_structured_output(
+                schema, include_raw=True, **options
+            )
+        return self._structured[key]
 
     def agent(self, name: str) -> Agent:
         """The agent called `name`."""
