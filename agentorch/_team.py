@@ -501,14 +501,15 @@ class Team:
 
     async def _drive(self, graph_input: Any, thread_id: str) -> AsyncIterator[Event]:
         graph = self._compiled()
-        config = _config(thread_id)
-        snapshot = await graph.aget_state(config)
         ctx = RunContext(team=self, thread_id=thread_id)
-        usage = _usage_from_state((snapshot.values or {}).get("usage", {})).total
-        ctx.llm_calls, ctx.tokens = usage.calls, usage.total_tokens
+        if isinstance(graph_input, dict):  # a new run on a fresh thread: nothing spent yet
+            run_id = graph_input.get("run_id", "")
+        else:  # resuming: budgets count on from what the thread already spent
+            values = (await graph.aget_state(_config(thread_id))).values or {}
+            usage = _usage_from_state(values.get("usage", {})).total
+            ctx.llm_calls, ctx.tokens = usage.calls, usage.total_tokens
+            run_id = values.get("run_id", "")
         ensure_tracing_usable()
-        run_id = (graph_input.get("run_id", "") if isinstance(graph_input, dict)
-                  else (snapshot.values or {}).get("run_id", ""))
         traced = trace_config(thread_id, run_id, self.name)
         log.debug("run %s on thread %s: %s", run_id, thread_id,
                   "resuming" if not isinstance(graph_input, dict) else "starting")
