@@ -12,13 +12,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.config import get_config
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import Command, Send, interrupt
+from langgraph.types import Command, RetryPolicy, Send, interrupt
 
 from agentorch._context import BudgetExhausted, RunContext, model_name_of, usage_of
 from agentorch._data import data_block
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("agentorch")
 
-__all__ = ["build_graph"]
+__all__ = ["GraphShape", "build_graph"]
 
 # a run stops cleanly this many steps before LangGraph's recursion limit would raise
 _STEP_MARGIN = 4
@@ -78,19 +78,44 @@ def best_available_answer(plan: Plan | None, results: dict[str, dict[str, Any]])
     return "\n\n".join(parts)
 
 
-def build_graph(team: Team) -> StateGraph:
-    """Describe `team` as a LangGraph `StateGraph` (uncompiled)."""
+class GraphShape(NamedTuple):
+    """What a team's graph is built from. Everything else (models, prompts, budgets, limits)
+    is read from the run's `RunContext.team` at run time, so teams of one shape share a graph."""
+
+    memory: bool
+    approve_plan: bool
+    critic: bool
+    retry: RetryPolicy
+
+    @classmethod
+    def of(cls, team: Team) -> GraphShape:
+        """The shape of `team`."""
+        return cls(team.memory is not None, team.approve_plan, team.critic, team.retry)
+
+
+def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGraph:
+    """Describe a team graph of `shape` as a LangGraph `StateGraph` (uncompiled).
+
+    Nodes take their team from the run context (`Team.run` passes one). `default_team` serves
+    invocations without it, such as LangGraph Server's; without one they are refused.
+    """
 
     def ctx_of(runtime: Runtime[RunContext] | None) -> RunContext:
         ctx = getattr(runtime, "context", None)
         if isinstance(ctx, RunContext):
             return ctx
+        if default_team is None:
+            raise AgentorchError(
+                "This graph is shared between teams and needs the run context that `Team.run` "
+                "passes; to invoke a graph directly, use `team.compile()`."
+            )
         # invoked without agentorch's context (e.g. LangGraph Server): budgets count per node
         thread = get_config().get("configurable", {}).get("thread_id", "")
-        return RunContext(team=team, thread_id=str(thread))
+        return RunContext(team=default_team, thread_id=str(thread))
 
     async def recall(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = ctx_of(runtime)
+        team = ctx.team
         text = await team.memory.arecall(  # type: ignore[union-attr]
             state["goal"], thread_id=ctx.thread_id, budget=team.context_budget
         )
@@ -98,6 +123,7 @@ def build_graph(team: Team) -> StateGraph:
 
     async def plan(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
         ctx = ctx_of(runtime)
+        team = ctx.team
         rnd = max(1, state.get("round", 0))
         previous = Plan.model_validate(state["plan"]) if state.get("plan") else None
         human = [f"Goal: {state['goal']}"]
@@ -135,7 +161,7 @@ def build_graph(team: Team) -> StateGraph:
         }
         if previous is not None:
             update["results"] = _stale_results(previous, new, state.get("results", {}))
-        goto = NODE_APPROVE if team.approve_plan else NODE_DISPATCH
+        goto = NODE_APPROVE if shape.approve_plan else NODE_DISPATCH
         return Command(goto=goto, update=update)
 
     def approve(state: TeamState) -> Command[Any]:
@@ -170,10 +196,11 @@ def build_graph(team: Team) -> StateGraph:
         ]
         if sends:
             return sends
-        return NODE_CRITIC if team.critic else NODE_SYNTHESIZE
+        return NODE_CRITIC if shape.critic else NODE_SYNTHESIZE
 
     async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
         ctx = ctx_of(runtime)
+        team = ctx.team
         current = Plan.model_validate(state["plan"])
         rnd = state["round"]
         ids = {st.id for st in current.subtasks}
@@ -218,6 +245,7 @@ def build_graph(team: Team) -> StateGraph:
 
     async def synthesize(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = ctx_of(runtime)
+        team = ctx.team
         current = Plan.model_validate(state["plan"]) if state.get("plan") else None
         results = state.get("results", {})
         stop = state.get("stop", "")
@@ -250,6 +278,7 @@ def build_graph(team: Team) -> StateGraph:
 
     async def remember(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = ctx_of(runtime)
+        team = ctx.team
         results = {
             k: SubTaskResult.model_validate(v)
             for k, v in state.get("results", {}).items()
@@ -266,31 +295,31 @@ def build_graph(team: Team) -> StateGraph:
     # would coerce into `RunContext(**context)` and fail; `ctx_of` accepts whatever comes.
     g: StateGraph = StateGraph(TeamState)
     first = NODE_PLAN
-    if team.memory is not None:
-        g.add_node(NODE_RECALL, recall, retry_policy=team.retry)
+    if shape.memory:
+        g.add_node(NODE_RECALL, recall, retry_policy=shape.retry)
         g.add_edge(START, NODE_RECALL)
         g.add_edge(NODE_RECALL, NODE_PLAN)
         first = NODE_RECALL
     else:
         g.add_edge(START, NODE_PLAN)
-    log.debug("building graph for team %s (first node %s)", team.name, first)
-    plan_targets = (NODE_APPROVE if team.approve_plan else NODE_DISPATCH, NODE_SYNTHESIZE)
-    g.add_node(NODE_PLAN, plan, retry_policy=team.retry, destinations=plan_targets)
-    if team.approve_plan:
+    log.debug("building a team graph %s (first node %s)", shape, first)
+    plan_targets = (NODE_APPROVE if shape.approve_plan else NODE_DISPATCH, NODE_SYNTHESIZE)
+    g.add_node(NODE_PLAN, plan, retry_policy=shape.retry, destinations=plan_targets)
+    if shape.approve_plan:
         g.add_node(NODE_APPROVE, approve, destinations=(NODE_DISPATCH, END))
     g.add_node(NODE_DISPATCH, dispatch)
-    g.add_node(NODE_SPECIALIST, make_specialist_node(team, ctx_of, team.retry))
+    g.add_node(NODE_SPECIALIST, make_specialist_node(ctx_of, shape.retry))
     g.add_conditional_edges(
         NODE_DISPATCH, route,
-        [NODE_SPECIALIST, NODE_CRITIC if team.critic else NODE_SYNTHESIZE, NODE_SYNTHESIZE],
+        [NODE_SPECIALIST, NODE_CRITIC if shape.critic else NODE_SYNTHESIZE, NODE_SYNTHESIZE],
     )
     g.add_edge(NODE_SPECIALIST, NODE_DISPATCH)
-    if team.critic:
-        g.add_node(NODE_CRITIC, critic, retry_policy=team.retry,
+    if shape.critic:
+        g.add_node(NODE_CRITIC, critic, retry_policy=shape.retry,
                    destinations=(NODE_PLAN, NODE_DISPATCH, NODE_SYNTHESIZE))
-    g.add_node(NODE_SYNTHESIZE, synthesize, retry_policy=team.retry)
-    if team.memory is not None:
-        g.add_node(NODE_REMEMBER, remember, retry_policy=team.retry)
+    g.add_node(NODE_SYNTHESIZE, synthesize, retry_policy=shape.retry)
+    if shape.memory:
+        g.add_node(NODE_REMEMBER, remember, retry_policy=shape.retry)
         g.add_edge(NODE_SYNTHESIZE, NODE_REMEMBER)
         g.add_edge(NODE_REMEMBER, END)
     else:

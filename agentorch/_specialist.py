@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import BaseTool
@@ -30,9 +30,6 @@ from agentorch._errors import AgentorchError
 from agentorch._keys import SUMMARIZER
 from agentorch._state import SpecialistInput, add_usage
 from agentorch._types import SubTask, SubTaskResult, TokenUsage, ToolCallRecord
-
-if TYPE_CHECKING:
-    from agentorch._team import Team
 
 log = logging.getLogger("agentorch")
 
@@ -69,15 +66,13 @@ def task_text(st: SubTask, inp: SpecialistInput, context: str) -> str:
     return "\n\n".join(parts)
 
 
-def make_specialist_node(
-    team: Team, context_of: Callable[[Any], RunContext], retry: RetryPolicy
-) -> Callable[..., Any]:
-    """Build the specialist node function for `team`."""
+def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPolicy) -> Callable[..., Any]:
+    """Build the specialist node function; it takes its team from the run context."""
 
     async def call_agent_model(
         ctx: RunContext, agent: Agent, messages: list[BaseMessage], tools: bool, st_id: str, rnd: int
     ) -> AIMessage:
-        model = team.model_for(agent.name)
+        model = ctx.team.model_for(agent.name)
         if tools and agent.tools:
             model = model.bind_tools(list(agent.tools))
         ai = await ctx.call_model(
@@ -98,8 +93,7 @@ def make_specialist_node(
         )
 
     @task(name="tool_call")
-    async def run_tool(tool: BaseTool, args: dict[str, Any]) -> dict[str, str]:
-        timeout = tool_timeout(tool, team.tool_timeout)
+    async def run_tool(tool: BaseTool, args: dict[str, Any], timeout: float | None) -> dict[str, str]:
         try:
             coro = tool.ainvoke(args)
             out = await (asyncio.wait_for(coro, timeout) if timeout else coro)
@@ -113,6 +107,7 @@ def make_specialist_node(
 
     async def specialist(inp: SpecialistInput, runtime: Any = None) -> dict[str, Any]:
         ctx = context_of(runtime)
+        team = ctx.team
         st = SubTask.model_validate(inp["subtask"])
         agent = team.agent(st.agent)
         started = time.time()
@@ -152,7 +147,7 @@ def make_specialist_node(
                     status, error = "failed", f"kept calling tools past max_tool_calls={team.max_tool_calls}"
                     break
                 for call in ai.tool_calls:
-                    record = await _handle_call(call, tools, seen, records, agent, st)
+                    record = await _handle_call(call, tools, seen, agent, st, team.tool_timeout)
                     records.append(record)
                     messages.append(
                         ToolMessage(
@@ -199,9 +194,9 @@ def make_specialist_node(
         call: dict[str, Any],
         tools: dict[str, BaseTool],
         seen: set[str],
-        records: list[ToolCallRecord],
         agent: Agent,
         st: SubTask,
+        default_timeout: float | None,
     ) -> ToolCallRecord:
         name, args = call["name"], dict(call.get("args") or {})
         tool = tools.get(name)
@@ -233,7 +228,7 @@ def make_specialist_node(
                     error=f"A person denied the call to `{name}`. It was not run; continue "
                     "without it.",
                 )
-        outcome = await run_tool(tool, args)
+        outcome = await run_tool(tool, args, tool_timeout(tool, default_timeout))
         return ToolCallRecord(
             name=name, args=args, executed=True, output=outcome.get("output", ""),
             error=outcome.get("error", ""), approved_by=approved_by,

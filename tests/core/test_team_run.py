@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from langgraph.graph.state import CompiledStateGraph
 
@@ -255,3 +257,26 @@ async def test_arun_and_astream_are_the_async_api() -> None:
     assert result.answer == "ok"
     kinds = [ev["type"] async for ev in team.astream("goal")]
     assert kinds == ["plan_created", "subtask_started", "subtask_finished", "critic_verdict", "final"]
+
+
+async def test_teams_of_one_shape_run_concurrently_each_with_its_own_models_and_settings() -> None:
+    # teams with the same graph shape share one compiled graph; everything else (models,
+    # prompts, limits, agents) must still come from the team that runs
+    def scripted(word: str) -> ScriptedChatModel:
+        return ScriptedChatModel({
+            "planner": [plan(st("a", "researcher"), st("b", "writer", "a"))],
+            "researcher": [f"{word}-research"], "writer": [f"{word}-draft"],
+            "critic": [ACCEPT], "synthesizer": [f"{word}-answer"],
+        }, latency=0.01)
+
+    teams = {w: team_of(scripted(w), max_subtasks=2 + i, prompts={"critic": f"Critic of {w}."})
+             for i, w in enumerate(["red", "green", "blue"])}
+    results = await asyncio.gather(*(t.arun(f"goal {w}") for w, t in teams.items()))
+
+    for (word, team), result in zip(teams.items(), results, strict=True):
+        assert result.answer == f"{word}-answer"
+        assert result.results["b"].output == f"{word}-draft"
+        llm = team.llm
+        assert llm.calls_for("critic")[0].messages[0].content == f"Critic of {word}."
+        assert f"Use at most {team.max_subtasks} sub-tasks" in llm.calls_for("planner")[0].messages[0].content
+        llm.assert_complete()
