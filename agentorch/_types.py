@@ -6,12 +6,14 @@ out, and can be stored in checkpoints as plain dicts (`model_dump(mode="json")`)
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
 
 __all__ = [
     "SubTask",
@@ -41,6 +43,31 @@ SubTaskStatus = Literal["done", "failed", "skipped"]
 
 class _Value(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @classmethod
+    def model_json_schema(  # type: ignore[override]
+        cls,
+        by_alias: bool | None = None,
+        ref_template: str = DEFAULT_REF_TEMPLATE,
+        schema_generator: type[GenerateJsonSchema] = GenerateJsonSchema,
+        mode: JsonSchemaMode = "validation",
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Pydantic's JSON schema, generated once per class and arguments (a copy each call).
+
+        LangChain asks for the schema of `Plan` and `Verdict` on every structured-output call
+        (to describe the request in traces); generating it took ~1 ms each time.
+        """
+        key = (cls, by_alias, ref_template, schema_generator, mode, tuple(sorted(kwargs.items())))
+        schema = _SCHEMAS.get(key)
+        if schema is None:
+            schema = _SCHEMAS[key] = super().model_json_schema(
+                by_alias, ref_template, schema_generator, mode, **kwargs
+            )
+        return copy.deepcopy(schema)
+
+
+_SCHEMAS: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
 class SubTask(_Value):

@@ -156,3 +156,20 @@ def test_plan_problems_never_crash_on_arbitrary_plans(raw: list[dict]) -> None:
     assert all(isinstance(p, str) and p for p in problems)
     if not raw:
         assert problems
+
+
+def test_plan_and_verdict_json_schemas_are_pydantics_and_each_call_gets_its_own_copy() -> None:
+    # the schemas are cached (LangChain asks for them on every structured call); a caller
+    # editing its copy, as schema converters do, must not change what the next caller gets
+    from pydantic import BaseModel
+
+    class Fresh(BaseModel):  # pydantic's own generation, uncached, for comparison
+        subtasks: list[agentorch.SubTask]
+        rationale: str = ""
+
+    first = agentorch.Plan.model_json_schema()
+    first["properties"].clear()
+    second = agentorch.Plan.model_json_schema()
+    assert set(second["properties"]) == set(Fresh.model_json_schema()["properties"])
+    assert second["$defs"]["SubTask"] == Fresh.model_json_schema()["$defs"]["SubTask"]
+    assert agentorch.Verdict.model_json_schema(mode="serialization")["title"] == "Verdict"
