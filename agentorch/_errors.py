@@ -54,3 +54,17 @@ class ScriptExhausted(AgentorchError):
 
 class ModelRequestsBlocked(AgentorchError):
     """A real model client was called while model requests are blocked (tests, evals)."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """`Type: message` for a failure report, plus the URL of the request that failed when the
+    exception carries one: the OpenAI SDK's "Connection error." alone does not say which
+    server could not be reached."""
+    text = f"{type(exc).__name__}: {exc}"
+    try:  # httpx's `request` property raises when the exception was made without one
+        url = getattr(getattr(exc, "request", None), "url", None)
+    except RuntimeError:
+        url = None
+    if url is not None and str(url) not in text:
+        text += f" (request to {url})"
+    return text

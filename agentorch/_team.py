@@ -22,7 +22,7 @@ import agentorch.prompts as prompt_files
 from agentorch._agent import Agent
 from agentorch._context import BudgetExhausted, RunContext, model_name_of, usage_of
 from agentorch._data import data_block
-from agentorch._errors import AgentorchError, ConfigError, PlanError, RunFailed
+from agentorch._errors import AgentorchError, ConfigError, PlanError, RunFailed, describe_error
 from agentorch._events import Event, events_from_chunk, pending_interrupts
 from agentorch._graph import GraphShape, build_graph
 from agentorch._keys import CRITIC, PLANNER, SUMMARIZER, SYNTHESIZER
@@ -535,7 +535,7 @@ class Team:
             raise
         except (AgentorchError, GraphRecursionError, Exception) as e:
             partial = await self.aresult(thread_id)
-            message = str(e) if isinstance(e, AgentorchError) else f"{type(e).__name__}: {e}"
+            message = str(e) if isinstance(e, AgentorchError) else describe_error(e)
             failed = partial.model_copy(update={"status": "failed", "error": message})
             log.warning("run on thread %s failed: %s", thread_id, message)
             raise RunFailed(

@@ -163,6 +163,7 @@ def test_server_down_then_back_resumes_without_redoing_finished_work() -> None:
     saver = InMemorySaver()
     with OpenAIServer(research_script(analyst=always(Fault(status=503)))) as server:
         team = http_team(server, checkpointer=saver)
+        gone = server.base_url
         with pytest.raises(RunFailed) as info:
             team.run(GOAL, thread_id="t-down")
         assert calls_by_role(server)["analyst"] == 3  # FAST_RETRY: three attempts
@@ -175,6 +176,7 @@ def test_server_down_then_back_resumes_without_redoing_finished_work() -> None:
     with pytest.raises(RunFailed) as again:
         team.resume("t-down")
     assert "ConnectionError: Connection error" in again.value.result.error
+    assert f"(request to {gone}" in again.value.result.error  # says which server
     assert set(again.value.result.results) == {"tech", "market"}
 
     # a new server (new address): a team on it, sharing the checkpoints, finishes the run
