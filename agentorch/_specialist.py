@@ -22,11 +22,12 @@ from langgraph.config import get_stream_writer
 from langgraph.errors import GraphBubbleUp
 from langgraph.func import task
 from langgraph.types import RetryPolicy, interrupt
+from pydantic import BaseModel, ValidationError
 
 from agentorch._agent import Agent, tool_needs_approval, tool_timeout
 from agentorch._context import BudgetExhausted, RunContext, model_name_of, usage_of
 from agentorch._data import data_block
-from agentorch._errors import AgentorchError
+from agentorch._errors import AgentorchError, describe_error
 from agentorch._keys import SUMMARIZER
 from agentorch._state import SpecialistInput, add_usage
 from agentorch._types import SubTask, SubTaskResult, TokenUsage, ToolCallRecord
@@ -170,7 +171,7 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
             raise
         except Exception as e:  # our own errors too (ScriptExhausted...): say which sub-task
             raise SubTaskFailed(
-                f"Sub-task `{st.id}` (agent `{agent.name}`) failed: {type(e).__name__}: {e}"
+                f"Sub-task `{st.id}` (agent `{agent.name}`) failed: {describe_error(e)}"
             ) from e
         result = SubTaskResult(
             subtask_id=st.id, agent=agent.name, output=output, status=status,  # type: ignore[arg-type]
@@ -216,7 +217,8 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
             )
         seen.add(key)
         approved_by = ""
-        if tool_needs_approval(tool):
+        problem = _args_problem(tool, args)  # nobody is asked to approve a call that cannot run
+        if problem is None and tool_needs_approval(tool):
             decision = interrupt(
                 {"kind": "tool", "agent": agent.name, "subtask_id": st.id,
                  "tool": name, "args": args}
@@ -228,6 +230,13 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
                     error=f"A person denied the call to `{name}`. It was not run; continue "
                     "without it.",
                 )
+            problem = _args_problem(tool, args)  # the person may have edited them
+        if problem is not None:
+            return ToolCallRecord(
+                name=name, args=args, executed=False, approved_by=approved_by,
+                error=f"The arguments do not fit `{name}`: {problem}. It was not run; call it "
+                "again with valid arguments.",
+            )
         outcome = await run_tool(tool, args, tool_timeout(tool, default_timeout))
         return ToolCallRecord(
             name=name, args=args, executed=True, output=outcome.get("output", ""),
@@ -235,6 +244,23 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
         )
 
     return specialist
+
+
+def _args_problem(tool: BaseTool, args: dict[str, Any]) -> str | None:
+    """What is wrong with `args` for `tool`, checked against the argument schema the model was
+    shown (`tool_call_schema`, without injected arguments); None when they fit or the tool
+    describes its arguments as a plain JSON schema."""
+    schema = tool.tool_call_schema
+    if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+        return None
+    try:
+        schema.model_validate(args)
+    except ValidationError as e:
+        return "; ".join(
+            f"{'.'.join(map(str, err['loc'])) or 'arguments'}: {err['msg']}"
+            for err in e.errors(include_url=False)
+        )
+    return None
 
 
 def _checkpointable(value: Any) -> Any:

@@ -71,7 +71,9 @@ def test_tool_error_and_invalid_arguments_become_observations() -> None:
     assert result.results["a"].output == "recovered"
     first, second = result.results["a"].tool_calls
     assert first.executed and "RuntimeError: disk full" in first.error
-    assert second.executed and "ValidationError" in second.error
+    # arguments that do not fit the tool's schema never reach the tool
+    assert not second.executed and "It was not run" in second.error
+    assert "x: Input should be a valid integer" in second.error
 
 
 def test_hanging_tool_times_out_as_an_observation() -> None:
@@ -206,3 +208,24 @@ def test_gated_tool_runs_edited_arguments() -> None:
     team.run("goal", thread_id="g3")
     team.resume("g3", approve={"args": {"table": "staging_users"}})
     assert CALLS["gated"] == [{"table": "staging_users"}]
+
+
+def test_gated_tool_with_invalid_arguments_asks_nobody_and_is_not_run() -> None:
+    script = _gated_script()
+    script["admin"] = [call("_gated", tables=["users"]), "finished"]  # wrong argument name
+    llm = ScriptedChatModel(script)
+    result = _admin_team(llm).run("goal", thread_id="g4")
+    assert result.status == "completed" and not result.interrupts
+    record = result.results["a"].tool_calls[0]
+    assert not record.executed and "table: Field required" in record.error
+    assert CALLS == {}
+
+
+def test_gated_tool_edited_into_invalid_arguments_is_not_run() -> None:
+    llm = ScriptedChatModel(_gated_script())
+    team = _admin_team(llm)
+    team.run("goal", thread_id="g5")
+    result = team.resume("g5", approve={"args": {"table": None}, "by": "bob"})
+    record = result.results["a"].tool_calls[0]
+    assert not record.executed and record.approved_by == "bob" and "table:" in record.error
+    assert CALLS == {}
