@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -39,7 +40,7 @@ from agentorch._keys import (
 from agentorch._plan import downstream_of, plan_problems
 from agentorch._specialist import make_specialist_node, usage_update
 from agentorch._state import SpecialistInput, TeamState
-from agentorch._types import Plan, SubTaskResult, Verdict
+from agentorch._types import Plan, StepRecord, SubTaskResult, TokenUsage, Verdict
 
 if TYPE_CHECKING:
     from agentorch._team import Team
@@ -140,6 +141,7 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
             SystemMessage(team.planner_prompt()),
             HumanMessage("\n\n".join(human)),
         ]
+        started = time.time()
         try:
             new, problems, usage, model = await ctx.call_structured(
                 PLANNER, Plan, messages, retries=team.plan_retries, round=rnd,
@@ -158,6 +160,7 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
             "plans": [new.model_dump(mode="json")],
             "round": rnd,
             "usage": usage_update(PLANNER, model, usage),
+            "steps": [_step(PLANNER, rnd, started, usage, model)],
         }
         if previous is not None:
             update["results"] = _stale_results(previous, new, state.get("results", {}))
@@ -211,6 +214,7 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
                 f"Results:\n{results_block(current, state.get('results', {}))}"
             ),
         ]
+        started = time.time()
         try:
             verdict, problems, usage, model = await ctx.call_structured(
                 CRITIC, Verdict, messages, retries=team.plan_retries, round=rnd,
@@ -227,6 +231,7 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
             "verdicts": [verdict.model_dump(mode="json")],
             "reviewed_round": rnd,
             "usage": usage_update(CRITIC, model, usage),
+            "steps": [_step(CRITIC, rnd, started, usage, model)],
         }
         if verdict.decision == "accept":
             return Command(goto=NODE_SYNTHESIZE, update=update)
@@ -268,13 +273,15 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
             SystemMessage(team.synthesizer_prompt()),
             HumanMessage(f"Goal: {state['goal']}\n\nResults:\n{results_block(current, results)}"),
         ]
+        started = time.time()
         try:
             ai = await ctx.call_model(SYNTHESIZER, messages, round=state.get("round"))
         except BudgetExhausted as e:
             return {"status": "budget_exhausted", "error": str(e),
                     "answer": best_available_answer(current, results)}
-        return {**update, "answer": ai.text.strip(),
-                "usage": usage_update(SYNTHESIZER, model_name_of(ai), usage_of(ai))}
+        model, usage = model_name_of(ai), usage_of(ai)
+        return {**update, "answer": ai.text.strip(), "usage": usage_update(SYNTHESIZER, model, usage),
+                "steps": [_step(SYNTHESIZER, state.get("round", 1), started, usage, model)]}
 
     async def remember(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = ctx_of(runtime)
@@ -325,6 +332,12 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
     else:
         g.add_edge(NODE_SYNTHESIZE, END)
     return g
+
+
+def _step(role: str, rnd: int, started: float, usage: TokenUsage, model: str) -> dict[str, Any]:
+    """A `steps` entry: one planner, critic or synthesizer call that ends now."""
+    return StepRecord(role=role, round=rnd, started_at=started, finished_at=time.time(),  # type: ignore[arg-type]
+                      usage=usage, model=model).model_dump(mode="json")
 
 
 def _specialist_input(state: TeamState, subtask: dict[str, Any]) -> SpecialistInput:

@@ -1,7 +1,7 @@
 """Self-contained HTML for plans, runs and teams: no CDN, no network, no external files.
 
 The run report is one page: a header (goal, status, answer, usage, cost), the plan DAG as inline
-SVG (a layered layout computed here), a Gantt timeline of every sub-task attempt, the critic's
+SVG (a layered layout computed here), a Gantt timeline of every sub-task attempt (and every planner, critic and synthesizer call), the critic's
 rounds, and a `<details>` block per sub-task with every attempt's prompt, context, output, tool
 calls, model and tokens. Clicking a DAG node or a timeline row opens that sub-task's block (a few
 lines of inline script); without script — e.g. in an untrusted notebook — the blocks still open
@@ -22,6 +22,7 @@ from agentorch._types import (
     ModelPrice,
     Plan,
     RunResult,
+    StepRecord,
     SubTask,
     SubTaskResult,
     TokenUsage,
@@ -190,14 +191,23 @@ def _tick_step(span: float) -> float:
     return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
 
 
+_STEP_COLORS = {"planner": "#0969da", "critic": "#8250df", "synthesizer": "#1a7f37"}
+
+
 def _timeline_svg(result: RunResult, order: list[str], prices: Mapping[str, ModelPrice]) -> str:
     attempts = [h for h in result.history if h.finished_at or h.started_at]
-    if not attempts:
+    steps = [s for s in result.steps if s.started_at]
+    if not attempts and not steps:
         return "<p>No sub-task ran.</p>"
-    t0 = min(h.started_at for h in attempts)
-    span = max(max(h.finished_at for h in attempts) - t0, 1e-3)
+    timed = [*attempts, *steps]
+    t0 = min(t.started_at for t in timed)
+    span = max(max(t.finished_at for t in timed) - t0, 1e-3)
     scale = _CHART_W / span
-    height = _ROW_H * len(order) + 34
+    roles = [r for r in _STEP_COLORS if any(s.role == r for s in steps)]
+    # the planner above the sub-tasks, the critic and the synthesizer below them
+    rows: list[tuple[str, str | None]] = [("planner", None)] if "planner" in roles else []
+    rows += [(sid, sid) for sid in order] + [(r, None) for r in roles if r != "planner"]
+    height = _ROW_H * len(rows) + 34
     width = _LABEL_W + _CHART_W + 20
     parts = []
     step = _tick_step(span)
@@ -217,21 +227,30 @@ def _timeline_svg(result: RunResult, order: list[str], prices: Mapping[str, Mode
             parts.append(f'<line class="round-mark" x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 20}" '
                          f'stroke="#8250df" stroke-dasharray="4 3"/><text x="{x + 3:.1f}" y="10" '
                          f'font-size="10.5" fill="#8250df">round {rnd}</text>')
-    for i, sid in enumerate(order):
+
+    def bar(t: SubTaskResult | StepRecord, color: str, tip: str, attrs: str, opacity: float = 0.9) -> str:
+        x = _LABEL_W + (t.started_at - t0) * scale
+        return (f'<rect class="bar" {attrs} x="{x:.1f}" y="{y + 3}" width="{max(2.0, t.duration * scale):.1f}" '
+                f'height="{_BAR_H}" rx="3" fill="{color}" fill-opacity="{opacity}"><title>{_e(tip)}</title></rect>')
+
+    for i, (label, sid) in enumerate(rows):
         y = i * _ROW_H + 14
         bars = []
+        if sid is None:  # a team role's calls
+            for st in (s for s in steps if s.role == label):
+                tip = (f"{label} · round {st.round} · {st.duration:.2f}s · {st.usage.total_tokens} tokens"
+                       f"{_cost_text(st, prices)}")
+                bars.append(bar(st, _STEP_COLORS[label], tip, f'data-round="{st.round}"'))
+            parts.append(f'<g class="step-row" data-role="{label}"><text x="4" y="{y + 16}" font-size="12.5" '
+                         f'font-style="italic" fill="#57606a">{label}</text>' + "".join(bars) + "</g>")
+            continue
         for h in (a for a in attempts if a.subtask_id == sid):
-            x = _LABEL_W + (h.started_at - t0) * scale
-            w = max(2.0, h.duration * scale)
-            color = _STATUS_COLORS.get(h.status, "#9e9e9e")
             tip = (f"{sid} · attempt {h.attempts} · round {h.round} · {h.status} · "
                    f"{h.duration:.2f}s · {h.usage.total_tokens} tokens{_cost_text(h, prices)}")
             final = result.results.get(sid)
             superseded = final is not None and final.attempts != h.attempts
-            bars.append(f'<rect class="bar" data-attempt="{h.attempts}" data-round="{h.round}" '
-                        f'x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{_BAR_H}" rx="3" '
-                        f'fill="{color}" fill-opacity="{0.45 if superseded else 0.9}">'
-                        f"<title>{_e(tip)}</title></rect>")
+            bars.append(bar(h, _STATUS_COLORS.get(h.status, "#9e9e9e"), tip,
+                            f'data-attempt="{h.attempts}" data-round="{h.round}"', 0.45 if superseded else 0.9))
         agent = next((a.agent for a in attempts if a.subtask_id == sid), "")
         parts.append(
             f'<g class="row" data-st="{_e(sid)}" tabindex="0"><rect class="label-bg" x="0" y="{y}" '
@@ -248,7 +267,7 @@ def _timeline_svg(result: RunResult, order: list[str], prices: Mapping[str, Mode
 
 # -- details --------------------------------------------------------------------------------
 
-def _cost_text(attempt: SubTaskResult, prices: Mapping[str, ModelPrice]) -> str:
+def _cost_text(attempt: SubTaskResult | StepRecord, prices: Mapping[str, ModelPrice]) -> str:
     price = price_for(attempt.model, prices) if prices else None
     return f" · {_money(price.cost(attempt.usage))}" if price else ""
 

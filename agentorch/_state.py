@@ -110,6 +110,8 @@ class TeamState(TypedDict, total=False):
     """Critic feedback for sub-tasks that must be redone."""
     verdicts: Annotated[list[dict[str, Any]], operator.add]
     """The critic's verdicts, one per reviewed round."""
+    steps: Annotated[list[dict[str, Any]], operator.add]
+    """Every planner, critic and synthesizer call (`StepRecord`), in order."""
     reviewed_round: int
     """The round the critic reviewed last."""
     recalled: str

@@ -24,6 +24,7 @@ __all__ = [
     "Usage",
     "ToolCallRecord",
     "SubTaskResult",
+    "StepRecord",
     "PendingInterrupt",
     "RunResult",
     "RunStatus",
@@ -277,6 +278,22 @@ class SubTaskResult(_Value):
         return max(0.0, self.finished_at - self.started_at)
 
 
+class StepRecord(_Value):
+    """One call of the planner, the critic or the synthesizer (repair attempts included)."""
+
+    role: Literal["planner", "critic", "synthesizer"]
+    round: int
+    started_at: float
+    finished_at: float
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    model: str = ""
+
+    @property
+    def duration(self) -> float:
+        """Seconds from start to finish."""
+        return max(0.0, self.finished_at - self.started_at)
+
+
 class PendingInterrupt(_Value):
     """Something waiting for a person: a plan to approve or a gated tool call."""
 
@@ -298,6 +315,9 @@ class RunResult(_Value):
         default_factory=list, description="Every attempt, including superseded ones."
     )
     verdicts: list[Verdict] = Field(default_factory=list)
+    steps: list[StepRecord] = Field(
+        default_factory=list, description="The planner's, critic's and synthesizer's calls, in order."
+    )
     rounds: int = 0
     usage: Usage = Field(default_factory=Usage)
     thread_id: str = ""

@@ -88,7 +88,7 @@ def test_exported_names_are_pinned() -> None:
         "Agent", "AgentorchError", "Budget", "ConfigError", "Cost", "CriticVerdict", "Event", "Final",
         "Interrupted", "ModelPrice", "ModelRequestsBlocked", "PendingInterrupt", "Plan", "PlanCreated",
         "PlanError", "Replanned", "RunContext", "RunFailed", "RunResult", "RunStatus",
-        "ScriptExhausted", "SubTask", "SubTaskResult", "SubTaskStatus", "SubtaskFinished",
+        "ScriptExhausted", "StepRecord", "SubTask", "SubTaskResult", "SubTaskStatus", "SubtaskFinished",
         "SubtaskStarted", "Summarize", "Team", "TeamMemory", "TokenUsage", "ToolCallRecord",
         "Usage", "Verdict", "plan_problems", "ready_subtasks", "requires_approval", "tool",
         "__version__",

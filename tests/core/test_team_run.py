@@ -94,6 +94,14 @@ def test_revise_reruns_named_subtasks_and_their_dependents_only() -> None:
     assert "cite sources" in second_a.messages[1].content  # the feedback reached the agent
     assert "A1" in second_a.messages[1].content  # with its previous attempt
     assert [h.subtask_id for h in result.history].count("a") == 2
+    # the team roles' calls are on the record too, timed, in order
+    assert [(s.role, s.round) for s in result.steps] == [
+        ("planner", 1), ("critic", 1), ("critic", 2), ("synthesizer", 2)]
+    assert all(s.started_at <= s.finished_at for s in result.steps)
+    assert [s.started_at for s in result.steps] == sorted(s.started_at for s in result.steps)
+    last_attempt = max(h.finished_at for h in result.history)
+    assert result.steps[-2].started_at >= last_attempt  # the critic reviewed finished work
+    assert sum(s.usage.calls for s in result.steps if s.role == "critic") == result.usage.by_role["critic"].calls
 
 
 def test_replan_keeps_unchanged_finished_subtasks() -> None:

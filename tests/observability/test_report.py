@@ -45,7 +45,11 @@ def test_report_has_one_dag_node_and_one_timeline_row_per_subtask(demo_result: R
     ids = [st.id for st in demo_result.plan.subtasks]
     assert [n["data-st"] for n in page.find("g", "node")] == ids
     assert sorted(r["data-st"] for r in page.find("g", "row")) == sorted(ids)
-    assert len(page.find("rect", "bar")) == len(demo_result.history) == 6
+    bars = page.find("rect", "bar")
+    assert len([b for b in bars if "data-attempt" in b]) == len(demo_result.history) == 6
+    # the planner's, critic's and synthesizer's calls have rows of their own
+    assert [r["data-role"] for r in page.find("g", "step-row")] == ["planner", "critic", "synthesizer"]
+    assert [b["data-round"] for b in bars if "data-attempt" not in b] == ["1", "1", "2", "2"]
     assert sorted(d["data-detail"] for d in page.find("details", "detail")) == sorted(ids)
     edges = {(e["data-from"], e["data-to"]) for e in page.find("path", "edge")}
     assert edges == {("tech", "analysis"), ("market", "analysis"), ("analysis", "brief")}
