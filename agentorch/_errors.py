@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from agentorch._types import RunResult
@@ -57,14 +58,17 @@ class ModelRequestsBlocked(AgentorchError):
 
 
 def describe_error(exc: BaseException) -> str:
-    """`Type: message` for a failure report, plus the URL of the request that failed when the
-    exception carries one: the OpenAI SDK's "Connection error." alone does not say which
-    server could not be reached."""
+    """`Type: message` for a failure report, plus where the failed request went when the
+    exception carries one: the OpenAI SDK's "Connection error." alone does not say which server.
+    Only scheme, host, port and path are shown — credentials and query strings never are."""
     text = f"{type(exc).__name__}: {exc}"
     try:  # httpx's `request` property raises when the exception was made without one
         url = getattr(getattr(exc, "request", None), "url", None)
-    except RuntimeError:
-        url = None
-    if url is not None and str(url) not in text:
-        text += f" (request to {url})"
+        parts = urlsplit(str(url)) if url is not None else None
+        port = f":{parts.port}" if parts and parts.port else ""
+        where = f"{parts.scheme}://{parts.hostname}{port}{parts.path}" if parts and parts.hostname else ""
+    except Exception:
+        where = ""
+    if where and where not in text:
+        text += f" (request to {where})"
     return text

@@ -9,6 +9,7 @@ model call, retried under the same policy, and the node's result is its checkpoi
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import random
@@ -247,19 +248,26 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
 
 
 def _args_problem(tool: BaseTool, args: dict[str, Any]) -> str | None:
-    """What is wrong with `args` for `tool`, checked against the argument schema the model was
-    shown (`tool_call_schema`, without injected arguments); None when they fit or the tool
-    describes its arguments as a plain JSON schema."""
-    schema = tool.tool_call_schema
+    """What is wrong with `args` for `tool`, checked by the tool's own pydantic `args_schema`
+    (validators, aliases and config included) on a copy; None when they fit, when the tool has
+    no pydantic schema, or when checking fails for another reason (the tool then decides).
+    Arguments the model was never shown (injected ones) may be missing."""
+    schema = tool.args_schema
     if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
         return None
+    shown = tool.tool_call_schema
+    shown_fields = set(shown.model_fields) if isinstance(shown, type) and issubclass(shown, BaseModel) else set()
     try:
-        schema.model_validate(args)
+        schema.model_validate(copy.deepcopy(args))
     except ValidationError as e:
-        return "; ".join(
+        problems = [
             f"{'.'.join(map(str, err['loc'])) or 'arguments'}: {err['msg']}"
             for err in e.errors(include_url=False)
-        )
+            if not (err["type"] == "missing" and err["loc"] and err["loc"][0] not in shown_fields)
+        ]
+        return "; ".join(problems) or None
+    except Exception:  # a validator that breaks on a copy: let the tool itself judge
+        return None
     return None
 
 

@@ -229,3 +229,36 @@ def test_gated_tool_edited_into_invalid_arguments_is_not_run() -> None:
     record = result.results["a"].tool_calls[0]
     assert not record.executed and record.approved_by == "bob" and "table:" in record.error
     assert CALLS == {}
+
+
+def test_argument_checks_use_the_tools_own_schema_and_never_refuse_what_it_accepts() -> None:
+    from langchain_core.tools import StructuredTool, Tool
+    from pydantic import BaseModel, field_validator
+
+    seen: list[object] = []
+
+    class Tags(BaseModel):
+        tags: list[str]
+
+        @field_validator("tags", mode="before")
+        @classmethod
+        def split(cls, v: object) -> object:  # "a,b" is fine for this tool
+            return v.split(",") if isinstance(v, str) else v
+
+    def tag(tags: list[str]) -> str:
+        seen.append(tags)
+        return "tagged"
+
+    plain = Tool(name="lookup", func=lambda q: seen.append(q) or "found", description="Look up")
+    tagger = StructuredTool.from_function(tag, name="tag", description="Tag", args_schema=Tags)
+    worker = Agent(name="worker", role="Uses tools", tools=[plain, tagger])
+    llm = ScriptedChatModel({
+        "planner": [plan(st("a", "worker"))],
+        "worker": [call("lookup", __arg1="batteries"), call("tag", tags="x,y"),
+                   call("tag", tags=3), "done"],
+        "critic": [ACCEPT], "synthesizer": ["ok"],
+    })
+    records = team_of(llm, extra_agents=[worker]).run("goal").results["a"].tool_calls
+    assert [r.executed for r in records] == [True, True, False]
+    assert seen == ["batteries", ["x", "y"]]
+    assert "tags: Input should be a valid list" in records[2].error

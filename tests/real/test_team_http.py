@@ -188,3 +188,16 @@ def test_server_down_then_back_resumes_without_redoing_finished_work() -> None:
     assert "researcher" not in calls_by_role(back) and "planner" not in calls_by_role(back)
     assert result.results["tech"].output == failed.results["tech"].output
     assert SECRET_KEY not in result.model_dump_json()
+
+
+def test_a_failure_report_names_the_server_but_never_its_credentials() -> None:
+    import httpx
+    import openai
+
+    from agentorch._errors import describe_error
+
+    request = httpx.Request("POST", "https://ann:s3cret@llm.example:8443/v1/chat/completions?key=AIzaSECRET")
+    text = describe_error(openai.APIConnectionError(request=request))
+    assert text == ("APIConnectionError: Connection error. "
+                    "(request to https://llm.example:8443/v1/chat/completions)")
+    assert describe_error(ValueError("no request here")) == "ValueError: no request here"
