@@ -27,14 +27,12 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, PrivateAttr
 
+from agentorch._keys import ROLE_KEY, SUBTASK_KEY
 from agentorch.evals._errors import CassetteError, CassetteMiss
-from agentorch.evals._judge import ROLE_METADATA_KEY
 
 __all__ = ["RecordingChatModel", "ReplayChatModel", "normalize_request", "request_key", "CASSETTE_VERSION"]
 
 CASSETTE_VERSION = 1
-SUBTASK_METADATA_KEY = "agentorch_subtask"
-"""The documented run-config metadata key naming the sub-task of a model call."""
 
 _VOLATILE = re.compile(
     r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[0-9a-f]{32}\b|\bcall[_-][A-Za-z0-9_-]+"
@@ -93,7 +91,7 @@ class _CassetteModel(BaseChatModel):
         metadata = getattr(run_manager, "metadata", None) or {}
         request = normalize_request(messages, kwargs.get("tools"), kwargs.get("tool_choice"),
                                     kwargs.get("structured_output"))
-        return str(metadata.get(ROLE_METADATA_KEY, "")), metadata.get(SUBTASK_METADATA_KEY), request
+        return str(metadata.get(ROLE_KEY, "")), metadata.get(SUBTASK_KEY), request
 
 
 class RecordingChatModel(_CassetteModel):

@@ -8,14 +8,13 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
+from agentorch._keys import ROLE_KEY
 from agentorch.evals._scorers import Observation, Score
 
-__all__ = ["LLMJudge", "JudgeVerdict", "JUDGE_ROLE", "ROLE_METADATA_KEY"]
+__all__ = ["LLMJudge", "JudgeVerdict", "JUDGE_ROLE"]
 
 JUDGE_ROLE = "judge"
 """The role a judge call carries, so a ScriptedChatModel scripts it under "judge"."""
-ROLE_METADATA_KEY = "agentorch_role"
-"""The documented run-config metadata key that names the role of a model call."""
 
 _SYSTEM = (
     "You are a strict evaluator. Grade the answer to the goal against the rubric. "
@@ -58,7 +57,7 @@ class LLMJudge:
             HumanMessage(f"Rubric:\n{self.rubric}\n\nGoal:\n{observed.result.goal}\n\n"
                          f"Answer:\n{observed.result.answer or '(no answer)'}"),
         ]
-        raw = await grader.ainvoke(messages, config={"metadata": {ROLE_METADATA_KEY: JUDGE_ROLE}})
+        raw = await grader.ainvoke(messages, config={"metadata": {ROLE_KEY: JUDGE_ROLE}})
         verdict = raw if isinstance(raw, JudgeVerdict) else JudgeVerdict.model_validate(raw)
         return Score(
             name=self.name, passed=verdict.score >= self.threshold, value=verdict.score,
