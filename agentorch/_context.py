@@ -39,7 +39,12 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class BudgetExhausted(Exception):
-    """Control flow: a budget limit was reached before a model call. Never reaches users."""
+    """Control flow: a budget limit was reached before a model call. Never reaches users.
+
+    Raised inside `call_structured`, it carries what the earlier repair attempts used."""
+
+    spent: TokenUsage = TokenUsage()
+    model: str = "unknown"
 
 
 @dataclass
@@ -149,6 +154,9 @@ class RunContext:
                 # ChatOpenAI's json_schema mode parses inside the call and raises instead of
                 # returning `parsing_error`: treat it as the same repairable problem
                 out = {"raw": None, "parsed": None, "parsing_error": e}
+            except BudgetExhausted as e:  # the attempts already made still count
+                e.spent, e.model = usage, model
+                raise
             raw = out.get("raw")
             if isinstance(raw, AIMessage):
                 usage = usage + usage_of(raw)

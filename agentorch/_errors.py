@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from agentorch._types import RunResult
+    from agentorch._types import RunResult, Usage
 
 __all__ = [
     "AgentorchError",
@@ -32,9 +32,14 @@ class PlanError(AgentorchError):
     `problems` lists what was wrong with the last plan it proposed.
     """
 
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+    def __init__(self, message: str, problems: list[str] | None = None, *, spent: Usage | None = None) -> None:
         super().__init__(message)
         self.problems: list[str] = list(problems or [])
+        self.spent = spent
+        """What the failed planner calls used (they are in no checkpoint)."""
+        self.result: RunResult | None = None
+        """The run up to the failure, its usage including the failed planner calls (set by
+        `Team.run`/`arun`/`stream`)."""
 
 
 class RunFailed(AgentorchError):

@@ -40,7 +40,7 @@ from agentorch._keys import (
 from agentorch._plan import downstream_of, plan_problems
 from agentorch._specialist import make_specialist_node, usage_update
 from agentorch._state import SpecialistInput, TeamState
-from agentorch._types import Plan, StepRecord, SubTaskResult, TokenUsage, Verdict
+from agentorch._types import Plan, StepRecord, SubTaskResult, TokenUsage, Usage, Verdict
 
 if TYPE_CHECKING:
     from agentorch._team import Team
@@ -148,12 +148,14 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
                 check=lambda p: plan_problems(p, team.agent_names, team.max_subtasks),
             )
         except BudgetExhausted as e:
-            return Command(goto=NODE_SYNTHESIZE, update={"stop": "budget_exhausted", "error": str(e)})
+            return Command(goto=NODE_SYNTHESIZE, update={"stop": "budget_exhausted", "error": str(e),
+                                                         **_spent_update(PLANNER, e)})
         if new is None:
             raise PlanError(
                 f"The planner produced no valid plan after {team.plan_retries + 1} attempts. "
                 "Last problems: " + "; ".join(problems),
                 problems,
+                spent=Usage(by_role={PLANNER: usage}, by_model={model: usage}),
             )
         update: dict[str, Any] = {
             "plan": new.model_dump(mode="json"),
@@ -221,7 +223,8 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
                 check=lambda v: _verdict_problems(v, ids),
             )
         except BudgetExhausted as e:
-            return Command(goto=NODE_SYNTHESIZE, update={"stop": "budget_exhausted", "error": str(e)})
+            return Command(goto=NODE_SYNTHESIZE, update={"stop": "budget_exhausted", "error": str(e),
+                                                         **_spent_update(CRITIC, e)})
         if verdict is None:
             raise AgentorchError(
                 f"The critic gave no valid verdict after {team.plan_retries + 1} attempts: "
@@ -332,6 +335,11 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
     else:
         g.add_edge(NODE_SYNTHESIZE, END)
     return g
+
+
+def _spent_update(role: str, e: BudgetExhausted) -> dict[str, Any]:
+    """The usage of repair attempts a budget stop cut short, as a state update."""
+    return {"usage": usage_update(role, e.model, e.spent)} if e.spent.calls else {}
 
 
 def _step(role: str, rnd: int, started: float, usage: TokenUsage, model: str) -> dict[str, Any]:

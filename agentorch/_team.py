@@ -34,7 +34,7 @@ from agentorch._models import (
     chat_model_problem,
 )
 from agentorch._plan import plan_problems
-from agentorch._state import SpecialistInput
+from agentorch._state import SpecialistInput, add_usage
 from agentorch._sync import iterate_sync, run_sync
 from agentorch._tracing import ensure_tracing_usable, trace_config
 from agentorch._view import describe_event
@@ -449,6 +449,15 @@ class Team:
 
     # -- internals --------------------------------------------------------------------------
 
+    async def _failed_result(self, thread_id: str, message: str, spent: Usage | None = None) -> RunResult:
+        """The run on `thread_id` as its checkpoint holds it, marked failed, plus `spent` usage
+        that no checkpoint holds."""
+        partial = await self.aresult(thread_id)
+        usage = partial.usage
+        if spent is not None:
+            usage = _usage_from_state(add_usage(usage.model_dump(), spent.model_dump()))
+        return partial.model_copy(update={"status": "failed", "error": message, "usage": usage})
+
     async def _check_fresh_thread(self, thread_id: str) -> None:
         snapshot = await self._compiled().aget_state(_config(thread_id))
         if snapshot.values:
@@ -532,12 +541,14 @@ class Team:
                     if log.isEnabledFor(logging.DEBUG):
                         log.debug("thread %s: %s", thread_id, describe_event(ev))
                     yield ev
-        except (PlanError, ConfigError):
+        except ConfigError:
+            raise
+        except PlanError as e:
+            e.result = await self._failed_result(thread_id, str(e), e.spent)
             raise
         except (AgentorchError, GraphRecursionError, Exception) as e:
-            partial = await self.aresult(thread_id)
             message = str(e) if isinstance(e, AgentorchError) else describe_error(e)
-            failed = partial.model_copy(update={"status": "failed", "error": message})
+            failed = await self._failed_result(thread_id, message)
             log.warning("run on thread %s failed: %s", thread_id, message)
             raise RunFailed(
                 f"{message} (thread_id {thread_id!r}; finished sub-tasks are kept — "

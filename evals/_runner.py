@@ -226,7 +226,8 @@ async def _run(team: Team, case: Case, approvals: Approvals) -> tuple[RunResult,
     except RunFailed as e:
         result = e.result
     except PlanError as e:
-        result = RunResult(goal=case.goal, status="failed", error=f"PlanError: {e}", thread_id=thread_id)
+        partial = e.result or RunResult(goal=case.goal, thread_id=thread_id)
+        result = partial.model_copy(update={"status": "failed", "error": f"PlanError: {e}"})
     return result, seen
 
 

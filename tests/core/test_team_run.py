@@ -162,6 +162,20 @@ def test_plan_error_after_retries_lists_problems() -> None:
         team_of(llm, plan_retries=2).run("goal")
     assert "unknown agent `ghost`" in str(info.value)
     assert info.value.problems and len(llm.calls_for("planner")) == 3
+    # the calls the failed planner made are not lost: the error carries the run so far
+    partial = info.value.result
+    assert partial is not None and partial.status == "failed" and partial.goal == "goal"
+    assert partial.usage.by_role["planner"].calls == 3
+    assert partial.usage.total.total_tokens == sum(
+        c.response.usage_metadata["total_tokens"] for c in llm.calls_for("planner"))
+
+
+def test_a_budget_stop_during_plan_repair_still_counts_the_attempts_made() -> None:
+    bad = plan(st("a", "ghost"))
+    llm = ScriptedChatModel({"planner": [bad, bad, bad]})
+    result = team_of(llm, plan_retries=2, budget=Budget(max_llm_calls=2)).run("goal")
+    assert result.status == "budget_exhausted" and len(llm.calls) == 2
+    assert result.usage.by_role["planner"].calls == 2
 
 
 def test_malformed_structured_output_is_repaired() -> None:

@@ -128,6 +128,16 @@ def test_script_exhaustion_fails_the_case_not_the_run() -> None:
     assert case.outcome == "failed" and case.status == "failed" and "ran out of responses" in case.error
 
 
+def test_a_case_whose_planner_never_succeeds_still_reports_the_calls_it_cost() -> None:
+    bad = {"subtasks": [{"id": "w", "description": "Write", "agent": "nobody"}]}
+    suite = Suite(name="noplan", team=lambda llm, **o: Team([Agent(name="writer", role="Writes")], llm=llm, **o),
+                  model=ModelSetup(script={"planner": [bad, bad, bad]}),
+                  cases=[Case(id="c", goal="Write a note", expect={"status": "failed", "tokens_at_most": 10_000})])
+    case = run_suite(suite).cases[0]
+    assert case.passed and case.error.startswith("PlanError:")
+    assert case.llm_calls == 3 and case.tokens > 0
+
+
 def test_filters_select_cases_by_name_or_tag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from .conftest import SUITES
     assert main(["eval", str(SUITES), "-k", "smoke", "-k", "plan-rejected", "--out", str(tmp_path)]) == 0
