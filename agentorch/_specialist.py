@@ -224,6 +224,7 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
                 {"kind": "tool", "agent": agent.name, "subtask_id": st.id,
                  "tool": name, "args": args}
             )
+            asked = args
             approved, args, approved_by = _read_decision(decision, args)
             if not approved:
                 return ToolCallRecord(
@@ -231,7 +232,8 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
                     error=f"A person denied the call to `{name}`. It was not run; continue "
                     "without it.",
                 )
-            problem = _args_problem(tool, args)  # the person may have edited them
+            if args != asked:  # the person edited them
+                problem = _args_problem(tool, args)
         if problem is not None:
             return ToolCallRecord(
                 name=name, args=args, executed=False, approved_by=approved_by,

@@ -350,7 +350,7 @@ class Team:
 
     def _compiled(self) -> CompiledStateGraph[Any, Any, Any, Any]:
         # the graph `run` uses: one compiled graph per shape, shared by every team of that
-        # shape (compiling costs ~5 ms, a third of a short scripted run), with this team's saver
+        # shape (compiling costs ~5 ms, a fifth of a short scripted run), with this team's saver
         if self._graph is None:
             shape = GraphShape.of(self)
             try:
