@@ -3,10 +3,10 @@
 The run report is one page: a header (goal, status, answer, usage, cost), the plan DAG as inline
 SVG (a layered layout computed here), a Gantt timeline of every sub-task attempt and every
 planner, critic and synthesizer call, the critic's rounds, and a `<details>` block per sub-task
-with every attempt's prompt, context, output, tool calls, model and tokens. Clicking a DAG node or a timeline row opens that sub-task's block (a few
-lines of inline script); without script — e.g. in an untrusted notebook — the blocks still open
-on their own summary. Every piece of user text is escaped: goals, outputs and tool results may
-contain markup.
+with every attempt's prompt, context, output, tool calls, model and tokens. Clicking a DAG node
+or a timeline row opens that sub-task's block (a few lines of inline script); without script —
+e.g. in an untrusted notebook — the blocks still open on their own summary. Every piece of user
+text is escaped: goals, outputs and tool results may contain markup.
 """
 
 from __future__ import annotations
