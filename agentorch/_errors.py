@@ -65,7 +65,8 @@ class ModelRequestsBlocked(AgentorchError):
 def describe_error(exc: BaseException) -> str:
     """`Type: message` for a failure report, plus where the failed request went when the
     exception carries one: the OpenAI SDK's "Connection error." alone does not say which server.
-    Only scheme, host, port and path are shown — credentials and query strings never are."""
+    Only scheme, host, port and path are shown — credentials and query strings never are.
+    "Event loop is closed" gets its usual cause and cure."""
     text = f"{type(exc).__name__}: {exc}"
     try:  # httpx's `request` property raises when the exception was made without one
         url = getattr(getattr(exc, "request", None), "url", None)
@@ -76,4 +77,11 @@ def describe_error(exc: BaseException) -> str:
         where = ""
     if where and where not in text:
         text += f" (request to {where})"
+    if isinstance(exc, RuntimeError) and str(exc) == "Event loop is closed":
+        text += (
+            " — a client (langchain-openai's shared HTTP pool, for one) holds connections of an"
+            " event loop that has ended: run every call on one loop (one `asyncio.run`, or the"
+            " sync `team.run`), or build models with `agentorch.llms.from_env`, which keeps a"
+            " pool per loop"
+        )
     return text

@@ -271,6 +271,8 @@ def from_env(
     """
     from langchain_openai import ChatOpenAI  # deferred: importing openai is slow
 
+    from agentorch.llms._http import shared_async_client
+
     env = os.environ if env is None else env
     api_key = _get(env, OPENAI_API_KEY)
     base_url = _get(env, OPENAI_BASE_URL)
@@ -304,6 +306,9 @@ def from_env(
         # otherwise be routed to /v1/responses.
         use_responses_api=False if local else None,
         callbacks=[_BlockRemoteRequests(role, endpoint)],
+        # a connection pool per event loop: runs on successive loops (two `asyncio.run`s)
+        # would otherwise share langchain-openai's pool and fail with "Event loop is closed"
+        http_async_client=shared_async_client(),
     )
     logger.debug(
         "model for role %s: %r at %s (timeout %.1f s, max_retries %d)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -205,6 +206,19 @@ def test_per_role_models_reach_the_server() -> None:
         models = {"default": from_env(env=env), **models_from_env(["planner", "researcher"], env)}
         answers = {role: model.invoke("hi").content for role, model in models.items()}
     assert answers == {"default": "small here", "planner": "large here"}
+
+
+def test_a_model_serves_successive_event_loops() -> None:
+    """Two `asyncio.run`s against one endpoint: with langchain-openai's shared pool the second
+    loop would be handed the first loop's connection and fail ("Event loop is closed")."""
+    with OpenAIServer(["first", "second", "third"]) as server:
+        env = {"OPENAI_BASE_URL": server.base_url, "AGENTORCH_MODEL": "m",
+               "AGENTORCH_MAX_RETRIES": "0"}
+        model = from_env(env=env)
+        assert asyncio.run(model.ainvoke("1")).content == "first"
+        assert asyncio.run(from_env("critic", env=env).ainvoke("2")).content == "second"
+        assert asyncio.run(model.ainvoke("3")).content == "third"
+    assert len(server.requests) == 3
 
 
 async def test_the_configured_timeout_applies_per_role() -> None:

@@ -6,6 +6,7 @@ The model is built by `agentorch.llms.from_env` from an env dict pointing at a l
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -201,3 +202,23 @@ def test_a_failure_report_names_the_server_but_never_its_credentials() -> None:
     assert text == ("APIConnectionError: Connection error. "
                     "(request to https://llm.example:8443/v1/chat/completions)")
     assert describe_error(ValueError("no request here")) == "ValueError: no request here"
+
+
+def test_an_ended_event_loop_in_a_failure_report_comes_with_the_cure() -> None:
+    from agentorch._errors import describe_error
+
+    text = describe_error(RuntimeError("Event loop is closed"))
+    assert text.startswith("RuntimeError: Event loop is closed — ")
+    assert "one `asyncio.run`" in text and "agentorch.llms.from_env" in text
+    assert describe_error(RuntimeError("other")) == "RuntimeError: other"
+
+
+def test_runs_on_successive_event_loops_share_one_server() -> None:
+    """`asyncio.run(team.arun(...))` twice: the second run must not be handed the first
+    loop's connections (langchain-openai's shared pool fails there: "Event loop is closed")."""
+    with OpenAIServer(research_script()) as server:
+        team = http_team(server)
+        first = asyncio.run(team.arun(GOAL))
+        second = asyncio.run(http_team(server).arun(GOAL))
+    assert first.status == second.status == "completed", (first.error, second.error)
+    assert calls_by_role(server)["planner"] == 2
