@@ -18,6 +18,12 @@ Example:
         assert model.invoke("Hi").content == "Hello!"
         server.assert_complete()
 
+In async tests (a new event loop per test), build the model with
+`agentorch.llms.from_env(env={"OPENAI_BASE_URL": server.base_url, "AGENTORCH_MODEL": "test"})`:
+a plain `ChatOpenAI` shares langchain-openai's connection pool per base URL, and when a later
+test's server gets the same port, that test is handed a connection of an ended loop
+("Event loop is closed"). `from_env` models keep a pool per loop.
+
 Scripts come in three shapes:
 
 - a list of replies, consumed in arrival order (deterministic only when calls are sequential);

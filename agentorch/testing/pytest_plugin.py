@@ -110,7 +110,8 @@ def scripted_model() -> Callable[..., Any]:
 @pytest.fixture
 def openai_server() -> Iterator[Callable[..., Any]]:
     """Start a local OpenAI-compatible server: `server = openai_server(["Hello!"])`;
-    `server.base_url` for `ChatOpenAI(base_url=...)`. Stopped after the test."""
+    `server.base_url` for the model (in async tests, a `from_env` model: see `OpenAIServer`).
+    Stopped after the test."""
     from agentorch.testing._openai_server import OpenAIServer
 
     started: list[OpenAIServer] = []
