@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from rich.table import Table
 
 from agentorch import ConfigError
 from agentorch.evals._report import Comparison, compare_results, load_results, summary_counts, write_html, write_results
-from agentorch.evals._runner import CaseResult, SuiteResult, arun_suites, case_matches
+from agentorch.evals._runner import CaseResult, SuiteResult, arun_suites, case_matches, run_blocking
 from agentorch.evals._suite import Suite, load_suites
 
 __all__ = ["register"]
@@ -103,7 +102,8 @@ def _run_with_progress(suites: Sequence[Suite], args: argparse.Namespace, total:
         def done(c: CaseResult) -> None:
             progress.update(task, advance=1, last=f"{c.key} {c.outcome}")
 
-        return asyncio.run(arun_suites(suites, concurrency=args.concurrency, filters=args.filters, on_case_done=done))
+        return run_blocking(arun_suites(suites, concurrency=args.concurrency, filters=args.filters,
+                                        on_case_done=done))
 
 
 def suite_table(suite: SuiteResult) -> Table:

@@ -1,5 +1,5 @@
-"""Run suites: cases concurrently (asyncio + a semaphore over `team.arun`), each on a fresh
-team, model and memory; score them; collect `SuiteResult`s."""
+"""Run suites: cases concurrently (asyncio + a semaphore over `team.arun`, on a `CaseLoop` from
+sync code), each on a fresh team, model and memory; score them; collect `SuiteResult`s."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any, Literal
 from agentorch import ConfigError, PendingInterrupt, PlanError, RunFailed, RunResult, Team
 from agentorch.evals._build import ObservedMemory, build_model, build_team, new_memory
 from agentorch.evals._judge import LLMJudge
+from agentorch.evals._loop import enter_case, run_on_case_loop
 from agentorch.evals._scorers import Observation, Score, scorers_for
 from agentorch.evals._spec import ToolApproval
 from agentorch.evals._suite import Approvals, Case, Suite, load_suites
@@ -122,7 +123,10 @@ async def arun_suites(
 ) -> list[SuiteResult]:
     """Run every matching case of `suites` (objects or file paths), at most `concurrency` at once.
 
-    `on_case_done` is called as each case finishes (the CLI's progress bar uses it).
+    `on_case_done` is called as each case finishes (the CLI's progress bar uses it). Cases run
+    on the caller's event loop; `run_suite` and `agentorch eval` use a `CaseLoop`, which runs
+    one case at a time until it waits, so concurrent cases do not slow each other in lockstep
+    (see `agentorch.evals._loop`).
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ConfigError(f"`concurrency` must be an integer >= 1, got {concurrency!r}.")
@@ -131,6 +135,7 @@ async def arun_suites(
 
     async def one(suite: Suite, case: Case) -> CaseResult:
         async with gate:
+            enter_case()
             outcome = await arun_case(suite, case)
         if on_case_done is not None:
             on_case_done(outcome)
@@ -169,13 +174,14 @@ def run_suite(suite: Suite | str | Path, *, concurrency: int = 4,
 
 
 def run_blocking(coro: Any) -> Any:
-    """Run `coro` to completion from sync code, on a private thread if a loop is running."""
+    """Run `coro` to completion from sync code on a new `CaseLoop`, on a private thread if a
+    loop is already running (Jupyter)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        return run_on_case_loop(coro)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        return pool.submit(run_on_case_loop, coro).result()
 
 
 async def arun_case(suite: Suite, case: Case) -> CaseResult:

@@ -1,0 +1,132 @@
+"""`CaseLoop`: eval cases take turns — one runs until it waits — instead of interleaving."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from agentorch.evals import Case, ModelSetup, Suite, run_suite
+from agentorch.evals._loop import CaseLoop, enter_case
+from agentorch.graphs.research import DEMO_GOAL, demo_model
+
+
+def _run(main: Any, loop_factory: Any = CaseLoop) -> Any:
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(main())
+
+
+async def _stepping_case(name: str, steps: list[str]) -> None:
+    enter_case()  # from the next step on, this task's callbacks belong to the case
+    await asyncio.sleep(0)
+    for i in range(3):
+        steps.append(f"{name}{i}")
+        await asyncio.sleep(0)  # ready again at once: the same case goes on
+    await asyncio.sleep(0.01)  # waits: the others get their turn
+    steps.append(f"{name}-woke")
+
+
+def _order(loop_factory: Any) -> list[str]:
+    steps: list[str] = []
+
+    async def main() -> None:
+        await asyncio.gather(_stepping_case("a", steps), _stepping_case("b", steps))
+
+    _run(main, loop_factory)
+    return steps
+
+
+def test_a_case_runs_until_it_waits_then_the_next_takes_its_turn() -> None:
+    assert _order(CaseLoop) == ["a0", "a1", "a2", "b0", "b1", "b2", "a-woke", "b-woke"]
+    # a plain asyncio loop interleaves the two cases callback by callback
+    assert _order(asyncio.new_event_loop) == ["a0", "b0", "a1", "b1", "a2", "b2", "a-woke", "b-woke"]
+
+
+def test_a_case_that_never_waits_cannot_starve_the_others() -> None:
+    """A case polling with `sleep(0)` for what another case does yields after its quantum."""
+    flag = asyncio.Event()
+
+    async def poller() -> str:
+        enter_case()
+        while not flag.is_set():
+            await asyncio.sleep(0)
+        return "saw it"
+
+    async def setter() -> None:
+        enter_case()
+        flag.set()
+
+    async def main() -> Any:
+        polling = asyncio.ensure_future(poller())
+        await asyncio.sleep(0)  # the poller becomes the active case first
+        return await asyncio.wait_for(asyncio.gather(polling, setter()), timeout=5)
+
+    assert _run(main)[0] == "saw it"
+
+
+def test_errors_in_callbacks_go_to_the_exception_handler_and_the_loop_goes_on() -> None:
+    seen: list[dict[str, Any]] = []
+
+    def boom() -> None:
+        raise ValueError("broken callback")
+
+    async def main() -> str:
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: seen.append(ctx))
+        enter_case()
+        asyncio.get_running_loop().call_soon(boom)
+        await asyncio.sleep(0.01)
+        return "still running"
+
+    assert _run(main) == "still running"
+    assert [str(c["exception"]) for c in seen] == ["broken callback"]
+    assert "boom" in seen[0]["message"]
+
+
+def test_cancelled_callbacks_do_not_run() -> None:
+    ran: list[str] = []
+
+    async def main() -> None:
+        enter_case()
+        loop = asyncio.get_running_loop()
+        loop.call_soon(ran.append, "kept")
+        loop.call_soon(ran.append, "cancelled").cancel()
+        await asyncio.sleep(0.01)
+
+    _run(main)
+    assert ran == ["kept"]
+
+
+def test_threads_and_executors_reach_their_case() -> None:
+    async def main() -> list[Any]:
+        enter_case()
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        threading.Thread(target=lambda: loop.call_soon_threadsafe(done.set_result, "from a thread")).start()
+        in_pool = await loop.run_in_executor(None, lambda: "from the pool")
+        return [in_pool, await asyncio.wait_for(done, timeout=5)]
+
+    assert _run(main) == ["from the pool", "from a thread"]
+
+
+def test_run_suite_runs_its_cases_on_a_case_loop() -> None:
+    loops: list[str] = []
+
+    def which_loop(result: Any, case: Case) -> bool:
+        loops.append(type(asyncio.get_running_loop()).__name__)
+        return result.status == "completed"
+
+    suite = Suite(name="loop", team="research", model=ModelSetup(factory=demo_model),
+                  cases=[Case(id=f"c{i}", goal=DEMO_GOAL, scorers=[which_loop]) for i in range(3)])
+    assert run_suite(suite, concurrency=3).passed
+    assert loops == ["CaseLoop"] * 3
+
+
+def test_cases_with_equal_latency_all_finish() -> None:
+    """Eight cases with the same latency per call, as in the benchmark, all complete and pass
+    on the case loop (the benchmark measures their throughput)."""
+    suite = Suite(name="equal", team="research", model=ModelSetup(factory=lambda: demo_model(latency=0.01)),
+                  cases=[Case(id=f"c{i}", goal=DEMO_GOAL, expect={"status": "completed", "tool_called": "search"})
+                         for i in range(8)])
+    result = run_suite(suite, concurrency=8)
+    assert result.passed, [c.error for c in result.cases]
+    assert len(result.cases) == 8
