@@ -59,7 +59,7 @@ class CaseLoop(asyncio.SelectorEventLoop):
     def call_soon(self, callback: Callable[..., Any], *args: Any,
                   context: contextvars.Context | None = None) -> asyncio.Handle:
         case = context.get(_CASE) if context is not None else _CASE.get()
-        if case is None:
+        if case is None or self.is_closed():  # a closed loop raises, as asyncio's does
             return super().call_soon(callback, *args, context=context)
         if context is None:
             context = contextvars.copy_context()
@@ -79,14 +79,14 @@ class CaseLoop(asyncio.SelectorEventLoop):
     def _drain(self) -> None:
         """Run the active case's callbacks, and those they schedule, until it waits."""
         burst, deadline = self._burst, self.time() + QUANTUM
-        while burst:
-            self._run(*burst.popleft())
-            if burst and self.time() > deadline:  # busy too long: to the back of the queue
-                burst.extend(self._waiting.pop(self._active, ()))
+        try:
+            while burst and self.time() <= deadline:
+                self._run(*burst.popleft())
+        finally:  # busy past its quantum (or interrupted): the case goes to the back
+            if burst:
                 self._waiting[self._active] = burst
-                break
-        self._drain_scheduled = False
-        self._next_case()
+            self._drain_scheduled = False
+            self._next_case()
 
     def _next_case(self) -> None:
         self._active, self._burst = None, deque()
