@@ -125,8 +125,8 @@ async def arun_suites(
 
     `on_case_done` is called as each case finishes (the CLI's progress bar uses it). Cases run
     on the caller's event loop; `run_suite` and `agentorch eval` use a `CaseLoop`, which runs
-    one case at a time until it waits, so concurrent cases do not slow each other in lockstep
-    (see `agentorch.evals._loop`).
+    one case at a time until it waits, so concurrent cases do not slow each other in lockstep.
+    From your own code: `asyncio.Runner(loop_factory=CaseLoop).run(arun_suites(...))`.
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ConfigError(f"`concurrency` must be an integer >= 1, got {concurrency!r}.")
