@@ -15,9 +15,11 @@ between cases, not between every callback. A case busy for more than `QUANTUM` s
 without waiting yields to the others (it goes to the back of the queue), so no case can
 starve the rest even if it polls with `asyncio.sleep(0)`.
 
-Callbacks outside any case (the runner itself, other libraries' background tasks) and those
-that arrive from timers, I/O and other threads are scheduled as usual; only what they schedule
-in turn, inside a case, waits for the case's turn.
+Callbacks outside any case (the runner itself, other libraries' background tasks), timers and
+I/O handlers are scheduled as usual; only what they schedule in turn, inside a case, waits for
+the case's turn. Within a case callbacks keep their order; across cases they do not, which is
+the point. A case's parked callbacks wait for its turn, so a timeout can expire on work that is
+ready but not yet run.
 """
 
 from __future__ import annotations
@@ -35,82 +37,90 @@ QUANTUM = 0.01
 
 _CASE: contextvars.ContextVar[object | None] = contextvars.ContextVar("agentorch_eval_case", default=None)
 
-_Entry = tuple[asyncio.Handle, Callable[..., Any], tuple[Any, ...], contextvars.Context]
 
 def enter_case() -> None:
-    """Mark the running task (and the tasks it starts) as one case of its own."""
+    """Make the running task one case of its own, from its next step on.
+
+    Tasks it starts afterwards belong to the same case (they inherit its context); tasks
+    started before stay where they were. Calling it again in the same task starts a new case.
+    """
     _CASE.set(object())
 
 
 class CaseLoop(asyncio.SelectorEventLoop):
     """An asyncio loop that runs one case at a time until it waits (see the module docs).
 
-    The platform's selector loop (what `asyncio.run` uses on Linux and macOS) with its
-    `call_soon` scheduling by case; a task belongs to the case `enter_case` marked it with.
+    The platform's selector loop (what `asyncio.run` uses on Linux and macOS) with callbacks
+    scheduled by case; a task belongs to the case `enter_case` marked it with.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self._active: object | None = None
-        self._burst: deque[_Entry] = deque()
-        self._waiting: dict[object, deque[_Entry]] = {}  # other cases, in the order they woke
+        self._inbox: deque[tuple[object, asyncio.Handle]] = deque()  # case callbacks, as scheduled
+        self._queues: dict[object, deque[asyncio.Handle]] = {}  # per case, in the order they woke
         self._drain_scheduled = False
 
-    def call_soon(self, callback: Callable[..., Any], *args: Any,
-                  context: contextvars.Context | None = None) -> asyncio.Handle:
-        case = context.get(_CASE) if context is not None else _CASE.get()
-        if case is None or self.is_closed():  # a closed loop raises, as asyncio's does
-            return super().call_soon(callback, *args, context=context)
-        if context is None:
-            context = contextvars.copy_context()
+    def _call_soon(self, callback: Callable[..., Any], args: tuple[Any, ...],
+                   context: contextvars.Context | None) -> asyncio.Handle:
+        # Where `call_soon` and `call_soon_threadsafe` queue a checked callback. A case's goes to
+        # the inbox with one atomic append, so a call from a finalizer, a signal handler or
+        # another thread, at any point of the bookkeeping below, is never lost.
+        case = _CASE.get() if context is None else context.get(_CASE)
+        if case is None:
+            return super()._call_soon(callback, args, context)
         handle = asyncio.Handle(callback, args, self, context)
-        entry = (handle, callback, args, context)
-        if self._active is None:
-            self._active = case
-        if case is self._active:
-            self._burst.append(entry)
-            if not self._drain_scheduled:
-                self._drain_scheduled = True
-                super().call_soon(self._drain)
-        else:
-            self._waiting.setdefault(case, deque()).append(entry)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        self._inbox.append((case, handle))
+        self._schedule_drain()
         return handle
 
+    def _schedule_drain(self) -> None:
+        # A re-entrant call may schedule a second drain: harmless, a drain with nothing to do
+        # returns at once. The flag is set only once the drain is queued.
+        if not self._drain_scheduled:
+            super()._call_soon(self._drain, (), contextvars.Context())
+            self._drain_scheduled = True
+
     def _drain(self) -> None:
-        """Run the active case's callbacks, and those they schedule, until it waits."""
-        burst, deadline = self._burst, self.time() + QUANTUM
+        """Run the first waiting case's callbacks, and those it schedules, until it waits."""
+        case: object | None = None
+        queue: deque[asyncio.Handle] = deque()
+        front = True
         try:
-            while burst and self.time() <= deadline:
-                self._run(*burst.popleft())
-        finally:  # busy past its quantum (or interrupted): the case goes to the back
-            if burst:
-                self._waiting[self._active] = burst
-            self._drain_scheduled = False
-            self._next_case()
-
-    def _next_case(self) -> None:
-        self._active, self._burst = None, deque()
-        while self._waiting:
-            case = next(iter(self._waiting))
-            entries = self._waiting.pop(case)
-            if any(not entry[0].cancelled() for entry in entries):
-                self._active, self._burst = case, entries
-                self._drain_scheduled = True
-                super().call_soon(self._drain)
+            self._sort_inbox(None, queue)
+            if not self._queues:
                 return
+            case = next(iter(self._queues))
+            queue = self._queues.pop(case)
+            deadline = self.time() + QUANTUM
+            while queue and not self._stopping:
+                if self.time() > deadline:  # busy past its quantum: to the back of the line
+                    front = False
+                    break
+                handle = queue.popleft()
+                if not handle._cancelled:
+                    handle._run()  # reports errors as asyncio does; raises only on exit/Ctrl-C
+                self._sort_inbox(case, queue)
+        finally:  # a loop stop or Ctrl-C keeps the case's turn; the rest run on the next drain
+            if queue:
+                self._queues = {case: queue, **self._queues} if front else {**self._queues, case: queue}
+            self._drain_scheduled = False
+            if self._inbox or self._queues:
+                self._schedule_drain()
 
-    def _run(self, handle: asyncio.Handle, callback: Callable[..., Any], args: tuple[Any, ...],
-             context: contextvars.Context) -> None:
-        if handle.cancelled():
-            return
-        try:
-            context.run(callback, *args)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:  # as asyncio does: report it, keep the loop running
-            self.call_exception_handler(
-                {"message": f"Exception in callback {callback!r}", "exception": exc, "handle": handle}
-            )
+    def _sort_inbox(self, active: object | None, queue: deque[asyncio.Handle]) -> None:
+        while self._inbox:
+            case, handle = self._inbox.popleft()
+            if case is active:
+                queue.append(handle)
+            else:
+                self._queues.setdefault(case, deque()).append(handle)
+
+    def close(self) -> None:
+        super().close()
+        self._inbox.clear()
+        self._queues.clear()
 
 
 def run_on_case_loop(coro: Any) -> Any:

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import inspect
+import itertools
+import sys
 import threading
 from typing import Any
+
+import pytest
 
 from agentorch.evals import Case, ModelSetup, Suite, run_suite
 from agentorch.evals._loop import CaseLoop, enter_case
@@ -80,6 +86,126 @@ def test_errors_in_callbacks_go_to_the_exception_handler_and_the_loop_goes_on() 
     assert _run(main) == "still running"
     assert [str(c["exception"]) for c in seen] == ["broken callback"]
     assert "boom" in seen[0]["message"]
+
+
+def test_errors_are_reported_outside_any_case_as_on_a_plain_loop() -> None:
+    """The exception handler runs in the loop's context, not in another case's."""
+    who: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="the loop")
+
+    def boom() -> None:
+        raise ValueError("broken callback")
+
+    async def case(name: str) -> None:
+        enter_case()
+        who.set(name)
+        await asyncio.sleep(0)
+        asyncio.get_running_loop().call_soon(boom)
+        await asyncio.sleep(0.01)
+
+    def reported(loop_factory: Any) -> list[str]:
+        seen: list[str] = []
+
+        async def main() -> None:
+            asyncio.get_running_loop().set_exception_handler(lambda _loop, _ctx: seen.append(who.get()))
+            await asyncio.gather(case("a"), case("b"))
+
+        _run(main, loop_factory)
+        return seen
+
+    assert reported(CaseLoop) == reported(asyncio.new_event_loop) == ["the loop", "the loop"]
+
+
+def test_a_loop_stop_inside_a_case_takes_effect_as_on_a_plain_loop() -> None:
+    """Callbacks a case schedules after `loop.stop()` wait for the next run, as asyncio's do."""
+    for loop_factory in (CaseLoop, asyncio.new_event_loop):
+        loop, ran = loop_factory(), []
+        case = contextvars.copy_context()
+        case.run(enter_case)
+
+        def step(name: str, then: str | None) -> None:
+            ran.append(name)
+            loop.stop()
+            if then:
+                loop.call_soon(step, then, None, context=case)
+
+        loop.call_soon(step, "first", "second", context=case)
+        loop.run_forever()
+        assert ran == ["first"], loop_factory
+        loop.run_forever()
+        assert ran == ["first", "second"], loop_factory
+        loop.close()
+
+
+@pytest.mark.timeout(60)  # a lost wake-up hangs the loop
+def test_callbacks_scheduled_from_inside_the_loops_own_bookkeeping_are_never_lost() -> None:
+    """A finalizer, a signal handler or another thread can schedule a callback at any moment,
+    even while the loop switches cases. Schedule one at every step of CaseLoop's own code, for
+    the active case and for the others: each one runs, in order within its case."""
+    own_code = {f.__code__ for f in vars(CaseLoop).values() if inspect.isfunction(f)}
+    contexts: list[contextvars.Context] = []
+    injected: dict[int, list[int]] = {0: [], 1: [], 2: []}
+    ran: dict[int, list[int]] = {0: [], 1: [], 2: []}
+    counter = itertools.count()
+
+    async def worker() -> None:
+        enter_case()
+        contexts.append(contextvars.copy_context())
+        for _ in range(30):
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.001)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+
+        def inject(frame: Any, _event: str, _arg: Any) -> None:
+            if frame.f_code in own_code and len(contexts) == 3:
+                n = next(counter)
+                if n < 3000:
+                    injected[n % 3].append(n)
+                    loop.call_soon(ran[n % 3].append, n, context=contexts[n % 3])
+
+        sys.setprofile(inject)
+        try:
+            await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(3))), timeout=10)
+        finally:
+            sys.setprofile(None)
+        for _ in range(1000):  # the last injected callbacks may still be waiting for their turn
+            if ran == injected:
+                break
+            await asyncio.sleep(0.001)
+
+    _run(main)
+    assert sum(map(len, injected.values())) == 3000
+    assert ran == injected
+
+
+@pytest.mark.timeout(60)  # a lost wake-up hangs the loop
+def test_a_misuse_from_another_thread_is_refused_and_the_loop_goes_on() -> None:
+    """In debug mode `call_soon` from a foreign thread raises, as asyncio's does, and leaves the
+    loop's scheduling intact."""
+    errors: list[str] = []
+
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+        enter_case()
+        case = contextvars.copy_context()
+
+        def misuse() -> None:
+            try:
+                loop.call_soon(print, context=case)
+            except RuntimeError as exc:
+                errors.append(str(exc))
+
+        thread = threading.Thread(target=misuse)
+        thread.start()
+        thread.join()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return "still scheduling"
+
+    assert _run(main) == "still scheduling"
+    assert len(errors) == 1 and "thread" in errors[0]
 
 
 def test_cancelled_callbacks_do_not_run() -> None:
