@@ -3,7 +3,9 @@
 - 1,000 cases with zero-latency scripted models at concurrency 1 and 8 (total time, cases/s):
   the harness's own overhead, since nothing waits.
 - The same team with 50 ms per model call at concurrency 8 vs 1: the throughput ratio shows
-  how well concurrent cases overlap their waiting (ideal: 8x).
+  how well concurrent cases overlap their waiting (ideal: 8x). Each row also reports the
+  process CPU time per case and how busy that kept the CPU (CPU time / wall time): the loop
+  runs on one core, so the closer that gets to 100%, the more cases queue for it.
 
 Each pair runs on the loop `run_suite` and `agentorch eval` use (`CaseLoop`: one case at a
 time until it waits) and, as the baseline in the same run, on a plain asyncio loop, where
@@ -41,14 +43,15 @@ def _suite(n: int, latency: float) -> Suite:
 def _measure(n: int, concurrency: int, latency: float, loop: str = "case") -> dict[str, Any]:
     suite = _suite(n, latency)
     with asyncio.Runner(loop_factory=LOOPS[loop]) as runner:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         [result] = runner.run(arun_suites([suite], concurrency=concurrency))
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     if not result.passed:
         bad = next(c for c in result.cases if not c.passed)
         raise RuntimeError(f"benchmark case failed: {bad.case} {bad.status} {bad.error}")
     return {"cases": n, "concurrency": concurrency, "latency_s": latency, "loop": loop,
-            "seconds": round(seconds, 3), "cases_per_s": round(n / seconds, 2)}
+            "seconds": round(seconds, 3), "cases_per_s": round(n / seconds, 2),
+            "cpu_ms_per_case": round(cpu / n * 1000, 1), "cpu_busy": round(cpu / seconds, 2)}
 
 
 def _ratio(rows: list[dict[str, Any]], loop: str) -> float:
@@ -69,10 +72,12 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 def format_table(report: dict[str, Any]) -> str:
     """The report as a plain-text table."""
-    lines = [f"{'cases':>6} {'conc':>5} {'latency':>8} {'loop':>6} {'seconds':>9} {'cases/s':>9}"]
+    lines = [f"{'cases':>6} {'conc':>5} {'latency':>8} {'loop':>6} {'seconds':>9} {'cases/s':>9} "
+             f"{'cpu ms/case':>12} {'cpu busy':>9}"]
     for r in report["rows"]:
         lines.append(f"{r['cases']:>6} {r['concurrency']:>5} {r['latency_s'] * 1000:>5.0f} ms "
-                     f"{r['loop']:>6} {r['seconds']:>9.2f} {r['cases_per_s']:>9.2f}")
+                     f"{r['loop']:>6} {r['seconds']:>9.2f} {r['cases_per_s']:>9.2f} "
+                     f"{r['cpu_ms_per_case']:>12.1f} {r['cpu_busy']:>8.0%}")
     lines.append(f"50 ms latency: concurrency 8 gives {report['latency_50ms_c8_vs_c1']}x the "
                  f"throughput of 1 (CaseLoop; plain asyncio loop: "
                  f"{report['latency_50ms_c8_vs_c1_plain_loop']}x)")

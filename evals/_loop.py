@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -56,31 +57,36 @@ class CaseLoop(asyncio.SelectorEventLoop):
 
     def __init__(self) -> None:
         super().__init__()
-        self._inbox: deque[tuple[object, asyncio.Handle]] = deque()  # case callbacks, as scheduled
+        self._active: object | None = None  # the case being run, and its queue
+        self._burst: deque[asyncio.Handle] = deque()
+        self._inbox: deque[tuple[object, asyncio.Handle]] = deque()  # other cases' callbacks
         self._queues: dict[object, deque[asyncio.Handle]] = {}  # per case, in the order they woke
         self._drain_scheduled = False
 
     def _call_soon(self, callback: Callable[..., Any], args: tuple[Any, ...],
                    context: contextvars.Context | None) -> asyncio.Handle:
-        # Where `call_soon` and `call_soon_threadsafe` queue a checked callback. A case's goes to
-        # the inbox with one atomic append, so a call from a finalizer, a signal handler or
-        # another thread, at any point of the bookkeeping below, is never lost.
+        # Where `call_soon` and `call_soon_threadsafe` queue a checked callback. Each path is one
+        # atomic append, and only `_drain` moves callbacks between queues, so a call from a
+        # finalizer, a signal handler or another thread, at any point of `_drain`, is never lost.
         case = _CASE.get() if context is None else context.get(_CASE)
         if case is None:
             return super()._call_soon(callback, args, context)
         handle = asyncio.Handle(callback, args, self, context)
         if handle._source_traceback:
             del handle._source_traceback[-1]
-        self._inbox.append((case, handle))
-        self._schedule_drain()
+        if case is self._active and self._thread_id == threading.get_ident():
+            self._burst.append(handle)  # runs in the burst under way
+        else:
+            self._inbox.append((case, handle))
+            if not self._drain_scheduled:
+                self._schedule_drain()
         return handle
 
     def _schedule_drain(self) -> None:
         # A re-entrant call may schedule a second drain: harmless, a drain with nothing to do
         # returns at once. The flag is set only once the drain is queued.
-        if not self._drain_scheduled:
-            super()._call_soon(self._drain, (), contextvars.Context())
-            self._drain_scheduled = True
+        super()._call_soon(self._drain, (), contextvars.Context())
+        self._drain_scheduled = True
 
     def _drain(self) -> None:
         """Run the first waiting case's callbacks, and those it schedules, until it waits."""
@@ -88,34 +94,30 @@ class CaseLoop(asyncio.SelectorEventLoop):
         queue: deque[asyncio.Handle] = deque()
         front = True
         try:
-            self._sort_inbox(None, queue)
+            while self._inbox:
+                owner, handle = self._inbox.popleft()
+                self._queues.setdefault(owner, deque()).append(handle)
             if not self._queues:
                 return
             case = next(iter(self._queues))
-            queue = self._queues.pop(case)
-            deadline = self.time() + QUANTUM
+            queue = self._burst = self._queues.pop(case)
+            self._active = case  # after `_burst`: a call in between goes to the inbox
+            clock = self.time
+            deadline = clock() + QUANTUM
             while queue and not self._stopping:
-                if self.time() > deadline:  # busy past its quantum: to the back of the line
+                if clock() > deadline:  # busy past its quantum: to the back of the line
                     front = False
                     break
                 handle = queue.popleft()
                 if not handle._cancelled:
                     handle._run()  # reports errors as asyncio does; raises only on exit/Ctrl-C
-                self._sort_inbox(case, queue)
         finally:  # a loop stop or Ctrl-C keeps the case's turn; the rest run on the next drain
+            self._active = None  # first: from here on, the case's new callbacks go to the inbox
             if queue:
                 self._queues = {case: queue, **self._queues} if front else {**self._queues, case: queue}
             self._drain_scheduled = False
             if self._inbox or self._queues:
                 self._schedule_drain()
-
-    def _sort_inbox(self, active: object | None, queue: deque[asyncio.Handle]) -> None:
-        while self._inbox:
-            case, handle = self._inbox.popleft()
-            if case is active:
-                queue.append(handle)
-            else:
-                self._queues.setdefault(case, deque()).append(handle)
 
     def close(self) -> None:
         super().close()

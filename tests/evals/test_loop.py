@@ -138,44 +138,60 @@ def test_a_loop_stop_inside_a_case_takes_effect_as_on_a_plain_loop() -> None:
 
 @pytest.mark.timeout(60)  # a lost wake-up hangs the loop
 def test_callbacks_scheduled_from_inside_the_loops_own_bookkeeping_are_never_lost() -> None:
-    """A finalizer, a signal handler or another thread can schedule a callback at any moment,
-    even while the loop switches cases. Schedule one at every step of CaseLoop's own code, for
-    the active case and for the others: each one runs, in order within its case."""
+    """A finalizer, a signal handler or another thread can schedule a callback between any two
+    bytecodes, even while the loop switches cases. Under `sys.settrace`, each call into
+    CaseLoop's code gets one callback per case scheduled at one of its bytecodes, the position
+    sweeping with every call: each one runs, in order within its case."""
     own_code = {f.__code__ for f in vars(CaseLoop).values() if inspect.isfunction(f)}
     contexts: list[contextvars.Context] = []
-    injected: dict[int, list[int]] = {0: [], 1: [], 2: []}
-    ran: dict[int, list[int]] = {0: [], 1: [], 2: []}
+    injected: list[list[int]] = [[], [], []]
+    ran: list[list[int]] = [[], [], []]
     counter = itertools.count()
+    where = {"depth": 0, "pos": 0, "target": -1, "calls": 0}
 
     async def worker() -> None:
         enter_case()
         contexts.append(contextvars.copy_context())
-        for _ in range(30):
-            await asyncio.sleep(0)
-        await asyncio.sleep(0.001)
+        for i in range(200):
+            await asyncio.sleep(0.0001 if i % 2 else 0)  # the case waits every other step
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
 
-        def inject(frame: Any, _event: str, _arg: Any) -> None:
-            if frame.f_code in own_code and len(contexts) == 3:
-                n = next(counter)
-                if n < 3000:
-                    injected[n % 3].append(n)
-                    loop.call_soon(ran[n % 3].append, n, context=contexts[n % 3])
+        def in_own_code(_frame: Any, event: str, _arg: Any) -> Any:
+            if event == "return":
+                where["depth"] -= 1
+            else:
+                where["pos"] += 1
+                if where["pos"] == where["target"]:
+                    for case, context in enumerate(contexts):
+                        n = next(counter)
+                        injected[case].append(n)
+                        loop.call_soon(ran[case].append, n, context=context)
+            return in_own_code
 
-        sys.setprofile(inject)
+        def on_call(frame: Any, _event: str, _arg: Any) -> Any:
+            if frame.f_code not in own_code or len(contexts) < 3:
+                return None
+            frame.f_trace_opcodes = True  # an event before every bytecode
+            if where["depth"] == 0:
+                where["calls"] += 1
+                where["pos"], where["target"] = 0, where["calls"] * 7 % 199
+            where["depth"] += 1
+            return in_own_code
+
+        sys.settrace(on_call)
         try:
-            await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(3))), timeout=10)
+            await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(3))), timeout=20)
         finally:
-            sys.setprofile(None)
+            sys.settrace(None)
         for _ in range(1000):  # the last injected callbacks may still be waiting for their turn
             if ran == injected:
                 break
             await asyncio.sleep(0.001)
 
     _run(main)
-    assert sum(map(len, injected.values())) == 3000
+    assert sum(map(len, injected)) > 1000
     assert ran == injected
 
 
