@@ -33,7 +33,7 @@ def test_quick_benchmarks_write_tables_and_json(tmp_path: Path) -> None:
         assert title in proc.stdout
     everything = json.loads((tmp_path / "all.json").read_text())
     assert everything["quick"] is True
-    assert {"dag", "overhead", "tokens", "scale", "memory"} <= set(everything["workloads"])
+    assert {"dag", "overhead", "tokens", "scale", "memory", "evals"} <= set(everything["workloads"])
     for name in ("dag", "overhead", "tokens", "scale"):
         data = json.loads((tmp_path / f"{name}.json").read_text())
         assert data["rows"] and data["tables"]
@@ -42,6 +42,11 @@ def test_quick_benchmarks_write_tables_and_json(tmp_path: Path) -> None:
         "agentorch", "send-graph", "plan-execute", "supervisor"}
     assert all(r["wall_s"] > 0 and r["model_calls"] > 0 for r in dag["rows"])
     assert "## dag" in (tmp_path / "report.md").read_text()
+    evals = everything["workloads"]["evals"]["result"]
+    assert {(r["loop"], r["concurrency"], r["latency_s"]) for r in evals["rows"]} == {
+        (loop, conc, latency) for loop in ("case", "plain") for conc in (1, 8) for latency in (0.0, 0.05)}
+    assert evals["latency_50ms_c8_vs_c1"] > 1 and evals["latency_50ms_c8_vs_c1_plain_loop"] > 1
+    assert "concurrency 8 gives" in proc.stdout
 
 
 def test_unknown_workload_is_refused() -> None:
