@@ -12,8 +12,9 @@ next case that has callbacks waiting becomes active. A case wakes in turn and ru
 full speed, so cases fall into a staggered rhythm instead of a convoy. Callbacks of the active
 case scheduled during its burst run in the same loop iteration: I/O and timers are polled
 between cases, not between every callback. A case busy for more than `QUANTUM` seconds
-without waiting yields to the others (it goes to the back of the queue), so no case can
-starve the rest even if it polls with `asyncio.sleep(0)`.
+without waiting yields to the others (it goes behind every case that is waiting, including
+those its own time woke), so no case can starve the rest even if it polls with
+`asyncio.sleep(0)`.
 
 Callbacks outside any case (the runner itself, other libraries' background tasks), timers and
 I/O handlers are scheduled as usual; only what they schedule in turn, inside a case, waits for
@@ -59,9 +60,10 @@ class CaseLoop(asyncio.SelectorEventLoop):
         super().__init__()
         self._active: object | None = None  # the case being run, and its queue
         self._burst: deque[asyncio.Handle] = deque()
-        self._inbox: deque[tuple[object, asyncio.Handle]] = deque()  # other cases' callbacks
+        self._inbox: deque[tuple[object, asyncio.Handle]] = deque()  # callbacks not yet sorted
         self._queues: dict[object, deque[asyncio.Handle]] = {}  # per case, in the order they woke
-        self._drain_scheduled = False
+        self._yielded: object | None = None  # the case that last ran out of its quantum
+        self._drain_scheduled = False  # read and written on the loop's thread only
 
     def _call_soon(self, callback: Callable[..., Any], args: tuple[Any, ...],
                    context: contextvars.Context | None) -> asyncio.Handle:
@@ -74,11 +76,14 @@ class CaseLoop(asyncio.SelectorEventLoop):
         handle = asyncio.Handle(callback, args, self, context)
         if handle._source_traceback:
             del handle._source_traceback[-1]
-        if case is self._active and self._thread_id == threading.get_ident():
-            self._burst.append(handle)  # runs in the burst under way
+        on_loop_thread = self._thread_id == threading.get_ident()
+        if case is self._active and not self._inbox and on_loop_thread:
+            self._burst.append(handle)  # runs in the burst under way, after what it scheduled
         else:
             self._inbox.append((case, handle))
-            if not self._drain_scheduled:
+            if not on_loop_thread:  # another thread: a drain of its own (a spare one is harmless)
+                super()._call_soon(self._drain, (), contextvars.Context())
+            elif not self._drain_scheduled:
                 self._schedule_drain()
         return handle
 
@@ -94,20 +99,28 @@ class CaseLoop(asyncio.SelectorEventLoop):
         queue: deque[asyncio.Handle] = deque()
         front = True
         try:
-            while self._inbox:
-                owner, handle = self._inbox.popleft()
-                self._queues.setdefault(owner, deque()).append(handle)
+            self._sort_inbox(None, queue)
             if not self._queues:
                 return
             case = next(iter(self._queues))
+            if case is self._yielded and len(self._queues) > 1:  # others woke meanwhile: after them
+                self._queues[case] = self._queues.pop(case)
+                case = next(iter(self._queues))
+            self._yielded = None
             queue = self._burst = self._queues.pop(case)
             self._active = case  # after `_burst`: a call in between goes to the inbox
             clock = self.time
             deadline = clock() + QUANTUM
-            while queue and not self._stopping:
-                if clock() > deadline:  # busy past its quantum: to the back of the line
-                    front = False
+            ready = len(queue)  # after `loop.stop()`, what was ready still runs, as in asyncio
+            while True:
+                if self._inbox:  # scheduled earlier than what the burst appends: first
+                    self._sort_inbox(case, queue)
+                if not queue or (self._stopping and ready <= 0):
                     break
+                if clock() > deadline:  # busy past its quantum: behind the cases that wait
+                    front, self._yielded = False, case
+                    break
+                ready -= 1
                 handle = queue.popleft()
                 if not handle._cancelled:
                     handle._run()  # reports errors as asyncio does; raises only on exit/Ctrl-C
@@ -117,12 +130,25 @@ class CaseLoop(asyncio.SelectorEventLoop):
                 self._queues = {case: queue, **self._queues} if front else {**self._queues, case: queue}
             self._drain_scheduled = False
             if self._inbox or self._queues:
-                self._schedule_drain()
+                if front:
+                    self._schedule_drain()
+                else:  # a hop first, so the next poll's timers and I/O wake their cases
+                    super()._call_soon(self._schedule_drain, (), contextvars.Context())
+                    self._drain_scheduled = True
+
+    def _sort_inbox(self, case: object | None, queue: deque[asyncio.Handle]) -> None:
+        """Move the inbox to the running `case`'s `queue` and the other cases' queues."""
+        self._active = None  # meanwhile, new calls queue behind the inbox's, in the inbox
+        while self._inbox:
+            owner, handle = self._inbox.popleft()
+            (queue if owner is case else self._queues.setdefault(owner, deque())).append(handle)
+        self._active = case
 
     def close(self) -> None:
         super().close()
         self._inbox.clear()
         self._queues.clear()
+        self._burst = deque()  # may still hold the parked rest of the last burst
 
 
 def run_on_case_loop(coro: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dis
 import inspect
 import itertools
 import sys
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from agentorch.evals import Case, ModelSetup, Suite, run_suite
-from agentorch.evals._loop import CaseLoop, enter_case
+from agentorch.evals._loop import QUANTUM, CaseLoop, enter_case
 from agentorch.graphs.research import DEMO_GOAL, demo_model
 
 
@@ -133,41 +134,86 @@ def test_a_loop_stop_inside_a_case_takes_effect_as_on_a_plain_loop() -> None:
         assert ran == ["first"], loop_factory
         loop.run_forever()
         assert ran == ["first", "second"], loop_factory
+        loop.call_soon(ran.append, "ready", context=case)
+        loop.stop()  # the "run once" idiom: what is ready runs, then the loop stops
+        loop.run_forever()
+        assert ran == ["first", "second", "ready"], loop_factory
         loop.close()
+
+
+def test_a_case_past_its_quantum_goes_behind_the_cases_its_time_woke() -> None:
+    """A case that never waits runs a quantum at a time; a case whose timer fires meanwhile runs
+    as soon as that quantum ends, not a quantum or two later."""
+    delays: list[float] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+
+        async def busy() -> None:
+            enter_case()
+            while not stop.is_set():
+                await asyncio.sleep(0)
+                sum(range(300))
+
+        async def sleeper() -> None:
+            enter_case()
+            for _ in range(20):
+                due = loop.time() + 0.001
+                await asyncio.sleep(0.001)
+                delays.append(loop.time() - due)
+            stop.set()
+
+        await asyncio.gather(busy(), sleeper())
+
+    _run(main)
+    delays.sort()
+    assert delays[len(delays) // 2] < 1.5 * QUANTUM, delays
 
 
 @pytest.mark.timeout(60)  # a lost wake-up hangs the loop
 def test_callbacks_scheduled_from_inside_the_loops_own_bookkeeping_are_never_lost() -> None:
     """A finalizer, a signal handler or another thread can schedule a callback between any two
     bytecodes, even while the loop switches cases. Under `sys.settrace`, each call into
-    CaseLoop's code gets one callback per case scheduled at one of its bytecodes, the position
-    sweeping with every call: each one runs, in order within its case."""
+    CaseLoop's code gets one callback per case scheduled before one of its bytecodes, a
+    different one each call, round all of them; each of those schedules a follow-up in its case
+    when it runs. Every callback runs, and within a case in the order they were scheduled."""
     own_code = {f.__code__ for f in vars(CaseLoop).values() if inspect.isfunction(f)}
+    spots = sorted(((code.co_name, ins.offset) for code in own_code for ins in dis.get_instructions(code)))
     contexts: list[contextvars.Context] = []
-    injected: list[list[int]] = [[], [], []]
+    scheduled: list[list[int]] = [[], [], []]
     ran: list[list[int]] = [[], [], []]
     counter = itertools.count()
-    where = {"depth": 0, "pos": 0, "target": -1, "calls": 0}
+    where: dict[str, Any] = {"depth": 0, "calls": 0, "spot": None, "scheduling": False}
 
     async def worker() -> None:
         enter_case()
         contexts.append(contextvars.copy_context())
-        for i in range(200):
+        for i in range(400):
             await asyncio.sleep(0.0001 if i % 2 else 0)  # the case waits every other step
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
 
-        def in_own_code(_frame: Any, event: str, _arg: Any) -> Any:
+        def schedule(case: int, follow_up: bool) -> None:
+            n = next(counter)
+            scheduled[case].append(n)
+            where["scheduling"] = True  # a call interrupting this one would come first: no order
+            loop.call_soon(run, case, n, follow_up, context=contexts[case])
+            where["scheduling"] = False
+
+        def run(case: int, n: int, follow_up: bool) -> None:
+            ran[case].append(n)
+            if follow_up:
+                schedule(case, False)  # in the case's context, during its burst
+
+        def in_own_code(frame: Any, event: str, _arg: Any) -> Any:
             if event == "return":
                 where["depth"] -= 1
-            else:
-                where["pos"] += 1
-                if where["pos"] == where["target"]:
-                    for case, context in enumerate(contexts):
-                        n = next(counter)
-                        injected[case].append(n)
-                        loop.call_soon(ran[case].append, n, context=context)
+            elif (frame.f_code.co_name, frame.f_lasti) == where["spot"] and not where["scheduling"]:
+                where["spot"] = None  # once per call
+                for case in range(3):
+                    schedule(case, True)
             return in_own_code
 
         def on_call(frame: Any, _event: str, _arg: Any) -> Any:
@@ -176,7 +222,7 @@ def test_callbacks_scheduled_from_inside_the_loops_own_bookkeeping_are_never_los
             frame.f_trace_opcodes = True  # an event before every bytecode
             if where["depth"] == 0:
                 where["calls"] += 1
-                where["pos"], where["target"] = 0, where["calls"] * 7 % 199
+                where["spot"] = spots[where["calls"] * 7 % len(spots)]
             where["depth"] += 1
             return in_own_code
 
@@ -185,14 +231,14 @@ def test_callbacks_scheduled_from_inside_the_loops_own_bookkeeping_are_never_los
             await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(3))), timeout=20)
         finally:
             sys.settrace(None)
-        for _ in range(1000):  # the last injected callbacks may still be waiting for their turn
-            if ran == injected:
+        for _ in range(1000):  # the last callbacks may still be waiting for their turn
+            if ran == scheduled:
                 break
             await asyncio.sleep(0.001)
 
     _run(main)
-    assert sum(map(len, injected)) > 1000
-    assert ran == injected
+    assert sum(map(len, scheduled)) > 1000  # (about 2,000)
+    assert ran == scheduled
 
 
 @pytest.mark.timeout(60)  # a lost wake-up hangs the loop
