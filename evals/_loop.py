@@ -20,7 +20,8 @@ Callbacks outside any case (the runner itself, other libraries' background tasks
 I/O handlers are scheduled as usual; only what they schedule in turn, inside a case, waits for
 the case's turn. Within a case callbacks keep their order; across cases they do not, which is
 the point. A case's parked callbacks wait for its turn, so a timeout can expire on work that is
-ready but not yet run.
+ready but not yet run. After `loop.stop()` the running case's ready callbacks still run; other
+cases' run when the loop runs again.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class CaseLoop(asyncio.SelectorEventLoop):
         self._inbox: deque[tuple[object, asyncio.Handle]] = deque()  # callbacks not yet sorted
         self._queues: dict[object, deque[asyncio.Handle]] = {}  # per case, in the order they woke
         self._yielded: object | None = None  # the case that last ran out of its quantum
-        self._drain_scheduled = False  # read and written on the loop's thread only
+        self._drain_token: object | None = None  # the pending drain (or hop); loop thread only
 
     def _call_soon(self, callback: Callable[..., Any], args: tuple[Any, ...],
                    context: contextvars.Context | None) -> asyncio.Handle:
@@ -81,20 +82,30 @@ class CaseLoop(asyncio.SelectorEventLoop):
             self._burst.append(handle)  # runs in the burst under way, after what it scheduled
         else:
             self._inbox.append((case, handle))
-            if not on_loop_thread:  # another thread: a drain of its own (a spare one is harmless)
-                super()._call_soon(self._drain, (), contextvars.Context())
-            elif not self._drain_scheduled:
-                self._schedule_drain()
+            if not on_loop_thread:  # another thread: a drain that runs only if none is pending
+                super()._call_soon(self._drain, (None,), contextvars.Context())
+            elif self._drain_token is None:
+                self._schedule(self._drain)
         return handle
 
-    def _schedule_drain(self) -> None:
-        # A re-entrant call may schedule a second drain: harmless, a drain with nothing to do
-        # returns at once. The flag is set only once the drain is queued.
-        super()._call_soon(self._drain, (), contextvars.Context())
-        self._drain_scheduled = True
+    def _schedule(self, step: Callable[[object], None]) -> None:
+        # The token is set only once the step is queued. A step superseded by a later one (a
+        # re-entrant call in between) returns at once, so no second chain of drains outlives it.
+        token = object()
+        super()._call_soon(step, (token,), contextvars.Context())
+        self._drain_token = token
 
-    def _drain(self) -> None:
+    def _current(self, token: object) -> bool:
+        return self._drain_token is None or token is self._drain_token
+
+    def _hop(self, token: object) -> None:  # one loop iteration (a poll) before the drain
+        if self._current(token):
+            self._schedule(self._drain)
+
+    def _drain(self, token: object) -> None:
         """Run the first waiting case's callbacks, and those it schedules, until it waits."""
+        if not self._current(token):
+            return
         case: object | None = None
         queue: deque[asyncio.Handle] = deque()
         front = True
@@ -128,13 +139,10 @@ class CaseLoop(asyncio.SelectorEventLoop):
             self._active = None  # first: from here on, the case's new callbacks go to the inbox
             if queue:
                 self._queues = {case: queue, **self._queues} if front else {**self._queues, case: queue}
-            self._drain_scheduled = False
-            if self._inbox or self._queues:
-                if front:
-                    self._schedule_drain()
-                else:  # a hop first, so the next poll's timers and I/O wake their cases
-                    super()._call_soon(self._schedule_drain, (), contextvars.Context())
-                    self._drain_scheduled = True
+            self._drain_token = None
+            if self._inbox or self._queues:  # past its quantum: a hop first, so that the
+                # next poll's timers and I/O wake their cases before the next drain
+                self._schedule(self._drain if front else self._hop)
 
     def _sort_inbox(self, case: object | None, queue: deque[asyncio.Handle]) -> None:
         """Move the inbox to the running `case`'s `queue` and the other cases' queues."""

@@ -9,6 +9,7 @@ import inspect
 import itertools
 import sys
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -169,6 +170,44 @@ def test_a_case_past_its_quantum_goes_behind_the_cases_its_time_woke() -> None:
     _run(main)
     delays.sort()
     assert delays[len(delays) // 2] < 1.5 * QUANTUM, delays
+
+
+def test_callbacks_from_other_threads_do_not_slow_the_loop_down() -> None:
+    """Each callback another thread schedules into a case wakes the loop once; it does not leave
+    an extra round of case scheduling behind that would delay timers a quantum per call."""
+    lags: list[float] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        stop = False
+        case = contextvars.copy_context()
+        case.run(enter_case)
+
+        async def busy() -> None:  # a case that never waits
+            enter_case()
+            while not stop:
+                await asyncio.sleep(0)
+
+        spinning = asyncio.ensure_future(busy())
+
+        def pinger() -> None:
+            for _ in range(30):
+                loop.call_soon_threadsafe(lambda: None, context=case)
+                time.sleep(0.002)
+
+        thread = threading.Thread(target=pinger)
+        thread.start()
+        while thread.is_alive():
+            await asyncio.sleep(0.01)
+        for _ in range(5):
+            due = loop.time() + 0.001
+            await asyncio.sleep(0.001)
+            lags.append(loop.time() - due)
+        stop = True
+        await spinning
+
+    _run(main)
+    assert sorted(lags)[2] < 3 * QUANTUM, lags
 
 
 @pytest.mark.timeout(60)  # a lost wake-up hangs the loop
