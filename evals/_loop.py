@@ -137,8 +137,10 @@ class CaseLoop(asyncio.SelectorEventLoop):
                     handle._run()  # reports errors as asyncio does; raises only on exit/Ctrl-C
         finally:  # a loop stop or Ctrl-C keeps the case's turn; the rest run on the next drain
             self._active = None  # first: from here on, the case's new callbacks go to the inbox
-            if queue:
-                self._queues = {case: queue, **self._queues} if front else {**self._queues, case: queue}
+            if queue and front:  # first in line again
+                self._queues = {case: queue, **self._queues}
+            elif queue:  # the case is not in `_queues` while it runs: this puts it last
+                self._queues[case] = queue
             self._drain_token = None
             if self._inbox or self._queues:  # past its quantum: a hop first, so that the
                 # next poll's timers and I/O wake their cases before the next drain
