@@ -28,7 +28,7 @@ from agentorch._keys import (
     TRACE_ROUND_KEY,
     TRACE_SUBTASK_KEY,
 )
-from agentorch._types import Budget, TokenUsage
+from agentorch._types import Budget, TokenUsage, Usage
 
 if TYPE_CHECKING:
     from agentorch._team import Team
@@ -60,6 +60,24 @@ class RunContext:
     started: float = field(default_factory=time.monotonic)
     llm_calls: int = 0
     tokens: int = 0
+    carried: dict[str, tuple[TokenUsage, str]] = field(default_factory=dict)
+    """Usage of answered calls whose node attempt then failed, by role (with the model name):
+    LangGraph drops a failed node's writes, so a retried node adds them to its own usage and a
+    failed run's result adds what is left."""
+    failed_role: str | None = None
+    """The role whose model call raised last (None once a later call answers): names the role
+    in a failure's message."""
+
+    def carry(self, role: str, usage: TokenUsage, model: str) -> None:
+        """Keep `usage` of calls `role` made in a node attempt that is failing."""
+        if usage.calls:
+            before, _ = self.carried.get(role, (TokenUsage(), model))
+            self.carried[role] = (before + usage, model)
+
+    def carried_usage(self) -> Usage:
+        """What `carried` holds, as a `Usage`."""
+        return Usage(by_role={r: u for r, (u, _) in self.carried.items()},
+                     by_model=_by_model(self.carried.values()))
 
     def budget_problem(self) -> str | None:
         """Which budget limit is reached, or None."""
@@ -118,7 +136,12 @@ class RunContext:
         coro = runnable.ainvoke(list(messages), config=config)
         timeout = self.team.model_timeout
         began = time.monotonic()
-        out = await (asyncio.wait_for(coro, timeout) if timeout else coro)
+        try:
+            out = await (asyncio.wait_for(coro, timeout) if timeout else coro)
+        except BaseException:
+            self.failed_role = role
+            raise
+        self.failed_role = None
         if log.isEnabledFor(logging.DEBUG):
             raw = out.get("raw") if isinstance(out, dict) else out
             tokens = usage_of(raw).total_tokens if isinstance(raw, AIMessage) else "?"
@@ -144,9 +167,9 @@ class RunContext:
         """
         structured = self.team.structured_model(role, schema)
         convo = list(messages)
-        usage = TokenUsage()
+        # calls answered in earlier attempts of this node (retried after an error) count too
+        usage, model = self.carried.pop(role, (TokenUsage(), "unknown"))
         problems: list[str] = []
-        model = "unknown"
         for attempt in range(retries + 1):
             try:
                 out = dict(await self._invoke(role, structured, convo, None, round, None))
@@ -156,6 +179,9 @@ class RunContext:
                 out = {"raw": None, "parsed": None, "parsing_error": e}
             except BudgetExhausted as e:  # the attempts already made still count
                 e.spent, e.model = usage, model
+                raise
+            except BaseException:
+                self.carry(role, usage, model)
                 raise
             raw = out.get("raw")
             if isinstance(raw, AIMessage):
@@ -170,7 +196,11 @@ class RunContext:
                     value, out["parsing_error"] = None, e
             if value is None:
                 err = out.get("parsing_error")
-                problems = [f"The answer did not match the required format: {_short(err)}"]
+                problems = [
+                    f"The answer did not match the required format: {_short(err)}" if err is not None
+                    else "The answer did not match the required format: it was plain text, "
+                    f"not a `{schema.__name__}` object."
+                ]
             else:
                 problems = list(check(value)) if check else []
                 if not problems:
@@ -186,6 +216,13 @@ class RunContext:
                 ),
             ]
         return None, problems, usage, model
+
+def _by_model(entries: Any) -> dict[str, TokenUsage]:
+    out: dict[str, TokenUsage] = {}
+    for usage, model in entries:
+        out[model] = out.get(model, TokenUsage()) + usage
+    return out
+
 
 def usage_of(message: AIMessage) -> TokenUsage:
     """The token usage a model reported on `message` (zeros if it reported none)."""

@@ -6,10 +6,10 @@ sub-task's start), not from a second bookkeeping path.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Literal, TypedDict
 
-from agentorch._keys import NODE_CRITIC, NODE_PLAN, NODE_SPECIALIST
+from agentorch._keys import CALL_KEY, NODE_CRITIC, NODE_PLAN, NODE_SPECIALIST
 from agentorch._types import PendingInterrupt, Plan, SubTaskResult, Verdict
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Interrupted",
     "Final",
     "events_from_chunk",
+    "waiting_interrupts",
 ]
 
 
@@ -100,12 +101,41 @@ def pending_interrupts(interrupts: Any) -> list[PendingInterrupt]:
     ]
 
 
+def waiting_interrupts(snapshot: Any, pending_writes: Iterable[Any]) -> list[PendingInterrupt]:
+    """The interrupts of a thread's `StateSnapshot` that still wait for a person.
+
+    LangGraph lists a task's interrupts until the task finishes, so a task that was answered,
+    ran on and then failed still shows the interrupt it raised before; answering it again could
+    reach the task's next call. A tool approval is answered when the task's recorded answers
+    (`pending_writes` of the snapshot's checkpoint, from `checkpointer.aget_tuple`) hold an
+    answer tagged with its call id (see `Team.resume`).
+    """
+    answered = {
+        (task_id, answer[CALL_KEY])
+        for task_id, _channel, value in pending_writes
+        if isinstance(value, list)
+        for answer in value
+        if isinstance(answer, dict) and CALL_KEY in answer and set(answer) <= _ANSWER_KEYS
+    }
+    return [
+        i
+        for t in snapshot.tasks
+        for i in pending_interrupts(t.interrupts)
+        if (t.id, i.payload.get(CALL_KEY)) not in answered
+    ]
+
+
+_ANSWER_KEYS = frozenset({"approved", "args", "by", CALL_KEY})
+
+
 def events_from_chunk(mode: str, chunk: Any) -> Iterator[Event]:
     """Translate one `(mode, chunk)` of `astream(stream_mode=["updates", "custom"])`."""
     if mode == "custom":
         if isinstance(chunk, dict) and chunk.get("type") == "subtask_started":
             yield SubtaskStarted(**chunk)  # type: ignore[typeddict-item]
         return
+    if chunk.get("__metadata__", {}).get("cached"):
+        return  # writes a resumed step replays: reported when they were made
     for node, update in chunk.items():
         if node == "__interrupt__":
             yield Interrupted(type="interrupted", interrupts=pending_interrupts(update))

@@ -176,8 +176,13 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
         if decision is False or decision is None:
             return Command(goto=END, update={"stop": "rejected", "status": "rejected",
                                              "error": "The plan was rejected at approval."})
-        edited = Plan.model_validate(decision).model_dump(mode="json")
-        return Command(goto=NODE_DISPATCH, update={"plan": edited, "plans": [edited]})
+        edited = Plan.model_validate(decision)
+        dumped = edited.model_dump(mode="json")
+        update: dict[str, Any] = {"plan": dumped, "plans": [dumped]}
+        # results kept from an earlier round must be judged against the plan that runs
+        update["results"] = _stale_results(Plan.model_validate(state["plan"]), edited,
+                                           state.get("results", {}))
+        return Command(goto=NODE_DISPATCH, update=update)
 
     # dispatch and route are async (though they never await) so LangGraph runs them on the
     # event loop: a sync node or branch is sent to a thread pool at every step
@@ -226,6 +231,7 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
             return Command(goto=NODE_SYNTHESIZE, update={"stop": "budget_exhausted", "error": str(e),
                                                          **_spent_update(CRITIC, e)})
         if verdict is None:
+            ctx.carry(CRITIC, usage, model)
             raise AgentorchError(
                 f"The critic gave no valid verdict after {team.plan_retries + 1} attempts: "
                 + "; ".join(problems)

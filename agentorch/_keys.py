@@ -30,6 +30,8 @@ NODE_REMEMBER: Final = "remember"
 # tool metadata keys
 REQUIRES_APPROVAL: Final = "agentorch_requires_approval"
 TOOL_TIMEOUT: Final = "agentorch_timeout"
+# key of a tool-approval interrupt's payload (and of its answer) naming the call it is about
+CALL_KEY: Final = "call"
 
 # configurable key under which a run's private context travels
 RUN_CONTEXT: Final = "agentorch_run"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import json
 import logging
 import random
@@ -29,7 +30,7 @@ from agentorch._agent import Agent, tool_needs_approval, tool_timeout
 from agentorch._context import BudgetExhausted, RunContext, model_name_of, usage_of
 from agentorch._data import data_block
 from agentorch._errors import AgentorchError, describe_error
-from agentorch._keys import SUMMARIZER
+from agentorch._keys import CALL_KEY, SUMMARIZER
 from agentorch._state import SpecialistInput, add_usage
 from agentorch._types import SubTask, SubTaskResult, TokenUsage, ToolCallRecord
 
@@ -149,7 +150,8 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
                     status, error = "failed", f"kept calling tools past max_tool_calls={team.max_tool_calls}"
                     break
                 for call in ai.tool_calls:
-                    record = await _handle_call(call, tools, seen, agent, st, team.tool_timeout)
+                    record = await _handle_call(call, tools, seen, agent, st, team.tool_timeout,
+                                                inp["attempt"], len(records))
                     records.append(record)
                     messages.append(
                         ToolMessage(
@@ -171,6 +173,8 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
         except (GraphBubbleUp, SubTaskFailed):
             raise
         except Exception as e:  # our own errors too (ScriptExhausted...): say which sub-task
+            ctx.carry(agent.name, usage, model_name)
+            ctx.carry(SUMMARIZER, summary_usage, summary_model)
             raise SubTaskFailed(
                 f"Sub-task `{st.id}` (agent `{agent.name}`) failed: {describe_error(e)}"
             ) from e
@@ -199,6 +203,8 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
         agent: Agent,
         st: SubTask,
         default_timeout: float | None,
+        attempt: int,
+        index: int,
     ) -> ToolCallRecord:
         name, args = call["name"], dict(call.get("args") or {})
         tool = tools.get(name)
@@ -220,9 +226,9 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
         approved_by = ""
         problem = _args_problem(tool, args)  # nobody is asked to approve a call that cannot run
         if problem is None and tool_needs_approval(tool):
-            decision = interrupt(
-                {"kind": "tool", "agent": agent.name, "subtask_id": st.id,
-                 "tool": name, "args": args}
+            decision = _ask_person(
+                {"kind": "tool", "agent": agent.name, "subtask_id": st.id, "tool": name,
+                 "args": args, CALL_KEY: _call_id(st.id, attempt, index, key)}
             )
             asked = args
             approved, args, approved_by = _read_decision(decision, args)
@@ -314,6 +320,28 @@ def _retries_on(policy: RetryPolicy, exc: Exception) -> bool:
     if isinstance(on, type) and issubclass(on, Exception):
         return isinstance(exc, on)
     return bool(on(exc))  # type: ignore[call-arg,operator]
+
+
+def _call_id(subtask_id: str, attempt: int, index: int, key: str) -> str:
+    """Names one gated call: the sub-task, its attempt, the call's place in it, tool and args."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"{subtask_id}/{attempt}/{index}/{digest}"
+
+
+def _ask_person(payload: dict[str, Any]) -> Any:
+    """`interrupt(payload)` until the answer is for this very call.
+
+    `Team.resume` tags each answer with the call it was shown for. An answer that names another
+    call (one answered before a failure, which LangGraph may hand to the next interrupt of the
+    task) is never applied here: the person is asked again about this call.
+    """
+    while True:
+        decision = interrupt(payload)
+        meant = decision.get(CALL_KEY) if isinstance(decision, dict) else None
+        if meant is None or meant == payload[CALL_KEY]:
+            return decision
+        log.warning("an approval answer for call %s reached call %s; asking again",
+                    meant, payload[CALL_KEY])
 
 
 def _read_decision(decision: Any, args: dict[str, Any]) -> tuple[bool, dict[str, Any], str]:

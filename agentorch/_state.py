@@ -35,6 +35,12 @@ def merge_dict(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dic
     return merge_results(left, right)
 
 
+def latest(left: Any, right: Any) -> Any:
+    """The value written last. Unlike a plain channel, it accepts several writes in one step:
+    parallel specialist branches may all stop the run (a budget) in the same step."""
+    return right
+
+
 def _add_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
     return {k: a.get(k, 0) + b.get(k, 0) for k in a.keys() | b.keys()}
 
@@ -118,9 +124,9 @@ class TeamState(TypedDict, total=False):
     """What memory recalled for the planner."""
     usage: Annotated[dict[str, dict[str, dict[str, int]]], add_usage]
     """Token usage by role and by model."""
-    stop: str
+    stop: Annotated[str, latest]
     """Set when the run must end early: "budget_exhausted", "max_rounds" or "rejected"."""
-    error: str
+    error: Annotated[str, latest]
     """Why the run stopped early or what failed."""
     answer: str
     status: str

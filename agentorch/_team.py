@@ -23,9 +23,9 @@ from agentorch._agent import Agent
 from agentorch._context import BudgetExhausted, RunContext, model_name_of, usage_of
 from agentorch._data import data_block
 from agentorch._errors import AgentorchError, ConfigError, PlanError, RunFailed, describe_error
-from agentorch._events import Event, events_from_chunk, pending_interrupts
+from agentorch._events import Event, Interrupted, events_from_chunk, waiting_interrupts
 from agentorch._graph import GraphShape, build_graph
-from agentorch._keys import CRITIC, PLANNER, SUMMARIZER, SYNTHESIZER
+from agentorch._keys import CALL_KEY, CRITIC, PLANNER, SUMMARIZER, SYNTHESIZER
 from agentorch._memory import TeamMemory
 from agentorch._models import (
     STRUCTURED_OUTPUT_METHODS,
@@ -390,8 +390,10 @@ class Team:
         decisions: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[Event]:
         """Continue an interrupted or failed run, yielding events (see `resume`)."""
-        command = await self._resume_command(thread_id, approve, decisions)
-        async for ev in self._drive(command, thread_id):
+        command, pending = await self._resume_command(thread_id, approve, decisions)
+        # a sub-task whose approval is answered carries on where it paused: it already started
+        carrying_on = {p.payload.get("subtask_id") for p in pending if p.kind == "tool"}
+        async for ev in self._drive(command, thread_id, carrying_on):
             yield ev
 
     async def arun(self, goal: str, *, thread_id: str | None = None) -> RunResult:
@@ -439,7 +441,7 @@ class Team:
         """The `RunResult` of the run on `thread_id`, as its last checkpoint holds it."""
         snapshot = await self._compiled().aget_state(_config(thread_id))
         values: dict[str, Any] = dict(snapshot.values or {})
-        interrupts = [i for t in snapshot.tasks for i in pending_interrupts(t.interrupts)]
+        interrupts = await self._waiting(snapshot)
         status = values.get("status") or ("interrupted" if interrupts else "failed")
         return _result_from_state(values, thread_id, status, interrupts)
 
@@ -448,6 +450,13 @@ class Team:
         return run_sync(self.aresult(thread_id))
 
     # -- internals --------------------------------------------------------------------------
+
+    async def _waiting(self, snapshot: Any) -> list[PendingInterrupt]:
+        """The interrupts of `snapshot` that wait for an answer (see `waiting_interrupts`)."""
+        if not any(t.interrupts for t in snapshot.tasks):
+            return []
+        saved = await self._compiled().checkpointer.aget_tuple(snapshot.config)  # type: ignore[union-attr]
+        return waiting_interrupts(snapshot, saved.pending_writes if saved else ())
 
     async def _failed_result(self, thread_id: str, message: str, spent: Usage | None = None) -> RunResult:
         """The run on `thread_id` as its checkpoint holds it, marked failed, plus `spent` usage
@@ -470,17 +479,18 @@ class Team:
 
     async def _resume_command(
         self, thread_id: str, approve: Any, decisions: Mapping[str, Any] | None
-    ) -> Command[Any] | None:
+    ) -> tuple[Command[Any] | None, list[PendingInterrupt]]:
+        """The input that resumes the run on `thread_id`, and the interrupts it answers."""
         snapshot = await self._compiled().aget_state(_config(thread_id))
         if not snapshot.values:
             raise ConfigError(f"No run found on thread_id {thread_id!r}; start one with `run`.")
-        pending = [i for t in snapshot.tasks for i in pending_interrupts(t.interrupts)]
+        pending = await self._waiting(snapshot)
         if not pending:
             if not _unfinished(snapshot):
                 raise ConfigError(f"The run on thread_id {thread_id!r} has already finished.")
             if approve is not None or decisions:
                 raise ConfigError(f"The run on {thread_id!r} is not waiting for approval.")
-            return None
+            return None, []
         answers: dict[str, Any] = {}
         for p in pending:
             answer = (decisions or {}).get(p.id, approve)
@@ -492,14 +502,14 @@ class Team:
                     + (", or `decisions={id: answer}` for each." if len(pending) > 1 else ".")
                 )
             answers[p.id] = self._normalize_decision(p, answer)
-        if len(answers) == 1:
-            return Command(resume=next(iter(answers.values())))
-        return Command(resume=answers)
+        # always by interrupt id: a bare value would be kept as the thread's answer to
+        # whichever interrupt asks next, and could reach a call nobody was shown
+        return Command(resume=answers), pending
 
     def _normalize_decision(self, pending: PendingInterrupt, answer: Any) -> Any:
-        if isinstance(answer, bool):
-            return answer
         if pending.kind == "plan":
+            if isinstance(answer, bool):
+                return answer
             try:
                 plan = answer if isinstance(answer, Plan) else Plan.model_validate(answer)
             except ValueError as e:
@@ -508,18 +518,22 @@ class Team:
             if problems:
                 raise ConfigError("The edited plan is invalid: " + " ".join(problems))
             return plan.model_dump(mode="json")
+        if isinstance(answer, bool):  # tagged with the call it answers (see `_handle_call`)
+            return {"approved": answer, CALL_KEY: pending.payload.get(CALL_KEY)}
         # anything ambiguous is refused, never taken as a yes: a typo ("arg"), a string
         # "approved": "no", or {} (which LangGraph would read as "no answers")
         if (isinstance(answer, Mapping) and answer and set(answer) <= {"approved", "args", "by"}
                 and isinstance(answer.get("approved", True), bool)
                 and isinstance(answer.get("args", {}), Mapping)):
-            return dict(answer)
+            return {**answer, CALL_KEY: pending.payload.get(CALL_KEY)}
         raise ConfigError(
             f"Answer a tool approval with True, False or {{'args': {{...}}, 'by': 'name'}} "
             f"(keys: approved (a bool), args, by), got {answer!r}."
         )
 
-    async def _drive(self, graph_input: Any, thread_id: str) -> AsyncIterator[Event]:
+    async def _drive(
+        self, graph_input: Any, thread_id: str, carrying_on: set[Any] = frozenset()  # type: ignore[assignment]
+    ) -> AsyncIterator[Event]:
         graph = self._compiled()
         ctx = RunContext(team=self, thread_id=thread_id)
         if isinstance(graph_input, dict):  # a new run on a fresh thread: nothing spent yet
@@ -530,6 +544,8 @@ class Team:
             ctx.llm_calls, ctx.tokens = usage.calls, usage.total_tokens
             run_id = values.get("run_id", "")
         ensure_tracing_usable()
+        carrying_on = set(carrying_on)
+        paused: list[PendingInterrupt] = []
         traced = trace_config(thread_id, run_id, self.name)
         log.debug("run %s on thread %s: %s", run_id, thread_id,
                   "resuming" if not isinstance(graph_input, dict) else "starting")
@@ -538,9 +554,18 @@ class Team:
                 graph_input, traced, context=ctx, stream_mode=["updates", "custom"]
             ):
                 for ev in events_from_chunk(str(mode), chunk):
+                    if ev["type"] == "interrupted":
+                        # the step goes on until its other branches end: say it after them
+                        paused.extend(ev["interrupts"])
+                        continue
+                    if ev["type"] == "subtask_started" and ev["subtask_id"] in carrying_on:
+                        carrying_on.discard(ev["subtask_id"])
+                        continue
                     if log.isEnabledFor(logging.DEBUG):
                         log.debug("thread %s: %s", thread_id, describe_event(ev))
                     yield ev
+            if paused:
+                yield Interrupted(type="interrupted", interrupts=paused)
         except ConfigError:
             raise
         except PlanError as e:
@@ -548,7 +573,9 @@ class Team:
             raise
         except (AgentorchError, GraphRecursionError, Exception) as e:
             message = str(e) if isinstance(e, AgentorchError) else describe_error(e)
-            failed = await self._failed_result(thread_id, message)
+            if ctx.failed_role and not isinstance(e, AgentorchError):
+                message = f"The `{ctx.failed_role}` model call failed: {message}"
+            failed = await self._failed_result(thread_id, message, ctx.carried_usage())
             log.warning("run on thread %s failed: %s", thread_id, message)
             raise RunFailed(
                 f"{message} (thread_id {thread_id!r}; finished sub-tasks are kept — "
