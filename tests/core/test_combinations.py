@@ -1,0 +1,235 @@
+"""Features meeting each other: budgets in parallel waves, approvals across failures, plan edits
+after a replan, events around interrupts, usage across retried nodes. Each test reproduces a
+combination that once broke a documented promise."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage
+from langgraph.types import RetryPolicy
+
+from agentorch import Agent, Budget, ConfigError, Plan, RunFailed, Team, tool
+from agentorch.llms import ScriptedChatModel
+
+from .conftest import ACCEPT, plan, st
+
+FAST_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.001, jitter=False,
+                         retry_on=lambda e: isinstance(e, TimeoutError))
+
+
+def _ask(tool_name: str, **args: Any) -> AIMessage:
+    return AIMessage("", tool_calls=[{"name": tool_name, "args": args, "id": str(args)}])
+
+
+# -- 1. budgets stop parallel waves, every limit, every width ------------------------------
+
+
+@pytest.mark.parametrize("width", [2, 4, 8])
+@pytest.mark.parametrize("limit", ["max_llm_calls", "max_tokens", "max_seconds"])
+@pytest.mark.parametrize("amount", [1, 2, 3, 5, 9])
+def test_a_budget_reached_by_parallel_subtasks_ends_the_run_with_its_status(
+    width: int, limit: str, amount: int
+) -> None:
+    subtasks = [st(f"t{i}", "w") for i in range(width)]
+    llm = ScriptedChatModel(
+        {"planner": [plan(*subtasks)], "w": ["v"] * width, "critic": [ACCEPT], "synthesizer": ["s"]},
+        latency={"w": 0.01} if limit == "max_seconds" else 0,
+    )
+    budget = {"max_llm_calls": Budget(max_llm_calls=amount),
+              "max_tokens": Budget(max_tokens=amount * 150),
+              "max_seconds": Budget(max_seconds=amount * 0.004)}[limit]
+    team = Team(agents=[Agent(name="w", role="Works")], llm=llm, budget=budget)
+    result = team.run("go", thread_id="t")
+    assert result.status in ("budget_exhausted", "completed")
+    if limit == "max_llm_calls" and amount < width + 3:  # planner + width + critic + synthesizer
+        assert result.status == "budget_exhausted"
+        assert result.usage.total.calls <= amount
+    with pytest.raises(ConfigError, match="already finished"):
+        team.resume("t")  # the run ended; it is not stuck in a crashed step
+
+
+def test_parallel_branches_stopping_together_keep_every_finished_result() -> None:
+    # planner + one of three parallel sub-tasks fit the limit; the other two stop in one step
+    llm = ScriptedChatModel({"planner": [plan(st("a", "w"), st("b", "w"), st("c", "w"))],
+                             "w": ["done"], "critic": [ACCEPT], "synthesizer": ["s"]})
+    team = Team(agents=[Agent(name="w", role="Works")], llm=llm, budget=Budget(max_llm_calls=2))
+    result = team.run("go")
+    assert result.status == "budget_exhausted"
+    assert sorted(r.status for r in result.results.values()) == ["done", "skipped", "skipped"]
+    assert "max_llm_calls=2" in result.error
+    assert result.answer.endswith("done")  # the best answer the finished result gives
+
+
+def test_two_parallel_revisions_write_feedback_for_both() -> None:
+    llm = ScriptedChatModel({
+        "planner": [plan(st("a", "w"), st("b", "w"))],
+        "w:a": ["A1", "A2"], "w:b": ["B1", "B2"],
+        "critic": [{"decision": "revise", "revise": ["a", "b"], "feedback": "more"}, ACCEPT],
+        "synthesizer": ["s"],
+    })
+    result = Team(agents=[Agent(name="w", role="Works")], llm=llm).run("go")
+    assert {k: r.output for k, r in result.results.items()} == {"a": "A2", "b": "B2"}
+    for sid in ("a", "b"):  # each revision saw the critic's feedback and its own first attempt
+        prompt = [c for c in llm.calls_for("w") if c.subtask_id == sid][1].messages[-1].content
+        assert "more" in prompt and f"{sid.upper()}1" in prompt
+
+
+# -- 2. an answer reaches exactly the call the person was shown -----------------------------
+
+
+def _wipe_team(script: list[Any]) -> tuple[Team, list[str]]:
+    ran: list[str] = []
+
+    @tool(requires_approval=True)
+    def wipe(table: str) -> str:
+        """Delete every row of a table (needs a person's approval)."""
+        ran.append(table)
+        return f"wiped {table}"
+
+    llm = ScriptedChatModel({"planner": [plan(st("a", "ops"))], "ops": script,
+                             "critic": [ACCEPT], "synthesizer": ["ok"]})
+    team = Team(agents=[Agent(name="ops", role="Operates", tools=[wipe])], llm=llm)
+    return team, ran
+
+
+def test_after_a_failed_run_an_answered_approval_is_not_pending_and_resume_continues() -> None:
+    team, ran = _wipe_team([_ask("wipe", table="users"), RuntimeError("model exploded"),
+                            _ask("wipe", table="orders"), "done"])
+    first = team.run("clean up", thread_id="t")
+    assert [p.payload["args"] for p in first.interrupts] == [{"table": "users"}]
+    with pytest.raises(RunFailed) as failed:
+        team.resume("t", approve=False)
+    assert failed.value.result.interrupts == []  # wipe(users) was answered: nothing waits
+    paused = team.resume("t")  # continues, as the failure's message says
+    assert paused.status == "interrupted"
+    assert [p.payload["args"] for p in paused.interrupts] == [{"table": "orders"}]
+    assert ran == []
+    done = team.resume("t", approve=True)
+    assert (done.status, ran) == ("completed", ["orders"])
+    calls = done.results["a"].tool_calls
+    assert [(c.args, c.executed) for c in calls] == [({"table": "users"}, False),
+                                                     ({"table": "orders"}, True)]
+
+
+def test_an_answer_for_another_call_is_never_applied_to_this_one() -> None:
+    # a LangGraph resume map keyed by the first interrupt's id (as a client holding a stale id
+    # would send) reaches the task's next interrupt; agentorch asks again instead of running it
+    from langgraph.types import Command
+
+    team, ran = _wipe_team([_ask("wipe", table="users"), RuntimeError("model exploded"),
+                            _ask("wipe", table="orders"), "done"])
+    first = team.run("clean up", thread_id="t")
+    stale = first.interrupts[0]
+    with pytest.raises(RunFailed):
+        team.resume("t", approve=False)
+    answer = {"approved": True, "call": stale.payload["call"]}
+    asyncio.run(team.compile().ainvoke(Command(resume={stale.id: answer}),
+                                       {"configurable": {"thread_id": "t"}}))
+    assert ran == []  # wipe(orders) was not approved by an answer about wipe(users)
+    again = team.result("t")
+    assert [p.payload["args"] for p in again.interrupts] == [{"table": "orders"}]
+
+
+# -- 3. a plan edited at approval after a replan keeps only what it keeps --------------------
+
+
+def test_editing_the_plan_after_a_replan_reruns_edited_and_drops_removed_subtasks() -> None:
+    p = plan(st("a", "w", description="Find facts"), st("b", "w", description="Find prices"))
+    llm = ScriptedChatModel({"planner": [p, p], "w:a": ["A1", "A2"], "w:b": ["B1", "B2"],
+                             "critic": [{"decision": "replan", "feedback": "again"}, ACCEPT],
+                             "synthesizer": ["S"]})
+    team = Team(agents=[Agent(name="w", role="Writes")], llm=llm, approve_plan=True)
+    team.run("goal", thread_id="t")
+    team.resume("t", approve=True)
+    edited = Plan(subtasks=[{"id": "a", "description": "Find facts from 2024 only", "agent": "w"}])
+    result = team.resume("t", approve=edited)
+    assert [s.id for s in result.plan.subtasks] == ["a"]
+    assert {k: v.output for k, v in result.results.items()} == {"a": "A2"}
+    assert "2024" in [c for c in llm.calls_for("w") if c.subtask_id == "a"][1].messages[-1].content
+
+
+def test_approving_a_replan_unchanged_keeps_its_finished_subtasks() -> None:
+    p = plan(st("a", "w"), st("b", "w"))
+    llm = ScriptedChatModel({"planner": [p, p], "w:a": ["A1"], "w:b": ["B1"],
+                             "critic": [{"decision": "replan", "feedback": "again"}, ACCEPT],
+                             "synthesizer": ["S"]})
+    team = Team(agents=[Agent(name="w", role="Writes")], llm=llm, approve_plan=True)
+    team.run("goal", thread_id="t")
+    team.resume("t", approve=True)
+    result = team.resume("t", approve=Plan.model_validate(p))
+    assert {k: v.output for k, v in result.results.items()} == {"a": "A1", "b": "B1"}
+    llm.assert_complete()
+
+
+# -- 4. events once per fact, `interrupted` after the step's other branches -----------------
+
+
+async def test_events_around_an_interrupt_come_once_and_in_order() -> None:
+    @tool(requires_approval=True)
+    def wipe(table: str) -> str:
+        """Delete rows."""
+        return f"wiped {table}"
+
+    llm = ScriptedChatModel(
+        {"planner": [plan(st("a", "ops"), st("b", "w"))], "ops": [_ask("wipe", table="x"), "done"],
+         "w": ["text"], "critic": [ACCEPT], "synthesizer": ["ok"]},
+        latency={"w": 0.05},
+    )
+    team = Team(agents=[Agent(name="ops", role="Operates", tools=[wipe]),
+                        Agent(name="w", role="Writes")], llm=llm)
+    first = [(e["type"], e.get("subtask_id")) for e in [e async for e in team.astream("go", thread_id="t")]]
+    second = [(e["type"], e.get("subtask_id")) async for e in team.aresume_stream("t", approve=True)]
+    assert first[-1] == ("interrupted", None)
+    assert first.index(("subtask_finished", "b")) < first.index(("interrupted", None))
+    together = first + second
+    for fact in [("subtask_started", "a"), ("subtask_started", "b"), ("subtask_finished", "a"),
+                 ("subtask_finished", "b"), ("plan_created", None), ("final", None)]:
+        assert together.count(fact) == 1, (fact, together)
+
+
+# -- 5. usage counts every answered call, retried nodes included ----------------------------
+
+
+@pytest.mark.parametrize("role", ["planner", "critic"])
+def test_usage_counts_repair_calls_of_a_retried_node(role: str) -> None:
+    script: dict[str, Any] = {"planner": [plan(st("a", "w"))], "w": ["A"], "critic": [ACCEPT],
+                              "synthesizer": ["s"]}
+    script[role] = ["not structured", TimeoutError("read timeout"), script[role][0]]
+    llm = ScriptedChatModel(script)
+    result = Team(agents=[Agent(name="w", role="w")], llm=llm, retry=FAST_RETRY).run("go")
+    answered = [c for c in llm.calls if c.error is None]
+    assert result.usage.total.calls == len(answered) == 5
+    assert result.usage.by_role[role].calls == 2
+    assert result.usage.total.total_tokens == sum(c.response.usage_metadata["total_tokens"] for c in answered)
+
+
+def test_a_failed_run_counts_the_calls_its_failing_node_made() -> None:
+    llm = ScriptedChatModel({"planner": [plan(st("a", "w"))], "w": ["A"],
+                             "critic": ["not a verdict", TimeoutError("t"), TimeoutError("t"),
+                                        TimeoutError("t")], "synthesizer": ["s"]})
+    team = Team(agents=[Agent(name="w", role="w")], llm=llm, retry=FAST_RETRY)
+    with pytest.raises(RunFailed) as failed:
+        team.run("go")
+    assert failed.value.result.usage.by_role["critic"].calls == 1
+    assert failed.value.result.usage.total.calls == 3
+
+
+@pytest.mark.parametrize("role", ["planner", "critic", "synthesizer"])
+def test_a_model_failure_outside_the_specialists_names_the_role(role: str) -> None:
+    script: dict[str, Any] = {"planner": [plan(st("a", "w"))], "w": ["A"], "critic": [ACCEPT],
+                              "synthesizer": ["s"]}
+    script[role] = [TimeoutError("")] * 3
+    team = Team(agents=[Agent(name="w", role="w")], llm=ScriptedChatModel(script), retry=FAST_RETRY)
+    with pytest.raises(RunFailed, match=f"`{role}` model call failed: TimeoutError"):
+        team.run("go")
+
+
+def test_plain_text_where_structure_was_required_is_reported_as_such() -> None:
+    llm = ScriptedChatModel({"planner": ["just prose", plan(st("a", "w"))], "w": ["A"],
+                             "critic": [ACCEPT], "synthesizer": ["s"]})
+    Team(agents=[Agent(name="w", role="w")], llm=llm).run("go")
+    repair = llm.calls_for("planner")[1].messages[-1].content
+    assert "plain text" in repair and "None" not in repair
