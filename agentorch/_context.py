@@ -64,6 +64,8 @@ class RunContext:
     """Usage of answered calls whose node attempt then failed, by role (with the model name):
     LangGraph drops a failed node's writes, so a retried node adds them to its own usage and a
     failed run's result adds what is left."""
+    precounted: set[str] = field(default_factory=set)
+    """Sub-tasks resumed after an approval whose earlier calls the counters already hold."""
     failed_role: str | None = None
     """The role whose model call raised last (None once a later call answers): names the role
     in a failure's message."""
@@ -73,6 +75,12 @@ class RunContext:
         if usage.calls:
             before, _ = self.carried.get(role, (TokenUsage(), model))
             self.carried[role] = (before + usage, model)
+
+    def count_replayed(self, message: AIMessage) -> None:
+        """Count toward the budget a call answered in an earlier `run`/`resume` of this thread
+        that no finished node has recorded yet (a sub-task paused for approval, or failed)."""
+        self.llm_calls += 1
+        self.tokens += usage_of(message).total_tokens
 
     def carried_usage(self) -> Usage:
         """What `carried` holds, as a `Usage`."""

@@ -73,8 +73,10 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
     """Build the specialist node function; it takes its team from the run context."""
 
     async def call_agent_model(
-        ctx: RunContext, agent: Agent, messages: list[BaseMessage], tools: bool, st_id: str, rnd: int
+        ctx: RunContext, agent: Agent, messages: list[BaseMessage], tools: bool, st_id: str, rnd: int,
+        made: list[bool],
     ) -> AIMessage:
+        made.append(True)  # a task replayed from the checkpoint does not run this body
         model = ctx.team.model_for(agent.name)
         if tools and agent.tools:
             model = model.bind_tools(list(agent.tools))
@@ -89,10 +91,11 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
     model_call = task(name="agent_model_call", retry_policy=retry)(call_agent_model)
 
     async def direct_model_call(
-        ctx: RunContext, agent: Agent, messages: list[BaseMessage], tools: bool, st_id: str, rnd: int
+        ctx: RunContext, agent: Agent, messages: list[BaseMessage], tools: bool, st_id: str, rnd: int,
+        made: list[bool],
     ) -> AIMessage:
         return await _with_retry(
-            retry, lambda: call_agent_model(ctx, agent, messages, tools, st_id, rnd)
+            retry, lambda: call_agent_model(ctx, agent, messages, tools, st_id, rnd, made)
         )
 
     @task(name="tool_call")
@@ -139,7 +142,10 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
             ask_model = model_call if agent.tools else direct_model_call
             while True:
                 allow_tools = len(records) < team.max_tool_calls
-                ai = await ask_model(ctx, agent, messages, allow_tools, st.id, inp["round"])
+                made: list[bool] = []
+                ai = await ask_model(ctx, agent, messages, allow_tools, st.id, inp["round"], made)
+                if not made and st.id not in ctx.precounted:
+                    ctx.count_replayed(ai)  # answered before a failure: the budget counts it now
                 usage = usage + usage_of(ai)
                 model_name = model_name_of(ai)
                 messages.append(ai)
@@ -151,7 +157,7 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
                     break
                 for call in ai.tool_calls:
                     record = await _handle_call(call, tools, seen, agent, st, team.tool_timeout,
-                                                inp["attempt"], len(records))
+                                                inp["attempt"], len(records), usage)
                     records.append(record)
                     messages.append(
                         ToolMessage(
@@ -205,6 +211,7 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
         default_timeout: float | None,
         attempt: int,
         index: int,
+        spent: TokenUsage,
     ) -> ToolCallRecord:
         name, args = call["name"], dict(call.get("args") or {})
         tool = tools.get(name)
@@ -228,7 +235,10 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
         if problem is None and tool_needs_approval(tool):
             decision = _ask_person(
                 {"kind": "tool", "agent": agent.name, "subtask_id": st.id, "tool": name,
-                 "args": args, CALL_KEY: _call_id(st.id, attempt, index, key)}
+                 "args": args, CALL_KEY: _call_id(st.id, attempt, index, key),
+                 # what the sub-task has spent so far: a person may want to know, and a resume
+                 # counts it toward the budget before any branch calls a model again
+                 "spent": {"calls": spent.calls, "total_tokens": spent.total_tokens}}
             )
             asked = args
             approved, args, approved_by = _read_decision(decision, args)

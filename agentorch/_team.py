@@ -25,7 +25,7 @@ from agentorch._data import data_block
 from agentorch._errors import AgentorchError, ConfigError, PlanError, RunFailed, describe_error
 from agentorch._events import Event, Interrupted, events_from_chunk, waiting_interrupts
 from agentorch._graph import GraphShape, build_graph
-from agentorch._keys import CALL_KEY, CRITIC, PLANNER, SUMMARIZER, SYNTHESIZER
+from agentorch._keys import CALL_KEY, CRITIC, NODE_SPECIALIST, PLANNER, SUMMARIZER, SYNTHESIZER
 from agentorch._memory import TeamMemory
 from agentorch._models import (
     STRUCTURED_OUTPUT_METHODS,
@@ -536,12 +536,28 @@ class Team:
     ) -> AsyncIterator[Event]:
         graph = self._compiled()
         ctx = RunContext(team=self, thread_id=thread_id)
+        reported: set[tuple[str, int]] = set()  # (sub-task, attempt) of subtask_finished events
         if isinstance(graph_input, dict):  # a new run on a fresh thread: nothing spent yet
             run_id = graph_input.get("run_id", "")
         else:  # resuming: budgets count on from what the thread already spent
-            values = (await graph.aget_state(_config(thread_id))).values or {}
-            usage = _usage_from_state(values.get("usage", {})).total
+            snapshot = await graph.aget_state(_config(thread_id))
+            finished = _finished_events(snapshot)
+            # sub-tasks finished in the step being resumed were reported by an earlier call
+            reported.update(_attempt_of(ev) for ev in finished)
+            values = snapshot.values or {}
+            # ... and their usage is saved with the step, not yet in the state's values
+            saved = [t.result["usage"] for t in snapshot.tasks
+                     if t.name == NODE_SPECIALIST and isinstance(t.result, dict) and "usage" in t.result]
+            usage = _usage_from_state(functools.reduce(add_usage, saved, values.get("usage", {}))).total
             ctx.llm_calls, ctx.tokens = usage.calls, usage.total_tokens
+            # sub-tasks paused for approval made calls no finished node has recorded: count
+            # them now, before any resumed branch may call a model
+            for pause in await self._waiting(snapshot):
+                spent = pause.payload.get("spent") or {}
+                if pause.kind == "tool" and pause.payload["subtask_id"] not in ctx.precounted:
+                    ctx.precounted.add(pause.payload["subtask_id"])
+                    ctx.llm_calls += int(spent.get("calls", 0))
+                    ctx.tokens += int(spent.get("total_tokens", 0))
             run_id = values.get("run_id", "")
         ensure_tracing_usable()
         carrying_on = set(carrying_on)
@@ -561,6 +577,8 @@ class Team:
                     if ev["type"] == "subtask_started" and ev["subtask_id"] in carrying_on:
                         carrying_on.discard(ev["subtask_id"])
                         continue
+                    if ev["type"] == "subtask_finished":
+                        reported.add(_attempt_of(ev))
                     if log.isEnabledFor(logging.DEBUG):
                         log.debug("thread %s: %s", thread_id, describe_event(ev))
                     yield ev
@@ -577,6 +595,11 @@ class Team:
                 message = f"The `{ctx.failed_role}` model call failed: {message}"
             failed = await self._failed_result(thread_id, message, ctx.carried_usage())
             log.warning("run on thread %s failed: %s", thread_id, message)
+            # siblings that finished as the step failed are saved, but LangGraph may stop
+            # streaming before their updates are out; resuming replays them without a report
+            for ev in _finished_events(await graph.aget_state(_config(thread_id))):
+                if _attempt_of(ev) not in reported:
+                    yield ev
             raise RunFailed(
                 f"{message} (thread_id {thread_id!r}; finished sub-tasks are kept — "
                 f"`team.resume({thread_id!r})` continues the run)",
@@ -587,6 +610,21 @@ class Team:
 @functools.lru_cache(maxsize=32)
 def _shared_graph(shape: GraphShape) -> CompiledStateGraph[Any, Any, Any, Any]:
     return build_graph(shape).compile()
+
+
+def _finished_events(snapshot: Any) -> list[Event]:
+    """`subtask_finished` events of the specialist tasks `snapshot`'s step has saved."""
+    return [
+        ev
+        for t in snapshot.tasks
+        if t.name == NODE_SPECIALIST and isinstance(t.result, dict)
+        for ev in events_from_chunk("updates", {NODE_SPECIALIST: t.result})
+        if ev["type"] == "subtask_finished"
+    ]
+
+
+def _attempt_of(ev: Any) -> tuple[str, int]:
+    return ev["subtask_id"], ev["result"].attempts
 
 
 def _unfinished(snapshot: Any) -> bool:
