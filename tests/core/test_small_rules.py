@@ -1,0 +1,158 @@
+"""Small rules a user relies on without seeing them: which failures are retried, how an
+approval answer is read, where a model's name comes from. Mutation testing found them untested."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage
+from langgraph.types import RetryPolicy
+
+from agentorch import Agent, AgentorchError, ConfigError, RunFailed, Team, tool
+from agentorch._context import model_name_of
+from agentorch._specialist import _read_decision, _retries_on, _with_retry
+from agentorch._team import retryable
+from agentorch.llms import ScriptedChatModel
+from agentorch.memory import ChromaMemory, HashEmbeddings
+
+from .conftest import ACCEPT, plan, st
+
+
+class HTTPError(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status_code = status
+
+
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504])
+def test_transient_http_statuses_are_retried(status: int) -> None:
+    assert retryable(HTTPError(status))
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_client_errors_are_not_retried(status: int) -> None:
+    assert not retryable(HTTPError(status))
+
+
+@pytest.mark.parametrize("exc", [TimeoutError("t"), ConnectionError("c"),
+                                 json.JSONDecodeError("bad", "x", 0)])
+def test_timeouts_connection_errors_and_broken_json_are_retried(exc: Exception) -> None:
+    assert retryable(exc)
+
+
+def test_our_own_errors_are_never_retried() -> None:
+    assert not retryable(AgentorchError("no"))
+    assert not retryable(ConfigError("no"))
+
+
+@pytest.mark.parametrize("retry_on, retried", [
+    (TimeoutError, True), (KeyError, False), ((KeyError, TimeoutError), True),
+    (lambda e: "slow" in str(e), True), (lambda e: False, False),
+])
+def test_a_retry_policy_may_name_an_error_class_a_tuple_or_a_predicate(retry_on: Any, retried: bool) -> None:
+    assert _retries_on(RetryPolicy(retry_on=retry_on), TimeoutError("slow")) is retried
+
+
+def test_direct_calls_retry_as_the_policy_says_then_give_up() -> None:
+    attempts: list[int] = []
+
+    async def flaky() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise TimeoutError("slow")
+        return "ok"
+
+    policy = RetryPolicy(max_attempts=3, initial_interval=0.0, jitter=False, retry_on=TimeoutError)
+    assert asyncio.run(_with_retry(policy, flaky)) == "ok" and len(attempts) == 3
+    attempts.clear()
+    with pytest.raises(TimeoutError):
+        asyncio.run(_with_retry(RetryPolicy(max_attempts=2, initial_interval=0.0, jitter=False,
+                                            retry_on=TimeoutError), flaky))
+    assert len(attempts) == 2
+
+
+def test_a_team_retry_policy_with_an_error_class_retries_that_class_only() -> None:
+    def team(fault: Exception) -> Team:
+        llm = ScriptedChatModel({"planner": [plan(st("a", "w"))], "w": [fault, "A"],
+                                 "critic": [ACCEPT], "synthesizer": ["s"]})
+        policy = RetryPolicy(max_attempts=2, initial_interval=0.0, jitter=False, retry_on=TimeoutError)
+        return Team(agents=[Agent(name="w", role="w")], llm=llm, retry=policy)
+
+    assert team(TimeoutError("slow")).run("go").results["a"].output == "A"
+    with pytest.raises(RunFailed, match="KeyError"):
+        team(KeyError("broken")).run("go")
+
+
+@pytest.mark.parametrize("decision, expected", [
+    (True, (True, {"x": 1}, "human")),
+    (False, (False, {"x": 1}, "")),
+    ({"args": {"x": 2}, "by": "ann"}, (True, {"x": 2}, "ann")),
+    ({"approved": False, "by": "ann"}, (False, {"x": 1}, "")),
+    ({}, (True, {"x": 1}, "human")),
+    (None, (False, {"x": 1}, "")),  # neither a bool nor a mapping: never a yes
+    ("yes", (False, {"x": 1}, "")),
+    (1, (False, {"x": 1}, "")),
+])
+def test_an_approval_answer_is_read_strictly(decision: Any, expected: tuple[Any, ...]) -> None:
+    assert _read_decision(decision, {"x": 1}) == expected
+
+
+@pytest.mark.parametrize("answer", ["yes", 1, None, ["args"], {"arg": {}}, {"approved": "no"}, {}])
+def test_resume_refuses_an_answer_that_is_neither_a_bool_nor_an_approval_mapping(answer: Any) -> None:
+    ran: list[str] = []
+
+    @tool(requires_approval=True)
+    def wipe(table: str) -> str:
+        """Delete rows."""
+        ran.append(table)
+        return "wiped"
+
+    llm = ScriptedChatModel({"planner": [plan(st("a", "ops"))],
+                             "ops": [AIMessage("", tool_calls=[{"name": "wipe", "args": {"table": "t"},
+                                                                "id": "1"}]), "done"],
+                             "critic": [ACCEPT], "synthesizer": ["ok"]})
+    team = Team(agents=[Agent(name="ops", role="Operates", tools=[wipe])], llm=llm)
+    team.run("go", thread_id="t")
+    with pytest.raises(ConfigError):
+        team.resume("t", approve=answer)
+    assert ran == [] and team.result("t").status == "interrupted"
+
+
+@pytest.mark.parametrize("meta, name", [
+    ({"model_name": "gpt-x"}, "gpt-x"), ({"model": "llama"}, "llama"),
+    ({"model_name": "a", "model": "b"}, "a"), ({}, "unknown"),
+])
+def test_the_model_name_comes_from_the_response_metadata(meta: dict[str, str], name: str) -> None:
+    assert model_name_of(AIMessage("hi", response_metadata=meta)) == name
+
+
+def test_usage_by_model_uses_the_name_the_model_reported() -> None:
+    llm = ScriptedChatModel({"planner": [plan(st("a", "w"))], "w": ["A"], "critic": [ACCEPT],
+                             "synthesizer": ["s"]}, model_name="tiny-1")
+    result = Team(agents=[Agent(name="w", role="w")], llm=llm).run("go")
+    assert set(result.usage.by_model) == {"tiny-1"}
+    assert result.results["a"].model == "tiny-1"
+
+
+def test_close_releases_an_ephemeral_memory_but_keeps_persistent_data(tmp_path: Any) -> None:
+    kept = ChromaMemory(tmp_path / "mem", embedding=HashEmbeddings())
+    kept.add("The Q3 report is due on 14 March.")
+    kept.close()
+    reopened = ChromaMemory(tmp_path / "mem", embedding=HashEmbeddings())
+    assert [r.text for r in reopened.records()] == ["The Q3 report is due on 14 March."]
+    gone = ChromaMemory.ephemeral(embedding=HashEmbeddings())
+    gone.add("scratch")
+    gone.close()
+    assert gone.count() == 0
+
+
+def test_aadd_documents_returns_the_ids_it_stored() -> None:
+    memory = ChromaMemory.ephemeral(embedding=HashEmbeddings())
+    ids = asyncio.run(memory.aadd_documents(["first text", ("second text", {"source": "b"})]))
+    assert len(ids) == 2 and len(set(ids)) == 2
+    stored = {r.id: r for r in memory.records(ids=ids)}
+    assert sorted(r.text for r in stored.values()) == ["first text", "second text"]
+    assert stored[ids[1]].metadata["source"] == "b"
