@@ -163,7 +163,7 @@ def mutated_source(m: Mutant) -> str:
 def run_tests(tests: list[str], timeout: float) -> str:
     env = {**os.environ, "AGENTORCH_RANDOM_RUNS": os.environ.get("AGENTORCH_RANDOM_RUNS", "30")}
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-m", "not slow", "-p", "no:cacheprovider",
-           "--timeout", "60", *tests]
+           "--timeout", "15", *tests]
     try:
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
