@@ -18,16 +18,22 @@ from agentorch.evals._cassette import RecordingChatModel, ReplayChatModel
 from agentorch.evals._errors import CassetteError, CassetteMiss, SuiteError
 from agentorch.evals._judge import JudgeVerdict, LLMJudge
 from agentorch.evals._langsmith import upload_to_langsmith
-from agentorch.evals._loop import CaseLoop
 from agentorch.evals._report import Comparison, compare_results, load_results, write_html, write_results
-from agentorch.evals._runner import CaseResult, Outcome, SuiteResult, arun_suite, arun_suites, run_suite
+from agentorch.evals._runner import (
+    CaseResult,
+    Outcome,
+    SuiteResult,
+    arun_suite,
+    arun_suites,
+    run_suite,
+    run_suites,
+)
 from agentorch.evals._scorers import Observation, Score, Scorer, peak_parallel
 from agentorch.evals._spec import Expectations
 from agentorch.evals._suite import Case, ModelSetup, Suite, load_suite, load_suites
 
 __all__ = [
     "Case",
-    "CaseLoop",
     "CaseResult",
     "CassetteError",
     "CassetteMiss",
@@ -53,6 +59,7 @@ __all__ = [
     "load_suites",
     "peak_parallel",
     "run_suite",
+    "run_suites",
     "upload_to_langsmith",
     "write_html",
     "write_results",

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from agentorch import ConfigError
 from agentorch.evals._report import Comparison, compare_results, load_results, summary_counts, write_html, write_results
-from agentorch.evals._runner import CaseResult, SuiteResult, arun_suites, case_matches, run_blocking
+from agentorch.evals._runner import CaseResult, SuiteResult, case_matches, run_suites
 from agentorch.evals._suite import Suite, load_suites
 
 __all__ = ["register"]
@@ -31,7 +31,10 @@ def register(subparsers: Any) -> None:
         "concurrently, each on a fresh team and model. Prints a table per suite, writes "
         "results.json and report.html, and exits 1 when any case fails.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="suite files or directories")
-    p.add_argument("--concurrency", "-c", type=int, default=4, help="cases run at once (default 4)")
+    p.add_argument("--concurrency", "-c", type=int, default=4,
+                   help="cases run at once in each process (default 4)")
+    p.add_argument("--workers", "-w", type=int, default=1,
+                   help="processes to spread the cases over (default 1); results keep case order")
     p.add_argument("--out", metavar="DIR", default="eval-results",
                    help="where results.json and report.html go (default ./eval-results)")
     p.add_argument("--compare", metavar="PREVIOUS.json", help="show regressions/improvements against an earlier results.json")
@@ -59,8 +62,8 @@ def _eval(args: argparse.Namespace) -> int:
     if not console.is_terminal:
         console = Console(width=120)  # files and CI logs: room for the scores column
     errors = Console(stderr=True, soft_wrap=True)  # an error line is never re-wrapped
-    if args.concurrency < 1:
-        errors.print("[red]Error:[/red] --concurrency must be >= 1")
+    if args.concurrency < 1 or args.workers < 1:
+        errors.print("[red]Error:[/red] --concurrency and --workers must be >= 1")
         return EXIT_USAGE
     try:
         suites = load_suites(args.paths)
@@ -102,8 +105,8 @@ def _run_with_progress(suites: Sequence[Suite], args: argparse.Namespace, total:
         def done(c: CaseResult) -> None:
             progress.update(task, advance=1, last=f"{c.key} {c.outcome}")
 
-        return run_blocking(arun_suites(suites, concurrency=args.concurrency, filters=args.filters,
-                                        on_case_done=done))
+        return run_suites(suites, concurrency=args.concurrency, workers=args.workers,
+                          filters=args.filters, on_case_done=done)
 
 
 def suite_table(suite: SuiteResult) -> Table:

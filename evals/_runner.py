@@ -1,10 +1,12 @@
-"""Run suites: cases concurrently (asyncio + a semaphore over `team.arun`, on a `CaseLoop` from
-sync code), each on a fresh team, model and memory; score them; collect `SuiteResult`s."""
+"""Run suites: cases concurrently (asyncio + a semaphore over `team.arun`), optionally spread
+over worker processes, each case on a fresh team, model and memory; score them; collect
+`SuiteResult`s in suite and case order."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import multiprocessing
 import logging
 import time
 import uuid
@@ -16,14 +18,14 @@ from typing import Any, Literal
 from agentorch import ConfigError, PendingInterrupt, PlanError, RunFailed, RunResult, Team
 from agentorch.evals._build import ObservedMemory, build_model, build_team, new_memory
 from agentorch.evals._judge import LLMJudge
-from agentorch.evals._loop import enter_case, run_on_case_loop
 from agentorch.evals._scorers import Observation, Score, scorers_for
 from agentorch.evals._spec import ToolApproval
 from agentorch.evals._suite import Approvals, Case, Suite, load_suites
 
 log = logging.getLogger("agentorch.evals")
 
-__all__ = ["CaseResult", "SuiteResult", "Outcome", "arun_suites", "arun_suite", "run_suite", "case_matches"]
+__all__ = ["CaseResult", "SuiteResult", "Outcome", "arun_suites", "arun_suite", "run_suite", "run_suites",
+           "case_matches"]
 
 Outcome = Literal["passed", "failed", "error"]
 """passed: every scorer passed; failed: a scorer failed; error: the case could not be run or scored."""
@@ -124,9 +126,7 @@ async def arun_suites(
     """Run every matching case of `suites` (objects or file paths), at most `concurrency` at once.
 
     `on_case_done` is called as each case finishes (the CLI's progress bar uses it). Cases run
-    on the caller's event loop; `run_suite` and `agentorch eval` use a `CaseLoop`, which runs
-    one case at a time until it waits, so concurrent cases do not slow each other in lockstep.
-    From your own code: `asyncio.Runner(loop_factory=CaseLoop).run(arun_suites(...))`.
+    on the caller's event loop; to use several processes, see `run_suites(..., workers=N)`.
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ConfigError(f"`concurrency` must be an integer >= 1, got {concurrency!r}.")
@@ -135,7 +135,6 @@ async def arun_suites(
 
     async def one(suite: Suite, case: Case) -> CaseResult:
         async with gate:
-            enter_case()
             outcome = await arun_case(suite, case)
         if on_case_done is not None:
             on_case_done(outcome)
@@ -173,15 +172,71 @@ def run_suite(suite: Suite | str | Path, *, concurrency: int = 4,
     return run_blocking(arun_suite(suite, concurrency=concurrency, filters=filters))
 
 
+def run_suites(
+    suites: Sequence[Suite | str | Path],
+    *,
+    concurrency: int = 4,
+    workers: int = 1,
+    filters: Sequence[str] | None = None,
+    on_case_done: Callable[[CaseResult], None] | None = None,
+) -> list[SuiteResult]:
+    """Sync `arun_suites`, on `workers` processes (default 1: this one).
+
+    Cases are CPU-bound with scripted models, so one process uses one core. With `workers=N`,
+    the matching cases are dealt out to N worker processes in turn (case k to worker k mod N);
+    each runs its share `concurrency` at a time on a plain asyncio loop, and the results are put
+    back in suite and case order, so the output does not depend on N. Worker processes load the
+    suites from their files: `Suite` objects built in Python need `workers=1`.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"`workers` must be an integer >= 1, got {workers!r}.")
+    if workers == 1:
+        return run_blocking(arun_suites(suites, concurrency=concurrency, filters=filters,
+                                        on_case_done=on_case_done))
+    loaded = [s if isinstance(s, Suite) else load_suites([s])[0] for s in suites]
+    unfiled = [s.name for s in loaded if not s.file]
+    if unfiled:
+        raise ConfigError(f"Suites {unfiled} were built in Python; `workers` > 1 loads suites from "
+                          "their files in each worker process: pass file paths, or use workers=1.")
+    keys = [f"{s.name}::{c.id}" for s in loaded for c in s.cases if case_matches(s, c, filters)]
+    shares = [keys[i::workers] for i in range(workers)]
+    files = [s.file for s in loaded]
+    by_key: dict[str, CaseResult] = {}
+    # "spawn": a fresh interpreter per worker; forking a process that may hold threads (Chroma,
+    # a running loop's executor) can deadlock the child
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [pool.submit(_run_share, files, share, concurrency) for share in shares if share]
+        for future in concurrent.futures.as_completed(futures):
+            for case in future.result():
+                by_key[case.key] = case
+                if on_case_done is not None:
+                    on_case_done(case)
+    return [SuiteResult(name=s.name, file=s.file,
+                        cases=(cases := [by_key[f"{s.name}::{c.id}"] for c in s.cases
+                                         if f"{s.name}::{c.id}" in by_key]),
+                        duration=sum(c.duration for c in cases))
+            for s in loaded]
+
+
+def _run_share(files: list[str], keys: list[str], concurrency: int) -> list[CaseResult]:
+    """A worker process: run the cases named by `keys` ("suite::case") of the suite `files`."""
+    wanted = set(keys)
+    suites = [s.model_copy(update={"cases": [c for c in s.cases if f"{s.name}::{c.id}" in wanted]})
+              for s in load_suites(files)]
+    results = asyncio.run(arun_suites([s for s in suites if s.cases], concurrency=concurrency))
+    return [c for r in results for c in r.cases]
+
+
 def run_blocking(coro: Any) -> Any:
-    """Run `coro` to completion from sync code on a new `CaseLoop`, on a private thread if a
-    loop is already running (Jupyter)."""
+    """Run `coro` to completion from sync code, on a private thread if a loop is already
+    running (Jupyter)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return run_on_case_loop(coro)
+        return asyncio.run(coro)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run_on_case_loop, coro).result()
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def arun_case(suite: Suite, case: Case) -> CaseResult:

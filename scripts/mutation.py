@@ -21,6 +21,7 @@ import argparse
 import ast
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -179,12 +180,17 @@ def main() -> int:
     ap.add_argument("--list", action="store_true", help="list the sample without running tests")
     ap.add_argument("--out", type=Path, help="write a Markdown report here")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per mutant's test run")
+    ap.add_argument("--again", type=Path,
+                    help="run only the survivors listed in this earlier report (after adding tests)")
     args = ap.parse_args()
     files = [f for f in TARGETS if not args.only or args.only in f]
     everything = [m for f in files for m in mutants_of(f)]
     sample = everything if not args.sample else sorted(
         random.Random(args.seed).sample(everything, min(args.sample, len(everything))),
         key=lambda m: (m.file, m.index))
+    if args.again:
+        wanted = set(re.findall(r"^- `([^`]+)`", args.again.read_text(), re.M))
+        sample = [m for m in sample if m.label() in wanted]
     print(f"{len(everything)} candidate mutants in {len(files)} files; running {len(sample)}")
     if args.list:
         for m in sample:

@@ -43,9 +43,9 @@ def test_quick_benchmarks_write_tables_and_json(tmp_path: Path) -> None:
     assert all(r["wall_s"] > 0 and r["model_calls"] > 0 for r in dag["rows"])
     assert "## dag" in (tmp_path / "report.md").read_text()
     evals = everything["workloads"]["evals"]["result"]
-    assert {(r["loop"], r["concurrency"], r["latency_s"]) for r in evals["rows"]} == {
-        (loop, conc, latency) for loop in ("case", "plain") for conc in (1, 8) for latency in (0.0, 0.05)}
-    assert evals["latency_50ms_c8_vs_c1"] > 1 and evals["latency_50ms_c8_vs_c1_plain_loop"] > 1
+    assert {(r["workers"], r["concurrency"], r["latency_s"]) for r in evals["rows"]} == {
+        (1, 4, 0.0), (2, 4, 0.0), (1, 1, 0.05), (1, 8, 0.05)}
+    assert evals["latency_c8_vs_c1"] > 1 and evals["zero_latency_workers2_vs_1"] > 0
     assert "concurrency 8 gives" in proc.stdout
 
 

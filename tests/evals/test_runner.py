@@ -10,7 +10,7 @@ import pytest
 
 from agentorch import Agent, RunResult, SubTaskResult, Team
 from agentorch.cli import main
-from agentorch.evals import Case, ModelSetup, Score, Suite, peak_parallel, run_suite
+from agentorch.evals import Case, ModelSetup, Score, Suite, load_suite, peak_parallel, run_suite
 from agentorch.llms import ScriptedChatModel
 
 from .conftest import demo_suite
@@ -167,3 +167,41 @@ cases:
     html = (tmp_path / "after" / "report.html").read_text()
     assert "Regressions (1)" in html and "s::flips" in html
     assert main(["eval", str(suite), "--out", str(tmp_path / "x"), "--compare", str(suite)]) == 2
+
+
+def test_workers_spread_cases_over_processes_and_keep_case_order(tmp_path: Path) -> None:
+    from agentorch.evals import run_suites
+
+    from .conftest import SUITES
+
+    files = sorted(SUITES.glob("*.yaml"))
+    one = run_suites(files, workers=1, filters=["research-planning", "research-review"])
+    two = run_suites(files, workers=2, filters=["research-planning", "research-review"])
+    summary = [[(c.case, c.outcome, c.status, c.tokens, c.llm_calls, c.answer) for c in s.cases] for s in one]
+    assert summary == [[(c.case, c.outcome, c.status, c.tokens, c.llm_calls, c.answer) for c in s.cases]
+                       for s in two]
+    assert sum(len(s.cases) for s in two) == sum(len(s.cases) for s in one) >= 16
+    assert all(s.passed for s in two)
+
+
+def test_workers_need_suites_from_files() -> None:
+    from agentorch import ConfigError
+    from agentorch.evals import run_suites
+
+    suite = demo_suite(Case(id="c", goal="Write a brief", expect={"status": "completed"}))
+    with pytest.raises(ConfigError, match="built in Python"):
+        run_suites([suite], workers=2)
+    with pytest.raises(ConfigError, match="`workers` must be"):
+        run_suites([suite], workers=0)
+
+
+def test_the_cli_runs_cases_on_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from .conftest import SUITES
+
+    code = main(["eval", str(SUITES), "-k", "research-planning", "--workers", "2",
+                 "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    suites = json.loads((tmp_path / "results.json").read_text())["suites"]
+    cases = next(s for s in suites if s["name"] == "research-planning")["cases"]
+    assert [c["case"] for c in cases] == [c.id for c in load_suite(SUITES / "research_planning.yaml").cases]
