@@ -31,19 +31,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   help="directories or files of agentorch eval suites to collect")
 
 
+_SUITE_ROOTS = pytest.StashKey[list[Path]]()
+"""The suite folders and files to collect (from `--agentorch-suites` and the ini option)."""
+
+
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault(BLOCK_ENV, "1")
     install_openai_guard()
     roots = [Path(p).resolve() for p in config.getoption("agentorch_suites")]
     roots += [Path(p).resolve() for p in config.getini("agentorch_suites")]
-    config._agentorch_suite_roots = roots  # type: ignore[attr-defined]
+    config.stash[_SUITE_ROOTS] = roots
     for root in config.getoption("agentorch_suites"):
         if root not in config.args:  # make sure pytest walks the suite folder
             config.args.append(root)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    roots: list[Path] = getattr(parent.config, "_agentorch_suite_roots", [])
+    roots: list[Path] = parent.config.stash.get(_SUITE_ROOTS, [])
     if file_path.suffix not in _SUFFIXES or not roots:
         return None
     resolved = file_path.resolve()
