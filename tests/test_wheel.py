@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,11 @@ def test_wheel_installs_in_a_fresh_venv_and_runs_the_demo(tmp_path: Path) -> Non
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)],
                    check=True, capture_output=True)
     wheel = next(dist.glob("agentorch-*.whl"))
+    import agentorch
+
+    assert wheel.name.startswith(f"agentorch-{agentorch.__version__}-")  # one version string
+    with zipfile.ZipFile(wheel) as whl:
+        assert "agentorch/py.typed" in whl.namelist()  # type checkers read the inline types
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
