@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import logging
 import os
 import sys
@@ -15,6 +14,7 @@ from typing import Any
 from rich.console import Console
 
 from agentorch._errors import AgentorchError, RunFailed
+from agentorch._refs import resolve_ref
 from agentorch._report_cli import load_prices
 from agentorch._team import Team
 from agentorch._types import RunResult
@@ -32,25 +32,13 @@ _COMMAND_MODULES = ("agentorch.evals._cli", "agentorch._report_cli")
 def load_team(spec: str) -> Team:
     """Load a `Team` from `path/to/file.py[:attr]` or `package.module[:attr]` (attr: `team`)."""
     target, _, attr = spec.partition(":")
-    attr = attr or "team"
-    path = Path(target)
-    if target.endswith(".py"):
-        if not path.is_file():
-            raise AgentorchError(f"Team file `{target}` does not exist.")
-        module_spec = importlib.util.spec_from_file_location(f"agentorch_team_{path.stem}", path)
-        if module_spec is None or module_spec.loader is None:
-            raise AgentorchError(f"Cannot import `{target}` as a Python module.")
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-    else:
-        try:
-            module = importlib.import_module(target)
-        except ImportError as e:
-            raise AgentorchError(f"Cannot import team module `{target}`: {e}") from None
-    team = getattr(module, attr, None)
+    try:
+        team = resolve_ref(f"{target}:{attr or 'team'}", base=Path.cwd())
+    except LookupError as e:
+        raise AgentorchError(f"Cannot load the team `{spec}`: {e}") from None
     if not isinstance(team, Team):
         raise AgentorchError(
-            f"`{spec}` has no `Team` named `{attr}` (found {type(team).__name__}); "
+            f"`{spec}` names a {type(team).__name__}, not a `Team`; "
             "point --team at a module that defines `team = Team(...)`."
         )
     return team

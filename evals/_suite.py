@@ -20,10 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agentorch import Team
 from agentorch.evals._errors import SuiteError
-from agentorch.evals._refs import READY_MADE_TEAMS, resolve_ref
+from agentorch._refs import resolve_ref
 from agentorch.evals._spec import CASE_ID_PATTERN, Approval, CaseSpec, Expectations, ModelSpec, SuiteSpec
 
 __all__ = ["Case", "Suite", "ModelSetup", "Approvals", "load_suite", "load_suites", "suite_files"]
+
+READY_MADE_TEAMS: dict[str, str] = {
+    "research": "agentorch.graphs.research:build_team",
+}
+"""Short names of the ready-made teams a suite can name with `team: research`."""
 
 Approvals = Literal["approve", "reject"] | list[Approval] | None
 """How a case answers interrupts: all approved, all rejected, or these answers in order."""

@@ -109,15 +109,23 @@ def test_a_team_instance_is_rebuilt_per_case_on_the_suite_model() -> None:
 
 
 def test_cases_run_concurrently() -> None:
+    from agentorch.graphs.research import demo_model
+
+    models: list[ScriptedChatModel] = []
+
+    def factory() -> ScriptedChatModel:
+        models.append(demo_model(latency=0.01))
+        return models[-1]
+
+    def most_in_flight() -> int:  # cases whose first-to-last model calls overlap at one moment
+        spans = [(m.calls[0].started_at, m.calls[-1].started_at) for m in models]
+        return max(sum(s <= t <= e for s, e in spans) for t, _ in spans)
+
     cases = [Case(id=f"c{i}", goal="Write a brief", expect={"status": "completed"}) for i in range(4)]
-    suite = demo_suite(*cases, model=ModelSetup(factory=lambda: __import__(
-        "agentorch.graphs.research", fromlist=["demo_model"]).demo_model(latency=0.03)))
-    start = time.perf_counter()
-    run_suite(suite, concurrency=1)
-    sequential = time.perf_counter() - start
-    start = time.perf_counter()
-    assert run_suite(suite, concurrency=4).passed
-    assert time.perf_counter() - start < sequential * 0.6
+    suite = demo_suite(*cases, model=ModelSetup(factory=factory))
+    assert run_suite(suite, concurrency=1).passed and most_in_flight() == 1
+    models.clear()
+    assert run_suite(suite, concurrency=4).passed and most_in_flight() == 4
 
 
 def test_script_exhaustion_fails_the_case_not_the_run() -> None:

@@ -1,20 +1,18 @@
-"""Resolve `module:attr` and `path/to/file.py:attr` references named in suites."""
+"""Resolve `module:attr` and `path/to/file.py:attr` references (the CLI's `--team`, eval suites).
+
+Module references go to the standard library's `pkgutil.resolve_name`; files are loaded once
+each under a name derived from their path."""
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import importlib.util
+import pkgutil
 import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["resolve_ref", "READY_MADE_TEAMS"]
-
-READY_MADE_TEAMS: dict[str, str] = {
-    "research": "agentorch.graphs.research:build_team",
-}
-"""Short names of the ready-made teams a suite can name with `team: research`."""
+__all__ = ["resolve_ref"]
 
 
 def resolve_ref(ref: str, *, base: Path | None = None) -> Any:
@@ -25,20 +23,19 @@ def resolve_ref(ref: str, *, base: Path | None = None) -> Any:
     target, _, attr = ref.rpartition(":")
     if not target or not attr:
         raise LookupError(f"{ref!r} is not a reference; write `package.module:attr` or `file.py:attr`.")
-    module = _load_file(target, base) if target.endswith(".py") else _import(target)
-    obj: Any = module
+    if not target.endswith(".py"):
+        try:
+            return pkgutil.resolve_name(ref)
+        except ImportError as e:
+            raise LookupError(f"cannot import module `{target}`: {e}") from None
+        except AttributeError:
+            raise LookupError(f"`{target}` has no attribute `{attr}`.") from None
+    obj: Any = _load_file(target, base)
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise LookupError(f"`{target}` has no attribute `{attr}`.")
         obj = getattr(obj, part)
     return obj
-
-
-def _import(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ImportError as e:
-        raise LookupError(f"cannot import module `{name}`: {e}") from None
 
 
 def _load_file(target: str, base: Path | None) -> Any:
