@@ -21,6 +21,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from agentorch._events import Event
+from agentorch._plan import downstream_of
 from agentorch._types import ModelPrice, Plan, RunResult, normalize_prices, price_for
 
 __all__ = ["LiveView", "PlainView", "JsonView", "event_to_json", "describe_event", "usage_table"]
@@ -107,9 +108,8 @@ class _Board:
         elif kind == "critic_verdict":
             v = ev["verdict"]  # type: ignore[typeddict-item]
             self.verdicts.append((ev["round"], v))  # type: ignore[typeddict-item]
-            if v.decision == "revise":
-                redo = self._downstream(v.revise)
-                for sid in redo:
+            if v.decision == "revise" and self.plan is not None:
+                for sid in downstream_of(self.plan, v.revise) & self.rows.keys():
                     self.rows[sid].state = "revised" if sid in v.revise else "waiting"
         elif kind == "interrupted":
             for i in ev["interrupts"]:  # type: ignore[typeddict-item]
@@ -117,17 +117,6 @@ class _Board:
         elif kind == "final":
             self.answer, self.status = ev["answer"], ev["status"]  # type: ignore[typeddict-item]
             self.finished = time.monotonic()
-
-    def _downstream(self, ids: Iterable[str]) -> list[str]:
-        out = [i for i in ids if i in self.rows]
-        changed = True
-        while changed:
-            changed = False
-            for sid, row in self.rows.items():
-                if sid not in out and any(d in out for d in row.depends_on):
-                    out.append(sid)
-                    changed = True
-        return out
 
     def phase(self) -> str:
         """What the team is doing between sub-task events, for the spinner line."""

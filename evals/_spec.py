@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agentorch._types import RunStatus
+
 __all__ = [
     "Expectations",
     "JudgeSpec",
@@ -21,13 +23,11 @@ __all__ = [
     "SuiteSpec",
     "Approval",
     "ToolApproval",
-    "RunStatusName",
     "CASE_ID_PATTERN",
 ]
 
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
-RunStatusName = Literal["completed", "max_rounds", "budget_exhausted", "failed", "interrupted", "rejected"]
 
 
 class _Spec(BaseModel):
@@ -65,7 +65,7 @@ class Expectations(_Spec):
         default=None, ge=1, description="At least this many sub-tasks ran at the same time."
     )
     rounds_at_most: int | None = Field(default=None, ge=0, description="Critic rounds used <= N.")
-    status: RunStatusName | list[RunStatusName] | None = Field(
+    status: RunStatus | list[RunStatus] | None = Field(
         default=None, description="The run status (or one of several)."
     )
     answer_contains: str | list[str] | None = Field(

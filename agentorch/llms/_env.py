@@ -184,12 +184,12 @@ def _redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
 
 
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` (a name or an IP address, IPv6 with or without brackets) is this machine."""
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 
@@ -213,7 +213,7 @@ class _BlockRemoteRequests(BaseCallbackHandler):
         return f"_BlockRemoteRequests(endpoint={_redact_url(self.endpoint)!r})"
 
     def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
-        if requests_blocked() and not _is_loopback(self.endpoint):
+        if requests_blocked() and not is_loopback_host(urlsplit(self.endpoint).hostname or ""):
             who = f"`{self.role}`" if self.role else "the default model"
             raise ModelRequestsBlocked(
                 f"Model requests are blocked ({AGENTORCH_BLOCK_MODEL_REQUESTS}=1): {who} would "

@@ -16,10 +16,10 @@ import os
 import threading
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from agentorch import ModelRequestsBlocked
 from agentorch.llms import requests_blocked
+from agentorch.llms._env import is_loopback_host
 
 __all__ = ["block_model_requests", "install_openai_guard", "BLOCK_ENV"]
 
@@ -76,23 +76,12 @@ def _check(request: Any) -> None:
     if not requests_blocked():
         return
     host = request.url.host or ""
-    if not _is_loopback(host):
+    if not is_loopback_host(host):
         raise ModelRequestsBlocked(
             f"Model requests are blocked ({BLOCK_ENV}=1): an openai client tried to reach "
             f"{request.url.scheme}://{host}{request.url.path}. Use ScriptedChatModel, "
             f"ReplayChatModel or agentorch.testing.OpenAIServer in tests, or unset {BLOCK_ENV}."
         )
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host in ("localhost", ""):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _guarded(hook: Any) -> Any:
