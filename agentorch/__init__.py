@@ -10,6 +10,7 @@ from agentorch._context import RunContext
 from agentorch._errors import (
     AgentorchError,
     ConfigError,
+    CriticError,
     ModelRequestsBlocked,
     PlanError,
     RunFailed,
@@ -53,6 +54,7 @@ __all__ = [
     "AgentorchError",
     "Budget",
     "ConfigError",
+    "CriticError",
     "Cost",
     "CriticVerdict",
     "Event",

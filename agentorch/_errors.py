@@ -1,4 +1,20 @@
-"""The error tree: everything agentorch raises on purpose derives from `AgentorchError`."""
+"""The error tree: everything agentorch raises on purpose derives from `AgentorchError`.
+
+    AgentorchError
+    ├── ConfigError (also a ValueError)      misuse: the message says what to change
+    │   ├── ModelNotConfigured               no model can be built from the environment
+    │   ├── SuiteError                       an eval suite is wrong (file, case, field)
+    │   └── CassetteError                    a recorded-calls file is unusable
+    ├── PlanError                            no valid plan after the repair attempts
+    ├── RunFailed                            a run stopped on an error; `.result`, resumable
+    │   └── CriticError                      no valid verdict after the repair attempts
+    ├── ScriptExhausted                      a scripted model has no answer left
+    ├── CassetteMiss                         a replayed model got a request it never recorded
+    └── ModelRequestsBlocked                 a real model call while requests are blocked
+
+Control flow that never reaches users (a budget reached before a model call, a sub-task's
+failure on its way to `RunFailed`) lives next to the code that raises and catches it.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +31,11 @@ __all__ = [
     "RunFailed",
     "ScriptExhausted",
     "ModelRequestsBlocked",
+    "ModelNotConfigured",
+    "CriticError",
+    "SuiteError",
+    "CassetteError",
+    "CassetteMiss",
 ]
 
 
@@ -52,6 +73,57 @@ class RunFailed(AgentorchError):
     def __init__(self, message: str, result: RunResult) -> None:
         super().__init__(message)
         self.result = result
+
+
+class CriticError(RunFailed):
+    """The critic gave no valid verdict, even after repair attempts.
+
+    `problems` lists what was wrong with its last answer; `result` holds the run so far (every
+    finished sub-task) and `team.resume(result.thread_id)` asks the critic again.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None,
+                 result: RunResult | None = None) -> None:
+        AgentorchError.__init__(self, message)
+        self.problems: list[str] = list(problems or [])
+        self.result = result  # type: ignore[assignment]  # set by `Team.run` before it reaches you
+
+
+class ModelNotConfigured(ConfigError):
+    """No chat model can be built from the environment; the message says what to set."""
+
+
+class SuiteError(ConfigError):
+    """A suite (file or Python) is wrong. The message names the file, the case and the field.
+
+    Attributes:
+        file: the suite file ("" for a suite built in Python).
+        case: the case id ("" when the problem is at suite level).
+        field: the dotted field path, e.g. "expect.max_parallel" ("" when not about one field).
+    """
+
+    def __init__(self, problem: str, *, file: str = "", case: str = "", field: str = "") -> None:
+        where = [f"`{file}`" if file else "suite"]
+        if case:
+            where.append(f"case `{case}`")
+        if field:
+            where.append(f"field `{field}`")
+        super().__init__(f"{', '.join(where)}: {problem}")
+        self.file = file
+        self.case = case
+        self.field = field
+        self.problem = problem
+
+
+class CassetteError(ConfigError):
+    """A cassette file is missing, unreadable, truncated or not a cassette."""
+
+
+class CassetteMiss(AgentorchError):
+    """A replayed model was asked a request the cassette does not hold.
+
+    The message shows the nearest recorded request of the same role and what differs.
+    """
 
 
 class ScriptExhausted(AgentorchError):

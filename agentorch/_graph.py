@@ -23,7 +23,7 @@ from langgraph.types import Command, RetryPolicy, Send, interrupt
 
 from agentorch._context import BudgetExhausted, RunContext, model_name_of, usage_of
 from agentorch._data import data_block
-from agentorch._errors import AgentorchError, PlanError
+from agentorch._errors import AgentorchError, CriticError, PlanError
 from agentorch._keys import (
     CRITIC,
     NODE_APPROVE,
@@ -232,9 +232,9 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
                                                          **_spent_update(CRITIC, e)})
         if verdict is None:
             ctx.carry(CRITIC, usage, model)
-            raise AgentorchError(
+            raise CriticError(
                 f"The critic gave no valid verdict after {team.plan_retries + 1} attempts: "
-                + "; ".join(problems)
+                + "; ".join(problems), problems,
             )
         update: dict[str, Any] = {
             "verdicts": [verdict.model_dump(mode="json")],

@@ -22,7 +22,14 @@ import agentorch.prompts as prompt_files
 from agentorch._agent import Agent
 from agentorch._context import BudgetExhausted, RunContext, model_name_of, usage_of
 from agentorch._data import data_block
-from agentorch._errors import AgentorchError, ConfigError, PlanError, RunFailed, describe_error
+from agentorch._errors import (
+    AgentorchError,
+    ConfigError,
+    CriticError,
+    PlanError,
+    RunFailed,
+    describe_error,
+)
 from agentorch._events import Event, Interrupted, events_from_chunk, waiting_interrupts
 from agentorch._graph import GraphShape, build_graph
 from agentorch._keys import CALL_KEY, CRITIC, NODE_SPECIALIST, PLANNER, SUMMARIZER, SYNTHESIZER
@@ -600,11 +607,11 @@ class Team:
             for ev in _finished_events(await graph.aget_state(_config(thread_id))):
                 if _attempt_of(ev) not in reported:
                     yield ev
-            raise RunFailed(
-                f"{message} (thread_id {thread_id!r}; finished sub-tasks are kept — "
-                f"`team.resume({thread_id!r})` continues the run)",
-                failed,
-            ) from e
+            resumable = (f"{message} (thread_id {thread_id!r}; finished sub-tasks are kept — "
+                         f"`team.resume({thread_id!r})` continues the run)")
+            if isinstance(e, CriticError):
+                raise CriticError(resumable, e.problems, failed) from e
+            raise RunFailed(resumable, failed) from e
 
 
 @functools.lru_cache(maxsize=32)

@@ -10,7 +10,7 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.types import RetryPolicy
 
 from agentorch import Budget, SubTask, SubTaskResult, Team, Verdict
-from agentorch.evals._errors import SuiteError
+from agentorch._errors import SuiteError
 from agentorch.evals._suite import Case, ModelSetup, Suite
 from agentorch.llms import ScriptedChatModel
 

@@ -28,7 +28,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, PrivateAttr
 
 from agentorch._keys import ROLE_KEY, SUBTASK_KEY
-from agentorch.evals._errors import CassetteError, CassetteMiss
+from agentorch._errors import CassetteError, CassetteMiss
 
 __all__ = ["RecordingChatModel", "ReplayChatModel", "normalize_request", "request_key", "CASSETTE_VERSION"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agentorch import __version__
-from agentorch.evals._errors import SuiteError
+from agentorch._errors import SuiteError
 from agentorch.evals._runner import CaseResult, SuiteResult
 
 __all__ = ["RESULTS_FORMAT", "write_results", "load_results", "write_html", "Comparison", "compare_results"]

@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agentorch import Team
-from agentorch.evals._errors import SuiteError
+from agentorch._errors import SuiteError
 from agentorch._refs import resolve_ref
 from agentorch.evals._spec import CASE_ID_PATTERN, Approval, CaseSpec, Expectations, ModelSpec, SuiteSpec
 

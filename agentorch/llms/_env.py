@@ -53,7 +53,7 @@ from urllib.parse import urlsplit, urlunsplit
 from langchain_core.callbacks import BaseCallbackHandler
 from pydantic import SecretStr
 
-from agentorch._errors import ConfigError, ModelRequestsBlocked
+from agentorch._errors import ConfigError, ModelNotConfigured, ModelRequestsBlocked
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -96,10 +96,6 @@ _SETUP_HINT = (
     "or OPENAI_BASE_URL=http://127.0.0.1:8000/v1 and AGENTORCH_MODEL=<name> for a local "
     "OpenAI-compatible server (vLLM, Ollama, llama.cpp)."
 )
-
-
-class ModelNotConfigured(ConfigError):
-    """No chat model can be built from the environment; the message says what to set."""
 
 
 def role_env_var(role: str, setting: str = "MODEL") -> str:

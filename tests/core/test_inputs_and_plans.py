@@ -85,7 +85,8 @@ def test_scripted_model_injects_faults_reports_usage_and_tracks_completion() -> 
 
 def test_exported_names_are_pinned() -> None:
     assert sorted(agentorch.__all__) == sorted([
-        "Agent", "AgentorchError", "Budget", "ConfigError", "Cost", "CriticVerdict", "Event", "Final",
+        "Agent", "AgentorchError", "Budget", "ConfigError", "Cost", "CriticError", "CriticVerdict",
+        "Event", "Final",
         "Interrupted", "ModelPrice", "ModelRequestsBlocked", "PendingInterrupt", "Plan", "PlanCreated",
         "PlanError", "Replanned", "RunContext", "RunFailed", "RunResult", "RunStatus",
         "ScriptExhausted", "StepRecord", "SubTask", "SubTaskResult", "SubTaskStatus", "SubtaskFinished",

@@ -14,7 +14,7 @@ import time
 import pytest
 from langgraph.types import RetryPolicy
 
-from agentorch import Agent, Budget, RunFailed, Team, tool
+from agentorch import Agent, Budget, CriticError, RunFailed, Team, tool
 from agentorch._team import retryable
 from agentorch.llms import ScriptedChatModel
 
@@ -151,10 +151,13 @@ def test_script_running_out_in_a_subtask_names_the_subtask() -> None:
 
 def test_critic_that_never_gives_a_valid_verdict_fails_with_the_results_kept() -> None:
     llm = ScriptedChatModel(_two_parallel(critic=["no", "still no", "nope"]))
-    with pytest.raises(RunFailed) as info:
+    with pytest.raises(CriticError) as info:  # a RunFailed of its own, as PlanError for plans
         team_of(llm, plan_retries=2).run("goal")
+    assert isinstance(info.value, RunFailed)
     assert "critic gave no valid verdict after 3 attempts" in str(info.value)
+    assert info.value.problems and "format" in info.value.problems[0]
     assert {k: r.output for k, r in info.value.result.results.items()} == {"a": "A", "b": "B"}
+    assert info.value.result.usage.by_role["critic"].calls == 3  # the failed verdicts count
 
 
 # -- tools ----------------------------------------------------------------------------------
