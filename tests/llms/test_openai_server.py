@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -65,16 +66,23 @@ def test_plain_reply_reports_usage_and_records_the_request(make_chat: MakeChat) 
 async def test_async_client_and_concurrent_requests_are_served_in_parallel(
     make_chat: MakeChat,
 ) -> None:
-    with OpenAIServer(
-        lambda request: request["messages"][-1]["content"].upper(), latency=0.3
-    ) as server:
+    lock, in_flight, most = threading.Lock(), [0], [0]
+
+    def answer(request: dict[str, Any]) -> str:  # counts the requests being served at once
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.3)
+        with lock:
+            in_flight[0] -= 1
+        return request["messages"][-1]["content"].upper()
+
+    with OpenAIServer(answer) as server:
         model = make_chat(server)
-        started = time.monotonic()
         replies = await asyncio.gather(*(model.ainvoke(f"task {n}") for n in range(6)))
-        elapsed = time.monotonic() - started
 
     assert sorted(r.content for r in replies) == [f"TASK {n}" for n in range(6)]
-    assert elapsed < 1.2, f"6 requests with 0.3 s latency took {elapsed:.2f} s: not concurrent"
+    assert most[0] > 1, "the server answered one request at a time"
 
 
 # -- tool calls -------------------------------------------------------------------------
@@ -269,7 +277,7 @@ def test_429_with_retry_after_is_retried_after_the_server_given_delay(make_chat:
         assert len(server.requests) == 2
         assert _retry_counts(server) == ["0", "1"]
         # the SDK's own backoff would be <= 0.5 s; waiting longer shows it honoured the header
-        assert 0.55 <= elapsed < 3
+        assert 0.55 <= elapsed < 10  # waited for the header, not for anything else
         server.assert_complete()
 
 
@@ -293,7 +301,7 @@ async def test_a_hang_past_the_timeout_raises_quickly(make_chat: MakeChat) -> No
         started = time.monotonic()
         with pytest.raises(openai.APITimeoutError):
             await make_chat(server, timeout=0.5, max_retries=0).ainvoke("Hi")
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 5  # the timeout cut it, not the 10 s hang
         assert len(server.requests) == 1
     # leaving the block ended the hanging handler; nothing waits 10 s
 
@@ -449,7 +457,7 @@ def test_stop_ends_a_hanging_request_and_is_idempotent() -> None:
     with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
         urllib.request.urlopen(request, timeout=10)
     stopper.join()
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 15  # stop() ended it, not the 30 s hang
     server.stop()
 
 

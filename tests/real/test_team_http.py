@@ -145,7 +145,7 @@ def test_a_hung_call_times_out_and_is_retried(where: str) -> None:
         elapsed = time.monotonic() - started
         server.assert_complete()
     assert result.status == "completed", result.error
-    assert elapsed < 5
+    assert elapsed < 10  # the timeout cut the 20 s hang
     assert calls_by_role(server)["analyst"] == CLEAN_CALLS["analyst"] + 1
 
 
