@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage
 
 from agentorch import Agent, Team, tool
+
 
 CALLS: dict[str, list[dict[str, Any]]] = {}
 
@@ -31,21 +31,6 @@ def _reset_calls() -> None:
     CALLS.clear()
 
 
-def st(id: str, agent: str, *deps: str, description: str | None = None) -> dict[str, Any]:
-    """A sub-task dict for scripted plans."""
-    return {"id": id, "description": description or f"do {id}", "agent": agent,
-            "depends_on": list(deps)}
-
-
-def plan(*subtasks: dict[str, Any]) -> dict[str, Any]:
-    return {"subtasks": list(subtasks), "rationale": "test"}
-
-
-def call(name: str, **args: Any) -> AIMessage:
-    """A scripted model message asking for one tool call."""
-    return AIMessage("", tool_calls=[{"name": name, "args": args, "id": f"c-{name}-{len(args)}"}])
-
-
 def team_of(llm: Any, **kwargs: Any) -> Team:
     """researcher (search), writer, admin (delete_records, approval-gated)."""
     agents = [
@@ -56,4 +41,3 @@ def team_of(llm: Any, **kwargs: Any) -> Team:
     return Team(agents=agents, llm=llm, **kwargs)
 
 
-ACCEPT = {"decision": "accept", "feedback": "good"}

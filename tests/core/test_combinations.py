@@ -14,7 +14,7 @@ from langgraph.types import RetryPolicy
 from agentorch import Agent, Budget, ConfigError, Plan, RunFailed, Team, tool
 from agentorch.llms import ScriptedChatModel
 
-from .conftest import ACCEPT, plan, st
+from tests.helpers import ACCEPT, plan, st
 
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.001, jitter=False,
                          retry_on=lambda e: isinstance(e, TimeoutError))

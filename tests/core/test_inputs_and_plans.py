@@ -13,6 +13,7 @@ from agentorch import (
 )
 from agentorch.llms import ScriptedChatModel
 
+
 from .conftest import search
 
 LLM = ScriptedChatModel({"*": []})

@@ -8,7 +8,9 @@ from langchain_core.messages import AIMessage
 from agentorch import Agent, tool
 from agentorch.llms import ScriptedChatModel
 
-from .conftest import ACCEPT, CALLS, call, delete_records, plan, st, team_of
+from tests.helpers import ACCEPT, call, plan, st
+
+from .conftest import CALLS, delete_records, team_of
 
 
 def test_independent_subtasks_overlap_and_dependents_wait() -> None:

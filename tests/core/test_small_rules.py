@@ -18,7 +18,7 @@ from agentorch._team import retryable
 from agentorch.llms import ScriptedChatModel
 from agentorch.memory import ChromaMemory, HashEmbeddings
 
-from .conftest import ACCEPT, plan, st
+from tests.helpers import ACCEPT, plan, st
 
 
 class HTTPError(Exception):

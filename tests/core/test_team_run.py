@@ -10,7 +10,9 @@ from langgraph.graph.state import CompiledStateGraph
 from agentorch import Budget, PlanError, RunFailed
 from agentorch.llms import ScriptedChatModel
 
-from .conftest import ACCEPT, CALLS, call, plan, st, team_of
+from tests.helpers import ACCEPT, call, plan, st
+
+from .conftest import CALLS, team_of
 
 
 def test_quick_start_run_returns_answer_plan_results_and_usage() -> None:

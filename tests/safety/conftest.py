@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage
 
 from agentorch import Agent, Team, tool
+
 
 EXECUTED: list[tuple[str, dict[str, Any]]] = []
 """Every tool execution of the tools below, in order: (name, args)."""
@@ -37,22 +37,6 @@ def count_rows(table: str, limit: int) -> str:
 @pytest.fixture(autouse=True)
 def _reset_executed() -> None:
     EXECUTED.clear()
-
-
-ACCEPT = {"decision": "accept", "feedback": "good"}
-
-
-def st(id: str, agent: str, *deps: str, description: str | None = None) -> dict[str, Any]:
-    return {"id": id, "description": description or f"do {id}", "agent": agent,
-            "depends_on": list(deps)}
-
-
-def plan(*subtasks: dict[str, Any]) -> dict[str, Any]:
-    return {"subtasks": list(subtasks), "rationale": "test"}
-
-
-def call(name: str, _id: str | None = None, **args: Any) -> AIMessage:
-    return AIMessage("", tool_calls=[{"name": name, "args": args, "id": _id or f"c-{name}"}])
 
 
 def team_of(llm: Any, **kwargs: Any) -> Team:

@@ -19,7 +19,9 @@ from agentorch import (
 )
 from agentorch.llms import ScriptedChatModel
 
-from .conftest import ACCEPT, plan, search, st
+from tests.helpers import ACCEPT, plan, st
+
+from .conftest import search
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -18,7 +18,9 @@ from agentorch import Agent, Budget, CriticError, RunFailed, Team, tool
 from agentorch._team import retryable
 from agentorch.llms import ScriptedChatModel
 
-from .conftest import ACCEPT, EXECUTED, call, plan, st, team_of
+from tests.helpers import ACCEPT, call, plan, st
+
+from .conftest import EXECUTED, team_of
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -12,7 +12,9 @@ from agentorch import Agent, tool
 from agentorch.llms import ScriptedChatModel
 from agentorch.memory import ChromaMemory, HashEmbeddings
 
-from .conftest import ACCEPT, EXECUTED, call, plan, st, team_of
+from tests.helpers import ACCEPT, call, plan, st
+
+from .conftest import EXECUTED, team_of
 
 pytestmark = pytest.mark.timeout(30)
 

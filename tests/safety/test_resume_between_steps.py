@@ -8,7 +8,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agentorch.llms import ScriptedChatModel
 
-from .conftest import ACCEPT, plan, st, team_of
+from tests.helpers import ACCEPT, plan, st
+
+from .conftest import team_of
 
 
 def _script() -> dict:

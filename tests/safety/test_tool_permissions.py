@@ -13,7 +13,9 @@ from langchain_core.messages import AIMessage
 
 from agentorch.llms import ScriptedChatModel
 
-from .conftest import ACCEPT, EXECUTED, call, plan, st, team_of
+from tests.helpers import ACCEPT, call, plan, st
+
+from .conftest import EXECUTED, team_of
 
 pytestmark = pytest.mark.timeout(120)
 
