@@ -20,7 +20,9 @@ from langgraph.graph.state import CompiledStateGraph
 from agentorch import Agent, Team, tool
 from agentorch.llms import ScriptedChatModel
 
-__all__ = ["build_team", "demo_model", "make_graph", "search", "team", "graph", "DEMO_GOAL"]
+# `team` and `graph` are module attributes too, built on first access (see `__getattr__`); they
+# stay out of `__all__` so `from agentorch.graphs.research import *` never builds a team
+__all__ = ["build_team", "demo_model", "make_graph", "search", "DEMO_GOAL"]
 
 DEMO_GOAL = "Write a one-page brief on solid-state batteries for an investment committee"
 

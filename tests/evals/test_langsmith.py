@@ -8,7 +8,7 @@ import pytest
 
 from agentorch.cli import main
 
-from ._fake_langsmith import FakeLangSmith
+from tests.fake_langsmith import FakeLangSmith
 from .conftest import SUITES
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ._langsmith_sink import LangSmithSink
+from tests.fake_langsmith import FakeLangSmith
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ def _children(runs: dict[str, dict[str, Any]], parent: str) -> list[dict[str, An
 
 
 def test_a_team_run_is_one_trace_with_child_runs_named_by_role() -> None:
-    with LangSmithSink() as sink:
+    with FakeLangSmith() as sink:
         env = _env(LANGSMITH_TRACING="true", LANGSMITH_API_KEY="test-key",
                    LANGSMITH_ENDPOINT=sink.url, LANGSMITH_PROJECT="agentorch-tests")
         out = subprocess.run([sys.executable, "-c", RUN], env=env, capture_output=True, text=True, timeout=120)
@@ -66,21 +66,21 @@ def test_a_team_run_is_one_trace_with_child_runs_named_by_role() -> None:
 
 
 def test_tracing_without_a_key_makes_no_attempt_and_warns_once() -> None:
-    with LangSmithSink() as proxy:  # every HTTPS request of the child goes through it
+    with FakeLangSmith() as proxy:  # every HTTPS request of the child goes through it
         env = _env(LANGSMITH_TRACING="true", HTTPS_PROXY=proxy.url, https_proxy=proxy.url)
         started = time.monotonic()
         out = subprocess.run([sys.executable, "-c", RUN], env=env, capture_output=True, text=True, timeout=120)
         elapsed = time.monotonic() - started
         assert out.returncode == 0, out.stderr
-        assert proxy.paths == []
+        assert proxy.paths() == []
     warnings = [line for line in out.stderr.splitlines() if line.strip()]
     assert len(warnings) == 1 and "LANGSMITH_API_KEY" in warnings[0], out.stderr
     assert elapsed < 15  # no wait for failed uploads at exit
 
 
 def test_without_tracing_nothing_is_sent_and_nothing_is_said() -> None:
-    with LangSmithSink() as proxy:
+    with FakeLangSmith() as proxy:
         env = _env(HTTPS_PROXY=proxy.url, https_proxy=proxy.url, LANGSMITH_API_KEY="k")
         out = subprocess.run([sys.executable, "-c", RUN], env=env, capture_output=True, text=True, timeout=120)
         assert out.returncode == 0 and out.stderr == ""
-        assert proxy.paths == []
+        assert proxy.paths() == []
