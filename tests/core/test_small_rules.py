@@ -156,3 +156,35 @@ def test_aadd_documents_returns_the_ids_it_stored() -> None:
     stored = {r.id: r for r in memory.records(ids=ids)}
     assert sorted(r.text for r in stored.values()) == ["first text", "second text"]
     assert stored[ids[1]].metadata["source"] == "b"
+
+
+def test_tools_must_be_a_list_and_an_agent_shows_its_tools() -> None:
+    @tool
+    def lookup(q: str) -> str:
+        """Look up."""
+        return q
+
+    with pytest.raises(ConfigError, match="`tools` must be a list of tools, got str"):
+        Agent(name="a", role="r", tools="lookup")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="must be a list of tools, got StructuredTool"):
+        Agent(name="a", role="r", tools=lookup)  # type: ignore[arg-type]
+    assert repr(Agent(name="a", role=" Finds ", tools=[lookup])) == "Agent(name='a', role='Finds', tools=[lookup])"
+
+
+def test_a_missing_dependency_is_named_in_the_plan_problems() -> None:
+    from agentorch import Plan, plan_problems
+
+    problems = plan_problems(Plan.model_validate(plan(st("a", "w", "ghost"))), ["w"], 5)
+    assert problems == ["Sub-task `a` depends on `ghost`, which is not in the plan."]
+
+
+def test_a_budget_stop_in_one_branch_dispatches_nothing_more() -> None:
+    # planner + a fit in 2 calls; b is skipped, and c (which waits only for a) never starts
+    llm = ScriptedChatModel({"planner": [plan(st("a", "w"), st("b", "w"), st("c", "w", "a"))],
+                             "w:a": ["A"], "w:b": ["B"], "w:c": ["C"], "critic": [ACCEPT],
+                             "synthesizer": ["s"]})
+    result = Team(agents=[Agent(name="w", role="w")], llm=llm,
+                  budget=__import__("agentorch").Budget(max_llm_calls=2)).run("go")
+    assert result.status == "budget_exhausted"
+    assert {k: r.status for k, r in result.results.items()} == {"a": "done", "b": "skipped"}
+    assert "c" not in result.results
