@@ -250,3 +250,33 @@ def test_a_cascade_is_a_frozen_value() -> None:
     assert isinstance(c, Cascade) and repr(c) == "cascade(a, b)" and len(c.models) == 2
     with pytest.raises(AttributeError):
         c.models = ()  # type: ignore[misc]
+
+
+def test_the_live_view_usage_table_and_report_show_models_and_recorded_costs() -> None:
+    import io
+
+    from rich.console import Console
+
+    from agentorch._view import LiveView, usage_table
+
+    cheap = ScriptedChatModel({"writer": ["a vague draft"]}, model_name="cheap")
+    strong = ScriptedChatModel({"writer": ["a precise draft"]}, model_name="strong")
+    team = writer_team(boss([plan(st("w", "writer"))], [REVISE_W, ACCEPT]), cascade(cheap, strong))
+    events = list(team.stream("Write it", thread_id="t"))
+    result = team.result("t")
+    cost = result.usage.cost()
+
+    view = LiveView(Console(file=io.StringIO()))
+    for ev in events:
+        view.board.apply(ev)
+    assert view.board.rows["w"].model == "strong" and view.board.rows["w"].attempts == 2
+    assert view.board.cost == pytest.approx(cost.total)
+
+    out = io.StringIO()
+    Console(file=out, width=160, color_system=None).print(usage_table(result))
+    table = out.getvalue()
+    assert f"${cost.by_role['writer']:.4f}" in table and f"${cost.by_model['strong']:.4f}" in table
+
+    page = result.to_html()
+    assert "<code>cheap</code>" in page and "<code>strong</code>" in page
+    assert f"${cost.total:.4f}" in page
