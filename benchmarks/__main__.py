@@ -25,7 +25,7 @@ from typing import Any
 
 from benchmarks._common import RESULTS_DIR, machine_info, write_json
 
-OWN = ("dag", "overhead", "tokens", "scale")
+OWN = ("dag", "overhead", "tokens", "scale", "cascade")
 EXTERNAL = {"memory": "benchmarks.memory_bench", "evals": "benchmarks.evals_bench"}
 USAGE = __doc__
 
