@@ -192,7 +192,7 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
         attempt = inp["attempt"]
         write = get_stream_writer()
         summary_usage, summary_model = TokenUsage(), "unknown"
-        context = prompt = ""
+        context, prompt = "", None  # assembled once, before the first model call
         finished: list[dict[str, Any]] = []  # this node's attempts (several when models fail)
         while True:
             model = team.route(st, attempt, earlier) if routed else team.model_for(agent.name)
@@ -207,7 +207,7 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
                        "round": inp["round"], "attempt": attempt, "model": run.model,
                        "started_at": started})
                 try:
-                    if not finished:
+                    if prompt is None:
                         context, summary_usage, summary_model = await team.specialist_context(
                             ctx, st, inp)
                         prompt = task_text(st, inp, context)
@@ -217,7 +217,12 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
                 except (GraphBubbleUp, SubTaskFailed, ConfigError):
                     raise
                 except Exception as e:  # our own errors too (ScriptExhausted...): say which sub-task
-                    if not routed or isinstance(e, AgentorchError) or len(finished) >= _MAX_SWITCHES:
+                    # only the agent's model moves up a cascade: not a failed context assembly
+                    # (prompt None), nor our own errors (a script or a configuration to fix)
+                    if (not routed or prompt is None or isinstance(e, AgentorchError)
+                            or len(finished) >= _MAX_SWITCHES):
+                        for r in finished:
+                            ctx.carry(agent.name, TokenUsage(**r["usage"]), r["model"])
                         ctx.carry(agent.name, run.usage, run.model)
                         ctx.carry(SUMMARIZER, summary_usage, summary_model)
                         raise SubTaskFailed(
@@ -231,7 +236,7 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
                 subtask_id=st.id, agent=agent.name, output=run.output, status=run.status,  # type: ignore[arg-type]
                 attempts=attempt, round=inp["round"], error=run.error, started_at=started,
                 finished_at=time.time(), usage=run.usage, tool_calls=run.records, context=context,
-                model=run.model, prompt=prompt,
+                model=run.model, prompt=prompt or "",
             )
             finished.append(result.model_dump(mode="json"))
             if not escalate:

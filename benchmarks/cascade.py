@@ -107,24 +107,46 @@ async def _one(setup: str, share: float, scale: float) -> dict[str, Any]:
     accepted = sum(1 for sid, r in result.results.items()
                    if r.status == "done" and not (sid in hard and r.model == "cheap"))
     cost = result.usage.cost()
+    strong_cost = cost.by_model.get("strong", 0.0)
     return {
         "setup": setup, "hard_share": share, "status": result.status, "rounds": result.rounds,
         "success": round(accepted / N, 3), "cost_usd": round(cost.total, 6),
         "specialist_cost_usd": round(cost.by_role.get("analyst", 0.0), 6),
+        "strong_cost_usd": round(strong_cost, 6),
+        "boss_cost_usd": round(cost.total - cost.by_role.get("analyst", 0.0), 6),
         "wall_s": round(wall, 3), "calls_cheap": result.usage.by_model["cheap"].calls,
         "calls_strong": result.usage.by_model["strong"].calls if "strong" in result.usage.by_model else 0,
         "tokens": result.usage.total.total_tokens,
     }
 
 
+def _median_run(setup: str, share: float, scale: float, reps: int) -> dict[str, Any]:
+    """`reps` runs; everything but wall time is the same in each (scripted), wall is the median."""
+    runs = sorted((asyncio.run(_one(setup, share, scale)) for _ in range(reps)), key=lambda r: r["wall_s"])
+    return {**runs[len(runs) // 2], "runs": reps, "wall_runs_s": [r["wall_s"] for r in runs]}
+
+
+def _parity(rows: list[dict[str, Any]]) -> float | None:
+    """The hard share at which the cascade costs as much as strong everywhere: a least-squares
+    line through the sweep (cost is linear in the share by construction)."""
+    pts = [(r["hard_share"], r["cost_vs_strong"]) for r in rows if r["setup"] == "cascade"]
+    if len(pts) < 2:
+        return None
+    mx = sum(x for x, _ in pts) / len(pts)
+    my = sum(y for _, y in pts) / len(pts)
+    slope = sum((x - mx) * (y - my) for x, y in pts) / sum((x - mx) ** 2 for x, _ in pts)
+    return round(mx + (1.0 - my) / slope, 3) if slope > 0 else None
+
+
 def run(quick: bool) -> dict[str, Any]:
     scale = 0.1 if quick else 1.0
     shares = QUICK_SWEEP if quick else SWEEP
+    reps = 1 if quick else 3
     rows: list[dict[str, Any]] = []
     for share in shares:
         base: dict[str, Any] | None = None
         for setup in ("strong", "cheap", "cascade"):
-            row = asyncio.run(_one(setup, share, scale))
+            row = _median_run(setup, share, scale, reps)
             if setup == "strong":
                 base = row
             assert base is not None
@@ -138,6 +160,16 @@ def run(quick: bool) -> dict[str, Any]:
     head = [r for r in rows if r["hard_share"] == HEADLINE]
     c = next(r for r in head if r["setup"] == "cascade")
     a = next(r for r in head if r["setup"] == "strong")
+    parity = _parity(rows)
+    breakdown = {
+        "cheap first answers (share)": ratio(c["specialist_cost_usd"] - c["strong_cost_usd"], a["cost_usd"]),
+        "strong revisions (share)": ratio(c["strong_cost_usd"], a["cost_usd"]),
+        "planner, critic, synthesizer (share)": ratio(c["boss_cost_usd"], a["cost_usd"]),
+        "one strong revision call / one first strong call (x)": ratio(
+            c["strong_cost_usd"] / max(1, c["calls_strong"]), a["strong_cost_usd"] / a["calls_strong"]),
+    }
+    print(f"  cascade cost at {HEADLINE:.0%} as a share of strong everywhere: {breakdown}", flush=True)
+    print(f"  the cascade costs as much as strong everywhere at a hard share of {parity}", flush=True)
     checks = [
         {"check": "cascade success == strong-everywhere success at 30%",
          "value": c["success"], "met": c["success"] == a["success"]},
@@ -161,8 +193,11 @@ def run(quick: bool) -> dict[str, Any]:
         print_table("Cascades: sweep of the hard share", cols, [cells(r) for r in rows]),
         print_table("Cascades: targets", ["check", "value", "met"],
                     [[k["check"], k["value"], "yes" if k["met"] else "NO"] for k in checks]),
+        print_table(f"Cascades: where the cascade's cost goes at {HEADLINE:.0%} (vs strong everywhere's "
+                    "cost)", ["part", "share"], [[k, v] for k, v in breakdown.items()]),
     ]
-    return {"rows": rows, "checks": checks, "tables": tables, "quick": quick,
+    return {"rows": rows, "checks": checks, "tables": tables, "quick": quick, "reps": reps,
+            "cost_parity_hard_share": parity, "breakdown_at_30": breakdown,
             "latency_scale": scale, "prices": PRICES, "latency_s": LATENCY, "seed": SEED}
 
 

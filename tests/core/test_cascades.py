@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from langgraph.types import RetryPolicy
 
-from agentorch import DEFAULT_PRICES, Agent, Budget, ConfigError, SubTask, Team
+from agentorch import DEFAULT_PRICES, Agent, Budget, ConfigError, RunFailed, SubTask, Team
 from agentorch.llms import Cascade, ScriptedChatModel, cascade
 
 from .conftest import ACCEPT, plan, st
@@ -88,6 +88,15 @@ def test_a_sub_task_that_runs_out_of_models_fails_and_the_run_says_which() -> No
     assert [h.model for h in result.history] == ["cheap", "strong", ""]
     assert result.results["w"].status == "failed"
     assert "cascade(cheap, strong)" in result.results["w"].error
+
+
+def test_our_own_errors_fail_the_run_instead_of_moving_up_the_cascade() -> None:
+    cheap = ScriptedChatModel({"writer": []}, model_name="cheap")  # a script that ran out
+    strong = ScriptedChatModel({"writer": ["unused"]}, model_name="strong")
+    team = writer_team(boss([plan(st("w", "writer"))], [ACCEPT]), cascade(cheap, strong))
+    with pytest.raises(RunFailed, match=r"Sub-task `w`.*ran out of responses"):
+        team.run("Write it")
+    assert strong.calls == []
 
 
 def test_revisions_past_the_strongest_model_run_out_of_models() -> None:
