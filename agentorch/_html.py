@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from agentorch._models import model_label
 from agentorch._types import (
     Cost,
     ModelPrice,
@@ -476,8 +477,7 @@ def team_html(team: Team) -> str:
     """A team as an HTML fragment: its agents, settings and LangGraph graph (Mermaid text)."""
     rows = []
     for agent in team.agents:
-        model = team.model_for(agent.name)
-        model_name = getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__
+        model_name = " → ".join(model_label(m) for m in team.models_for(agent.name))
         tools = ", ".join(t.name for t in agent.tools) or "–"
         rows.append(f"<tr><td><b>{_e(agent.name)}</b></td><td>{_e(agent.role)}</td>"
                     f"<td>{_e(tools)}</td><td><code>{_e(model_name)}</code></td></tr>")

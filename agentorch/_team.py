@@ -294,6 +294,13 @@ class Team:
             raise ConfigError(f"No model configured for role `{role}`.")
         return first_model(model)
 
+    def models_for(self, role: str) -> tuple[ChatModel, ...]:
+        """Every chat model `role` may run on: a cascade's members in order, or its one model."""
+        model = self._model_or_none(role)
+        if model is None:
+            raise ConfigError(f"No model configured for role `{role}`.")
+        return members(model)
+
     def routed(self, agent: str) -> bool:
         """Whether `agent`'s attempts are routed (a cascade or `route_model`): a failed model
         call then moves on to the next model instead of failing the run."""

@@ -286,6 +286,8 @@ def test_the_live_view_usage_table_and_report_show_models_and_recorded_costs() -
     table = out.getvalue()
     assert f"${cost.by_role['writer']:.4f}" in table and f"${cost.by_model['strong']:.4f}" in table
 
+    assert "<code>cheap → strong</code>" in team._repr_html_()
+    assert team.models_for("writer") == (cheap, strong)
     page = result.to_html()
     assert "<code>cheap</code>" in page and "<code>strong</code>" in page
     assert f"${cost.total:.4f}" in page
