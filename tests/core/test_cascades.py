@@ -291,3 +291,25 @@ def test_the_live_view_usage_table_and_report_show_models_and_recorded_costs() -
     page = result.to_html()
     assert "<code>cheap</code>" in page and "<code>strong</code>" in page
     assert f"${cost.total:.4f}" in page
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    import agentorch._models as module
+
+    failures, tried = doctest.testmod(module)
+    assert tried > 0 and failures == 0
+
+
+def test_a_resumed_run_counts_the_money_spent_before_the_pause() -> None:
+    planner = ScriptedChatModel({"planner": [plan(st("w", "writer"))]}, model_name="boss")
+    writer = ScriptedChatModel({"writer": ["never asked"]}, model_name="cheap")
+    team = Team(agents=[Agent(name="writer", role="Writes", llm=writer)], llm=planner,
+                prices={"boss": (1000, 1000), "cheap": (0, 0)}, budget=Budget(max_cost=0.05),
+                approve_plan=True)
+    paused = team.run("Write it", thread_id="t")
+    assert paused.status == "interrupted" and paused.usage.total.cost >= 0.05
+    result = team.resume("t", approve=True)
+    assert result.status == "budget_exhausted" and "max_cost=0.05" in result.error
+    assert writer.calls == [] and result.results["w"].status == "skipped"
