@@ -10,7 +10,7 @@ from langgraph.types import RetryPolicy
 from agentorch import DEFAULT_PRICES, Agent, Budget, ConfigError, RunFailed, SubTask, Team
 from agentorch.llms import Cascade, ScriptedChatModel, cascade
 
-from .conftest import ACCEPT, plan, st
+from .conftest import ACCEPT, call, plan, search, st
 
 REVISE_W = {"decision": "revise", "feedback": "too vague", "revise": ["w"]}
 PRICES = {"boss": (0.0, 0.0), "cheap": (1.0, 2.0), "strong": (15.0, 30.0)}
@@ -73,6 +73,25 @@ def test_a_failed_model_hands_the_same_attempt_run_to_the_next_model() -> None:
     assert "bad request" in result.history[0].error
     assert [(e["result"].attempts, e["status"]) for e in events if e["type"] == "subtask_finished"] == [
         (1, "failed"), (2, "done")]
+
+
+def test_an_agent_with_tools_starts_over_on_the_next_model_after_a_failure() -> None:
+    boss_model = boss([plan(st("r", "researcher"))], [ACCEPT])
+    cheap = ScriptedChatModel({"researcher": [call("search", query="x"), ValueError("cheap broke")]},
+                              model_name="cheap")
+    strong = ScriptedChatModel({"researcher": [call("search", query="y"), "found it"]},
+                               model_name="strong")
+    team = Team(agents=[Agent(name="researcher", role="Finds", tools=[search],
+                              llm=cascade(cheap, strong))], llm=boss_model, retry=NO_RETRY)
+
+    result = team.run("Find it")
+
+    assert result.status == "completed" and result.results["r"].output == "found it"
+    assert [(h.model, h.status, [c.args["query"] for c in h.tool_calls]) for h in result.history] == [
+        ("cheap", "failed", ["x"]), ("strong", "done", ["y"])]
+    # the strong model starts from the task, not from the cheap model's conversation
+    assert [type(m).__name__ for m in strong.calls[0].messages] == ["SystemMessage", "HumanMessage"]
+    assert result.usage.by_role["researcher"].calls == 3  # answered calls: cheap 1, strong 2
 
 
 def test_a_sub_task_that_runs_out_of_models_fails_and_the_run_says_which() -> None:
