@@ -44,7 +44,8 @@ __all__ = ["SubTaskFailed", "make_specialist_node", "usage_update"]
 
 
 _MAX_SWITCHES = 10
-"""Model switches after failures in one sub-task attempt run, whatever a `route_model` returns."""
+"""At most this many failed attempts of one sub-task in one step move on to another model: a
+guard against a `route_model` that keeps offering models that fail."""
 
 
 @dataclass
@@ -194,8 +195,19 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
         summary_usage, summary_model = TokenUsage(), "unknown"
         context, prompt = "", None  # assembled once, before the first model call
         finished: list[dict[str, Any]] = []  # this node's attempts (several when models fail)
+        failed: tuple[Any, Exception] | None = None  # the model that failed last, and how
+
+        def fail(run: _Attempt, e: Exception) -> SubTaskFailed:
+            for r in finished:
+                ctx.carry(agent.name, TokenUsage(**r["usage"]), r["model"])
+            ctx.carry(agent.name, run.usage, run.model)
+            ctx.carry(SUMMARIZER, summary_usage, summary_model)
+            return SubTaskFailed(f"Sub-task `{st.id}` (agent `{agent.name}`) failed: {describe_error(e)}")
+
         while True:
             model = team.route(st, attempt, earlier) if routed else team.model_for(agent.name)
+            if failed is not None and model is failed[0]:  # a hook that offers the same model again
+                raise fail(_Attempt(model=""), failed[1]) from failed[1]
             run = _Attempt(model=model_label(model) if model is not None else "")
             started = time.time()
             escalate = False
@@ -221,15 +233,9 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
                     # (prompt None), nor our own errors (a script or a configuration to fix)
                     if (not routed or prompt is None or isinstance(e, AgentorchError)
                             or len(finished) >= _MAX_SWITCHES):
-                        for r in finished:
-                            ctx.carry(agent.name, TokenUsage(**r["usage"]), r["model"])
-                        ctx.carry(agent.name, run.usage, run.model)
-                        ctx.carry(SUMMARIZER, summary_usage, summary_model)
-                        raise SubTaskFailed(
-                            f"Sub-task `{st.id}` (agent `{agent.name}`) failed: {describe_error(e)}"
-                        ) from e
+                        raise fail(run, e) from e
                     run.status, run.error = "failed", f"model `{run.model}` failed: {describe_error(e)}"
-                    escalate = True
+                    failed, escalate = (model, e), True
                     log.info("sub-task %s attempt %d: %s; trying the next model",
                              st.id, attempt, run.error)
             result = SubTaskResult(

@@ -206,6 +206,16 @@ def test_a_routing_hook_can_fall_back_to_a_cascade_and_give_up() -> None:
     assert strong.calls == []
 
 
+def test_a_routing_hook_that_offers_the_failed_model_again_fails_the_run() -> None:
+    cheap = ScriptedChatModel({"writer": [ValueError("bad request"), "unused"]}, model_name="cheap")
+    team = writer_team(boss([plan(st("w", "writer"))], [ACCEPT]), cheap, retry=NO_RETRY,
+                       route_model=lambda s, a, h: cheap)
+    with pytest.raises(RunFailed, match=r"Sub-task `w`.*bad request") as info:
+        team.run("Write it")
+    assert len(cheap.calls) == 1
+    assert info.value.result.usage.by_role.get("writer") is None  # the failed call answered nothing
+
+
 def test_a_routing_hook_that_returns_something_else_is_a_config_error() -> None:
     team = writer_team(boss([plan(st("w", "writer"))], [ACCEPT]),
                        ScriptedChatModel({}, model_name="cheap"), route_model=lambda s, a, h: "gpt-4o")
