@@ -14,6 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableWithFallbacks
 
 from agentorch._errors import ConfigError
+from agentorch._types import SubTask, SubTaskResult
 
 __all__ = [
     "STRUCTURED_OUTPUT_METHODS",
@@ -92,11 +93,13 @@ class Cascade:
     def __repr__(self) -> str:
         return f"cascade({', '.join(model_label(m) for m in self.models)})"
 
-    def route(self, subtask: Any, attempt: int, history: Sequence[Any]) -> ChatModel | None:
+    def route(
+        self, subtask: SubTask, attempt: int, history: Sequence[SubTaskResult]
+    ) -> ChatModel | None:
         """The member for `attempt` of `subtask`, given its earlier attempts (`SubTaskResult`s),
         or None when the cascade has no model left. This is the team's default routing rule
         (see `Team(route_model=...)`), so a custom rule can fall back to it."""
-        start = len(self.models) - 1 if getattr(subtask, "effort", "normal") == "high" else 0
+        start = len(self.models) - 1 if subtask.effort == "high" else 0
         level = start + sum(1 for h in history if h.status == "failed" or h.sent_back)
         return self.models[level] if level < len(self.models) else None
 
@@ -114,10 +117,10 @@ def cascade(*models: ChatModel) -> Cascade:
     return Cascade(models)
 
 
-ModelSpec: TypeAlias = "ChatModel | Cascade"
+ModelSpec: TypeAlias = ChatModel | Cascade
 """What `llm=` accepts: a chat model, or a `cascade` of them."""
 
-RouteModel: TypeAlias = Callable[[Any, int, Sequence[Any]], "ChatModel | None"]
+RouteModel: TypeAlias = Callable[[SubTask, int, Sequence[SubTaskResult]], ChatModel | None]
 """`route_model(subtask, attempt, history) -> model or None`: picks the chat model for one
 attempt of a sub-task (`SubTask`, the attempt's number from 1, the sub-task's earlier attempts as
 `SubTaskResult`s, oldest first). None means no model is left: the sub-task fails saying so."""
