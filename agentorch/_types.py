@@ -318,7 +318,11 @@ class SubTaskResult(_Value):
     started_at: float = 0.0
     finished_at: float = 0.0
     usage: TokenUsage = Field(default_factory=TokenUsage)
-    model: str = Field(default="", description="The model that answered (as the provider named it).")
+    model: str = Field(
+        default="",
+        description="The model of this attempt (a cascade's member): as the provider named it in "
+        "its answer, or as configured when it did not answer ('' when no model was left).",
+    )
     sent_back: bool = Field(
         default=False, description="The critic sent this attempt back for revision."
     )
