@@ -30,6 +30,8 @@ from agentorch._memory import Summarize, TeamMemory
 from agentorch._plan import plan_problems, ready_subtasks
 from agentorch._team import Team
 from agentorch._types import (
+    DEFAULT_PRICES,
+    DEFAULT_PRICES_DATE,
     Budget,
     Cost,
     ModelPrice,
@@ -50,6 +52,8 @@ from agentorch._types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_PRICES",
+    "DEFAULT_PRICES_DATE",
     "Agent",
     "AgentorchError",
     "Budget",

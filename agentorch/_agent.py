@@ -11,7 +11,7 @@ from langchain_core.tools import tool as _lc_tool
 
 from agentorch._errors import ConfigError
 from agentorch._keys import REQUIRES_APPROVAL, RESERVED_ROLES, TOOL_TIMEOUT
-from agentorch._models import ChatModel, chat_model_problem
+from agentorch._models import ModelSpec, chat_model_problem
 
 __all__ = ["Agent", "tool", "requires_approval"]
 
@@ -90,7 +90,8 @@ class Agent:
         role: one line the planner reads to decide what to assign (e.g. "Finds and checks facts").
         instructions: extra system-prompt text for this agent.
         tools: LangChain tools (use `agentorch.tool`); the agent can call only these.
-        llm: this agent's own chat model; default is the team's model for this agent's name.
+        llm: this agent's own chat model, or a `cascade(cheap, strong)` it escalates through
+            per attempt; default is the team's model for this agent's name.
     """
 
     __slots__ = ("name", "role", "instructions", "tools", "llm")
@@ -101,7 +102,7 @@ class Agent:
         role: str,
         instructions: str | None = None,
         tools: Sequence[BaseTool | Callable[..., Any]] = (),
-        llm: ChatModel | None = None,
+        llm: ModelSpec | None = None,
     ) -> None:
         if not isinstance(name, str) or not _NAME.match(name):
             raise ConfigError(

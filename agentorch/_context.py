@@ -28,7 +28,8 @@ from agentorch._keys import (
     TRACE_ROUND_KEY,
     TRACE_SUBTASK_KEY,
 )
-from agentorch._types import Budget, TokenUsage, Usage
+from agentorch._errors import ConfigError
+from agentorch._types import Budget, TokenUsage, Usage, price_for
 
 if TYPE_CHECKING:
     from agentorch._team import Team
@@ -60,6 +61,7 @@ class RunContext:
     started: float = field(default_factory=time.monotonic)
     llm_calls: int = 0
     tokens: int = 0
+    cost: float = 0.0
     carried: dict[str, tuple[TokenUsage, str]] = field(default_factory=dict)
     """Usage of answered calls whose node attempt then failed, by role (with the model name):
     LangGraph drops a failed node's writes, so a retried node adds them to its own usage and a
@@ -80,7 +82,31 @@ class RunContext:
         """Count toward the budget a call answered in an earlier `run`/`resume` of this thread
         that no finished node has recorded yet (a sub-task paused for approval, or failed)."""
         self.llm_calls += 1
-        self.tokens += usage_of(message).total_tokens
+        self.spend(message)
+
+    def priced(self, message: AIMessage) -> TokenUsage:
+        """The usage of an answer, with its cost under the team's prices.
+
+        Raises `ConfigError` when a money budget is set and the answering model has no price.
+        """
+        usage = usage_of(message)
+        model = model_name_of(message)
+        price = price_for(model, self.team.prices)
+        if price is None:
+            if self.team.budget.max_cost is not None:
+                raise ConfigError(
+                    f"`Budget(max_cost=...)` needs a price for every model, and `{model}` has "
+                    f"none: pass `Team(prices={{{model!r}: (input_per_1M, output_per_1M)}})`."
+                )
+            return usage
+        return usage.model_copy(update={"cost": price.cost(usage)})
+
+    def spend(self, message: AIMessage) -> TokenUsage:
+        """Count an answer's tokens and cost toward the budget; its priced usage."""
+        usage = self.priced(message)
+        self.tokens += usage.total_tokens
+        self.cost += usage.cost
+        return usage
 
     def carried_usage(self) -> Usage:
         """What `carried` holds, as a `Usage`."""
@@ -96,6 +122,8 @@ class RunContext:
             return f"max_tokens={b.max_tokens} reached ({self.tokens} used)"
         if b.max_seconds is not None and time.monotonic() - self.started >= b.max_seconds:
             return f"max_seconds={b.max_seconds} reached"
+        if b.max_cost is not None and self.cost >= b.max_cost:
+            return f"max_cost={b.max_cost} reached ({self.cost:.4f} spent)"
         return None
 
     async def call_model(
@@ -108,12 +136,15 @@ class RunContext:
         round: int | None = None,
         run_name: str | None = None,
     ) -> AIMessage:
-        """Call the model for `role` (or the given runnable) once, budgeted and tagged."""
+        """Call the model for `role` (or the given runnable) once, budgeted and tagged.
+
+        The answer's tokens and cost count toward the budget here; get its priced usage with
+        `priced(message)`."""
         runnable = model if model is not None else self.team.model_for(role)
         message = await self._invoke(role, runnable, messages, subtask_id, round, run_name)
         if not isinstance(message, AIMessage):
             raise TypeError(f"The model for role `{role}` returned {type(message).__name__}.")
-        self.tokens += usage_of(message).total_tokens
+        self.spend(message)
         return message
 
     async def _invoke(
@@ -193,9 +224,8 @@ class RunContext:
                 raise
             raw = out.get("raw")
             if isinstance(raw, AIMessage):
-                usage = usage + usage_of(raw)
+                usage = usage + self.spend(raw)
                 model = model_name_of(raw)
-                self.tokens += usage_of(raw).total_tokens
             value = out.get("parsed")
             if isinstance(value, dict):
                 try:

@@ -50,6 +50,8 @@ class SubtaskStarted(TypedDict):
     agent: str
     round: int
     attempt: int
+    model: str
+    """The model this attempt runs on (a cascade's member, as configured)."""
     started_at: float
 
 
@@ -63,6 +65,8 @@ class SubtaskFinished(TypedDict):
     status: str
     duration: float
     tokens: int
+    model: str
+    """The model that answered (or failed) on this attempt."""
     result: SubTaskResult
 
 
@@ -150,12 +154,13 @@ def events_from_chunk(mode: str, chunk: Any) -> Iterator[Event]:
             else:
                 yield Replanned(type="replanned", round=rnd, plan=plan)
         elif node == NODE_SPECIALIST:
-            for raw in update.get("results", {}).values():
+            # every attempt the node made: several when a cascade moved on after a failure
+            for raw in update.get("history") or update.get("results", {}).values():
                 r = SubTaskResult.model_validate(raw)
                 yield SubtaskFinished(
                     type="subtask_finished", subtask_id=r.subtask_id, agent=r.agent,
                     round=r.round, status=r.status, duration=r.duration,
-                    tokens=r.usage.total_tokens, result=r,
+                    tokens=r.usage.total_tokens, model=r.model, result=r,
                 )
         elif node == NODE_CRITIC and update.get("verdicts"):
             v = update["verdicts"][-1]

@@ -21,7 +21,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, RetryPolicy, Send, interrupt
 
-from agentorch._context import BudgetExhausted, RunContext, model_name_of, usage_of
+from agentorch._context import BudgetExhausted, RunContext, model_name_of
 from agentorch._data import data_block
 from agentorch._errors import AgentorchError, CriticError, PlanError
 from agentorch._keys import (
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("agentorch")
 
-__all__ = ["GraphShape", "build_graph"]
+__all__ = ["GraphShape", "build_graph", "mark_sent_back"]
 
 # a run stops cleanly this many steps before LangGraph's recursion limit would raise
 _STEP_MARGIN = 4
@@ -288,7 +288,7 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
         except BudgetExhausted as e:
             return {"status": "budget_exhausted", "error": str(e),
                     "answer": best_available_answer(current, results)}
-        model, usage = model_name_of(ai), usage_of(ai)
+        model, usage = model_name_of(ai), ctx.priced(ai)
         return {**update, "answer": ai.text.strip(), "usage": usage_update(SYNTHESIZER, model, usage),
                 "steps": [_step(SYNTHESIZER, state.get("round", 1), started, usage, model)]}
 
@@ -364,10 +364,21 @@ def _specialist_input(state: TeamState, subtask: dict[str, Any]) -> SpecialistIn
         goal=state["goal"],
         round=state.get("round", 1),
         attempt=len(tries) + 1,
+        earlier=mark_sent_back(tries, state.get("verdicts", [])),
         feedback=feedback,
         previous_output=tries[-1]["output"] if feedback and tries else "",
         dependencies={d: results[d] for d in subtask["depends_on"]},
     )
+
+
+def mark_sent_back(history: list[dict[str, Any]], verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`history` (dumped `SubTaskResult`s) with `sent_back` set on the attempts the critic
+    returned for revision: the verdict of round r (the r-th verdict) named them."""
+    revised = {
+        (sid, i + 1) for i, v in enumerate(verdicts) if v.get("decision") == "revise"
+        for sid in v.get("revise", [])
+    }
+    return [{**h, "sent_back": (h["subtask_id"], h["round"]) in revised} for h in history]
 
 
 def _stale_results(old: Plan, new: Plan, results: dict[str, dict[str, Any]]) -> dict[str, None]:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from agentorch._models import model_label
 from agentorch._types import (
     Cost,
     ModelPrice,
@@ -269,7 +270,9 @@ def _timeline_svg(result: RunResult, order: list[str], prices: Mapping[str, Mode
 
 def _cost_text(attempt: SubTaskResult | StepRecord, prices: Mapping[str, ModelPrice]) -> str:
     price = price_for(attempt.model, prices) if prices else None
-    return f" · {_money(price.cost(attempt.usage))}" if price else ""
+    if price is None:  # the cost recorded during the run, under the team's prices
+        return f" · {_money(attempt.usage.cost)}" if attempt.usage.cost else ""
+    return f" · {_money(price.cost(attempt.usage))}"
 
 
 def _money(value: float) -> str:
@@ -346,12 +349,14 @@ def _usage_table(title: str, rows: Iterable[tuple[str, TokenUsage]], costs: Mapp
 
 def _usage_html(result: RunResult, prices: Mapping[str, ModelPrice]) -> str:
     usage = result.usage
-    cost: Cost | None = usage.cost(prices) if prices else None
+    # `prices` re-prices the tokens per model; without them, the costs recorded during the run
+    cost: Cost | None = usage.cost(prices) if prices else usage.cost() if usage.total.cost else None
     by_role = sorted(usage.by_role.items())
     by_role.append(("total", usage.total))
     by_model = sorted(usage.by_model.items())
     model_costs = dict(cost.by_model) if cost else None
-    out = ['<div class="usage">', _usage_table("role / agent", by_role, None),
+    role_costs = {**cost.by_role, "total": cost.total} if cost and cost.by_role else None
+    out = ['<div class="usage">', _usage_table("role / agent", by_role, role_costs),
            _usage_table("model", by_model, model_costs), "</div>"]
     if cost is not None:
         out.append(f"<p><b>cost: {_money(cost.total)}</b>"
@@ -472,8 +477,7 @@ def team_html(team: Team) -> str:
     """A team as an HTML fragment: its agents, settings and LangGraph graph (Mermaid text)."""
     rows = []
     for agent in team.agents:
-        model = team.model_for(agent.name)
-        model_name = getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__
+        model_name = " → ".join(model_label(m) for m in team.models_for(agent.name))
         tools = ", ".join(t.name for t in agent.tools) or "–"
         rows.append(f"<tr><td><b>{_e(agent.name)}</b></td><td>{_e(agent.role)}</td>"
                     f"<td>{_e(tools)}</td><td><code>{_e(model_name)}</code></td></tr>")

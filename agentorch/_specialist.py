@@ -16,6 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -27,10 +28,11 @@ from langgraph.types import RetryPolicy, interrupt
 from pydantic import BaseModel, ValidationError
 
 from agentorch._agent import Agent, tool_needs_approval, tool_timeout
-from agentorch._context import BudgetExhausted, RunContext, model_name_of, usage_of
+from agentorch._context import BudgetExhausted, RunContext, model_name_of
 from agentorch._data import data_block
-from agentorch._errors import AgentorchError, describe_error
+from agentorch._errors import AgentorchError, ConfigError, describe_error
 from agentorch._keys import CALL_KEY, SUMMARIZER
+from agentorch._models import model_label
 from agentorch._state import SpecialistInput, add_usage
 from agentorch._types import SubTask, SubTaskResult, TokenUsage, ToolCallRecord
 
@@ -39,6 +41,23 @@ log = logging.getLogger("agentorch")
 T = TypeVar("T")
 
 __all__ = ["SubTaskFailed", "make_specialist_node", "usage_update"]
+
+
+_MAX_SWITCHES = 10
+"""At most this many failed attempts of one sub-task in one step move on to another model: a
+guard against a `route_model` that keeps offering models that fail."""
+
+
+@dataclass
+class _Attempt:
+    """What one attempt produced so far (kept when its model fails midway)."""
+
+    model: str
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    records: list[ToolCallRecord] = field(default_factory=list)
+    output: str = ""
+    status: str = "done"
+    error: str = ""
 
 
 class SubTaskFailed(AgentorchError):
@@ -73,11 +92,10 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
     """Build the specialist node function; it takes its team from the run context."""
 
     async def call_agent_model(
-        ctx: RunContext, agent: Agent, messages: list[BaseMessage], tools: bool, st_id: str, rnd: int,
-        made: list[bool],
+        ctx: RunContext, agent: Agent, model: Any, messages: list[BaseMessage], tools: bool,
+        st_id: str, rnd: int, made: list[bool],
     ) -> AIMessage:
         made.append(True)  # a task replayed from the checkpoint does not run this body
-        model = ctx.team.model_for(agent.name)
         if tools and agent.tools:
             model = model.bind_tools(list(agent.tools))
         ai = await ctx.call_model(
@@ -91,11 +109,11 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
     model_call = task(name="agent_model_call", retry_policy=retry)(call_agent_model)
 
     async def direct_model_call(
-        ctx: RunContext, agent: Agent, messages: list[BaseMessage], tools: bool, st_id: str, rnd: int,
-        made: list[bool],
+        ctx: RunContext, agent: Agent, model: Any, messages: list[BaseMessage], tools: bool,
+        st_id: str, rnd: int, made: list[bool],
     ) -> AIMessage:
         return await _with_retry(
-            retry, lambda: call_agent_model(ctx, agent, messages, tools, st_id, rnd, made)
+            retry, lambda: call_agent_model(ctx, agent, model, messages, tools, st_id, rnd, made)
         )
 
     @task(name="tool_call")
@@ -111,95 +129,137 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
         except Exception as e:  # a tool's failure is an observation for the model, not a crash
             return {"error": f"Tool `{tool.name}` raised {type(e).__name__}: {e}"}
 
+    async def work(
+        ctx: RunContext, agent: Agent, model: Any, st: SubTask, inp: SpecialistInput, prompt: str,
+        attempt: int, run: _Attempt,
+    ) -> None:
+        """One attempt: the agent's tool-calling loop on `model`, recorded into `run`."""
+        team = ctx.team
+        messages: list[BaseMessage] = [
+            SystemMessage(team.specialist_prompt(agent)),
+            HumanMessage(prompt),
+        ]
+        tools = {t.name: t for t in agent.tools}
+        seen: set[str] = set()
+        # An agent without tools makes exactly one model call and cannot interrupt, so the
+        # node's own write is its durable record: a `@task` around that call only added a
+        # second checkpoint write of the same answer (and most of the per-sub-task
+        # orchestration time). Agents with tools keep one task per call, so resuming after
+        # an approval or a crash replays the calls already made.
+        ask_model = model_call if agent.tools else direct_model_call
+        while True:
+            allow_tools = len(run.records) < team.max_tool_calls
+            made: list[bool] = []
+            ai = await ask_model(ctx, agent, model, messages, allow_tools, st.id, inp["round"], made)
+            if not made and st.id not in ctx.precounted:
+                ctx.count_replayed(ai)  # answered before a failure: the budget counts it now
+            run.usage = run.usage + ctx.priced(ai)
+            run.model = model_name_of(ai)
+            messages.append(ai)
+            if not ai.tool_calls:
+                run.output = ai.text.strip()
+                break
+            if not allow_tools:
+                run.status = "failed"
+                run.error = f"kept calling tools past max_tool_calls={team.max_tool_calls}"
+                break
+            for call in ai.tool_calls:
+                record = await _handle_call(call, tools, seen, agent, st, team.tool_timeout,
+                                            attempt, len(run.records), run.usage)
+                run.records.append(record)
+                messages.append(
+                    ToolMessage(
+                        data_block(record.error or record.output, source=f"tool:{call['name']}"),
+                        tool_call_id=call.get("id") or "",
+                    )
+                )
+            if len(run.records) >= team.max_tool_calls:
+                messages.append(
+                    HumanMessage(
+                        f"You reached the limit of {team.max_tool_calls} tool calls. "
+                        "Answer now with what you have."
+                    )
+                )
+        if run.status == "done" and not run.output:
+            run.status, run.error = "failed", "the agent returned an empty answer"
+
     async def specialist(inp: SpecialistInput, runtime: Any = None) -> dict[str, Any]:
         ctx = context_of(runtime)
         team = ctx.team
         st = SubTask.model_validate(inp["subtask"])
         agent = team.agent(st.agent)
-        started = time.time()
-        get_stream_writer()(
-            {"type": "subtask_started", "subtask_id": st.id, "agent": agent.name,
-             "round": inp["round"], "attempt": inp["attempt"], "started_at": started}
-        )
-        usage = summary_usage = TokenUsage()
-        model_name = summary_model = "unknown"
-        records: list[ToolCallRecord] = []
-        status, error, output, context, prompt = "done", "", "", "", ""
-        try:
-            context, summary_usage, summary_model = await team.specialist_context(ctx, st, inp)
-            prompt = task_text(st, inp, context)
-            messages: list[BaseMessage] = [
-                SystemMessage(team.specialist_prompt(agent)),
-                HumanMessage(prompt),
-            ]
-            tools = {t.name: t for t in agent.tools}
-            seen: set[str] = set()
-            # An agent without tools makes exactly one model call and cannot interrupt, so the
-            # node's own write is its durable record: a `@task` around that call only added a
-            # second checkpoint write of the same answer (and most of the per-sub-task
-            # orchestration time). Agents with tools keep one task per call, so resuming after
-            # an approval or a crash replays the calls already made.
-            ask_model = model_call if agent.tools else direct_model_call
-            while True:
-                allow_tools = len(records) < team.max_tool_calls
-                made: list[bool] = []
-                ai = await ask_model(ctx, agent, messages, allow_tools, st.id, inp["round"], made)
-                if not made and st.id not in ctx.precounted:
-                    ctx.count_replayed(ai)  # answered before a failure: the budget counts it now
-                usage = usage + usage_of(ai)
-                model_name = model_name_of(ai)
-                messages.append(ai)
-                if not ai.tool_calls:
-                    output = ai.text.strip()
-                    break
-                if not allow_tools:
-                    status, error = "failed", f"kept calling tools past max_tool_calls={team.max_tool_calls}"
-                    break
-                for call in ai.tool_calls:
-                    record = await _handle_call(call, tools, seen, agent, st, team.tool_timeout,
-                                                inp["attempt"], len(records), usage)
-                    records.append(record)
-                    messages.append(
-                        ToolMessage(
-                            data_block(record.error or record.output, source=f"tool:{call['name']}"),
-                            tool_call_id=call.get("id") or "",
-                        )
-                    )
-                if len(records) >= team.max_tool_calls:
-                    messages.append(
-                        HumanMessage(
-                            f"You reached the limit of {team.max_tool_calls} tool calls. "
-                            "Answer now with what you have."
-                        )
-                    )
-            if status == "done" and not output:
-                status, error = "failed", "the agent returned an empty answer"
-        except BudgetExhausted as e:
-            status, error = "skipped", f"budget exhausted: {e}"
-        except (GraphBubbleUp, SubTaskFailed):
-            raise
-        except Exception as e:  # our own errors too (ScriptExhausted...): say which sub-task
-            ctx.carry(agent.name, usage, model_name)
+        routed = team.routed(agent.name)
+        earlier = [SubTaskResult.model_validate(h) for h in inp.get("earlier", [])]
+        attempt = inp["attempt"]
+        write = get_stream_writer()
+        summary_usage, summary_model = TokenUsage(), "unknown"
+        context, prompt = "", None  # assembled once, before the first model call
+        finished: list[dict[str, Any]] = []  # this node's attempts (several when models fail)
+        failed: tuple[Any, Exception] | None = None  # the model that failed last, and how
+
+        def fail(run: _Attempt, e: Exception) -> SubTaskFailed:
+            for r in finished:
+                ctx.carry(agent.name, TokenUsage(**r["usage"]), r["model"])
+            ctx.carry(agent.name, run.usage, run.model)
             ctx.carry(SUMMARIZER, summary_usage, summary_model)
-            raise SubTaskFailed(
-                f"Sub-task `{st.id}` (agent `{agent.name}`) failed: {describe_error(e)}"
-            ) from e
-        result = SubTaskResult(
-            subtask_id=st.id, agent=agent.name, output=output, status=status,  # type: ignore[arg-type]
-            attempts=inp["attempt"], round=inp["round"], error=error, started_at=started,
-            finished_at=time.time(), usage=usage, tool_calls=records, context=context,
-            model=model_name, prompt=prompt,
-        ).model_dump(mode="json")
+            return SubTaskFailed(f"Sub-task `{st.id}` (agent `{agent.name}`) failed: {describe_error(e)}")
+
+        while True:
+            model = team.route(st, attempt, earlier) if routed else team.model_for(agent.name)
+            if failed is not None and model is failed[0]:  # a hook that offers the same model again
+                raise fail(_Attempt(model=""), failed[1]) from failed[1]
+            run = _Attempt(model=model_label(model) if model is not None else "")
+            started = time.time()
+            escalate = False
+            if model is None:
+                run.status, run.error = "failed", team.no_model_left(st, attempt)
+                log.warning("%s", run.error)
+            else:
+                write({"type": "subtask_started", "subtask_id": st.id, "agent": agent.name,
+                       "round": inp["round"], "attempt": attempt, "model": run.model,
+                       "started_at": started})
+                try:
+                    if prompt is None:
+                        context, summary_usage, summary_model = await team.specialist_context(
+                            ctx, st, inp)
+                        prompt = task_text(st, inp, context)
+                    await work(ctx, agent, model, st, inp, prompt, attempt, run)
+                except BudgetExhausted as e:
+                    run.status, run.error = "skipped", f"budget exhausted: {e}"
+                except (GraphBubbleUp, SubTaskFailed, ConfigError):
+                    raise
+                except Exception as e:  # our own errors too (ScriptExhausted...): say which sub-task
+                    # only the agent's model moves up a cascade: not a failed context assembly
+                    # (prompt None), nor our own errors (a script or a configuration to fix)
+                    if (not routed or prompt is None or isinstance(e, AgentorchError)
+                            or len(finished) >= _MAX_SWITCHES):
+                        raise fail(run, e) from e
+                    run.status, run.error = "failed", f"model `{run.model}` failed: {describe_error(e)}"
+                    failed, escalate = (model, e), True
+                    log.info("sub-task %s attempt %d: %s; trying the next model",
+                             st.id, attempt, run.error)
+            result = SubTaskResult(
+                subtask_id=st.id, agent=agent.name, output=run.output, status=run.status,  # type: ignore[arg-type]
+                attempts=attempt, round=inp["round"], error=run.error, started_at=started,
+                finished_at=time.time(), usage=run.usage, tool_calls=run.records, context=context,
+                model=run.model, prompt=prompt or "",
+            )
+            finished.append(result.model_dump(mode="json"))
+            if not escalate:
+                break
+            earlier.append(result)
+            attempt += 1
+        usage: dict[str, Any] = usage_update(SUMMARIZER, summary_model, summary_usage) if summary_usage.calls else {}
+        for r in finished:
+            usage = add_usage(usage, usage_update(agent.name, r["model"] or "unknown", TokenUsage(**r["usage"])))
         update: dict[str, Any] = {
-            "results": {st.id: result},
-            "history": [result],
+            "results": {st.id: finished[-1]},
+            "history": finished,
             "feedback": {st.id: None},
-            "usage": add_usage(usage_update(agent.name, model_name, usage),
-                               usage_update(SUMMARIZER, summary_model, summary_usage)
-                               if summary_usage.calls else {}),
+            "usage": usage,
         }
-        if status == "skipped":
-            update.update(stop="budget_exhausted", error=error)
+        if finished[-1]["status"] == "skipped":
+            update.update(stop="budget_exhausted", error=finished[-1]["error"])
         return update
 
     async def _handle_call(
@@ -238,7 +298,8 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
                  "args": args, CALL_KEY: _call_id(st.id, attempt, index, key),
                  # what the sub-task has spent so far: a person may want to know, and a resume
                  # counts it toward the budget before any branch calls a model again
-                 "spent": {"calls": spent.calls, "total_tokens": spent.total_tokens}}
+                 "spent": {"calls": spent.calls, "total_tokens": spent.total_tokens,
+                           "cost": spent.cost}}
             )
             asked = args
             approved, args, approved_by = _read_decision(decision, args)

@@ -143,3 +143,6 @@ class SpecialistInput(TypedDict):
     feedback: str
     previous_output: str
     dependencies: dict[str, dict[str, Any]]
+    earlier: list[dict[str, Any]]
+    """The sub-task's earlier attempts (dumped `SubTaskResult`s, `sent_back` set): what
+    `Team.route` picks this attempt's model from."""

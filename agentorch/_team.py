@@ -20,7 +20,7 @@ from langgraph.types import Command, RetryPolicy, default_retry_on
 
 import agentorch.prompts as prompt_files
 from agentorch._agent import Agent
-from agentorch._context import BudgetExhausted, RunContext, model_name_of, usage_of
+from agentorch._context import BudgetExhausted, RunContext, model_name_of
 from agentorch._data import data_block
 from agentorch._errors import (
     AgentorchError,
@@ -31,14 +31,20 @@ from agentorch._errors import (
     describe_error,
 )
 from agentorch._events import Event, Interrupted, events_from_chunk, waiting_interrupts
-from agentorch._graph import GraphShape, build_graph
+from agentorch._graph import GraphShape, build_graph, mark_sent_back
 from agentorch._keys import CALL_KEY, CRITIC, NODE_SPECIALIST, PLANNER, SUMMARIZER, SYNTHESIZER
 from agentorch._memory import TeamMemory
 from agentorch._models import (
     STRUCTURED_OUTPUT_METHODS,
+    Cascade,
     ChatModel,
+    ModelSpec,
+    RouteModel,
     StructuredOutputMethod,
     chat_model_problem,
+    first_model,
+    members,
+    model_label,
 )
 from agentorch._plan import plan_problems
 from agentorch._state import SpecialistInput, add_usage
@@ -46,7 +52,9 @@ from agentorch._sync import iterate_sync, run_sync
 from agentorch._tracing import ensure_tracing_usable, trace_config
 from agentorch._view import describe_event
 from agentorch._types import (
+    DEFAULT_PRICES,
     Budget,
+    ModelPrice,
     PendingInterrupt,
     Plan,
     RunResult,
@@ -56,6 +64,8 @@ from agentorch._types import (
     TokenUsage,
     Usage,
     Verdict,
+    normalize_prices,
+    price_for,
 )
 
 log = logging.getLogger("agentorch")
@@ -93,8 +103,11 @@ class Team:
         llm: the default chat model for every role (planner, critic, synthesizer, summarizer,
             agents). Any LangChain chat model: `ChatOpenAI(...)`, `ScriptedChatModel(...)`,
             or chat models chained with `primary.with_fallbacks([backup])` (the backup answers
-            when the primary raises, after the primary's own retries).
-        llms: per-role or per-agent models overriding `llm`, e.g. `{"planner": strong}`.
+            when the primary raises, after the primary's own retries); or a
+            `agentorch.llms.cascade(cheap, strong)`: agents escalate through it per attempt,
+            the other roles use its first model.
+        llms: per-role or per-agent models (or cascades) overriding `llm`, e.g.
+            `{"planner": strong}`.
         max_rounds: critic rounds before the run ends with status "max_rounds".
         max_subtasks: the largest plan the planner may produce.
         plan_retries: repair attempts when the planner's (or critic's) output is invalid.
@@ -113,6 +126,12 @@ class Team:
             `with_structured_output(method=...)`: "json_schema" (a strict response format;
             ChatOpenAI's default), "function_calling" (a forced tool call: for servers without
             JSON-schema support) or "json_mode". None: the model's own default.
+        prices: model name -> price per 1M (input, output) tokens, on top of
+            `agentorch.DEFAULT_PRICES` (OpenAI list prices); usage is priced during the run
+            (`RunResult.usage.cost()`) and `Budget(max_cost=...)` counts it.
+        route_model: `(subtask, attempt, history) -> chat model or None`, called before every
+            attempt of every sub-task to pick its model (None: no model left, the sub-task
+            fails saying so). Default: the agent's cascade (`Cascade.route`), or its one model.
 
     Example:
         >>> from agentorch import Team, Agent
@@ -128,9 +147,9 @@ class Team:
     def __init__(
         self,
         agents: Sequence[Agent],
-        llm: ChatModel | None = None,
+        llm: ModelSpec | None = None,
         *,
-        llms: Mapping[str, ChatModel] | None = None,
+        llms: Mapping[str, ModelSpec] | None = None,
         name: str = "team",
         max_rounds: int = 3,
         max_subtasks: int = 20,
@@ -147,6 +166,8 @@ class Team:
         tool_timeout: float | None = 60.0,
         prompts: Mapping[str, str] | None = None,
         structured_output_method: StructuredOutputMethod | None = None,
+        prices: Mapping[str, ModelPrice | tuple[float, float] | Mapping[str, float]] | None = None,
+        route_model: RouteModel | None = None,
     ) -> None:
         if isinstance(agents, Agent) or not isinstance(agents, Sequence) or not agents:
             raise ConfigError("A team needs at least one agent: `Team(agents=[Agent(...), ...])`.")
@@ -198,6 +219,13 @@ class Team:
         self.structured_output_method = structured_output_method
         self.llm = llm
         self.llms = dict(llms or {})
+        self.prices: dict[str, ModelPrice] = {**DEFAULT_PRICES, **normalize_prices(prices)}
+        if route_model is not None and not callable(route_model):
+            raise ConfigError(
+                "`route_model` must be a function `(subtask, attempt, history) -> model`, "
+                f"got {type(route_model).__name__}."
+            )
+        self.route_model = route_model
         self._check_models()
         self._graph: CompiledStateGraph[Any, Any, Any, Any] | None = None
         # structured-output runnables per (role, schema): converting a schema costs ~2 ms
@@ -245,19 +273,59 @@ class Team:
                 "role) or `llms={role: model}`, or give the agent its own `llm=`. For a real model "
                 "use `agentorch.llms.from_env()`."
             )
+        if self.budget.max_cost is not None:
+            unpriced = sorted({
+                model_label(m)
+                for r in roles
+                for m in members(self._model_or_none(r))
+                if price_for(model_label(m), self.prices) is None
+            })
+            if unpriced:
+                example = ", ".join(f"{m!r}: (input_per_1M, output_per_1M)" for m in unpriced)
+                raise ConfigError(
+                    f"`Budget(max_cost=...)` needs a price for every model; no price for "
+                    f"{', '.join(f'`{m}`' for m in unpriced)}: pass `Team(prices={{{example}}})`."
+                )
 
-    def _model_or_none(self, role: str) -> ChatModel | None:
+    def _model_or_none(self, role: str) -> ModelSpec | None:
         agent = self._by_name.get(role)
         if agent is not None and agent.llm is not None:
             return agent.llm
         return self.llms.get(role, self.llm)
 
     def model_for(self, role: str) -> ChatModel:
-        """The chat model that answers for `role` (an agent name or a team role)."""
+        """The chat model that answers for `role` (an agent name or a team role); for a
+        cascade, its first model (see `route` for the model of one attempt)."""
         model = self._model_or_none(role)
         if model is None:
             raise ConfigError(f"No model configured for role `{role}`.")
-        return model
+        return first_model(model)
+
+    def models_for(self, role: str) -> tuple[ChatModel, ...]:
+        """Every chat model `role` may run on: a cascade's members in order, or its one model."""
+        model = self._model_or_none(role)
+        if model is None:
+            raise ConfigError(f"No model configured for role `{role}`.")
+        return members(model)
+
+    def routed(self, agent: str) -> bool:
+        """Whether `agent`'s attempts are routed (a cascade or `route_model`): a failed model
+        call then moves on to the next model instead of failing the run."""
+        return self.route_model is not None or isinstance(self._model_or_none(agent), Cascade)
+
+    def route(self, subtask: SubTask, attempt: int, history: Sequence[SubTaskResult]) -> ChatModel | None:
+        """The chat model for `attempt` of `subtask` given its earlier attempts, or None when
+        no model is left: `route_model` if set, else the agent's cascade (or its one model)."""
+        if self.route_model is None:
+            spec = self._model_or_none(subtask.agent)
+            return spec.route(subtask, attempt, history) if isinstance(spec, Cascade) else spec
+        chosen = self.route_model(subtask, attempt, list(history))
+        if chosen is not None and (isinstance(chosen, Cascade) or chat_model_problem(chosen)):
+            raise ConfigError(
+                f"`route_model` must return a chat model or None for sub-task `{subtask.id}`, "
+                f"got {chosen!r}."
+            )
+        return chosen
 
     def structured_model(self, role: str, schema: type[BaseModel]) -> Runnable[Any, Any]:
         """`role`'s model asking for `schema` (with the raw message), built once per team."""
@@ -269,6 +337,14 @@ class Team:
                 schema, include_raw=True, **options
             )
         return self._structured[key]
+
+    def no_model_left(self, subtask: SubTask, attempt: int) -> str:
+        """Why `attempt` of `subtask` has no model (`route` returned None)."""
+        if self.route_model is not None:
+            why = f"`route_model` returned no model for attempt {attempt}"
+        else:
+            why = f"its agent's {self._model_or_none(subtask.agent)!r} has no model left for attempt {attempt}"
+        return f"Sub-task `{subtask.id}` (agent `{subtask.agent}`) ran out of models: {why}."
 
     def agent(self, name: str) -> Agent:
         """The agent called `name`."""
@@ -325,7 +401,7 @@ class Team:
                  HumanMessage(request + data_block(text, source="records"))],
                 subtask_id=st.id,
             )
-            spent.append((usage_of(ai), model_name_of(ai)))
+            spent.append((ctx.priced(ai), model_name_of(ai)))
             return ai.text
 
         text = await self.memory.aassemble_context(
@@ -556,7 +632,7 @@ class Team:
             saved = [t.result["usage"] for t in snapshot.tasks
                      if t.name == NODE_SPECIALIST and isinstance(t.result, dict) and "usage" in t.result]
             usage = _usage_from_state(functools.reduce(add_usage, saved, values.get("usage", {}))).total
-            ctx.llm_calls, ctx.tokens = usage.calls, usage.total_tokens
+            ctx.llm_calls, ctx.tokens, ctx.cost = usage.calls, usage.total_tokens, usage.cost
             # sub-tasks paused for approval made calls no finished node has recorded: count
             # them now, before any resumed branch may call a model
             for pause in await self._waiting(snapshot):
@@ -565,6 +641,7 @@ class Team:
                     ctx.precounted.add(pause.payload["subtask_id"])
                     ctx.llm_calls += int(spent.get("calls", 0))
                     ctx.tokens += int(spent.get("total_tokens", 0))
+                    ctx.cost += float(spent.get("cost", 0.0))
             run_id = values.get("run_id", "")
         ensure_tracing_usable()
         carrying_on = set(carrying_on)
@@ -669,7 +746,8 @@ def _result_from_state(
         plan=Plan.model_validate(plan) if plan else None,
         plans=[Plan.model_validate(p) for p in values.get("plans", [])],
         results={k: SubTaskResult.model_validate(v) for k, v in values.get("results", {}).items()},
-        history=[SubTaskResult.model_validate(h) for h in values.get("history", [])],
+        history=[SubTaskResult.model_validate(h)
+                 for h in mark_sent_back(values.get("history", []), values.get("verdicts", []))],
         verdicts=[Verdict.model_validate(v) for v in values.get("verdicts", [])],
         steps=[StepRecord.model_validate(s) for s in values.get("steps", [])],
         rounds=int(values.get("round", 0)),

@@ -31,6 +31,8 @@ __all__ = [
     "SubTaskStatus",
     "ModelPrice",
     "Cost",
+    "DEFAULT_PRICES",
+    "DEFAULT_PRICES_DATE",
 ]
 
 RunStatus = Literal[
@@ -81,6 +83,11 @@ class SubTask(_Value):
         default_factory=list, description="Ids of sub-tasks whose outputs this one needs."
     )
     expected_output: str = Field(default="", description="What a good result looks like.")
+    effort: Literal["normal", "high"] = Field(
+        default="normal",
+        description="'high' for hard work that should start at the agent's strongest model; "
+        "'normal' otherwise.",
+    )
 
 
 class Plan(_Value):
@@ -119,11 +126,14 @@ class Budget(_Value):
     """Limits checked before every model call; exhausting one ends the run cleanly.
 
     `None` means unlimited. `max_seconds` counts wall time from the start of `run`/`resume`.
+    `max_cost` counts money under the team's `prices` (per 1M tokens, e.g. USD); every model the
+    team uses then needs a price.
     """
 
     max_llm_calls: int | None = Field(default=None, ge=1)
     max_tokens: int | None = Field(default=None, ge=1)
     max_seconds: float | None = Field(default=None, gt=0)
+    max_cost: float | None = Field(default=None, gt=0)
 
 
 class TokenUsage(_Value):
@@ -133,6 +143,9 @@ class TokenUsage(_Value):
     output_tokens: int = 0
     total_tokens: int = 0
     calls: int = 0
+    cost: float = Field(
+        default=0.0, description="What the calls cost under the team's `prices` (0 if unpriced)."
+    )
 
     def __add__(self, other: TokenUsage) -> TokenUsage:
         return TokenUsage(
@@ -140,6 +153,7 @@ class TokenUsage(_Value):
             output_tokens=self.output_tokens + other.output_tokens,
             total_tokens=self.total_tokens + other.total_tokens,
             calls=self.calls + other.calls,
+            cost=self.cost + other.cost,
         )
 
 
@@ -158,8 +172,12 @@ class Usage(_Value):
             out = out + u
         return out
 
-    def cost(self, prices: Mapping[str, ModelPrice | tuple[float, float] | Mapping[str, float]]) -> Cost:
-        """What the run cost under `prices` (model name -> price per 1M input/output tokens).
+    def cost(
+        self, prices: Mapping[str, ModelPrice | tuple[float, float] | Mapping[str, float]] | None = None
+    ) -> Cost:
+        """What the run cost: as recorded during the run under the team's prices (no argument;
+        per role, agent and model), or re-priced under `prices` (model name -> price per 1M
+        input/output tokens; per model only, since tokens are not kept per role and model).
 
         A price applies to the model of that name, or to a model whose name starts with it
         (the longest such key wins), so `"gpt-4o-mini"` also prices `"gpt-4o-mini-2024-07-18"`.
@@ -169,6 +187,12 @@ class Usage(_Value):
         >>> u.cost({"m": ModelPrice(input=0.5, output=2.0)}).total
         3.0
         """
+        if prices is None:
+            return Cost(
+                total=sum(u.cost for u in self.by_role.values()),
+                by_model={m: u.cost for m, u in self.by_model.items()},
+                by_role={r: u.cost for r, u in self.by_role.items()},
+            )
         table = normalize_prices(prices)
         by_model: dict[str, float] = {}
         unpriced: list[str] = []
@@ -198,6 +222,10 @@ class Cost(_Value):
 
     total: float = Field(default=0.0, description="Sum over the priced models.")
     by_model: dict[str, float] = Field(default_factory=dict, description="Cost per priced model.")
+    by_role: dict[str, float] = Field(
+        default_factory=dict,
+        description="Cost per role and agent (only for the costs recorded during a run).",
+    )
     unpriced: list[str] = Field(
         default_factory=list, description="Models that used tokens but have no price in the table."
     )
@@ -235,6 +263,29 @@ def normalize_prices(
     return out
 
 
+DEFAULT_PRICES_DATE = "2025-08"
+"""When `DEFAULT_PRICES` were OpenAI's list prices. Check yours; override with `Team(prices=...)`."""
+
+DEFAULT_PRICES: Mapping[str, ModelPrice] = {
+    name: ModelPrice(input=i, output=o)
+    for name, (i, o) in {
+        "gpt-4o": (2.50, 10.00),
+        "gpt-4o-mini": (0.15, 0.60),
+        "gpt-4.1": (2.00, 8.00),
+        "gpt-4.1-mini": (0.40, 1.60),
+        "gpt-4.1-nano": (0.10, 0.40),
+        "gpt-5": (1.25, 10.00),
+        "gpt-5-mini": (0.25, 2.00),
+        "gpt-5-nano": (0.05, 0.40),
+        "o3": (2.00, 8.00),
+        "o3-mini": (1.10, 4.40),
+        "o4-mini": (1.10, 4.40),
+    }.items()
+}
+"""OpenAI list prices per 1M input/output tokens in USD as of `DEFAULT_PRICES_DATE`; the team
+starts from this table and `Team(prices=...)` overrides or extends it."""
+
+
 def price_for(model: str, prices: Mapping[str, ModelPrice]) -> ModelPrice | None:
     """The price of `model`: an exact key, else the longest key that is a prefix of it."""
     if model in prices:
@@ -267,7 +318,14 @@ class SubTaskResult(_Value):
     started_at: float = 0.0
     finished_at: float = 0.0
     usage: TokenUsage = Field(default_factory=TokenUsage)
-    model: str = Field(default="", description="The model that answered (as the provider named it).")
+    model: str = Field(
+        default="",
+        description="The model of this attempt (a cascade's member): as the provider named it in "
+        "its answer, or as configured when it did not answer ('' when no model was left).",
+    )
+    sent_back: bool = Field(
+        default=False, description="The critic sent this attempt back for revision."
+    )
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     context: str = Field(default="", description="The data the agent was given (dependencies, memory).")
     prompt: str = Field(default="", description="The agent's full first message: task, feedback, data.")

@@ -55,6 +55,7 @@ class _Row:
     attempts: int = 0
     started: float = 0.0
     cost: float | None = None
+    model: str = ""
 
 
 @dataclass
@@ -91,20 +92,24 @@ class _Board:
             row = self.rows.get(ev["subtask_id"])  # type: ignore[typeddict-item]
             if row:
                 row.state, row.started = "running", time.monotonic()
+                row.model = ev.get("model", "")  # type: ignore[assignment]
         elif kind == "subtask_finished":
             row = self.rows.get(ev["subtask_id"])  # type: ignore[typeddict-item]
             result = ev["result"]  # type: ignore[typeddict-item]
             self.tokens += ev["tokens"]  # type: ignore[typeddict-item]
             price = price_for(result.model, self.prices) if self.prices else None
-            if price is not None:
-                self.cost += price.cost(result.usage)
+            # `prices` given: they price the tokens; otherwise the cost recorded in the run
+            money = price.cost(result.usage) if price is not None else result.usage.cost or None
+            if money is not None:
+                self.cost += money
             if row:
                 row.state = ev["status"]  # type: ignore[typeddict-item]
                 row.duration = ev["duration"]  # type: ignore[typeddict-item]
                 row.tokens += ev["tokens"]  # type: ignore[typeddict-item]
                 row.attempts += 1
-                if price is not None:
-                    row.cost = (row.cost or 0.0) + price.cost(result.usage)
+                row.model = result.model
+                if money is not None:
+                    row.cost = (row.cost or 0.0) + money
         elif kind == "critic_verdict":
             v = ev["verdict"]  # type: ignore[typeddict-item]
             self.verdicts.append((ev["round"], v))  # type: ignore[typeddict-item]
@@ -167,6 +172,8 @@ class LiveView:
         for sid, row in b.rows.items():
             label = Text.assemble((sid.ljust(id_w), "bold"), " ", (f"[{row.agent}]".ljust(agent_w), "blue"))
             label.append(f"  {row.state:<8}", style=_STYLES[row.state])
+            if row.model:
+                label.append(f" {row.model}", style="blue")
             if row.state == "running":
                 label.append(f" {time.monotonic() - row.started:5.1f}s", style="cyan")
             elif row.attempts:
@@ -195,7 +202,7 @@ class LiveView:
             parts.append(Spinner("dots", text=Text(phase, style="cyan"), style="cyan"))
         elapsed = (b.finished or time.monotonic()) - b.started
         footer = f"{elapsed:.1f}s · {b.tokens} sub-task tokens"
-        if b.prices:
+        if b.prices or b.cost:
             footer += f" · ${b.cost:.4f}"
         parts.append(Text(footer, style="dim"))
         if b.status:
@@ -250,10 +257,11 @@ def describe_event(ev: Event) -> str:
         )
         return f"{kind} round={ev['round']}: {tasks}"  # type: ignore[typeddict-item]
     if kind == "subtask_started":
-        return f"started {ev['subtask_id']} [{ev['agent']}] round={ev['round']} attempt={ev['attempt']}"  # type: ignore[typeddict-item]
+        return (f"started {ev['subtask_id']} [{ev['agent']}] round={ev['round']} "  # type: ignore[typeddict-item]
+                f"attempt={ev['attempt']} model={ev.get('model', '')}")  # type: ignore[typeddict-item]
     if kind == "subtask_finished":
         return (f"finished {ev['subtask_id']} [{ev['agent']}] {ev['status']} "  # type: ignore[typeddict-item]
-                f"{ev['duration']:.2f}s {ev['tokens']} tokens")  # type: ignore[typeddict-item]
+                f"{ev['duration']:.2f}s {ev['tokens']} tokens model={ev.get('model', '')}")  # type: ignore[typeddict-item]
     if kind == "critic_verdict":
         v = ev["verdict"]  # type: ignore[typeddict-item]
         return f"critic round={ev['round']}: {v.decision} {v.revise or ''} {v.feedback}".rstrip()  # type: ignore[typeddict-item]
@@ -263,9 +271,11 @@ def describe_event(ev: Event) -> str:
 
 
 def usage_table(result: RunResult, prices: Mapping[str, Any] | None = None) -> Table:
-    """Usage per role/agent and per model (with cost when `prices` is given), as a rich table."""
+    """Usage per role/agent and per model, with cost: under `prices` when given (per model), or
+    as recorded during the run under the team's prices (per role and model)."""
     table_prices = normalize_prices(prices)
-    cost = result.usage.cost(table_prices) if table_prices else None
+    recorded = result.usage.cost() if result.usage.total.cost else None
+    cost = result.usage.cost(table_prices) if table_prices else recorded
     title = f"status: {result.status} · rounds: {result.rounds}"
     if cost is not None:
         title += f" · cost: ${cost.total:.4f}"
@@ -282,7 +292,7 @@ def usage_table(result: RunResult, prices: Mapping[str, Any] | None = None) -> T
         table.add_row(*cells, *([money] if cost is not None else []), **kw)
 
     for role, u in sorted(result.usage.by_role.items()):
-        add(role, u)
+        add(role, u, f"${cost.by_role[role]:.4f}" if cost and role in cost.by_role else "–")
     add("total", result.usage.total, f"${cost.total:.4f}" if cost else "", style="bold",
         end_section=True)
     for model, u in sorted(result.usage.by_model.items()):

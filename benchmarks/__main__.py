@@ -2,8 +2,9 @@
 
 Workloads: dag (parallel DAG vs the critical-path bound and three baselines), overhead
 (orchestration time per sub-task), tokens (prompt tokens as prior work grows), scale (RSS and
-checkpoint bytes up to 1,000 sub-tasks), memory (the memory layer's own benchmark,
-benchmarks/memory_bench.py) and evals (benchmarks/evals_bench.py, when present). No workload
+checkpoint bytes up to 1,000 sub-tasks), cascade (cost and wall time of a cheap-then-strong
+model cascade against strong and cheap models everywhere), memory (the memory layer's own
+benchmark, benchmarks/memory_bench.py) and evals (benchmarks/evals_bench.py, when present). No workload
 named: all of them. `--quick` runs small sizes (about a minute in all); it is what the tests run.
 
 Results go to benchmarks/results/<workload>.json, plus all.json (everything, with the machine,
@@ -25,7 +26,7 @@ from typing import Any
 
 from benchmarks._common import RESULTS_DIR, machine_info, write_json
 
-OWN = ("dag", "overhead", "tokens", "scale")
+OWN = ("dag", "overhead", "tokens", "scale", "cascade")
 EXTERNAL = {"memory": "benchmarks.memory_bench", "evals": "benchmarks.evals_bench"}
 USAGE = __doc__
 

@@ -88,7 +88,7 @@ def _rebuilder(team: Team) -> Any:
             plan_retries=team.plan_retries, max_tool_calls=team.max_tool_calls, critic=team.critic,
             approve_plan=team.approve_plan, budget=team.budget, memory=team.memory,
             context_budget=team.context_budget, retry=team.retry, model_timeout=team.model_timeout,
-            tool_timeout=team.tool_timeout,
+            tool_timeout=team.tool_timeout, prices=team.prices, route_model=team.route_model,
         )
         settings.update(options)
         return Team(agents=list(team.agents), llm=llm, **settings)

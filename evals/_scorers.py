@@ -233,6 +233,34 @@ def _subtask_status(expected: dict[str, str]) -> Callable[[Observation], tuple[b
     return check
 
 
+def _cost_at_most(limit: float) -> Callable[[Observation], tuple[bool, float | None, str]]:
+    def check(o: Observation) -> tuple[bool, float | None, str]:
+        cost = o.result.usage.cost()
+        by_model = ", ".join(f"{m} {c:.6f}" for m, c in sorted(cost.by_model.items()) if c)
+        return (cost.total <= limit, cost.total,
+                f"cost {cost.total:.6f}, limit {limit}" + (f" ({by_model})" if by_model else ""))
+    return check
+
+
+def _same_model(seen: str, name: str) -> bool:
+    return seen == name or seen.startswith(name + "-")
+
+
+def _model_used(expected: dict[str, str] | str | list[str]) -> Callable[[Observation], tuple[bool, float | None, str]]:
+    def check(o: Observation) -> tuple[bool, float | None, str]:
+        if isinstance(expected, dict):
+            seen = {k: o.result.results[k].model if k in o.result.results else "absent" for k in expected}
+            bad = {k: v for k, v in seen.items() if not _same_model(v, expected[k])}
+            return (not bad, None, f"got {bad}, expected {expected}" if bad else f"models {seen}")
+        allowed = _many(expected)
+        attempts = o.result.history or list(o.result.results.values())
+        used = sorted({h.model for h in attempts if h.usage.calls})
+        other = [m for m in used if not any(_same_model(m, a) for a in allowed)]
+        return (not other, None, f"sub-tasks also ran on {other}; allowed {allowed}" if other
+                else f"sub-tasks ran on {used}")
+    return check
+
+
 def scorers_for(case: Case, judge: Callable[[Any], Scorer] | None = None) -> list[Scorer]:
     """The scorers a case runs: one per expectation set, then the case's custom scorers.
 
@@ -260,6 +288,8 @@ def scorers_for(case: Case, judge: Callable[[Any], Scorer] | None = None) -> lis
     add("memory_recalled", e.memory_recalled, lambda v: _contains("recalled memory", v, lambda o: o.recalled))
     add("subtask_status", e.subtask_status, _subtask_status)
     add("error_contains", e.error_contains, lambda v: _contains("error", v, lambda o: [o.result.error]))
+    add("cost_at_most", e.cost_at_most, _cost_at_most)
+    add("model_used", e.model_used, _model_used)
     if e.judge is not None:
         if judge is None:
             raise ValueError("expect.judge needs a judge model")

@@ -88,6 +88,17 @@ class Expectations(_Spec):
         default=None, description="Sub-task id -> its final status."
     )
     error_contains: str | None = Field(default=None, description="A substring of the run's error.")
+    cost_at_most: float | None = Field(
+        default=None, ge=0,
+        description="Total cost the run recorded under the team's prices (`team_options.prices`, "
+        "on top of the shipped OpenAI table) <= N.",
+    )
+    model_used: dict[str, str] | str | list[str] | None = Field(
+        default=None,
+        description="Sub-task id -> the model of its final attempt; or model names every "
+        "sub-task attempt ran on (one of them). A name matches dated variants too "
+        "('gpt-4o-mini' matches 'gpt-4o-mini-2024-07-18').",
+    )
     judge: JudgeSpec | None = Field(default=None, description="LLM-as-judge rubric check.")
 
     @field_validator("answer_matches")
@@ -100,7 +111,8 @@ class Expectations(_Spec):
                 raise ValueError(f"not a valid regular expression ({e})") from None
         return value
 
-    @field_validator("routed_to", "tool_called", "tool_not_called", "memory_recalled", "answer_contains")
+    @field_validator("routed_to", "tool_called", "tool_not_called", "memory_recalled", "answer_contains",
+                     "model_used")
     @classmethod
     def _not_empty(cls, value: Any) -> Any:
         if value is not None and len(value) == 0:

@@ -33,7 +33,7 @@ def test_quick_benchmarks_write_tables_and_json(tmp_path: Path) -> None:
         assert title in proc.stdout
     everything = json.loads((tmp_path / "all.json").read_text())
     assert everything["quick"] is True
-    assert {"dag", "overhead", "tokens", "scale", "memory", "evals"} <= set(everything["workloads"])
+    assert {"dag", "overhead", "tokens", "scale", "cascade", "memory", "evals"} <= set(everything["workloads"])
     for name in ("dag", "overhead", "tokens", "scale"):
         data = json.loads((tmp_path / f"{name}.json").read_text())
         assert data["rows"] and data["tables"]
@@ -47,6 +47,29 @@ def test_quick_benchmarks_write_tables_and_json(tmp_path: Path) -> None:
         (1, 4, 0.0), (2, 4, 0.0), (1, 1, 0.05), (1, 8, 0.05)}
     assert evals["latency_c8_vs_c1"] > 1 and evals["zero_latency_workers2_vs_1"] > 0
     assert "concurrency 8 gives" in proc.stdout
+    cascade = {(r["hard_share"], r["setup"]): r for r in everything["workloads"]["cascade"]["rows"]}
+    assert {setup for _, setup in cascade} == {"strong", "cheap", "cascade"}
+    # what does not depend on the machine: who answered, success, rounds and cost ratios
+    assert cascade[(0.3, "strong")]["success"] == cascade[(0.3, "cascade")]["success"] == 1.0
+    assert cascade[(0.3, "cheap")]["success"] < 1.0 and cascade[(0.3, "cheap")]["status"] == "max_rounds"
+    assert cascade[(0.3, "cascade")]["calls_strong"] == round(0.3 * 48)
+    assert cascade[(0.1, "cascade")]["cost_vs_strong"] < cascade[(0.7, "cascade")]["cost_vs_strong"] < 1.0
+    assert "Cascades: sweep of the hard share" in proc.stdout
+
+
+@pytest.mark.timeout(300)
+def test_the_cascade_workload_runs_alone_in_quick_mode(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "AGENTORCH_BENCH_RESULTS": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "cascade", "--quick"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    data = json.loads((tmp_path / "cascade.json").read_text())
+    assert data["quick"] is True and data["latency_scale"] == 0.1
+    rows = {(r["hard_share"], r["setup"]): r for r in data["rows"]}
+    assert sorted({share for share, _ in rows}) == [0.1, 0.3, 0.7]
+    assert rows[(0.3, "cascade")]["calls_strong"] == round(0.3 * 48)
+    assert [c["check"] for c in data["checks"]][1] == "cascade cost <= 0.4x strong-everywhere at 30%"
 
 
 def test_unknown_workload_is_refused() -> None:

@@ -27,3 +27,15 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert len(lines) == 2 and lines[0].endswith("agentorch demo")
     ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
     assert lines[1] in ci
+
+
+def test_the_cascades_example_runs_and_escalates_what_the_critic_sent_back(capsys) -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Cascades and costs"):text.index("## Scaling out")]
+    example = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    exec(compile(example, "README-cascades", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == ["risks 1 gpt-4o", "summary 1 gpt-4o-mini (sent back)", "summary 2 gpt-4o"]
+    status, cost, *_ = lines[3].split()
+    assert status == "completed" and float(cost.lstrip("$")) > 0
+    assert "['gpt-4o', 'gpt-4o-mini']" in lines[3] and "'lawyer'" in lines[3]

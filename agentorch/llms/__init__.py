@@ -1,4 +1,5 @@
-"""Chat models for agentorch: the scripted test double, and real models from the environment."""
+"""Chat models for agentorch: the scripted test double, real models from the environment, and
+cascades of models tried cheapest first."""
 
 from agentorch.llms._env import (
     ModelNotConfigured,
@@ -8,14 +9,18 @@ from agentorch.llms._env import (
     requests_blocked,
     role_env_var,
 )
+from agentorch._models import Cascade, RouteModel, cascade
 from agentorch.llms._scripted import Response, Script, ScriptedCall, ScriptedChatModel
 
 __all__ = [
+    "Cascade",
     "ModelNotConfigured",
     "Response",
+    "RouteModel",
     "Script",
     "ScriptedCall",
     "ScriptedChatModel",
+    "cascade",
     "from_env",
     "model_configured",
     "models_from_env",

@@ -86,6 +86,7 @@ def test_scripted_model_injects_faults_reports_usage_and_tracks_completion() -> 
 
 def test_exported_names_are_pinned() -> None:
     assert sorted(agentorch.__all__) == sorted([
+        "DEFAULT_PRICES", "DEFAULT_PRICES_DATE",
         "Agent", "AgentorchError", "Budget", "ConfigError", "Cost", "CriticError", "CriticVerdict",
         "Event", "Final",
         "Interrupted", "ModelPrice", "ModelRequestsBlocked", "PendingInterrupt", "Plan", "PlanCreated",
@@ -97,6 +98,11 @@ def test_exported_names_are_pinned() -> None:
     ])
     for name in agentorch.__all__:
         assert getattr(agentorch, name) is not None
+    assert sorted(agentorch.llms.__all__) == sorted([
+        "Cascade", "ModelNotConfigured", "Response", "RouteModel", "Script", "ScriptedCall",
+        "ScriptedChatModel", "cascade", "from_env", "model_configured", "models_from_env",
+        "requests_blocked", "role_env_var",
+    ])
     assert issubclass(ConfigError, AgentorchError) and issubclass(ConfigError, ValueError)
 
 

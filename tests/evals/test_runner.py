@@ -213,3 +213,30 @@ def test_the_cli_runs_cases_on_workers(tmp_path: Path, capsys: pytest.CaptureFix
     suites = json.loads((tmp_path / "results.json").read_text())["suites"]
     cases = next(s for s in suites if s["name"] == "research-planning")["cases"]
     assert [c["case"] for c in cases] == [c.id for c in load_suite(SUITES / "research_planning.yaml").cases]
+
+
+def test_cost_and_model_scorers_pin_that_easy_cases_stay_on_the_cheap_model() -> None:
+    from agentorch.llms import cascade
+
+    def team(llm: ScriptedChatModel, **options: object) -> Team:
+        strong = ScriptedChatModel({"writer": ["A careful note."]}, model_name="gpt-4o")
+        return Team([Agent(name="writer", role="Writes", llm=cascade(llm, strong))], llm=llm, **options)
+
+    revise = {"decision": "revise", "revise": ["w"], "feedback": "Sloppy."}
+    expect = {"status": "completed", "model_used": {"w": "scripted"}, "cost_at_most": 0.0008}
+    suite = Suite(name="cheap", team=team, model=ModelSetup(script=WRITER_ONLY),
+                  team_options={"prices": {"scripted": [1.0, 1.0]}},
+                  cases=[Case(id="easy", goal="Write a note", expect=expect),
+                         Case(id="hard", goal="Write a note", expect=expect,
+                              script={"critic": [revise, {"decision": "accept"}]})])
+    result = run_suite(suite)
+    easy, hard = scores_of(result, "easy"), scores_of(result, "hard")
+    assert easy["model_used"].passed and easy["cost_at_most"].passed
+    assert 0 < easy["cost_at_most"].value <= 0.0008
+    assert not hard["model_used"].passed and "'w': 'gpt-4o'" in hard["model_used"].detail
+    assert not hard["cost_at_most"].passed and hard["cost_at_most"].value > 0.0008
+    # a list of models: every attempt must have run on one of them
+    only = Case(id="only", goal="Write a note", expect={"model_used": ["scripted"]},
+                script={"critic": [revise, {"decision": "accept"}]})
+    detail = scores_of(run_suite(suite.model_copy(update={"cases": [only]})), "only")["model_used"].detail
+    assert detail == "sub-tasks also ran on ['gpt-4o']; allowed ['scripted']"

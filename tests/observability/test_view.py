@@ -71,7 +71,7 @@ def test_plain_and_json_views() -> None:
     JsonView(js).consume(events)
     lines = plain.getvalue().splitlines()
     assert lines[0] == "plan_created round=1: tech[researcher]; market[researcher]; analysis[analyst]<-tech,market; brief[writer]<-analysis"
-    assert "started analysis [analyst] round=2 attempt=2" in lines
+    assert "started analysis [analyst] round=2 attempt=2 model=scripted-demo" in lines
     parsed: list[dict[str, Any]] = [json.loads(line) for line in js.getvalue().splitlines()]
     assert len(parsed) == len(events) and parsed[-1]["type"] == "final"
     finished = [e for e in parsed if e["type"] == "subtask_finished"]
