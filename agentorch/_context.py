@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -264,7 +264,7 @@ def _by_model(entries: Any) -> dict[str, TokenUsage]:
 
 def usage_of(message: AIMessage) -> TokenUsage:
     """The token usage a model reported on `message` (zeros if it reported none)."""
-    u = message.usage_metadata or {}
+    u: Mapping[str, Any] = message.usage_metadata or {}
     return TokenUsage(
         input_tokens=int(u.get("input_tokens", 0)),
         output_tokens=int(u.get("output_tokens", 0)),

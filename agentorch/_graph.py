@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.config import get_config
@@ -309,7 +309,9 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
 
     # No `context_schema`: LangGraph Server passes the run's `context` as a dict, which LangGraph
     # would coerce into `RunContext(**context)` and fail; `ctx_of` accepts whatever comes.
-    g: StateGraph = StateGraph(TeamState)
+    # context type Any: nodes read a `Runtime[RunContext]`, but the graph declares no
+    # context_schema (see above), so LangGraph's typing would expect a runtime of None
+    g = cast("StateGraph[TeamState, Any, Any, Any]", StateGraph(TeamState))
     first = NODE_PLAN
     if shape.memory:
         g.add_node(NODE_RECALL, recall, retry_policy=shape.retry)
@@ -350,7 +352,7 @@ def _spent_update(role: str, e: BudgetExhausted) -> dict[str, Any]:
 
 def _step(role: str, rnd: int, started: float, usage: TokenUsage, model: str) -> dict[str, Any]:
     """A `steps` entry: one planner, critic or synthesizer call that ends now."""
-    return StepRecord(role=role, round=rnd, started_at=started, finished_at=time.time(),  # type: ignore[arg-type]
+    return StepRecord(role=role, round=rnd, started_at=started, finished_at=time.time(),
                       usage=usage, model=model).model_dump(mode="json")
 
 

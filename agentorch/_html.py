@@ -200,7 +200,7 @@ def _timeline_svg(result: RunResult, order: list[str], prices: Mapping[str, Mode
     steps = [s for s in result.steps if s.started_at]
     if not attempts and not steps:
         return "<p>No sub-task ran.</p>"
-    timed = [*attempts, *steps]
+    timed: list[SubTaskResult | StepRecord] = [*attempts, *steps]
     t0 = min(t.started_at for t in timed)
     span = max(max(t.finished_at for t in timed) - t0, 1e-3)
     scale = _CHART_W / span
@@ -308,8 +308,7 @@ def _attempt_html(h: SubTaskResult, prices: Mapping[str, ModelPrice]) -> str:
 def _details_html(result: RunResult, order: list[str], prices: Mapping[str, ModelPrice]) -> str:
     described: dict[str, SubTask] = {}
     for plan in [*result.plans, *([result.plan] if result.plan else [])]:
-        for st in plan.subtasks:
-            described[st.id] = st
+        described.update((s.id, s) for s in plan.subtasks)
     blocks = []
     for sid in order:
         st = described.get(sid)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages.tool import ToolCall
 from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
 from langgraph.errors import GraphBubbleUp
@@ -106,7 +107,8 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
             tool_call["args"] = _checkpointable(tool_call.get("args") or {})
         return ai
 
-    model_call = task(name="agent_model_call", retry_policy=retry)(call_agent_model)
+    # langgraph 1.2 types `task(...)` as taking functions of no arguments (ParamSpec lost)
+    model_call: Any = task(name="agent_model_call", retry_policy=retry)(call_agent_model)  # type: ignore[arg-type]
 
     async def direct_model_call(
         ctx: RunContext, agent: Agent, model: Any, messages: list[BaseMessage], tools: bool,
@@ -116,8 +118,7 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
             retry, lambda: call_agent_model(ctx, agent, model, messages, tools, st_id, rnd, made)
         )
 
-    @task(name="tool_call")
-    async def run_tool(tool: BaseTool, args: dict[str, Any], timeout: float | None) -> dict[str, str]:
+    async def _run_tool(tool: BaseTool, args: dict[str, Any], timeout: float | None) -> dict[str, str]:
         try:
             coro = tool.ainvoke(args)
             out = await (asyncio.wait_for(coro, timeout) if timeout else coro)
@@ -128,6 +129,8 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
             return {"error": f"Tool `{tool.name}` timed out after {timeout} s."}
         except Exception as e:  # a tool's failure is an observation for the model, not a crash
             return {"error": f"Tool `{tool.name}` raised {type(e).__name__}: {e}"}
+
+    run_tool: Any = task(name="tool_call")(_run_tool)  # type: ignore[arg-type]  # (as above)
 
     async def work(
         ctx: RunContext, agent: Agent, model: Any, st: SubTask, inp: SpecialistInput, prompt: str,
@@ -239,7 +242,7 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
                     log.info("sub-task %s attempt %d: %s; trying the next model",
                              st.id, attempt, run.error)
             result = SubTaskResult(
-                subtask_id=st.id, agent=agent.name, output=run.output, status=run.status,  # type: ignore[arg-type]
+                subtask_id=st.id, agent=agent.name, output=run.output, status=run.status,
                 attempts=attempt, round=inp["round"], error=run.error, started_at=started,
                 finished_at=time.time(), usage=run.usage, tool_calls=run.records, context=context,
                 model=run.model, prompt=prompt or "",
@@ -263,7 +266,7 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
         return update
 
     async def _handle_call(
-        call: dict[str, Any],
+        call: ToolCall,
         tools: dict[str, BaseTool],
         seen: set[str],
         agent: Agent,
@@ -317,7 +320,7 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
                 error=f"The arguments do not fit `{name}`: {problem}. It was not run; call it "
                 "again with valid arguments.",
             )
-        outcome = await run_tool(tool, args, tool_timeout(tool, default_timeout))
+        outcome: dict[str, str] = await run_tool(tool, args, tool_timeout(tool, default_timeout))
         return ToolCallRecord(
             name=name, args=args, executed=True, output=outcome.get("output", ""),
             error=outcome.get("error", ""), approved_by=approved_by,
@@ -390,7 +393,7 @@ def _retries_on(policy: RetryPolicy, exc: Exception) -> bool:
         return isinstance(exc, tuple(on))
     if isinstance(on, type) and issubclass(on, Exception):
         return isinstance(exc, on)
-    return bool(on(exc))  # type: ignore[call-arg,operator]
+    return bool(on(exc))  # type: ignore[call-arg]
 
 
 def _call_id(subtask_id: str, attempt: int, index: int, key: str) -> str:

@@ -91,13 +91,17 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
             lt.close()
 
 
+async def _next(agen: AsyncIterator[T]) -> T:
+    return await anext(agen)
+
+
 def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
     """Iterate an async iterator from sync code, one item at a time."""
     lt = _sync_loop()
     try:
         while True:
             try:
-                yield lt.run(agen.__anext__())
+                yield lt.run(_next(agen))
             except StopAsyncIteration:
                 return
     finally:

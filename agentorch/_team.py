@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import BaseModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command, RetryPolicy, default_retry_on
+from langgraph.types import Command, RetryPolicy, StreamMode, default_retry_on
 
 import agentorch.prompts as prompt_files
 from agentorch._agent import Agent
@@ -539,7 +539,7 @@ class Team:
         if not any(t.interrupts for t in snapshot.tasks):
             return []
         saved = await self._compiled().checkpointer.aget_tuple(snapshot.config)  # type: ignore[union-attr]
-        return waiting_interrupts(snapshot, saved.pending_writes if saved else ())
+        return waiting_interrupts(snapshot, (saved.pending_writes or []) if saved else [])
 
     async def _failed_result(self, thread_id: str, message: str, spent: Usage | None = None) -> RunResult:
         """The run on `thread_id` as its checkpoint holds it, marked failed, plus `spent` usage
@@ -631,7 +631,10 @@ class Team:
             # ... and their usage is saved with the step, not yet in the state's values
             saved = [t.result["usage"] for t in snapshot.tasks
                      if t.name == NODE_SPECIALIST and isinstance(t.result, dict) and "usage" in t.result]
-            usage = _usage_from_state(functools.reduce(add_usage, saved, values.get("usage", {}))).total
+            recorded = values.get("usage") or {}
+            for more in saved:
+                recorded = add_usage(recorded, more)
+            usage = _usage_from_state(recorded).total
             ctx.llm_calls, ctx.tokens, ctx.cost = usage.calls, usage.total_tokens, usage.cost
             # sub-tasks paused for approval made calls no finished node has recorded: count
             # them now, before any resumed branch may call a model
@@ -651,7 +654,7 @@ class Team:
                   "resuming" if not isinstance(graph_input, dict) else "starting")
         try:
             async for mode, chunk in graph.astream(
-                graph_input, traced, context=ctx, stream_mode=["updates", "custom"]
+                graph_input, traced, context=ctx, stream_mode=_STREAM_MODES
             ):
                 for ev in events_from_chunk(str(mode), chunk):
                     if ev["type"] == "interrupted":
@@ -718,7 +721,10 @@ def _unfinished(snapshot: Any) -> bool:
     return bool(snapshot.next or snapshot.tasks)
 
 
-def _config(thread_id: str) -> dict[str, Any]:
+_STREAM_MODES: list[StreamMode] = ["updates", "custom"]
+
+
+def _config(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}}
 
 
@@ -742,7 +748,7 @@ def _result_from_state(
     return RunResult(
         goal=values.get("goal", ""),
         answer=values.get("answer", ""),
-        status=status,  # type: ignore[arg-type]
+        status=status,
         plan=Plan.model_validate(plan) if plan else None,
         plans=[Plan.model_validate(p) for p in values.get("plans", [])],
         results={k: SubTaskResult.model_validate(v) for k, v in values.get("results", {}).items()},

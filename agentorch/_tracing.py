@@ -17,6 +17,8 @@ import logging
 import os
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+
 from agentorch._keys import RUN_ID_KEY, TEAM_KEY
 
 log = logging.getLogger("agentorch")
@@ -65,7 +67,7 @@ def ensure_tracing_usable() -> None:
     )
 
 
-def trace_config(thread_id: str, run_id: str, team_name: str) -> dict[str, Any]:
+def trace_config(thread_id: str, run_id: str, team_name: str) -> RunnableConfig:
     """The run config of a team run: its thread, and trace metadata every child run inherits."""
     metadata: dict[str, Any] = {TEAM_KEY: team_name}
     if run_id:

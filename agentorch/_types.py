@@ -48,7 +48,7 @@ class _Value(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     @classmethod
-    def model_json_schema(  # type: ignore[override]
+    def model_json_schema(
         cls,
         by_alias: bool | None = None,
         ref_template: str = DEFAULT_REF_TEMPLATE,

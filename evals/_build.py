@@ -20,7 +20,8 @@ __all__ = ["build_model", "build_team", "ObservedMemory", "new_memory"]
 def build_model(setup: ModelSetup, case: Case | None = None, *, file: str = "", field: str = "model") -> BaseChatModel:
     """A fresh chat model for one case: the suite's setup with the case's overrides."""
     overrides = dict(case.script) if case else {}
-    latency = case.latency if case and case.latency is not None else setup.latency
+    latency: float | Mapping[str, float] = (
+        case.latency if case and case.latency is not None else setup.latency)
     if setup.cassette is not None:
         from agentorch.evals._cassette import ReplayChatModel
 

@@ -72,7 +72,7 @@ class FunctionScorer:
 
     def __init__(self, fn: Callable[..., Any], name: str | None = None) -> None:
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", type(fn).__name__)
+        self.name: str = name or getattr(fn, "__name__", None) or type(fn).__name__
 
     async def ascore(self, observed: Observation) -> Score:
         out = self.fn(observed.result, observed.case)

@@ -91,7 +91,7 @@ class CaseItem(pytest.Item):
                 lines.append(f"error: {result.error}")
             raise CaseFailed(f"case {result.key} {result.outcome} (status {result.status})\n  " + "\n  ".join(lines))
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CaseFailed):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo))
