@@ -20,6 +20,7 @@ from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 
+from agentorch._errors import ConfigError
 from agentorch._keys import (
     ROLE_KEY,
     ROUND_KEY,
@@ -28,7 +29,6 @@ from agentorch._keys import (
     TRACE_ROUND_KEY,
     TRACE_SUBTASK_KEY,
 )
-from agentorch._errors import ConfigError
 from agentorch._types import Budget, TokenUsage, Usage, price_for
 
 if TYPE_CHECKING:

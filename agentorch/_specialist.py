@@ -125,7 +125,7 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
             return {"output": out if isinstance(out, str) else json.dumps(out, default=str)}
         except GraphBubbleUp:
             raise
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             return {"error": f"Tool `{tool.name}` timed out after {timeout} s."}
         except Exception as e:  # a tool's failure is an observation for the model, not a crash
             return {"error": f"Tool `{tool.name}` raised {type(e).__name__}: {e}"}

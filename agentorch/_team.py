@@ -11,12 +11,12 @@ from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig
-from pydantic import BaseModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, RetryPolicy, StreamMode, default_retry_on
+from pydantic import BaseModel
 
 import agentorch.prompts as prompt_files
 from agentorch._agent import Agent
@@ -50,7 +50,6 @@ from agentorch._plan import plan_problems
 from agentorch._state import SpecialistInput, add_usage
 from agentorch._sync import iterate_sync, run_sync
 from agentorch._tracing import ensure_tracing_usable, trace_config
-from agentorch._view import describe_event
 from agentorch._types import (
     DEFAULT_PRICES,
     Budget,
@@ -67,6 +66,7 @@ from agentorch._types import (
     normalize_prices,
     price_for,
 )
+from agentorch._view import describe_event
 
 log = logging.getLogger("agentorch")
 

@@ -36,7 +36,6 @@ from benchmarks._common import (
     input_tokens,
     output_for,
     specialist_response,
-    subtask_in,
     team_script,
 )
 

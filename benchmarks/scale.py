@@ -9,7 +9,6 @@ must stay flat is bytes per sub-task: flat means linear growth, rising means qua
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess

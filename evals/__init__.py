@@ -14,8 +14,8 @@ results.json and report.html.
 True
 """
 
-from agentorch.evals._cassette import RecordingChatModel, ReplayChatModel
 from agentorch._errors import CassetteError, CassetteMiss, SuiteError
+from agentorch.evals._cassette import RecordingChatModel, ReplayChatModel
 from agentorch.evals._judge import JudgeVerdict, LLMJudge
 from agentorch.evals._langsmith import upload_to_langsmith
 from agentorch.evals._report import Comparison, compare_results, load_results, write_html, write_results

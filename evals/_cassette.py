@@ -27,8 +27,8 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, PrivateAttr
 
-from agentorch._keys import ROLE_KEY, SUBTASK_KEY
 from agentorch._errors import CassetteError, CassetteMiss
+from agentorch._keys import ROLE_KEY, SUBTASK_KEY
 
 __all__ = ["RecordingChatModel", "ReplayChatModel", "normalize_request", "request_key", "CASSETTE_VERSION"]
 

@@ -14,7 +14,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agentorch import ConfigError
-from agentorch.evals._report import Comparison, compare_results, load_results, summary_counts, write_html, write_results
+from agentorch.evals._report import (
+    Comparison,
+    compare_results,
+    load_results,
+    summary_counts,
+    write_html,
+    write_results,
+)
 from agentorch.evals._runner import CaseResult, SuiteResult, case_matches, run_suites
 from agentorch.evals._suite import Suite, load_suites
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import multiprocessing
 import logging
+import multiprocessing
 import time
 import uuid
 from collections.abc import Callable, Sequence

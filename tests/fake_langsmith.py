@@ -144,16 +144,16 @@ def _handler(fake: FakeLangSmith) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(out)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._handle("GET")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._handle("POST")
 
-        def do_PATCH(self) -> None:  # noqa: N802
+        def do_PATCH(self) -> None:
             self._handle("PATCH")
 
-        def do_CONNECT(self) -> None:  # noqa: N802 - used as an HTTPS proxy: record, refuse
+        def do_CONNECT(self) -> None:
             fake.requests.append(("CONNECT", self.path, None))
             self.send_response(403)
             self.end_headers()

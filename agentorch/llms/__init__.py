@@ -1,6 +1,7 @@
 """Chat models for agentorch: the scripted test double, real models from the environment, and
 cascades of models tried cheapest first."""
 
+from agentorch._models import Cascade, RouteModel, cascade
 from agentorch.llms._env import (
     ModelNotConfigured,
     from_env,
@@ -9,7 +10,6 @@ from agentorch.llms._env import (
     requests_blocked,
     role_env_var,
 )
-from agentorch._models import Cascade, RouteModel, cascade
 from agentorch.llms._scripted import Response, Script, ScriptedCall, ScriptedChatModel
 
 __all__ = [

@@ -40,7 +40,7 @@ class LoopLocalAsyncClient(openai.DefaultAsyncHttpxClient):
             client = self._per_loop[loop] = openai.DefaultAsyncHttpxClient(**self._kwargs)
         return client
 
-    async def send(self, request: Any, **kwargs: Any) -> Any:  # noqa: D102 - httpx's
+    async def send(self, request: Any, **kwargs: Any) -> Any:
         return await self._for_running_loop().send(request, **kwargs)
 
     async def aclose(self) -> None:

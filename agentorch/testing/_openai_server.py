@@ -609,7 +609,7 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s - %s", self.address_string(), format % args)
 
     # -- helpers -----------------------------------------------------------------------
@@ -653,7 +653,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routes ------------------------------------------------------------------------
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self.owner._record(RecordedRequest("GET", self.path, self._headers(), None))
         if self.path.rstrip("/") == MODELS_PATH:
             data = [
@@ -664,7 +664,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._not_found()
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         _, body = self._read_body()
         headers = self._headers()
         if self.path != CHAT_COMPLETIONS_PATH:

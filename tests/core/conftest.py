@@ -8,7 +8,6 @@ import pytest
 
 from agentorch import Agent, Team, tool
 
-
 CALLS: dict[str, list[dict[str, Any]]] = {}
 
 

@@ -9,7 +9,6 @@ from langgraph.types import RetryPolicy
 
 from agentorch import DEFAULT_PRICES, Agent, Budget, ConfigError, RunFailed, SubTask, Team
 from agentorch.llms import Cascade, ScriptedChatModel, cascade
-
 from tests.helpers import ACCEPT, call, plan, st
 
 from .conftest import search

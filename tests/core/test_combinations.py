@@ -13,7 +13,6 @@ from langgraph.types import RetryPolicy
 
 from agentorch import Agent, Budget, ConfigError, Plan, RunFailed, Team, tool
 from agentorch.llms import ScriptedChatModel
-
 from tests.helpers import ACCEPT, plan, st
 
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.001, jitter=False,

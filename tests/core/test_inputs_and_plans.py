@@ -8,11 +8,18 @@ from hypothesis import strategies as s
 
 import agentorch
 from agentorch import (
-    Agent, AgentorchError, Budget, ConfigError, Plan, ScriptExhausted, SubTask, Team,
-    plan_problems, ready_subtasks,
+    Agent,
+    AgentorchError,
+    Budget,
+    ConfigError,
+    Plan,
+    ScriptExhausted,
+    SubTask,
+    Team,
+    plan_problems,
+    ready_subtasks,
 )
 from agentorch.llms import ScriptedChatModel
-
 
 from .conftest import search
 

@@ -7,7 +7,6 @@ from langchain_core.messages import AIMessage
 
 from agentorch import Agent, tool
 from agentorch.llms import ScriptedChatModel
-
 from tests.helpers import ACCEPT, call, plan, st
 
 from .conftest import CALLS, delete_records, team_of

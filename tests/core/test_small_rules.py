@@ -17,7 +17,6 @@ from agentorch._specialist import _read_decision, _retries_on, _with_retry
 from agentorch._team import retryable
 from agentorch.llms import ScriptedChatModel
 from agentorch.memory import ChromaMemory, HashEmbeddings
-
 from tests.helpers import ACCEPT, plan, st
 
 

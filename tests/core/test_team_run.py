@@ -9,7 +9,6 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agentorch import Budget, PlanError, RunFailed
 from agentorch.llms import ScriptedChatModel
-
 from tests.helpers import ACCEPT, call, plan, st
 
 from .conftest import CALLS, team_of

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from agentorch.cli import main
-
 from tests.fake_langsmith import FakeLangSmith
+
 from .conftest import SUITES
 
 

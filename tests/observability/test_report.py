@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agentorch import ConfigError, ModelPrice, RunResult, SubTask, Plan, TokenUsage, Usage
+from agentorch import ConfigError, ModelPrice, Plan, RunResult, SubTask, TokenUsage, Usage
 from agentorch._html import layered_layout
 from agentorch.cli import main
 

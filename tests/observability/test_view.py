@@ -10,8 +10,8 @@ from rich.console import Console
 
 from agentorch import Event
 from agentorch._view import JsonView, LiveView, PlainView, usage_table
-from agentorch.graphs.research import build_team, demo_model
 from agentorch.cli import main
+from agentorch.graphs.research import build_team, demo_model
 
 
 def _events() -> list[Event]:

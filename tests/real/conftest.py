@@ -20,7 +20,7 @@ from agentorch import Team
 from agentorch._team import retryable
 from agentorch.graphs.research import build_team
 from agentorch.llms import from_env
-from agentorch.testing._openai_server import Fault, OpenAIServer, Reply, ToolCall, ToolCalls
+from agentorch.testing._openai_server import OpenAIServer, Reply, ToolCall, ToolCalls
 
 #: A key no artefact of a run may ever contain.
 SECRET_KEY = "sk-agentorch-real-SECRET-7Qx9Lm2Vb8"

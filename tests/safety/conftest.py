@@ -8,7 +8,6 @@ import pytest
 
 from agentorch import Agent, Team, tool
 
-
 EXECUTED: list[tuple[str, dict[str, Any]]] = []
 """Every tool execution of the tools below, in order: (name, args)."""
 

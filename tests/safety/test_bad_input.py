@@ -15,10 +15,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as s
 
 from agentorch import (
-    Agent, AgentorchError, Budget, ConfigError, Plan, RunResult, SubTask, Team, Verdict, tool,
+    Agent,
+    AgentorchError,
+    Budget,
+    ConfigError,
+    Plan,
+    RunResult,
+    SubTask,
+    Team,
+    Verdict,
+    tool,
 )
 from agentorch.llms import ScriptedChatModel
-
 from tests.helpers import ACCEPT, plan, st
 
 from .conftest import search
@@ -88,10 +96,10 @@ def test_budget(limits) -> None:
 @SETTINGS
 def test_plan_subtask_and_verdict_validation(raw) -> None:
     for model in (Plan, SubTask, Verdict):
-        works_or_explains(lambda: model.model_validate(raw))
-        works_or_explains(lambda: model.model_validate_json(json.dumps(raw, default=str)))
+        works_or_explains(lambda m=model: m.model_validate(raw))
+        works_or_explains(lambda m=model: m.model_validate_json(json.dumps(raw, default=str)))
         if isinstance(raw, dict):
-            works_or_explains(lambda: model(**{str(k): v for k, v in raw.items()}))
+            works_or_explains(lambda m=model: m(**{str(k): v for k, v in raw.items()}))
 
 
 @given(script=anything | s.dictionaries(s.text(max_size=5), s.lists(anything, max_size=2)),

@@ -13,7 +13,6 @@ from hypothesis import strategies as s
 from agentorch import PlanError, RunFailed
 from agentorch.llms import ScriptedChatModel
 
-
 from .conftest import team_of
 
 pytestmark = pytest.mark.timeout(120)

@@ -10,7 +10,6 @@ that asked for it and is decided in another.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

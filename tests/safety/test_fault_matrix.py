@@ -17,7 +17,6 @@ from langgraph.types import RetryPolicy
 from agentorch import Agent, Budget, CriticError, RunFailed, Team, tool
 from agentorch._team import retryable
 from agentorch.llms import ScriptedChatModel
-
 from tests.helpers import ACCEPT, call, plan, st
 
 from .conftest import EXECUTED, team_of

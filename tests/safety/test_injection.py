@@ -11,7 +11,6 @@ import pytest
 from agentorch import Agent, tool
 from agentorch.llms import ScriptedChatModel
 from agentorch.memory import ChromaMemory, HashEmbeddings
-
 from tests.helpers import ACCEPT, call, plan, st
 
 from .conftest import EXECUTED, team_of

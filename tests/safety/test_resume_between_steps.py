@@ -7,7 +7,6 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agentorch.llms import ScriptedChatModel
-
 from tests.helpers import ACCEPT, plan, st
 
 from .conftest import team_of

@@ -12,7 +12,6 @@ from hypothesis import strategies as s
 from langchain_core.messages import AIMessage
 
 from agentorch.llms import ScriptedChatModel
-
 from tests.helpers import ACCEPT, call, plan, st
 
 from .conftest import EXECUTED, team_of
@@ -72,7 +71,7 @@ def test_a_researcher_runs_only_its_own_tool_with_valid_arguments(calls) -> None
     records = result.results["r"].tool_calls
     assert len(records) == len(calls)
     ran = []
-    for (name, args), record in zip(calls, records):
+    for (name, args), record in zip(calls, records, strict=True):
         if name != "search":
             assert not record.executed and "It was not run" in record.error
         elif set(args) == {"query"} and isinstance(args["query"], str):
@@ -117,7 +116,7 @@ def test_gated_tool_runs_exactly_the_approved_calls_with_the_approved_arguments(
     assert result.status == "completed"
     assert EXECUTED == expected
     records = result.results["x"].tool_calls
-    for answer, record in zip(answers, records):
+    for answer, record in zip(answers, records, strict=True):
         if answer is False:
             assert not record.executed and "denied" in record.error and not record.approved_by
         else:
