@@ -6,7 +6,7 @@ import functools
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -615,7 +615,7 @@ class Team:
         )
 
     async def _drive(
-        self, graph_input: Any, thread_id: str, carrying_on: set[Any] = frozenset()  # type: ignore[assignment]
+        self, graph_input: Any, thread_id: str, carrying_on: Collection[Any] = ()
     ) -> AsyncIterator[Event]:
         graph = self._compiled()
         ctx = RunContext(team=self, thread_id=thread_id)

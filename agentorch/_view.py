@@ -76,51 +76,51 @@ class _Board:
     finished: float | None = None
 
     def apply(self, ev: Event) -> None:
-        kind = ev["type"]
-        if kind in ("plan_created", "replanned"):
-            plan: Plan = ev["plan"]  # type: ignore[typeddict-item]
+        # each branch tests `ev["type"]` itself, so type checkers narrow the event union
+        if ev["type"] == "plan_created" or ev["type"] == "replanned":
+            plan = ev["plan"]
             old = self.rows
-            self.plan, self.round = plan, ev["round"]  # type: ignore[typeddict-item]
+            self.plan, self.round = plan, ev["round"]
             self.rows = {
                 st.id: old.get(st.id, _Row(agent=st.agent, depends_on=list(st.depends_on)))
                 for st in plan.subtasks
             }
-            if kind == "replanned":
-                self.notes.append(f"round {ev['round']}: replanned ({len(plan.subtasks)} sub-tasks)")  # type: ignore[typeddict-item]
-        elif kind == "subtask_started":
-            self.round = max(self.round, ev["round"])  # type: ignore[typeddict-item]
-            row = self.rows.get(ev["subtask_id"])  # type: ignore[typeddict-item]
+            if ev["type"] == "replanned":
+                self.notes.append(f"round {ev['round']}: replanned ({len(plan.subtasks)} sub-tasks)")
+        elif ev["type"] == "subtask_started":
+            self.round = max(self.round, ev["round"])
+            row = self.rows.get(ev["subtask_id"])
             if row:
                 row.state, row.started = "running", time.monotonic()
-                row.model = ev.get("model", "")  # type: ignore[assignment]
-        elif kind == "subtask_finished":
-            row = self.rows.get(ev["subtask_id"])  # type: ignore[typeddict-item]
-            result = ev["result"]  # type: ignore[typeddict-item]
-            self.tokens += ev["tokens"]  # type: ignore[typeddict-item]
+                row.model = ev.get("model", "")
+        elif ev["type"] == "subtask_finished":
+            row = self.rows.get(ev["subtask_id"])
+            result = ev["result"]
+            self.tokens += ev["tokens"]
             price = price_for(result.model, self.prices) if self.prices else None
             # `prices` given: they price the tokens; otherwise the cost recorded in the run
             money = price.cost(result.usage) if price is not None else result.usage.cost or None
             if money is not None:
                 self.cost += money
             if row:
-                row.state = ev["status"]  # type: ignore[typeddict-item]
-                row.duration = ev["duration"]  # type: ignore[typeddict-item]
-                row.tokens += ev["tokens"]  # type: ignore[typeddict-item]
+                row.state = ev["status"]
+                row.duration = ev["duration"]
+                row.tokens += ev["tokens"]
                 row.attempts += 1
                 row.model = result.model
                 if money is not None:
                     row.cost = (row.cost or 0.0) + money
-        elif kind == "critic_verdict":
-            v = ev["verdict"]  # type: ignore[typeddict-item]
-            self.verdicts.append((ev["round"], v))  # type: ignore[typeddict-item]
+        elif ev["type"] == "critic_verdict":
+            v = ev["verdict"]
+            self.verdicts.append((ev["round"], v))
             if v.decision == "revise" and self.plan is not None:
                 for sid in downstream_of(self.plan, v.revise) & self.rows.keys():
                     self.rows[sid].state = "revised" if sid in v.revise else "waiting"
-        elif kind == "interrupted":
-            for i in ev["interrupts"]:  # type: ignore[typeddict-item]
+        elif ev["type"] == "interrupted":
+            for i in ev["interrupts"]:
                 self.notes.append(f"waiting for approval: {i.kind} ({i.id})")
-        elif kind == "final":
-            self.answer, self.status = ev["answer"], ev["status"]  # type: ignore[typeddict-item]
+        elif ev["type"] == "final":
+            self.answer, self.status = ev["answer"], ev["status"]
             self.finished = time.monotonic()
 
     def phase(self) -> str:
@@ -248,26 +248,24 @@ class JsonView:
 
 def describe_event(ev: Event) -> str:
     """One human-readable line for an event (the `--plain` view and DEBUG logs)."""
-    kind = ev["type"]
-    if kind in ("plan_created", "replanned"):
-        plan: Plan = ev["plan"]  # type: ignore[typeddict-item]
+    if ev["type"] == "plan_created" or ev["type"] == "replanned":
         tasks = "; ".join(
             f"{st.id}[{st.agent}]" + (f"<-{','.join(st.depends_on)}" if st.depends_on else "")
-            for st in plan.subtasks
+            for st in ev["plan"].subtasks
         )
-        return f"{kind} round={ev['round']}: {tasks}"  # type: ignore[typeddict-item]
-    if kind == "subtask_started":
-        return (f"started {ev['subtask_id']} [{ev['agent']}] round={ev['round']} "  # type: ignore[typeddict-item]
-                f"attempt={ev['attempt']} model={ev.get('model', '')}")  # type: ignore[typeddict-item]
-    if kind == "subtask_finished":
-        return (f"finished {ev['subtask_id']} [{ev['agent']}] {ev['status']} "  # type: ignore[typeddict-item]
-                f"{ev['duration']:.2f}s {ev['tokens']} tokens model={ev.get('model', '')}")  # type: ignore[typeddict-item]
-    if kind == "critic_verdict":
-        v = ev["verdict"]  # type: ignore[typeddict-item]
-        return f"critic round={ev['round']}: {v.decision} {v.revise or ''} {v.feedback}".rstrip()  # type: ignore[typeddict-item]
-    if kind == "interrupted":
-        return "interrupted: " + ", ".join(f"{i.kind} {i.id}" for i in ev["interrupts"])  # type: ignore[typeddict-item]
-    return f"final status={ev['status']}\n{ev['answer']}"  # type: ignore[typeddict-item]
+        return f"{ev['type']} round={ev['round']}: {tasks}"
+    if ev["type"] == "subtask_started":
+        return (f"started {ev['subtask_id']} [{ev['agent']}] round={ev['round']} "
+                f"attempt={ev['attempt']} model={ev.get('model', '')}")
+    if ev["type"] == "subtask_finished":
+        return (f"finished {ev['subtask_id']} [{ev['agent']}] {ev['status']} "
+                f"{ev['duration']:.2f}s {ev['tokens']} tokens model={ev.get('model', '')}")
+    if ev["type"] == "critic_verdict":
+        v = ev["verdict"]
+        return f"critic round={ev['round']}: {v.decision} {v.revise or ''} {v.feedback}".rstrip()
+    if ev["type"] == "interrupted":
+        return "interrupted: " + ", ".join(f"{i.kind} {i.id}" for i in ev["interrupts"])
+    return f"final status={ev['status']}\n{ev['answer']}"
 
 
 def usage_table(result: RunResult, prices: Mapping[str, Any] | None = None) -> Table:
