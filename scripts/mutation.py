@@ -6,10 +6,13 @@
 
 Each mutant is one small change to one line inside a function body (a comparison flipped, `and`
 for `or`, a `not` dropped, a constant changed, `+` for `-`, a `raise` or a statement removed, a
-returned value replaced by None). The script writes the mutant into the file, runs the tests
-that cover that file (`-x`, offline, no slow tests), and restores the file — always, even on
-Ctrl-C. A mutant is *caught* when a test fails or times out, *survives* when they all pass.
-Logging calls are never mutated (a changed log line is not a bug a test should catch).
+returned value replaced by None). First the script runs every test file of the files' test
+selection once under coverage, to learn which test files execute which lines. Then, for each
+mutant, it writes the mutant into the file, runs the test files that execute the mutated
+statement (`-x`, offline, no slow tests), and restores the file — always, even on Ctrl-C. A
+mutant is *caught* when a test fails or times out, *survives* when they all pass, and is
+*not covered* (a survivor) when no test executes its statement. Logging calls are never mutated
+(a changed log line is not a bug a test should catch).
 
 It edits the checkout it runs in: commit or stash first, and do not edit the files while it
 runs. The report (`--out`, Markdown) lists the catch rate per file and every survivor.
@@ -60,6 +63,7 @@ class Mutant:
     line: int
     kind: str
     index: int  # position of the node among the file's candidates (identifies it)
+    stmt_line: int = 0  # the line of the innermost statement holding it (what coverage records)
 
     def label(self) -> str:
         return f"{self.file}:{self.line} {self.kind}"
@@ -152,7 +156,13 @@ class _Apply(ast.NodeTransformer):
 
 def mutants_of(file: str) -> list[Mutant]:
     tree = ast.parse((ROOT / file).read_text())
-    return [Mutant(file, getattr(n, "lineno", 0), kind, i) for i, (n, kind) in enumerate(candidates(tree))]
+    statement: dict[int, int] = {}  # node id -> line of its innermost enclosing statement
+    for parent in ast.walk(tree):
+        if isinstance(parent, ast.stmt):
+            for child in ast.walk(parent):
+                statement[id(child)] = parent.lineno  # inner statements come later and win
+    return [Mutant(file, getattr(n, "lineno", 0), kind, i, statement.get(id(n), 0))
+            for i, (n, kind) in enumerate(candidates(tree))]
 
 
 def mutated_source(m: Mutant) -> str:
@@ -161,12 +171,49 @@ def mutated_source(m: Mutant) -> str:
     return ast.unparse(ast.fix_missing_locations(_Apply(node, kind).visit(tree)))
 
 
-def run_tests(tests: list[str], timeout: float) -> str:
+def _pytest(args: list[str], **options: object) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "AGENTORCH_RANDOM_RUNS": os.environ.get("AGENTORCH_RANDOM_RUNS", "30")}
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-m", "not slow", "-p", "no:cacheprovider",
-           "--timeout", "15", *tests]
+           "--timeout", "15", *args]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, **options)  # type: ignore[call-overload]
+
+
+def test_files(selection: list[str]) -> list[str]:
+    """The test files of a selection of files and folders."""
+    out: list[str] = []
+    for entry in selection:
+        path = ROOT / entry
+        found = sorted(path.rglob("test_*.py")) if path.is_dir() else [path]
+        out.extend(str(f.relative_to(ROOT)) for f in found if str(f.relative_to(ROOT)) not in out)
+    return out
+
+
+def coverage_map(files: list[str]) -> dict[str, dict[str, set[int]]]:
+    """For each test file that the targets' selections name: the lines it executes, per target."""
+    from coverage import CoverageData
+
+    folder = ROOT / "build" / "mutation-coverage"
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = sorted({str(ROOT / f.split("/")[0]) for f in files})
+    out: dict[str, dict[str, set[int]]] = {}
+    for n, test in enumerate(sorted({t for f in files for t in test_files(TARGETS[f])})):
+        data_file = folder / f"cov-{n}"
+        env = {**os.environ, "AGENTORCH_RANDOM_RUNS": "30"}
+        subprocess.run([sys.executable, "-m", "coverage", "run", f"--data-file={data_file}",
+                        "--source=" + ",".join(sources), "-m", "pytest", "-q", "-m", "not slow",
+                        "-p", "no:cacheprovider", test], cwd=ROOT, env=env, capture_output=True)
+        data = CoverageData(basename=str(data_file))
+        data.read()
+        out[test] = {f: set(data.lines(str(ROOT / f)) or ()) for f in files}
+        print(f"coverage: {test}", flush=True)
+    return out
+
+
+def run_tests(tests: list[str], timeout: float) -> str:
+    if not tests:
+        return "not covered"
     try:
-        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, timeout=timeout)
+        done = _pytest(tests, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "caught (timeout)"
     return "survived" if done.returncode == 0 else "caught"
@@ -198,12 +245,14 @@ def main() -> int:
         return 0
     outcomes: list[tuple[Mutant, str]] = []
     started = time.monotonic()
+    covered = coverage_map(sorted({m.file for m in sample}))
     for n, m in enumerate(sample, 1):
         path = ROOT / m.file
         original = path.read_text()
+        tests = [t for t in test_files(TARGETS[m.file]) if m.stmt_line in covered[t][m.file]]
         try:
             path.write_text(mutated_source(m))
-            outcome = run_tests(TARGETS[m.file], args.timeout)
+            outcome = run_tests(tests, args.timeout)
         finally:
             path.write_text(original)
         outcomes.append((m, outcome))
@@ -225,12 +274,14 @@ def report(outcomes: list[tuple[Mutant, str]], args: argparse.Namespace, total: 
         mine = [o for m, o in outcomes if m.file == f]
         if mine:
             lines.append(f"| `{f}` | {len(mine)} | {sum(o.startswith('caught') for o in mine)} |")
-    survivors = [m for m, o in outcomes if o == "survived"]
+    survivors = [m for m, o in outcomes if not o.startswith("caught")]
     lines += ["", "Survivors:" if survivors else "No survivors.", ""]
     src_cache: dict[str, list[str]] = {}
     for m in survivors:
         text = src_cache.setdefault(m.file, (ROOT / m.file).read_text().splitlines())
-        lines.append(f"- `{m.label()}`: `{text[m.line - 1].strip()}`")
+        outcome = dict((id(k), o) for k, o in outcomes)[id(m)]
+        lines.append(f"- `{m.label()}`: `{text[m.line - 1].strip()}`"
+                     + (" (no test executes it)" if outcome == "not covered" else ""))
     return "\n".join(lines) + "\n"
 
 
