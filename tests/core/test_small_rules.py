@@ -187,3 +187,28 @@ def test_a_budget_stop_in_one_branch_dispatches_nothing_more() -> None:
     assert result.status == "budget_exhausted"
     assert {k: r.status for k, r in result.results.items()} == {"a": "done", "b": "skipped"}
     assert "c" not in result.results
+
+
+def test_models_per_role_are_checked_when_the_team_is_built() -> None:
+    llm = ScriptedChatModel({})
+    with pytest.raises(ConfigError, match=r"`llms\['planner'\]`"):
+        Team(agents=[Agent(name="w", role="w")], llm=llm, llms={"planner": "gpt-4"})  # type: ignore[dict-item]
+    only = {"planner": llm, "synthesizer": llm}
+    with pytest.raises(ConfigError, match="No model for `critic`"):
+        Team(agents=[Agent(name="w", role="w", llm=llm)], llms=only)
+    Team(agents=[Agent(name="w", role="w", llm=llm)], llms=only, critic=False)  # no critic, no model needed
+
+
+def test_summarizer_calls_count_in_usage() -> None:
+    long = " ".join(f"fact{i} about batteries" for i in range(400))
+    llm = ScriptedChatModel({"planner": [plan(st("a", "w"), st("b", "w", "a"))], "w:a": [long],
+                             "w:b": ["B"], "summarizer": lambda m: "short summary",
+                             "critic": [ACCEPT], "synthesizer": ["s"]})
+    memory = ChromaMemory.ephemeral(embedding=HashEmbeddings())
+    result = Team(agents=[Agent(name="w", role="w")], llm=llm, memory=memory,
+                  context_budget=150).run("go")
+    summarized = [c for c in llm.calls if c.role == "summarizer"]
+    assert summarized, "the dependency did not fit the context budget: nothing was summarized"
+    assert result.usage.by_role["summarizer"].calls == len(summarized)
+    assert result.usage.by_role["summarizer"].total_tokens == sum(
+        c.response.usage_metadata["total_tokens"] for c in summarized)
