@@ -117,9 +117,7 @@ class Agent:
         if not isinstance(role, str) or not role.strip():
             raise ConfigError(f"Agent `{name}` needs a non-empty `role` describing what it does.")
         if isinstance(tools, (str, bytes, BaseTool)) or not isinstance(tools, Sequence):
-            raise ConfigError(
-                f"Agent `{name}`: `tools` must be a list of tools, got {type(tools).__name__}."
-            )
+            raise ConfigError(f"Agent `{name}`: `tools` must be a list of tools, got {type(tools).__name__}.")
         checked: list[BaseTool] = []
         for t in tools:
             if not isinstance(t, BaseTool):

@@ -110,8 +110,9 @@ class RunContext:
 
     def carried_usage(self) -> Usage:
         """What `carried` holds, as a `Usage`."""
-        return Usage(by_role={r: u for r, (u, _) in self.carried.items()},
-                     by_model=_by_model(self.carried.values()))
+        return Usage(
+            by_role={r: u for r, (u, _) in self.carried.items()}, by_model=_by_model(self.carried.values())
+        )
 
     def budget_problem(self) -> str | None:
         """Which budget limit is reached, or None."""
@@ -184,8 +185,13 @@ class RunContext:
         if log.isEnabledFor(logging.DEBUG):
             raw = out.get("raw") if isinstance(out, dict) else out
             tokens = usage_of(raw).total_tokens if isinstance(raw, AIMessage) else "?"
-            log.debug("model answered role=%s subtask=%s in %.2fs, %s tokens",
-                      role, subtask_id, time.monotonic() - began, tokens)
+            log.debug(
+                "model answered role=%s subtask=%s in %.2fs, %s tokens",
+                role,
+                subtask_id,
+                time.monotonic() - began,
+                tokens,
+            )
         return out
 
     async def call_structured(
@@ -235,7 +241,8 @@ class RunContext:
             if value is None:
                 err = out.get("parsing_error")
                 problems = [
-                    f"The answer did not match the required format: {_short(err)}" if err is not None
+                    f"The answer did not match the required format: {_short(err)}"
+                    if err is not None
                     else "The answer did not match the required format: it was plain text, "
                     f"not a `{schema.__name__}` object."
                 ]
@@ -249,11 +256,13 @@ class RunContext:
                 *messages,
                 HumanMessage(
                     "Your previous answer was rejected.\nPrevious answer: "
-                    f"{_short(shown, 2000)}\nProblems:\n- " + "\n- ".join(problems)
+                    f"{_short(shown, 2000)}\nProblems:\n- "
+                    + "\n- ".join(problems)
                     + "\nAnswer again with every problem fixed."
                 ),
             ]
         return None, problems, usage, model
+
 
 def _by_model(entries: Any) -> dict[str, TokenUsage]:
     out: dict[str, TokenUsage] = {}

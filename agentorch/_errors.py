@@ -53,7 +53,9 @@ class PlanError(AgentorchError):
     `problems` lists what was wrong with the last plan it proposed.
     """
 
-    def __init__(self, message: str, problems: list[str] | None = None, *, spent: Usage | None = None) -> None:
+    def __init__(
+        self, message: str, problems: list[str] | None = None, *, spent: Usage | None = None
+    ) -> None:
         super().__init__(message)
         self.problems: list[str] = list(problems or [])
         self.spent = spent
@@ -82,8 +84,9 @@ class CriticError(RunFailed):
     finished sub-task) and `team.resume(result.thread_id)` asks the critic again.
     """
 
-    def __init__(self, message: str, problems: list[str] | None = None,
-                 result: RunResult | None = None) -> None:
+    def __init__(
+        self, message: str, problems: list[str] | None = None, result: RunResult | None = None
+    ) -> None:
         AgentorchError.__init__(self, message)
         self.problems: list[str] = list(problems or [])
         self.result = result  # type: ignore[assignment]  # set by `Team.run` before it reaches you

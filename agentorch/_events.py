@@ -158,13 +158,22 @@ def events_from_chunk(mode: str, chunk: Any) -> Iterator[Event]:
             for raw in update.get("history") or update.get("results", {}).values():
                 r = SubTaskResult.model_validate(raw)
                 yield SubtaskFinished(
-                    type="subtask_finished", subtask_id=r.subtask_id, agent=r.agent,
-                    round=r.round, status=r.status, duration=r.duration,
-                    tokens=r.usage.total_tokens, model=r.model, result=r,
+                    type="subtask_finished",
+                    subtask_id=r.subtask_id,
+                    agent=r.agent,
+                    round=r.round,
+                    status=r.status,
+                    duration=r.duration,
+                    tokens=r.usage.total_tokens,
+                    model=r.model,
+                    result=r,
                 )
         elif node == NODE_CRITIC and update.get("verdicts"):
             v = update["verdicts"][-1]
-            yield CriticVerdict(type="critic_verdict", round=int(update.get("reviewed_round", 0)),
-                                verdict=Verdict.model_validate(v))
+            yield CriticVerdict(
+                type="critic_verdict",
+                round=int(update.get("reviewed_round", 0)),
+                verdict=Verdict.model_validate(v),
+            )
         if "status" in update:
             yield Final(type="final", status=update["status"], answer=update.get("answer", ""))

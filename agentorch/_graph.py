@@ -1,12 +1,12 @@
 """The team state machine on LangGraph.
 
-    START -> [recall] -> plan -> [approve_plan] -> dispatch --Send--> specialist x N
-                          ^                          ^                    |
-                          | replan                   | revise / next wave v
-                          +---------------------- critic <------------ dispatch
-                                                     | accept / max_rounds
-                                                     v
-                                                 synthesize -> [remember] -> END
+START -> [recall] -> plan -> [approve_plan] -> dispatch --Send--> specialist x N
+                      ^                          ^                    |
+                      | replan                   | revise / next wave v
+                      +---------------------- critic <------------ dispatch
+                                                 | accept / max_rounds
+                                                 v
+                                             synthesize -> [remember] -> END
 """
 
 from __future__ import annotations
@@ -62,8 +62,7 @@ def results_block(plan: Plan, results: dict[str, dict[str, Any]]) -> str:
             blocks.append(data_block("(not run)", source=f"subtask:{st.id}", agent=st.agent))
         else:
             text = r["output"] if r["status"] == "done" else f"FAILED: {r['error']}"
-            blocks.append(data_block(text, source=f"subtask:{st.id}", agent=st.agent,
-                                     task=st.description))
+            blocks.append(data_block(text, source=f"subtask:{st.id}", agent=st.agent, task=st.description))
     return "\n".join(blocks)
 
 
@@ -135,8 +134,10 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
             verdict = state["verdicts"][-1] if state.get("verdicts") else {}
             human.append("Your previous plan:\n" + data_block(previous.model_dump_json(), source="plan"))
             human.append("Its results:\n" + results_block(previous, state.get("results", {})))
-            human.append("The critic asked for a new plan:\n"
-                         + data_block(verdict.get("feedback", ""), source="critic"))
+            human.append(
+                "The critic asked for a new plan:\n"
+                + data_block(verdict.get("feedback", ""), source="critic")
+            )
         messages = [
             SystemMessage(team.planner_prompt()),
             HumanMessage("\n\n".join(human)),
@@ -144,12 +145,18 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
         started = time.time()
         try:
             new, problems, usage, model = await ctx.call_structured(
-                PLANNER, Plan, messages, retries=team.plan_retries, round=rnd,
+                PLANNER,
+                Plan,
+                messages,
+                retries=team.plan_retries,
+                round=rnd,
                 check=lambda p: plan_problems(p, team.agent_names, team.max_subtasks),
             )
         except BudgetExhausted as e:
-            return Command(goto=NODE_SYNTHESIZE, update={"stop": "budget_exhausted", "error": str(e),
-                                                         **_spent_update(PLANNER, e)})
+            return Command(
+                goto=NODE_SYNTHESIZE,
+                update={"stop": "budget_exhausted", "error": str(e), **_spent_update(PLANNER, e)},
+            )
         if new is None:
             raise PlanError(
                 f"The planner produced no valid plan after {team.plan_retries + 1} attempts. "
@@ -174,22 +181,31 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
         if decision is True:
             return Command(goto=NODE_DISPATCH)
         if decision is False or decision is None:
-            return Command(goto=END, update={"stop": "rejected", "status": "rejected",
-                                             "error": "The plan was rejected at approval."})
+            return Command(
+                goto=END,
+                update={
+                    "stop": "rejected",
+                    "status": "rejected",
+                    "error": "The plan was rejected at approval.",
+                },
+            )
         edited = Plan.model_validate(decision)
         dumped = edited.model_dump(mode="json")
         update: dict[str, Any] = {"plan": dumped, "plans": [dumped]}
         # results kept from an earlier round must be judged against the plan that runs
-        update["results"] = _stale_results(Plan.model_validate(state["plan"]), edited,
-                                           state.get("results", {}))
+        update["results"] = _stale_results(
+            Plan.model_validate(state["plan"]), edited, state.get("results", {})
+        )
         return Command(goto=NODE_DISPATCH, update=update)
 
     # dispatch and route are async (though they never await) so LangGraph runs them on the
     # event loop: a sync node or branch is sent to a thread pool at every step
     async def dispatch(state: TeamState) -> dict[str, Any]:
         if not state.get("stop") and state.get("remaining_steps", 10**9) <= _STEP_MARGIN:
-            return {"stop": "budget_exhausted",
-                    "error": "LangGraph's recursion limit was about to be reached."}
+            return {
+                "stop": "budget_exhausted",
+                "error": "LangGraph's recursion limit was about to be reached.",
+            }
         return {}
 
     async def route(state: TeamState) -> list[Send] | str:
@@ -224,17 +240,24 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
         started = time.time()
         try:
             verdict, problems, usage, model = await ctx.call_structured(
-                CRITIC, Verdict, messages, retries=team.plan_retries, round=rnd,
+                CRITIC,
+                Verdict,
+                messages,
+                retries=team.plan_retries,
+                round=rnd,
                 check=lambda v: _verdict_problems(v, ids),
             )
         except BudgetExhausted as e:
-            return Command(goto=NODE_SYNTHESIZE, update={"stop": "budget_exhausted", "error": str(e),
-                                                         **_spent_update(CRITIC, e)})
+            return Command(
+                goto=NODE_SYNTHESIZE,
+                update={"stop": "budget_exhausted", "error": str(e), **_spent_update(CRITIC, e)},
+            )
         if verdict is None:
             ctx.carry(CRITIC, usage, model)
             raise CriticError(
                 f"The critic gave no valid verdict after {team.plan_retries + 1} attempts: "
-                + "; ".join(problems), problems,
+                + "; ".join(problems),
+                problems,
             )
         update: dict[str, Any] = {
             "verdicts": [verdict.model_dump(mode="json")],
@@ -245,9 +268,11 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
         if verdict.decision == "accept":
             return Command(goto=NODE_SYNTHESIZE, update=update)
         if rnd >= team.max_rounds:
-            update.update(stop="max_rounds",
-                          error=f"max_rounds={team.max_rounds} reached; the critic still asked "
-                          f"to {verdict.decision}: {verdict.feedback}")
+            update.update(
+                stop="max_rounds",
+                error=f"max_rounds={team.max_rounds} reached; the critic still asked "
+                f"to {verdict.decision}: {verdict.feedback}",
+            )
             return Command(goto=NODE_SYNTHESIZE, update=update)
         update["round"] = rnd + 1
         if verdict.decision == "replan":
@@ -266,8 +291,7 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
         error = state.get("error", "")
         failed = []
         if current is not None:
-            failed = [st.id for st in current.subtasks
-                      if results.get(st.id, {}).get("status") != "done"]
+            failed = [st.id for st in current.subtasks if results.get(st.id, {}).get("status") != "done"]
         status = stop or ("failed" if failed else "completed")
         if status == "failed":
             error = "Sub-tasks not completed: " + ", ".join(
@@ -286,11 +310,18 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
         try:
             ai = await ctx.call_model(SYNTHESIZER, messages, round=state.get("round"))
         except BudgetExhausted as e:
-            return {"status": "budget_exhausted", "error": str(e),
-                    "answer": best_available_answer(current, results)}
+            return {
+                "status": "budget_exhausted",
+                "error": str(e),
+                "answer": best_available_answer(current, results),
+            }
         model, usage = model_name_of(ai), ctx.priced(ai)
-        return {**update, "answer": ai.text.strip(), "usage": usage_update(SYNTHESIZER, model, usage),
-                "steps": [_step(SYNTHESIZER, state.get("round", 1), started, usage, model)]}
+        return {
+            **update,
+            "answer": ai.text.strip(),
+            "usage": usage_update(SYNTHESIZER, model, usage),
+            "steps": [_step(SYNTHESIZER, state.get("round", 1), started, usage, model)],
+        }
 
     async def remember(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         ctx = ctx_of(runtime)
@@ -301,8 +332,11 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
             if v["status"] == "done"
         }
         await team.memory.aremember_run(  # type: ignore[union-attr]
-            goal=state["goal"], thread_id=ctx.thread_id, run_id=state.get("run_id", ""),
-            results=results, verdicts=[Verdict.model_validate(v) for v in state.get("verdicts", [])],
+            goal=state["goal"],
+            thread_id=ctx.thread_id,
+            run_id=state.get("run_id", ""),
+            results=results,
+            verdicts=[Verdict.model_validate(v) for v in state.get("verdicts", [])],
             answer=state.get("answer", ""),
         )
         return {}
@@ -328,13 +362,18 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
     g.add_node(NODE_DISPATCH, dispatch)
     g.add_node(NODE_SPECIALIST, make_specialist_node(ctx_of, shape.retry))
     g.add_conditional_edges(
-        NODE_DISPATCH, route,
+        NODE_DISPATCH,
+        route,
         [NODE_SPECIALIST, NODE_CRITIC if shape.critic else NODE_SYNTHESIZE, NODE_SYNTHESIZE],
     )
     g.add_edge(NODE_SPECIALIST, NODE_DISPATCH)
     if shape.critic:
-        g.add_node(NODE_CRITIC, critic, retry_policy=shape.retry,
-                   destinations=(NODE_PLAN, NODE_DISPATCH, NODE_SYNTHESIZE))
+        g.add_node(
+            NODE_CRITIC,
+            critic,
+            retry_policy=shape.retry,
+            destinations=(NODE_PLAN, NODE_DISPATCH, NODE_SYNTHESIZE),
+        )
     g.add_node(NODE_SYNTHESIZE, synthesize, retry_policy=shape.retry)
     if shape.memory:
         g.add_node(NODE_REMEMBER, remember, retry_policy=shape.retry)
@@ -352,8 +391,9 @@ def _spent_update(role: str, e: BudgetExhausted) -> dict[str, Any]:
 
 def _step(role: str, rnd: int, started: float, usage: TokenUsage, model: str) -> dict[str, Any]:
     """A `steps` entry: one planner, critic or synthesizer call that ends now."""
-    return StepRecord(role=role, round=rnd, started_at=started, finished_at=time.time(),
-                      usage=usage, model=model).model_dump(mode="json")
+    return StepRecord(
+        role=role, round=rnd, started_at=started, finished_at=time.time(), usage=usage, model=model
+    ).model_dump(mode="json")
 
 
 def _specialist_input(state: TeamState, subtask: dict[str, Any]) -> SpecialistInput:
@@ -377,7 +417,9 @@ def mark_sent_back(history: list[dict[str, Any]], verdicts: list[dict[str, Any]]
     """`history` (dumped `SubTaskResult`s) with `sent_back` set on the attempts the critic
     returned for revision: the verdict of round r (the r-th verdict) named them."""
     revised = {
-        (sid, i + 1) for i, v in enumerate(verdicts) if v.get("decision") == "revise"
+        (sid, i + 1)
+        for i, v in enumerate(verdicts)
+        if v.get("decision") == "revise"
         for sid in v.get("revise", [])
     }
     return [{**h, "sent_back": (h["subtask_id"], h["round"]) in revised} for h in history]
@@ -390,8 +432,9 @@ def _stale_results(old: Plan, new: Plan, results: dict[str, dict[str, Any]]) -> 
         for st in new.subtasks
         if st.id in results
         and results[st.id]["status"] == "done"
-        and any(o.id == st.id and o.agent == st.agent and o.description == st.description
-                for o in old.subtasks)
+        and any(
+            o.id == st.id and o.agent == st.agent and o.description == st.description for o in old.subtasks
+        )
     }
     return {k: None for k in results if k not in kept}
 
@@ -403,6 +446,7 @@ def _verdict_problems(v: Verdict, ids: set[str]) -> list[str]:
         return ["With decision `revise`, list the ids of the sub-tasks to redo in `revise`."]
     unknown = [i for i in v.revise if i not in ids]
     if unknown:
-        return [f"Unknown sub-task ids in `revise`: {', '.join(unknown)}; "
-                f"valid ids: {', '.join(sorted(ids))}."]
+        return [
+            f"Unknown sub-task ids in `revise`: {', '.join(unknown)}; valid ids: {', '.join(sorted(ids))}."
+        ]
     return []

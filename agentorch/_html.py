@@ -39,7 +39,10 @@ __all__ = ["layered_layout", "plan_html", "report_html", "result_fragment", "tea
 _NODE_W, _NODE_H, _COL_GAP, _ROW_GAP, _PAD = 180, 48, 64, 16, 12
 _LABEL_W, _CHART_W, _BAR_H, _ROW_H = 170, 640, 18, 26
 _STATUS_COLORS = {
-    "done": "#2e7d32", "failed": "#c62828", "skipped": "#b7791f", "not run": "#9e9e9e",
+    "done": "#2e7d32",
+    "failed": "#c62828",
+    "skipped": "#b7791f",
+    "not run": "#9e9e9e",
 }
 
 _CSS = """
@@ -85,6 +88,7 @@ def _short(text: str, limit: int) -> str:
 
 # -- layout ---------------------------------------------------------------------------------
 
+
 def layered_layout(plan: Plan) -> dict[str, tuple[int, int]]:
     """`{subtask_id: (layer, position)}`: layer = longest dependency path from a root, position
     within the layer ordered by the mean position of its dependencies (fewer edge crossings).
@@ -124,6 +128,7 @@ def layered_layout(plan: Plan) -> dict[str, tuple[int, int]]:
 
 # -- the DAG --------------------------------------------------------------------------------
 
+
 def _dag_svg(plan: Plan, states: Mapping[str, tuple[str, int]], *, svg_id: str = "") -> str:
     """The plan as SVG; `states` maps sub-task ids to (status, attempts)."""
     layout = layered_layout(plan)
@@ -162,7 +167,7 @@ def _dag_svg(plan: Plan, states: Mapping[str, tuple[str, int]], *, svg_id: str =
             f'<rect width="6" height="{_NODE_H}" rx="3" fill="{color}"/>'
             f'<text x="14" y="19" font-size="13" font-weight="600">{_e(_short(st.id, 22))}</text>'
             f'<text x="14" y="37" font-size="11.5" fill="#57606a">{_e(_short(st.agent, 16))} · '
-            f'{_e(status)}{_e(extra)}</text></g>'
+            f"{_e(status)}{_e(extra)}</text></g>"
         )
     ident = f' id="{_e(svg_id)}"' if svg_id else ""
     return (
@@ -185,6 +190,7 @@ def _states(result: RunResult, plan: Plan) -> dict[str, tuple[str, int]]:
 
 
 # -- the timeline ---------------------------------------------------------------------------
+
 
 def _tick_step(span: float) -> float:
     raw = span / 6 if span > 0 else 1.0
@@ -215,9 +221,11 @@ def _timeline_svg(result: RunResult, order: list[str], prices: Mapping[str, Mode
     tick = 0.0
     while tick <= span + 1e-9:
         x = _LABEL_W + tick * scale
-        parts.append(f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 20}" stroke="#eaeef2"/>'
-                     f'<text x="{x:.1f}" y="{height - 6}" font-size="10.5" fill="#57606a" '
-                     f'text-anchor="middle">{tick:g}s</text>')
+        parts.append(
+            f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 20}" stroke="#eaeef2"/>'
+            f'<text x="{x:.1f}" y="{height - 6}" font-size="10.5" fill="#57606a" '
+            f'text-anchor="middle">{tick:g}s</text>'
+        )
         tick += step
     first_start: dict[int, float] = {}
     for h in attempts:
@@ -225,48 +233,72 @@ def _timeline_svg(result: RunResult, order: list[str], prices: Mapping[str, Mode
     for rnd, start in sorted(first_start.items()):
         if rnd > 1:
             x = _LABEL_W + (start - t0) * scale
-            parts.append(f'<line class="round-mark" x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 20}" '
-                         f'stroke="#8250df" stroke-dasharray="4 3"/><text x="{x + 3:.1f}" y="10" '
-                         f'font-size="10.5" fill="#8250df">round {rnd}</text>')
+            parts.append(
+                f'<line class="round-mark" x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 20}" '
+                f'stroke="#8250df" stroke-dasharray="4 3"/><text x="{x + 3:.1f}" y="10" '
+                f'font-size="10.5" fill="#8250df">round {rnd}</text>'
+            )
 
     def bar(t: SubTaskResult | StepRecord, color: str, tip: str, attrs: str, opacity: float = 0.9) -> str:
         x = _LABEL_W + (t.started_at - t0) * scale
-        return (f'<rect class="bar" {attrs} x="{x:.1f}" y="{y + 3}" width="{max(2.0, t.duration * scale):.1f}" '
-                f'height="{_BAR_H}" rx="3" fill="{color}" fill-opacity="{opacity}"><title>{_e(tip)}</title></rect>')
+        return (
+            f'<rect class="bar" {attrs} x="{x:.1f}" y="{y + 3}" width="{max(2.0, t.duration * scale):.1f}" '
+            f'height="{_BAR_H}" rx="3" fill="{color}" fill-opacity="{opacity}"><title>{_e(tip)}</title></rect>'
+        )
 
     for i, (label, sid) in enumerate(rows):
         y = i * _ROW_H + 14
         bars = []
         if sid is None:  # a team role's calls
             for st in (s for s in steps if s.role == label):
-                tip = (f"{label} · round {st.round} · {st.duration:.2f}s · {st.usage.total_tokens} tokens"
-                       f"{_cost_text(st, prices)}")
+                tip = (
+                    f"{label} · round {st.round} · {st.duration:.2f}s · {st.usage.total_tokens} tokens"
+                    f"{_cost_text(st, prices)}"
+                )
                 bars.append(bar(st, _STEP_COLORS[label], tip, f'data-round="{st.round}"'))
-            parts.append(f'<g class="step-row" data-role="{label}"><text x="4" y="{y + 16}" font-size="12.5" '
-                         f'font-style="italic" fill="#57606a">{label}</text>' + "".join(bars) + "</g>")
+            parts.append(
+                f'<g class="step-row" data-role="{label}"><text x="4" y="{y + 16}" font-size="12.5" '
+                f'font-style="italic" fill="#57606a">{label}</text>' + "".join(bars) + "</g>"
+            )
             continue
         for h in (a for a in attempts if a.subtask_id == sid):
-            tip = (f"{sid} · attempt {h.attempts} · round {h.round} · {h.status} · "
-                   f"{h.duration:.2f}s · {h.usage.total_tokens} tokens{_cost_text(h, prices)}")
+            tip = (
+                f"{sid} · attempt {h.attempts} · round {h.round} · {h.status} · "
+                f"{h.duration:.2f}s · {h.usage.total_tokens} tokens{_cost_text(h, prices)}"
+            )
             final = result.results.get(sid)
             superseded = final is not None and final.attempts != h.attempts
-            bars.append(bar(h, _STATUS_COLORS.get(h.status, "#9e9e9e"), tip,
-                            f'data-attempt="{h.attempts}" data-round="{h.round}"', 0.45 if superseded else 0.9))
+            bars.append(
+                bar(
+                    h,
+                    _STATUS_COLORS.get(h.status, "#9e9e9e"),
+                    tip,
+                    f'data-attempt="{h.attempts}" data-round="{h.round}"',
+                    0.45 if superseded else 0.9,
+                )
+            )
         agent = next((a.agent for a in attempts if a.subtask_id == sid), "")
         parts.append(
             f'<g class="row" data-st="{_e(sid)}" tabindex="0"><rect class="label-bg" x="0" y="{y}" '
             f'width="{width}" height="{_ROW_H - 2}" fill="transparent"/>'
             f'<text x="4" y="{y + 16}" font-size="12.5"><tspan font-weight="600">{_e(_short(sid, 16))}'
             f'</tspan><tspan fill="#57606a"> {_e(_short(agent, 12))}</tspan></text>'
-            + ("".join(bars) or f'<text x="{_LABEL_W + 4}" y="{y + 16}" font-size="11" fill="#9e9e9e">not run</text>')
+            + (
+                "".join(bars)
+                or f'<text x="{_LABEL_W + 4}" y="{y + 16}" font-size="11" fill="#9e9e9e">not run</text>'
+            )
             + "</g>"
         )
-    return (f'<svg id="timeline" class="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-            f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="timeline">'
-            + "".join(parts) + "</svg>")
+    return (
+        f'<svg id="timeline" class="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="timeline">'
+        + "".join(parts)
+        + "</svg>"
+    )
 
 
 # -- details --------------------------------------------------------------------------------
+
 
 def _cost_text(attempt: SubTaskResult | StepRecord, prices: Mapping[str, ModelPrice]) -> str:
     price = price_for(attempt.model, prices) if prices else None
@@ -281,11 +313,13 @@ def _money(value: float) -> str:
 
 def _attempt_html(h: SubTaskResult, prices: Mapping[str, ModelPrice]) -> str:
     u = h.usage
-    head = (f"<b>attempt {h.attempts}</b> · round {h.round} · "
-            f'<span class="badge" style="background:{_STATUS_COLORS.get(h.status, "#9e9e9e")}">'
-            f"{_e(h.status)}</span> · model <code>{_e(h.model)}</code> · {h.duration:.2f} s · "
-            f"{u.input_tokens} in / {u.output_tokens} out tokens · {u.calls} model calls"
-            f"{_e(_cost_text(h, prices))}")
+    head = (
+        f"<b>attempt {h.attempts}</b> · round {h.round} · "
+        f'<span class="badge" style="background:{_STATUS_COLORS.get(h.status, "#9e9e9e")}">'
+        f"{_e(h.status)}</span> · model <code>{_e(h.model)}</code> · {h.duration:.2f} s · "
+        f"{u.input_tokens} in / {u.output_tokens} out tokens · {u.calls} model calls"
+        f"{_e(_cost_text(h, prices))}"
+    )
     parts = [f'<div class="attempt" data-attempt="{h.attempts}"><div>{head}</div>']
     if h.error:
         parts.append(f"<div><b>error</b></div><pre>{_e(h.error)}</pre>")
@@ -299,8 +333,10 @@ def _attempt_html(h: SubTaskResult, prices: Mapping[str, ModelPrice]) -> str:
             f"<td><pre>{_e(c.error or c.output)}</pre></td></tr>"
             for c in h.tool_calls
         )
-        parts.append(f"<div><b>tool calls</b></div><table><tr><th>tool</th><th>args</th><th>ran</th>"
-                     f"<th>result</th></tr>{rows}</table>")
+        parts.append(
+            f"<div><b>tool calls</b></div><table><tr><th>tool</th><th>args</th><th>ran</th>"
+            f"<th>result</th></tr>{rows}</table>"
+        )
     parts.append(f"<div><b>output</b></div><pre>{_e(h.output or '(empty)')}</pre></div>")
     return "".join(parts)
 
@@ -314,8 +350,10 @@ def _details_html(result: RunResult, order: list[str], prices: Mapping[str, Mode
         st = described.get(sid)
         tries = [h for h in result.history if h.subtask_id == sid]
         tokens = sum(h.usage.total_tokens for h in tries)
-        summary = (f"{_e(sid)} <span class=\"meta\">[{_e(st.agent if st else tries[0].agent)}] · "
-                   f"{len(tries)} attempt{'s' if len(tries) != 1 else ''} · {tokens} tokens</span>")
+        summary = (
+            f'{_e(sid)} <span class="meta">[{_e(st.agent if st else tries[0].agent)}] · '
+            f"{len(tries)} attempt{'s' if len(tries) != 1 else ''} · {tokens} tokens</span>"
+        )
         body = []
         if st is not None:
             body.append(f"<p>{_e(st.description)}</p>")
@@ -326,20 +364,28 @@ def _details_html(result: RunResult, order: list[str], prices: Mapping[str, Mode
         body.extend(_attempt_html(h, prices) for h in tries)
         if not tries:
             body.append("<p>(not run)</p>")
-        blocks.append(f'<details class="detail" data-detail="{_e(sid)}"><summary>{summary}</summary>'
-                      + "".join(body) + "</details>")
+        blocks.append(
+            f'<details class="detail" data-detail="{_e(sid)}"><summary>{summary}</summary>'
+            + "".join(body)
+            + "</details>"
+        )
     return "".join(blocks)
 
 
 # -- usage ----------------------------------------------------------------------------------
 
-def _usage_table(title: str, rows: Iterable[tuple[str, TokenUsage]], costs: Mapping[str, float] | None) -> str:
+
+def _usage_table(
+    title: str, rows: Iterable[tuple[str, TokenUsage]], costs: Mapping[str, float] | None
+) -> str:
     head = "".join(f'<th class="num">{c}</th>' for c in ("calls", "input", "output", "total"))
     if costs is not None:
         head += '<th class="num">cost</th>'
     body = []
     for name, u in rows:
-        cells = "".join(f'<td class="num">{v}</td>' for v in (u.calls, u.input_tokens, u.output_tokens, u.total_tokens))
+        cells = "".join(
+            f'<td class="num">{v}</td>' for v in (u.calls, u.input_tokens, u.output_tokens, u.total_tokens)
+        )
         if costs is not None:
             cells += f'<td class="num">{_money(costs[name]) if name in costs else "–"}</td>'
         body.append(f"<tr><td>{_e(name)}</td>{cells}</tr>")
@@ -355,19 +401,35 @@ def _usage_html(result: RunResult, prices: Mapping[str, ModelPrice]) -> str:
     by_model = sorted(usage.by_model.items())
     model_costs = dict(cost.by_model) if cost else None
     role_costs = {**cost.by_role, "total": cost.total} if cost and cost.by_role else None
-    out = ['<div class="usage">', _usage_table("role / agent", by_role, role_costs),
-           _usage_table("model", by_model, model_costs), "</div>"]
+    out = [
+        '<div class="usage">',
+        _usage_table("role / agent", by_role, role_costs),
+        _usage_table("model", by_model, model_costs),
+        "</div>",
+    ]
     if cost is not None:
-        out.append(f"<p><b>cost: {_money(cost.total)}</b>"
-                   + (f' <span class="meta">(no price for {_e(", ".join(cost.unpriced))})</span>'
-                      if cost.unpriced else "") + "</p>")
+        out.append(
+            f"<p><b>cost: {_money(cost.total)}</b>"
+            + (
+                f' <span class="meta">(no price for {_e(", ".join(cost.unpriced))})</span>'
+                if cost.unpriced
+                else ""
+            )
+            + "</p>"
+        )
     return "".join(out)
 
 
 # -- pages ----------------------------------------------------------------------------------
 
-_STATUS_BADGE = {"completed": "#2e7d32", "max_rounds": "#b7791f", "budget_exhausted": "#b7791f",
-                 "failed": "#c62828", "interrupted": "#0969da", "rejected": "#6e7781"}
+_STATUS_BADGE = {
+    "completed": "#2e7d32",
+    "max_rounds": "#b7791f",
+    "budget_exhausted": "#b7791f",
+    "failed": "#c62828",
+    "interrupted": "#0969da",
+    "rejected": "#6e7781",
+}
 
 
 def _subtask_order(result: RunResult) -> list[str]:
@@ -388,9 +450,12 @@ def _verdicts_html(result: RunResult) -> str:
     for i, v in enumerate(result.verdicts, start=1):
         color = {"accept": "#2e7d32", "revise": "#8250df", "replan": "#b7791f"}[v.decision]
         redo = f" → {_e(', '.join(v.revise))}" if v.revise else ""
-        items.append(f'<li class="verdict" data-round="{i}">round {i}: <span class="badge" '
-                     f'style="background:{color}">{_e(v.decision)}</span>{redo}'
-                     + (f"<div>{_e(v.feedback)}</div>" if v.feedback else "") + "</li>")
+        items.append(
+            f'<li class="verdict" data-round="{i}">round {i}: <span class="badge" '
+            f'style="background:{color}">{_e(v.decision)}</span>{redo}'
+            + (f"<div>{_e(v.feedback)}</div>" if v.feedback else "")
+            + "</li>"
+        )
     return "<ol>" + "".join(items) + "</ol>"
 
 
@@ -407,16 +472,19 @@ def _body(result: RunResult, prices: Mapping[str, ModelPrice], heading: str) -> 
         f"{len(result.history)} attempts · sub-task time {busy:.2f} s in {wall:.2f} s wall"
         f"{f' (×{busy / wall:.1f} parallel)' if wall > 0 and busy / wall >= 1.05 else ''} · "
         f"{result.usage.total.total_tokens} tokens · thread <code>{_e(result.thread_id)}</code>"
-        + (f" · run <code>{_e(result.run_id)}</code>" if result.run_id else "") + "</p>",
+        + (f" · run <code>{_e(result.run_id)}</code>" if result.run_id else "")
+        + "</p>",
     ]
     if result.error:
         parts.append(f"<p><b>Error:</b> {_e(result.error)}</p>")
-    parts.append(f"<h2>Answer</h2><pre class=\"answer\">{_e(result.answer or '(no answer)')}</pre>")
+    parts.append(f'<h2>Answer</h2><pre class="answer">{_e(result.answer or "(no answer)")}</pre>')
     if result.plan is not None:
         parts.append("<h2>Plan</h2>")
         if result.plan.rationale:
             parts.append(f'<p class="meta">{_e(result.plan.rationale)}</p>')
-        parts.append(f'<div class="scroll">{_dag_svg(result.plan, _states(result, result.plan), svg_id="dag")}</div>')
+        parts.append(
+            f'<div class="scroll">{_dag_svg(result.plan, _states(result, result.plan), svg_id="dag")}</div>'
+        )
         if len(result.plans) > 1:
             older = "".join(
                 f'<details class="plan-round"><summary>plan of round {i}</summary><div class="scroll">'
@@ -427,8 +495,10 @@ def _body(result: RunResult, prices: Mapping[str, ModelPrice], heading: str) -> 
     parts.append("<h2>Timeline</h2>" + f'<div class="scroll">{_timeline_svg(result, order, prices)}</div>')
     parts.append("<h2>Critic</h2>" + _verdicts_html(result))
     parts.append("<h2>Usage</h2>" + _usage_html(result, prices))
-    parts.append('<h2>Sub-tasks</h2><p class="meta">Click a node or a timeline row to open it.</p>'
-                 + _details_html(result, order, prices))
+    parts.append(
+        '<h2>Sub-tasks</h2><p class="meta">Click a node or a timeline row to open it.</p>'
+        + _details_html(result, order, prices)
+    )
     return "".join(parts)
 
 
@@ -442,9 +512,9 @@ def report_html(
     table = normalize_prices(prices)
     heading = title or "agentorch run report"
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
         f"<title>{_e(heading)} · {_e(_short(result.goal, 60))}</title><style>{_CSS}"
         "body{margin:16px 24px;background:#fff}</style></head><body>"
@@ -467,9 +537,11 @@ def plan_html(plan: Plan) -> str:
     )
     svg = _dag_svg(plan, {st.id: ("not run", 0) for st in plan.subtasks})
     rationale = f'<p class="meta">{_e(plan.rationale)}</p>' if plan.rationale else ""
-    return (f'<div class="agentorch"><style>{_CSS}</style>{rationale}<div class="scroll">{svg}</div>'
-            f"<table><tr><th>id</th><th>agent</th><th>depends on</th><th>description</th></tr>"
-            f"{rows}</table></div>")
+    return (
+        f'<div class="agentorch"><style>{_CSS}</style>{rationale}<div class="scroll">{svg}</div>'
+        f"<table><tr><th>id</th><th>agent</th><th>depends on</th><th>description</th></tr>"
+        f"{rows}</table></div>"
+    )
 
 
 def team_html(team: Team) -> str:
@@ -478,12 +550,18 @@ def team_html(team: Team) -> str:
     for agent in team.agents:
         model_name = " → ".join(model_label(m) for m in team.models_for(agent.name))
         tools = ", ".join(t.name for t in agent.tools) or "–"
-        rows.append(f"<tr><td><b>{_e(agent.name)}</b></td><td>{_e(agent.role)}</td>"
-                    f"<td>{_e(tools)}</td><td><code>{_e(model_name)}</code></td></tr>")
-    settings = (f"max_rounds={team.max_rounds} · critic={'on' if team.critic else 'off'} · "
-                f"approve_plan={'on' if team.approve_plan else 'off'} · "
-                f"memory={type(team.memory).__name__ if team.memory is not None else 'none'}")
-    return (f'<div class="agentorch"><style>{_CSS}</style><h2>Team {_e(team.name)}</h2>'
-            f'<p class="meta">{_e(settings)}</p><table><tr><th>agent</th><th>role</th><th>tools</th>'
-            f"<th>model</th></tr>{''.join(rows)}</table><details><summary>LangGraph graph (Mermaid)"
-            f"</summary><pre class=\"mermaid-source\">{_e(team.draw())}</pre></details></div>")
+        rows.append(
+            f"<tr><td><b>{_e(agent.name)}</b></td><td>{_e(agent.role)}</td>"
+            f"<td>{_e(tools)}</td><td><code>{_e(model_name)}</code></td></tr>"
+        )
+    settings = (
+        f"max_rounds={team.max_rounds} · critic={'on' if team.critic else 'off'} · "
+        f"approve_plan={'on' if team.approve_plan else 'off'} · "
+        f"memory={type(team.memory).__name__ if team.memory is not None else 'none'}"
+    )
+    return (
+        f'<div class="agentorch"><style>{_CSS}</style><h2>Team {_e(team.name)}</h2>'
+        f'<p class="meta">{_e(settings)}</p><table><tr><th>agent</th><th>role</th><th>tools</th>'
+        f"<th>model</th></tr>{''.join(rows)}</table><details><summary>LangGraph graph (Mermaid)"
+        f'</summary><pre class="mermaid-source">{_e(team.draw())}</pre></details></div>'
+    )

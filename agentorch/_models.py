@@ -80,9 +80,7 @@ class Cascade:
             raise ConfigError("A cascade needs at least one chat model: `cascade(cheap, strong)`.")
         for i, m in enumerate(models):
             if isinstance(m, Cascade):
-                raise ConfigError(
-                    f"`cascade(...)` member {i} is itself a cascade; list its models directly."
-                )
+                raise ConfigError(f"`cascade(...)` member {i} is itself a cascade; list its models directly.")
             if (problem := chat_model_problem(m)) is not None:
                 raise ConfigError(f"`cascade(...)` member {i}: {problem}.")
         object.__setattr__(self, "models", tuple(models))
@@ -93,9 +91,7 @@ class Cascade:
     def __repr__(self) -> str:
         return f"cascade({', '.join(model_label(m) for m in self.models)})"
 
-    def route(
-        self, subtask: SubTask, attempt: int, history: Sequence[SubTaskResult]
-    ) -> ChatModel | None:
+    def route(self, subtask: SubTask, attempt: int, history: Sequence[SubTaskResult]) -> ChatModel | None:
         """The member for `attempt` of `subtask`, given its earlier attempts (`SubTaskResult`s),
         or None when the cascade has no model left. This is the team's default routing rule
         (see `Team(route_model=...)`), so a custom rule can fall back to it."""

@@ -46,8 +46,7 @@ def plan_problems(plan: Plan, agents: Collection[str], max_subtasks: int) -> lis
         return ["The plan has no sub-tasks; give at least one."]
     if len(plan.subtasks) > max_subtasks:
         problems.append(
-            f"The plan has {len(plan.subtasks)} sub-tasks; the limit is {max_subtasks}. "
-            "Merge related work."
+            f"The plan has {len(plan.subtasks)} sub-tasks; the limit is {max_subtasks}. Merge related work."
         )
     seen: set[str] = set()
     for st in plan.subtasks:
@@ -73,9 +72,7 @@ def plan_problems(plan: Plan, agents: Collection[str], max_subtasks: int) -> lis
     if not problems:
         cycle = find_cycle(plan.subtasks)
         if cycle:
-            problems.append(
-                "The dependencies form a cycle: " + " -> ".join(f"`{c}`" for c in cycle) + "."
-            )
+            problems.append("The dependencies form a cycle: " + " -> ".join(f"`{c}`" for c in cycle) + ".")
     return problems
 
 

@@ -59,15 +59,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     """Add the `report` command to the `agentorch` parser."""
     p = subparsers.add_parser(
-        "report", help="turn a saved run record into a self-contained HTML report",
+        "report",
+        help="turn a saved run record into a self-contained HTML report",
         description="Write one self-contained HTML file (no network) from a run record saved "
         "with `--save` or `RunResult.save`: the plan DAG, a timeline of every attempt, the "
         "critic's rounds, usage and cost, and each sub-task's prompt, output and tool calls.",
     )
     p.add_argument("record", help="the run record (JSON) written by --save")
     p.add_argument("-o", "--output", help="the HTML file to write (default: RECORD with .html)")
-    p.add_argument("--prices", metavar="JSON",
-                   help='price table per 1M tokens: a JSON file or inline JSON like '
-                   '\'{"gpt-4o-mini": [0.15, 0.60]}\' (input, output)')
+    p.add_argument(
+        "--prices",
+        metavar="JSON",
+        help="price table per 1M tokens: a JSON file or inline JSON like "
+        "'{\"gpt-4o-mini\": [0.15, 0.60]}' (input, output)",
+    )
     p.add_argument("--title", help="the page title (default: agentorch run report)")
     p.set_defaults(func=_cmd_report)

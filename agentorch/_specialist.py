@@ -93,14 +93,24 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
     """Build the specialist node function; it takes its team from the run context."""
 
     async def call_agent_model(
-        ctx: RunContext, agent: Agent, model: Any, messages: list[BaseMessage], tools: bool,
-        st_id: str, rnd: int, made: list[bool],
+        ctx: RunContext,
+        agent: Agent,
+        model: Any,
+        messages: list[BaseMessage],
+        tools: bool,
+        st_id: str,
+        rnd: int,
+        made: list[bool],
     ) -> AIMessage:
         made.append(True)  # a task replayed from the checkpoint does not run this body
         if tools and agent.tools:
             model = model.bind_tools(list(agent.tools))
         ai = await ctx.call_model(
-            agent.name, messages, model=model, subtask_id=st_id, round=rnd,
+            agent.name,
+            messages,
+            model=model,
+            subtask_id=st_id,
+            round=rnd,
             run_name=f"agent:{agent.name}",
         )
         for tool_call in ai.tool_calls:
@@ -111,8 +121,14 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
     model_call: Any = task(name="agent_model_call", retry_policy=retry)(call_agent_model)  # type: ignore[arg-type]
 
     async def direct_model_call(
-        ctx: RunContext, agent: Agent, model: Any, messages: list[BaseMessage], tools: bool,
-        st_id: str, rnd: int, made: list[bool],
+        ctx: RunContext,
+        agent: Agent,
+        model: Any,
+        messages: list[BaseMessage],
+        tools: bool,
+        st_id: str,
+        rnd: int,
+        made: list[bool],
     ) -> AIMessage:
         return await _with_retry(
             retry, lambda: call_agent_model(ctx, agent, model, messages, tools, st_id, rnd, made)
@@ -133,8 +149,14 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
     run_tool: Any = task(name="tool_call")(_run_tool)  # type: ignore[arg-type]  # (as above)
 
     async def work(
-        ctx: RunContext, agent: Agent, model: Any, st: SubTask, inp: SpecialistInput, prompt: str,
-        attempt: int, run: _Attempt,
+        ctx: RunContext,
+        agent: Agent,
+        model: Any,
+        st: SubTask,
+        inp: SpecialistInput,
+        prompt: str,
+        attempt: int,
+        run: _Attempt,
     ) -> None:
         """One attempt: the agent's tool-calling loop on `model`, recorded into `run`."""
         team = ctx.team
@@ -167,8 +189,9 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
                 run.error = f"kept calling tools past max_tool_calls={team.max_tool_calls}"
                 break
             for call in ai.tool_calls:
-                record = await _handle_call(call, tools, seen, agent, st, team.tool_timeout,
-                                            attempt, len(run.records), run.usage)
+                record = await _handle_call(
+                    call, tools, seen, agent, st, team.tool_timeout, attempt, len(run.records), run.usage
+                )
                 run.records.append(record)
                 messages.append(
                     ToolMessage(
@@ -218,13 +241,20 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
                 run.status, run.error = "failed", team.no_model_left(st, attempt)
                 log.warning("%s", run.error)
             else:
-                write({"type": "subtask_started", "subtask_id": st.id, "agent": agent.name,
-                       "round": inp["round"], "attempt": attempt, "model": run.model,
-                       "started_at": started})
+                write(
+                    {
+                        "type": "subtask_started",
+                        "subtask_id": st.id,
+                        "agent": agent.name,
+                        "round": inp["round"],
+                        "attempt": attempt,
+                        "model": run.model,
+                        "started_at": started,
+                    }
+                )
                 try:
                     if prompt is None:
-                        context, summary_usage, summary_model = await team.specialist_context(
-                            ctx, st, inp)
+                        context, summary_usage, summary_model = await team.specialist_context(ctx, st, inp)
                         prompt = task_text(st, inp, context)
                     await work(ctx, agent, model, st, inp, prompt, attempt, run)
                 except BudgetExhausted as e:
@@ -234,27 +264,44 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
                 except Exception as e:  # our own errors too (ScriptExhausted...): say which sub-task
                     # only the agent's model moves up a cascade: not a failed context assembly
                     # (prompt None), nor our own errors (a script or a configuration to fix)
-                    if (not routed or prompt is None or isinstance(e, AgentorchError)
-                            or len(finished) >= _MAX_SWITCHES):
+                    if (
+                        not routed
+                        or prompt is None
+                        or isinstance(e, AgentorchError)
+                        or len(finished) >= _MAX_SWITCHES
+                    ):
                         raise fail(run, e) from e
                     run.status, run.error = "failed", f"model `{run.model}` failed: {describe_error(e)}"
                     failed, escalate = (model, e), True
-                    log.info("sub-task %s attempt %d: %s; trying the next model",
-                             st.id, attempt, run.error)
+                    log.info("sub-task %s attempt %d: %s; trying the next model", st.id, attempt, run.error)
             result = SubTaskResult(
-                subtask_id=st.id, agent=agent.name, output=run.output, status=run.status,
-                attempts=attempt, round=inp["round"], error=run.error, started_at=started,
-                finished_at=time.time(), usage=run.usage, tool_calls=run.records, context=context,
-                model=run.model, prompt=prompt or "",
+                subtask_id=st.id,
+                agent=agent.name,
+                output=run.output,
+                status=run.status,
+                attempts=attempt,
+                round=inp["round"],
+                error=run.error,
+                started_at=started,
+                finished_at=time.time(),
+                usage=run.usage,
+                tool_calls=run.records,
+                context=context,
+                model=run.model,
+                prompt=prompt or "",
             )
             finished.append(result.model_dump(mode="json"))
             if not escalate:
                 break
             earlier.append(result)
             attempt += 1
-        usage: dict[str, Any] = usage_update(SUMMARIZER, summary_model, summary_usage) if summary_usage.calls else {}
+        usage: dict[str, Any] = (
+            usage_update(SUMMARIZER, summary_model, summary_usage) if summary_usage.calls else {}
+        )
         for r in finished:
-            usage = add_usage(usage, usage_update(agent.name, r["model"] or "unknown", TokenUsage(**r["usage"])))
+            usage = add_usage(
+                usage, usage_update(agent.name, r["model"] or "unknown", TokenUsage(**r["usage"]))
+            )
         update: dict[str, Any] = {
             "results": {st.id: finished[-1]},
             "history": finished,
@@ -282,13 +329,17 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
             yours = ", ".join(sorted(tools)) or "none"
             log.warning("agent %s asked for tool %r it does not have", agent.name, name)
             return ToolCallRecord(
-                name=name, args=args, executed=False,
+                name=name,
+                args=args,
+                executed=False,
                 error=f"`{name}` is not one of your tools (yours: {yours}). It was not run.",
             )
         key = _tool_call_key(name, args)
         if key in seen:
             return ToolCallRecord(
-                name=name, args=args, executed=False,
+                name=name,
+                args=args,
+                executed=False,
                 error=f"You already called `{name}` with these arguments; its result is above. "
                 "Do not repeat the call: use the result or answer.",
             )
@@ -297,33 +348,47 @@ def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPo
         problem = _args_problem(tool, args)  # nobody is asked to approve a call that cannot run
         if problem is None and tool_needs_approval(tool):
             decision = _ask_person(
-                {"kind": "tool", "agent": agent.name, "subtask_id": st.id, "tool": name,
-                 "args": args, CALL_KEY: _call_id(st.id, attempt, index, key),
-                 # what the sub-task has spent so far: a person may want to know, and a resume
-                 # counts it toward the budget before any branch calls a model again
-                 "spent": {"calls": spent.calls, "total_tokens": spent.total_tokens,
-                           "cost": spent.cost}}
+                {
+                    "kind": "tool",
+                    "agent": agent.name,
+                    "subtask_id": st.id,
+                    "tool": name,
+                    "args": args,
+                    CALL_KEY: _call_id(st.id, attempt, index, key),
+                    # what the sub-task has spent so far: a person may want to know, and a resume
+                    # counts it toward the budget before any branch calls a model again
+                    "spent": {"calls": spent.calls, "total_tokens": spent.total_tokens, "cost": spent.cost},
+                }
             )
             asked = args
             approved, args, approved_by = _read_decision(decision, args)
             if not approved:
                 return ToolCallRecord(
-                    name=name, args=args, executed=False, approved_by=approved_by,
-                    error=f"A person denied the call to `{name}`. It was not run; continue "
-                    "without it.",
+                    name=name,
+                    args=args,
+                    executed=False,
+                    approved_by=approved_by,
+                    error=f"A person denied the call to `{name}`. It was not run; continue without it.",
                 )
             if args != asked:  # the person edited them
                 problem = _args_problem(tool, args)
         if problem is not None:
             return ToolCallRecord(
-                name=name, args=args, executed=False, approved_by=approved_by,
+                name=name,
+                args=args,
+                executed=False,
+                approved_by=approved_by,
                 error=f"The arguments do not fit `{name}`: {problem}. It was not run; call it "
                 "again with valid arguments.",
             )
         outcome: dict[str, str] = await run_tool(tool, args, tool_timeout(tool, default_timeout))
         return ToolCallRecord(
-            name=name, args=args, executed=True, output=outcome.get("output", ""),
-            error=outcome.get("error", ""), approved_by=approved_by,
+            name=name,
+            args=args,
+            executed=True,
+            output=outcome.get("output", ""),
+            error=outcome.get("error", ""),
+            approved_by=approved_by,
         )
 
     return specialist
@@ -338,7 +403,9 @@ def _args_problem(tool: BaseTool, args: dict[str, Any]) -> str | None:
     if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
         return None
     shown = tool.tool_call_schema
-    shown_fields = set(shown.model_fields) if isinstance(shown, type) and issubclass(shown, BaseModel) else set()
+    shown_fields = (
+        set(shown.model_fields) if isinstance(shown, type) and issubclass(shown, BaseModel) else set()
+    )
     try:
         schema.model_validate(copy.deepcopy(args))
     except ValidationError as e:
@@ -379,11 +446,17 @@ async def _with_retry(policy: RetryPolicy, call: Callable[[], Awaitable[T]]) -> 
             failures += 1
             if failures >= policy.max_attempts or not _retries_on(policy, exc):
                 raise
-            interval = min(policy.max_interval,
-                           policy.initial_interval * policy.backoff_factor ** (failures - 1))
+            interval = min(
+                policy.max_interval, policy.initial_interval * policy.backoff_factor ** (failures - 1)
+            )
             delay = interval + random.uniform(0, 1) if policy.jitter else interval
-            log.info("retrying model call after %.2f s (attempt %d) after %s: %s",
-                     delay, failures, type(exc).__name__, exc)
+            log.info(
+                "retrying model call after %.2f s (attempt %d) after %s: %s",
+                delay,
+                failures,
+                type(exc).__name__,
+                exc,
+            )
             await asyncio.sleep(delay)
 
 
@@ -414,8 +487,7 @@ def _ask_person(payload: dict[str, Any]) -> Any:
         meant = decision.get(CALL_KEY) if isinstance(decision, dict) else None
         if meant is None or meant == payload[CALL_KEY]:
             return decision
-        log.warning("an approval answer for call %s reached call %s; asking again",
-                    meant, payload[CALL_KEY])
+        log.warning("an approval answer for call %s reached call %s; asking again", meant, payload[CALL_KEY])
 
 
 def _read_decision(decision: Any, args: dict[str, Any]) -> tuple[bool, dict[str, Any], str]:

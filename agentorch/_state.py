@@ -108,7 +108,9 @@ class TeamState(TypedDict, total=False):
     """The current `Plan`."""
     plans: Annotated[list[dict[str, Any]], DeltaChannel(_fold_history, snapshot_frequency=SNAPSHOT_EVERY)]
     """Every round's plan."""
-    results: Annotated[dict[str, dict[str, Any]], DeltaChannel(_fold_results, snapshot_frequency=SNAPSHOT_EVERY)]
+    results: Annotated[
+        dict[str, dict[str, Any]], DeltaChannel(_fold_results, snapshot_frequency=SNAPSHOT_EVERY)
+    ]
     """Latest `SubTaskResult` per sub-task id of the current plan."""
     history: Annotated[list[dict[str, Any]], DeltaChannel(_fold_history, snapshot_frequency=SNAPSHOT_EVERY)]
     """Every attempt's `SubTaskResult`, in the order they finished."""

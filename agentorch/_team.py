@@ -256,8 +256,7 @@ class Team:
         unknown = sorted(set(self.llms) - known)
         if unknown:
             raise ConfigError(
-                f"`llms` names unknown roles {unknown}; use role names "
-                f"({', '.join(sorted(known))})."
+                f"`llms` names unknown roles {unknown}; use role names ({', '.join(sorted(known))})."
             )
         if self.llm is not None and (problem := chat_model_problem(self.llm)) is not None:
             raise ConfigError(f"`llm`: {problem}.")
@@ -274,12 +273,14 @@ class Team:
                 "use `agentorch.llms.from_env()`."
             )
         if self.budget.max_cost is not None:
-            unpriced = sorted({
-                model_label(m)
-                for r in roles
-                for m in members(self._model_or_none(r))
-                if price_for(model_label(m), self.prices) is None
-            })
+            unpriced = sorted(
+                {
+                    model_label(m)
+                    for r in roles
+                    for m in members(self._model_or_none(r))
+                    if price_for(model_label(m), self.prices) is None
+                }
+            )
             if unpriced:
                 example = ", ".join(f"{m!r}: (input_per_1M, output_per_1M)" for m in unpriced)
                 raise ConfigError(
@@ -322,8 +323,7 @@ class Team:
         chosen = self.route_model(subtask, attempt, list(history))
         if chosen is not None and (isinstance(chosen, Cascade) or chat_model_problem(chosen)):
             raise ConfigError(
-                f"`route_model` must return a chat model or None for sub-task `{subtask.id}`, "
-                f"got {chosen!r}."
+                f"`route_model` must return a chat model or None for sub-task `{subtask.id}`, got {chosen!r}."
             )
         return chosen
 
@@ -343,7 +343,9 @@ class Team:
         if self.route_model is not None:
             why = f"`route_model` returned no model for attempt {attempt}"
         else:
-            why = f"its agent's {self._model_or_none(subtask.agent)!r} has no model left for attempt {attempt}"
+            why = (
+                f"its agent's {self._model_or_none(subtask.agent)!r} has no model left for attempt {attempt}"
+            )
         return f"Sub-task `{subtask.id}` (agent `{subtask.agent}`) ran out of models: {why}."
 
     def agent(self, name: str) -> Agent:
@@ -377,7 +379,9 @@ class Team:
     def specialist_prompt(self, agent: Agent) -> str:
         """The system prompt of `agent`: its name, role and instructions — never other agents' text."""
         return prompt_files.render(
-            self._prompt("specialist"), name=agent.name, role=agent.role,
+            self._prompt("specialist"),
+            name=agent.name,
+            role=agent.role,
             instructions=agent.instructions or "",
         )
 
@@ -397,16 +401,22 @@ class Team:
             request = f"Summarize the records below in at most {max_tokens} tokens.\n\n"
             ai = await ctx.call_model(
                 SUMMARIZER,
-                [SystemMessage(self._prompt("summarizer")),
-                 HumanMessage(request + data_block(text, source="records"))],
+                [
+                    SystemMessage(self._prompt("summarizer")),
+                    HumanMessage(request + data_block(text, source="records")),
+                ],
                 subtask_id=st.id,
             )
             spent.append((ctx.priced(ai), model_name_of(ai)))
             return ai.text
 
         text = await self.memory.aassemble_context(
-            goal=inp["goal"], subtask=st, dependencies=deps, thread_id=ctx.thread_id,
-            budget=self.context_budget, summarize=summarize,
+            goal=inp["goal"],
+            subtask=st,
+            dependencies=deps,
+            thread_id=ctx.thread_id,
+            budget=self.context_budget,
+            summarize=summarize,
         )
         total = TokenUsage()
         for u, _ in spent:
@@ -605,9 +615,13 @@ class Team:
             return {"approved": answer, CALL_KEY: pending.payload.get(CALL_KEY)}
         # anything ambiguous is refused, never taken as a yes: a typo ("arg"), a string
         # "approved": "no", or {} (which LangGraph would read as "no answers")
-        if (isinstance(answer, Mapping) and answer and set(answer) <= {"approved", "args", "by"}
-                and isinstance(answer.get("approved", True), bool)
-                and isinstance(answer.get("args", {}), Mapping)):
+        if (
+            isinstance(answer, Mapping)
+            and answer
+            and set(answer) <= {"approved", "args", "by"}
+            and isinstance(answer.get("approved", True), bool)
+            and isinstance(answer.get("args", {}), Mapping)
+        ):
             return {**answer, CALL_KEY: pending.payload.get(CALL_KEY)}
         raise ConfigError(
             f"Answer a tool approval with True, False or {{'args': {{...}}, 'by': 'name'}} "
@@ -629,8 +643,11 @@ class Team:
             reported.update(_attempt_of(ev) for ev in finished)
             values = snapshot.values or {}
             # ... and their usage is saved with the step, not yet in the state's values
-            saved = [t.result["usage"] for t in snapshot.tasks
-                     if t.name == NODE_SPECIALIST and isinstance(t.result, dict) and "usage" in t.result]
+            saved = [
+                t.result["usage"]
+                for t in snapshot.tasks
+                if t.name == NODE_SPECIALIST and isinstance(t.result, dict) and "usage" in t.result
+            ]
             recorded = values.get("usage") or {}
             for more in saved:
                 recorded = add_usage(recorded, more)
@@ -650,8 +667,12 @@ class Team:
         carrying_on = set(carrying_on)
         paused: list[PendingInterrupt] = []
         traced = trace_config(thread_id, run_id, self.name)
-        log.debug("run %s on thread %s: %s", run_id, thread_id,
-                  "resuming" if not isinstance(graph_input, dict) else "starting")
+        log.debug(
+            "run %s on thread %s: %s",
+            run_id,
+            thread_id,
+            "resuming" if not isinstance(graph_input, dict) else "starting",
+        )
         try:
             async for mode, chunk in graph.astream(
                 graph_input, traced, context=ctx, stream_mode=_STREAM_MODES
@@ -687,8 +708,10 @@ class Team:
             for ev in _finished_events(await graph.aget_state(_config(thread_id))):
                 if _attempt_of(ev) not in reported:
                     yield ev
-            resumable = (f"{message} (thread_id {thread_id!r}; finished sub-tasks are kept — "
-                         f"`team.resume({thread_id!r})` continues the run)")
+            resumable = (
+                f"{message} (thread_id {thread_id!r}; finished sub-tasks are kept — "
+                f"`team.resume({thread_id!r})` continues the run)"
+            )
             if isinstance(e, CriticError):
                 raise CriticError(resumable, e.problems, failed) from e
             raise RunFailed(resumable, failed) from e
@@ -752,8 +775,10 @@ def _result_from_state(
         plan=Plan.model_validate(plan) if plan else None,
         plans=[Plan.model_validate(p) for p in values.get("plans", [])],
         results={k: SubTaskResult.model_validate(v) for k, v in values.get("results", {}).items()},
-        history=[SubTaskResult.model_validate(h)
-                 for h in mark_sent_back(values.get("history", []), values.get("verdicts", []))],
+        history=[
+            SubTaskResult.model_validate(h)
+            for h in mark_sent_back(values.get("history", []), values.get("verdicts", []))
+        ],
         verdicts=[Verdict.model_validate(v) for v in values.get("verdicts", [])],
         steps=[StepRecord.model_validate(s) for s in values.get("steps", [])],
         rounds=int(values.get("round", 0)),

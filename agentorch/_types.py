@@ -35,9 +35,7 @@ __all__ = [
     "DEFAULT_PRICES_DATE",
 ]
 
-RunStatus = Literal[
-    "completed", "max_rounds", "budget_exhausted", "failed", "interrupted", "rejected"
-]
+RunStatus = Literal["completed", "max_rounds", "budget_exhausted", "failed", "interrupted", "rejected"]
 """How a run ended. "rejected" means a person declined the plan at the approval step."""
 
 SubTaskStatus = Literal["done", "failed", "skipped"]
@@ -323,9 +321,7 @@ class SubTaskResult(_Value):
         description="The model of this attempt (a cascade's member): as the provider named it in "
         "its answer, or as configured when it did not answer ('' when no model was left).",
     )
-    sent_back: bool = Field(
-        default=False, description="The critic sent this attempt back for revision."
-    )
+    sent_back: bool = Field(default=False, description="The critic sent this attempt back for revision.")
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     context: str = Field(default="", description="The data the agent was given (dependencies, memory).")
     prompt: str = Field(default="", description="The agent's full first message: task, feedback, data.")

@@ -27,8 +27,14 @@ from agentorch._types import ModelPrice, Plan, RunResult, normalize_prices, pric
 __all__ = ["LiveView", "PlainView", "JsonView", "event_to_json", "describe_event", "usage_table"]
 
 _ICONS = {"waiting": "·", "done": "✓", "failed": "✗", "skipped": "–", "revised": "↻"}
-_STYLES = {"waiting": "dim", "done": "green", "failed": "red", "skipped": "yellow",
-           "revised": "magenta", "running": "cyan"}
+_STYLES = {
+    "waiting": "dim",
+    "done": "green",
+    "failed": "red",
+    "skipped": "yellow",
+    "revised": "magenta",
+    "running": "cyan",
+}
 _VERDICT_STYLES = {"accept": "green", "revise": "magenta", "replan": "yellow"}
 
 
@@ -190,7 +196,9 @@ class LiveView:
                 tree.add(Text.assemble((_ICONS[row.state] + " ", _STYLES[row.state]), label))
         parts.append(tree)
         for rnd, v in b.verdicts:
-            line = Text.assemble(f"round {rnd} · critic → ", (v.decision, f"bold {_VERDICT_STYLES[v.decision]}"))
+            line = Text.assemble(
+                f"round {rnd} · critic → ", (v.decision, f"bold {_VERDICT_STYLES[v.decision]}")
+            )
             if v.revise:
                 line.append(f" {', '.join(v.revise)}")
             if v.feedback:
@@ -207,8 +215,14 @@ class LiveView:
         parts.append(Text(footer, style="dim"))
         if b.status:
             style = "green" if b.status == "completed" else "yellow" if b.status != "failed" else "red"
-            parts.append(Panel(b.answer or "(no answer)", title=f"answer · {b.status}",
-                               title_align="left", border_style=style))
+            parts.append(
+                Panel(
+                    b.answer or "(no answer)",
+                    title=f"answer · {b.status}",
+                    title_align="left",
+                    border_style=style,
+                )
+            )
         return Group(*parts)
 
     def consume(self, events: Iterable[Event]) -> None:
@@ -255,11 +269,15 @@ def describe_event(ev: Event) -> str:
         )
         return f"{ev['type']} round={ev['round']}: {tasks}"
     if ev["type"] == "subtask_started":
-        return (f"started {ev['subtask_id']} [{ev['agent']}] round={ev['round']} "
-                f"attempt={ev['attempt']} model={ev.get('model', '')}")
+        return (
+            f"started {ev['subtask_id']} [{ev['agent']}] round={ev['round']} "
+            f"attempt={ev['attempt']} model={ev.get('model', '')}"
+        )
     if ev["type"] == "subtask_finished":
-        return (f"finished {ev['subtask_id']} [{ev['agent']}] {ev['status']} "
-                f"{ev['duration']:.2f}s {ev['tokens']} tokens model={ev.get('model', '')}")
+        return (
+            f"finished {ev['subtask_id']} [{ev['agent']}] {ev['status']} "
+            f"{ev['duration']:.2f}s {ev['tokens']} tokens model={ev.get('model', '')}"
+        )
     if ev["type"] == "critic_verdict":
         v = ev["verdict"]
         return f"critic round={ev['round']}: {v.decision} {v.revise or ''} {v.feedback}".rstrip()
@@ -291,8 +309,7 @@ def usage_table(result: RunResult, prices: Mapping[str, Any] | None = None) -> T
 
     for role, u in sorted(result.usage.by_role.items()):
         add(role, u, f"${cost.by_role[role]:.4f}" if cost and role in cost.by_role else "–")
-    add("total", result.usage.total, f"${cost.total:.4f}" if cost else "", style="bold",
-        end_section=True)
+    add("total", result.usage.total, f"${cost.total:.4f}" if cost else "", style="bold", end_section=True)
     for model, u in sorted(result.usage.by_model.items()):
         money = f"${cost.by_model[model]:.4f}" if cost and model in cost.by_model else "–"
         add(f"model {model}", u, money, style="cyan")

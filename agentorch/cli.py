@@ -118,9 +118,12 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     mode.add_argument("--json", action="store_true", help="JSON Lines event stream on stdout")
     p.add_argument("--save", metavar="FILE", help="write the run record (JSON) to FILE")
     p.add_argument("--thread-id", help="LangGraph thread id for the run (default: random)")
-    p.add_argument("--prices", metavar="JSON",
-                   help='price table per 1M tokens, to show cost: a JSON file or inline JSON like '
-                   '\'{"gpt-4o-mini": [0.15, 0.60]}\' (input, output)')
+    p.add_argument(
+        "--prices",
+        metavar="JSON",
+        help="price table per 1M tokens, to show cost: a JSON file or inline JSON like "
+        "'{\"gpt-4o-mini\": [0.15, 0.60]}' (input, output)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,21 +132,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log INFO (-v) or DEBUG (-vv)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="run the bundled research team offline with a scripted model",
-                          description="Run the bundled research team end to end, offline, with a "
-                          "deterministic scripted model: plan, parallel research, a critic "
-                          "revision, and the final brief.")
+    demo = sub.add_parser(
+        "demo",
+        help="run the bundled research team offline with a scripted model",
+        description="Run the bundled research team end to end, offline, with a "
+        "deterministic scripted model: plan, parallel research, a critic "
+        "revision, and the final brief.",
+    )
     demo.add_argument("goal", nargs="?", help="the goal (default: a brief on solid-state batteries)")
-    demo.add_argument("--latency", type=float, default=0.3, help="seconds per scripted model call (default 0.3)")
+    demo.add_argument(
+        "--latency", type=float, default=0.3, help="seconds per scripted model call (default 0.3)"
+    )
     _add_view_options(demo)
     demo.set_defaults(func=_cmd_demo)
 
-    run = sub.add_parser("run", help="run a team on a goal with a real model from the environment",
-                         description="Run a team on GOAL with the model configured in the "
-                         "environment (OPENAI_API_KEY / OPENAI_BASE_URL, AGENTORCH_MODEL).")
+    run = sub.add_parser(
+        "run",
+        help="run a team on a goal with a real model from the environment",
+        description="Run a team on GOAL with the model configured in the "
+        "environment (OPENAI_API_KEY / OPENAI_BASE_URL, AGENTORCH_MODEL).",
+    )
     run.add_argument("goal", help="what the team should achieve")
-    run.add_argument("--team", default="agentorch.graphs.research",
-                     help="team file (path/to/team.py[:attr]) or module[:attr]; default: the research team")
+    run.add_argument(
+        "--team",
+        default="agentorch.graphs.research",
+        help="team file (path/to/team.py[:attr]) or module[:attr]; default: the research team",
+    )
     _add_view_options(run)
     run.set_defaults(func=_cmd_run)
     for name in _COMMAND_MODULES:

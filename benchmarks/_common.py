@@ -27,8 +27,21 @@ from langchain_core.messages import BaseMessage
 from agentorch._keys import ROLE_KEY, SUBTASK_KEY
 
 __all__ = [
-    "AGENTS", "RESULTS_DIR", "ROLE_KEY", "SUBTASK_KEY", "Shape", "chain", "fan", "layers",
-    "shape", "output_for", "machine_info", "write_json", "print_table", "Timer", "peak_rss_mb",
+    "AGENTS",
+    "RESULTS_DIR",
+    "ROLE_KEY",
+    "SUBTASK_KEY",
+    "Shape",
+    "chain",
+    "fan",
+    "layers",
+    "shape",
+    "output_for",
+    "machine_info",
+    "write_json",
+    "print_table",
+    "Timer",
+    "peak_rss_mb",
 ]
 
 RESULTS_DIR = Path(os.environ.get("AGENTORCH_BENCH_RESULTS") or Path(__file__).parent / "results")
@@ -63,11 +76,17 @@ class Shape:
 
     def plan(self) -> dict[str, Any]:
         """The plan as the planner would answer it (agentorch's `Plan` JSON)."""
-        return {"subtasks": [
-            {"id": sid, "description": f"Work item {sid}: check supplier data and report",
-             "agent": agent, "depends_on": list(deps)}
-            for sid, agent, deps in self.subtasks
-        ]}
+        return {
+            "subtasks": [
+                {
+                    "id": sid,
+                    "description": f"Work item {sid}: check supplier data and report",
+                    "agent": agent,
+                    "depends_on": list(deps),
+                }
+                for sid, agent, deps in self.subtasks
+            ]
+        }
 
     def bound(self, latency: float) -> float:
         """Critical-path bound: planner + longest chain + critic + synthesizer, at `latency` each."""
@@ -80,8 +99,9 @@ def _agent(i: int) -> str:
 
 def chain(n: int) -> Shape:
     """s0 -> s1 -> ... -> s(n-1)."""
-    return Shape("chain", f"chain {n}", tuple(
-        (f"s{i}", _agent(i), (f"s{i - 1}",) if i else ()) for i in range(n)))
+    return Shape(
+        "chain", f"chain {n}", tuple((f"s{i}", _agent(i), (f"s{i - 1}",) if i else ()) for i in range(n))
+    )
 
 
 def fan(n: int) -> Shape:
@@ -106,8 +126,9 @@ def layers(n: int) -> Shape:
     subs = []
     for layer in range(depth):
         for j in range(width):
-            deps = () if layer == 0 else tuple(sorted({f"l{layer - 1}_{j}",
-                                                       f"l{layer - 1}_{(j + 1) % width}"}))
+            deps = (
+                () if layer == 0 else tuple(sorted({f"l{layer - 1}_{j}", f"l{layer - 1}_{(j + 1) % width}"}))
+            )
             subs.append((f"l{layer}_{j}", _agent(layer * width + j), deps))
     return Shape("layers", f"layers {depth}x{width}", tuple(subs))
 
@@ -122,10 +143,12 @@ _SUBTASK_RE = re.compile(r"sub-task \(?([A-Za-z0-9_]+)\)?")
 def output_for(subtask_id: str) -> str:
     """A deterministic specialist answer of about 60 tokens naming its sub-task."""
     h = hashlib.sha256(subtask_id.encode()).hexdigest()
-    return (f"Result for {subtask_id}: supplier {h[:6]} quoted {int(h[6:10], 16)} euros per "
-            f"unit for part {h[10:14].upper()}; delivery in {int(h[14], 16) % 9 + 2} weeks; "
-            f"quality audit {'passed' if int(h[15], 16) % 4 else 'pending'}; contact "
-            f"{h[16:24]}@example.com; notes: capacity {int(h[24:28], 16)} units per month.")
+    return (
+        f"Result for {subtask_id}: supplier {h[:6]} quoted {int(h[6:10], 16)} euros per "
+        f"unit for part {h[10:14].upper()}; delivery in {int(h[14], 16) % 9 + 2} weeks; "
+        f"quality audit {'passed' if int(h[15], 16) % 4 else 'pending'}; contact "
+        f"{h[16:24]}@example.com; notes: capacity {int(h[24:28], 16)} units per month."
+    )
 
 
 def subtask_in(messages: Sequence[BaseMessage]) -> str:
@@ -157,8 +180,9 @@ def team_script(plan: dict[str, Any]) -> dict[str, Any]:
 
 def input_tokens(calls: Iterable[Any]) -> int:
     """Prompt tokens over a scripted model's calls."""
-    return sum((c.response.usage_metadata or {}).get("input_tokens", 0)
-               for c in calls if c.response is not None)
+    return sum(
+        (c.response.usage_metadata or {}).get("input_tokens", 0) for c in calls if c.response is not None
+    )
 
 
 class Timer:
@@ -221,8 +245,13 @@ def _version(dist: str) -> str:
 
 def _git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, cwd=Path(__file__).parent, check=False).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            check=False,
+        ).stdout.strip()
     except OSError:
         return ""
 
@@ -236,10 +265,21 @@ def machine_info() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "commit": _git_commit(),
-        "versions": {d: _version(d) for d in (
-            "agentorch", "langgraph", "langgraph-checkpoint", "langgraph-checkpoint-sqlite",
-            "langgraph-prebuilt", "langgraph-supervisor", "langchain-core", "pydantic",
-            "chromadb", "pyinstrument")},
+        "versions": {
+            d: _version(d)
+            for d in (
+                "agentorch",
+                "langgraph",
+                "langgraph-checkpoint",
+                "langgraph-checkpoint-sqlite",
+                "langgraph-prebuilt",
+                "langgraph-supervisor",
+                "langchain-core",
+                "pydantic",
+                "chromadb",
+                "pyinstrument",
+            )
+        },
     }
 
 
@@ -267,8 +307,12 @@ def fmt(value: Any) -> str:
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A Markdown table (also readable in a terminal)."""
-    out = [f"### {title}", "", "| " + " | ".join(columns) + " |",
-           "|" + "|".join(" --- " for _ in columns) + "|"]
+    out = [
+        f"### {title}",
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join(" --- " for _ in columns) + "|",
+    ]
     out += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
     return "\n".join(out) + "\n"
 

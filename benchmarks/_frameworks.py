@@ -46,8 +46,9 @@ def _agents() -> list[Agent]:
     return [Agent(name=a, role=f"The {a}: checks supplier data") for a in AGENTS]
 
 
-def make_team(shape: Shape, latency: Any, *, script: dict[str, Any] | None = None,
-              **team_kwargs: Any) -> tuple[Team, ScriptedChatModel]:
+def make_team(
+    shape: Shape, latency: Any, *, script: dict[str, Any] | None = None, **team_kwargs: Any
+) -> tuple[Team, ScriptedChatModel]:
     """A team of AGENTS on a scripted model answering `shape`'s plan (plus `script` entries)."""
     model = ScriptedChatModel({**team_script(shape.plan()), **(script or {})}, latency=latency)
     kwargs: dict[str, Any] = {"max_subtasks": max(20, shape.size), "max_rounds": 1}
@@ -55,9 +56,9 @@ def make_team(shape: Shape, latency: Any, *, script: dict[str, Any] | None = Non
     return Team(agents=_agents(), llm=model, **kwargs), model
 
 
-async def run_agentorch(shape: Shape, latency: Any, *,
-                        checkpointer: BaseCheckpointSaver[Any] | None = None,
-                        **team_kwargs: Any) -> dict[str, Any]:
+async def run_agentorch(
+    shape: Shape, latency: Any, *, checkpointer: BaseCheckpointSaver[Any] | None = None, **team_kwargs: Any
+) -> dict[str, Any]:
     team, model = make_team(shape, latency, checkpointer=checkpointer, **team_kwargs)
     team.draw()  # compile before the clock starts, as the baselines do
     with Timer() as t:
@@ -65,8 +66,15 @@ async def run_agentorch(shape: Shape, latency: Any, *,
     if result.status != "completed":
         raise RuntimeError(f"agentorch run ended {result.status}: {result.error}")
     calls = model.calls
-    return {"seconds": t.seconds, "cpu": t.cpu, "calls": len(calls), "input_tokens": input_tokens(calls),
-            "thread_id": result.thread_id, "team": team, "result": result}
+    return {
+        "seconds": t.seconds,
+        "cpu": t.cpu,
+        "calls": len(calls),
+        "input_tokens": input_tokens(calls),
+        "thread_id": result.thread_id,
+        "team": team,
+        "result": result,
+    }
 
 
 # -- hand-written Send wave graph ----------------------------------------------------------
@@ -103,7 +111,8 @@ def build_send_graph(model: ScriptedChatModel, *, async_route: bool = False) -> 
     async def plan(state: WaveState) -> dict[str, Any]:
         out = await model.with_structured_output(Plan).ainvoke(
             [SystemMessage("Split the goal into sub-tasks."), HumanMessage(state["goal"])],
-            config=_meta("planner"))
+            config=_meta("planner"),
+        )
         return {"plan": [st.model_dump() for st in out.subtasks]}  # type: ignore[union-attr]
 
     def dispatch(state: WaveState) -> dict[str, Any]:
@@ -122,25 +131,30 @@ def build_send_graph(model: ScriptedChatModel, *, async_route: bool = False) -> 
         st = inp["subtask"]
         data = "\n".join(f"<data source={k!r}>{v}</data>" for k, v in inp["inputs"].items())
         ai = await model.ainvoke(
-            [SystemMessage(f"You are the {st['agent']}."),
-             HumanMessage(f"Goal: {GOAL}\nYour sub-task ({st['id']}): {st['description']}\n{data}")],
-            config=_meta(st["agent"], st["id"]))
+            [
+                SystemMessage(f"You are the {st['agent']}."),
+                HumanMessage(f"Goal: {GOAL}\nYour sub-task ({st['id']}): {st['description']}\n{data}"),
+            ],
+            config=_meta(st["agent"], st["id"]),
+        )
         return {"results": {st["id"]: ai.text}}
 
     def results_text(state: WaveState) -> str:
-        return "\n".join(f"<data source={st['id']!r}>{state['results'][st['id']]}</data>"
-                         for st in state["plan"])
+        return "\n".join(
+            f"<data source={st['id']!r}>{state['results'][st['id']]}</data>" for st in state["plan"]
+        )
 
     async def critic(state: WaveState) -> dict[str, Any]:
         await model.with_structured_output(Verdict).ainvoke(
-            [SystemMessage("Review the results."), HumanMessage(results_text(state))],
-            config=_meta("critic"))
+            [SystemMessage("Review the results."), HumanMessage(results_text(state))], config=_meta("critic")
+        )
         return {}
 
     async def synthesize(state: WaveState) -> dict[str, Any]:
         ai = await model.ainvoke(
             [SystemMessage("Write the answer."), HumanMessage(results_text(state))],
-            config=_meta("synthesizer"))
+            config=_meta("synthesizer"),
+        )
         return {"answer": ai.text}
 
     async def adispatch(state: WaveState) -> dict[str, Any]:
@@ -164,21 +178,32 @@ def build_send_graph(model: ScriptedChatModel, *, async_route: bool = False) -> 
     return g
 
 
-async def run_send_graph(shape: Shape, latency: Any, *,
-                         checkpointer: BaseCheckpointSaver[Any] | None = None,
-                         async_route: bool = False) -> dict[str, Any]:
+async def run_send_graph(
+    shape: Shape,
+    latency: Any,
+    *,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+    async_route: bool = False,
+) -> dict[str, Any]:
     model = ScriptedChatModel(team_script(shape.plan()), latency=latency)
     # checkpointed like agentorch (whose default is an InMemorySaver), so both pay for persistence
     graph = build_send_graph(model, async_route=async_route).compile(
-        checkpointer=checkpointer or InMemorySaver())
+        checkpointer=checkpointer or InMemorySaver()
+    )
     config = {"configurable": {"thread_id": uuid.uuid4().hex}, "recursion_limit": 10_000}
     with Timer() as t:
         out = await graph.ainvoke({"goal": GOAL}, config)
     if len(out["results"]) != shape.size:
         raise RuntimeError("the Send graph did not finish every sub-task")
     calls = model.calls
-    return {"seconds": t.seconds, "cpu": t.cpu, "calls": len(calls), "input_tokens": input_tokens(calls),
-            "graph": graph, "config": config}
+    return {
+        "seconds": t.seconds,
+        "cpu": t.cpu,
+        "calls": len(calls),
+        "input_tokens": input_tokens(calls),
+        "graph": graph,
+        "config": config,
+    }
 
 
 # -- plan-and-execute, as LangGraph's tutorial writes it ------------------------------------
@@ -201,7 +226,8 @@ class PEAct(BaseModel):
 
     action: Union[PEResponse, PEPlan] = Field(  # noqa: UP007 - the tutorial's spelling
         description="Action to perform. If you want to respond to user, use Response. "
-        "If you need to further use tools to get the answer, use Plan.")
+        "If you need to further use tools to get the answer, use Plan."
+    )
 
 
 class PlanExecute(TypedDict, total=False):
@@ -212,8 +238,10 @@ class PlanExecute(TypedDict, total=False):
 
 
 def _steps(shape: Shape) -> list[str]:
-    return [f"Do sub-task {sid} ({agent}): work item {sid}, check supplier data and report"
-            for sid, agent, _ in shape.subtasks]
+    return [
+        f"Do sub-task {sid} ({agent}): work item {sid}, check supplier data and report"
+        for sid, agent, _ in shape.subtasks
+    ]
 
 
 async def run_plan_execute(shape: Shape, latency: Any) -> dict[str, Any]:
@@ -228,8 +256,11 @@ async def run_plan_execute(shape: Shape, latency: Any) -> dict[str, Any]:
             return {"action": {"response": "Supplier report: all work items checked."}}
         return {"action": {"steps": steps[done:]}}
 
-    script: dict[str, Any] = {"planner": [{"steps": steps}], "replanner": replanner,
-                              "executor": specialist_response}
+    script: dict[str, Any] = {
+        "planner": [{"steps": steps}],
+        "replanner": replanner,
+        "executor": specialist_response,
+    }
     model = ScriptedChatModel(script, latency=latency)
     agent_executor = create_react_agent(model, tools=[], prompt="You are a helpful assistant.")
     planner = model.with_structured_output(PEPlan)
@@ -239,24 +270,36 @@ async def run_plan_execute(shape: Shape, latency: Any) -> dict[str, Any]:
         plan = state["plan"]
         plan_str = "\n".join(f"{i + 1}. {step}" for i, step in enumerate(plan))
         task = plan[0]
-        task_formatted = f"For the following plan:\n{plan_str}\n\nYou are tasked with executing step {1}, {task}."
-        response = await agent_executor.ainvoke({"messages": [("user", task_formatted)]},
-                                                config={"metadata": {ROLE_KEY: "executor"}})
+        task_formatted = (
+            f"For the following plan:\n{plan_str}\n\nYou are tasked with executing step {1}, {task}."
+        )
+        response = await agent_executor.ainvoke(
+            {"messages": [("user", task_formatted)]}, config={"metadata": {ROLE_KEY: "executor"}}
+        )
         return {"past_steps": [(task, response["messages"][-1].content)]}
 
     async def plan_step(state: PlanExecute) -> dict[str, Any]:
         plan = await planner.ainvoke(
-            [SystemMessage("For the given objective, come up with a simple step by step plan."),
-             HumanMessage(state["input"])], config={"metadata": {ROLE_KEY: "planner"}})
+            [
+                SystemMessage("For the given objective, come up with a simple step by step plan."),
+                HumanMessage(state["input"]),
+            ],
+            config={"metadata": {ROLE_KEY: "planner"}},
+        )
         return {"plan": plan.steps}  # type: ignore[union-attr]
 
     async def replan_step(state: PlanExecute) -> dict[str, Any]:
         past = "\n".join(f"{t}: {r}" for t, r in state["past_steps"])
         output = await replanner_model.ainvoke(
-            [HumanMessage(f"Your objective was this:\n{state['input']}\n\nYour original plan was "
-                          f"this:\n{chr(10).join(state['plan'])}\n\nYou have currently done the "
-                          f"follow steps:\n{past}\n\nUpdate your plan accordingly.")],
-            config={"metadata": {ROLE_KEY: "replanner"}})
+            [
+                HumanMessage(
+                    f"Your objective was this:\n{state['input']}\n\nYour original plan was "
+                    f"this:\n{chr(10).join(state['plan'])}\n\nYou have currently done the "
+                    f"follow steps:\n{past}\n\nUpdate your plan accordingly."
+                )
+            ],
+            config={"metadata": {ROLE_KEY: "replanner"}},
+        )
         if isinstance(output.action, PEResponse):  # type: ignore[union-attr]
             return {"response": output.action.response}  # type: ignore[union-attr]
         return {"plan": output.action.steps}  # type: ignore[union-attr]
@@ -296,28 +339,31 @@ def _supervisor_router(shape: Shape, prior: int = 0) -> Any:
         needs = f" using the results of {', '.join(deps)} above" if deps else ""
         return AIMessage(
             content=f"Next: sub-task {sid}: work item {sid}, check supplier data and report{needs}.",
-            tool_calls=[{"name": f"transfer_to_{agent}", "args": {},
-                         "id": f"call_{uuid.uuid4().hex[:12]}"}])
+            tool_calls=[{"name": f"transfer_to_{agent}", "args": {}, "id": f"call_{uuid.uuid4().hex[:12]}"}],
+        )
 
     return route
 
 
-async def run_supervisor(shape: Shape, latency: Any, *,
-                         history: list[BaseMessage] | None = None) -> dict[str, Any]:
+async def run_supervisor(
+    shape: Shape, latency: Any, *, history: list[BaseMessage] | None = None
+) -> dict[str, Any]:
     """`history`: earlier messages the supervisor carries (the token-cost workload)."""
     from langgraph.prebuilt import create_react_agent
     from langgraph_supervisor import create_supervisor
 
     sup_model = ScriptedChatModel({"*": _supervisor_router(shape)}, latency=latency)
     worker_model = ScriptedChatModel({"*": specialist_response}, latency=latency)
-    workers = [create_react_agent(worker_model, tools=[], name=a, prompt=f"You are the {a}.")
-               for a in AGENTS]
+    workers = [create_react_agent(worker_model, tools=[], name=a, prompt=f"You are the {a}.") for a in AGENTS]
     app = create_supervisor(
-        workers, model=sup_model,
+        workers,
+        model=sup_model,
         prompt="You manage a team: " + ", ".join(AGENTS) + ". Hand each sub-task of the plan "
-        "to its agent, one at a time, then answer.").compile()
-    plan = "\n".join(f"- {sid} ({agent}) after {', '.join(deps) or 'nothing'}"
-                     for sid, agent, deps in shape.subtasks)
+        "to its agent, one at a time, then answer.",
+    ).compile()
+    plan = "\n".join(
+        f"- {sid} ({agent}) after {', '.join(deps) or 'nothing'}" for sid, agent, deps in shape.subtasks
+    )
     messages = [*(history or []), HumanMessage(f"{GOAL}. The plan:\n{plan}")]
     with Timer() as t:
         out = await app.ainvoke({"messages": messages}, {"recursion_limit": 10_000})
@@ -325,8 +371,14 @@ async def run_supervisor(shape: Shape, latency: Any, *,
     if len(done) < shape.size:
         raise RuntimeError(f"the supervisor finished {len(done)} of {shape.size} sub-tasks")
     calls = sup_model.calls + worker_model.calls
-    return {"seconds": t.seconds, "cpu": t.cpu, "calls": len(calls), "input_tokens": input_tokens(calls),
-            "supervisor_calls": sup_model.calls, "worker_calls": worker_model.calls}
+    return {
+        "seconds": t.seconds,
+        "cpu": t.cpu,
+        "calls": len(calls),
+        "input_tokens": input_tokens(calls),
+        "supervisor_calls": sup_model.calls,
+        "worker_calls": worker_model.calls,
+    }
 
 
 FRAMEWORKS = {

@@ -46,9 +46,11 @@ TARGET_WALL = 1.5  # cascade wall / strong-everywhere wall at 30%
 
 _RESULT = re.compile(r'<data source="subtask:(s\d+)"[^>]*>\n(\w+)')
 _TASK = re.compile(r"Your sub-task \((s\d+)\)")
-_BODY = ("The supplier quoted a unit price, a delivery window and an audit status; the figures "
-         "were checked against the contract and the last three invoices, and the differences "
-         "are listed with their source. ") * 3
+_BODY = (
+    "The supplier quoted a unit price, a delivery window and an audit status; the figures "
+    "were checked against the contract and the last three invoices, and the differences "
+    "are listed with their source. "
+) * 3
 
 
 def hard_subtasks(share: float, seed: int = SEED) -> set[str]:
@@ -61,36 +63,58 @@ def _answer(label: str) -> Any:
     def respond(messages: list[BaseMessage]) -> str:
         sid = _TASK.search(messages[-1].text).group(1)  # type: ignore[union-attr]
         return f"{label} answer for {sid}. {_BODY}"
+
     return respond
 
 
 def _critic(hard: set[str]) -> Any:
     """Rejects a hard sub-task's answer if the cheap model wrote it; accepts the rest."""
+
     def review(messages: list[BaseMessage]) -> dict[str, Any]:
-        redo = sorted(sid for sid, who in _RESULT.findall(messages[-1].text)
-                      if who == "cheap" and sid in hard)
+        redo = sorted(
+            sid for sid, who in _RESULT.findall(messages[-1].text) if who == "cheap" and sid in hard
+        )
         if not redo:
             return {"decision": "accept", "feedback": "All results are complete."}
-        return {"decision": "revise", "revise": redo,
-                "feedback": "The figures are not checked against the contract; redo with sources."}
+        return {
+            "decision": "revise",
+            "revise": redo,
+            "feedback": "The figures are not checked against the contract; redo with sources.",
+        }
+
     return review
 
 
 def _plan() -> dict[str, Any]:
-    return {"subtasks": [
-        {"id": f"s{i}", "description": f"Check supplier {i}'s quote against the contract",
-         "agent": "analyst"} for i in range(N)]}
+    return {
+        "subtasks": [
+            {
+                "id": f"s{i}",
+                "description": f"Check supplier {i}'s quote against the contract",
+                "agent": "analyst",
+            }
+            for i in range(N)
+        ]
+    }
 
 
 def _models(scale: float) -> tuple[ScriptedChatModel, ScriptedChatModel, ScriptedChatModel]:
     """Fresh (boss, cheap, strong) models; the boss is the cheap model's name and price."""
-    boss = ScriptedChatModel({"planner": [_plan()], "critic": lambda m: None,  # set per run
-                              "synthesizer": lambda m: "The supplier review is complete."},
-                             model_name="cheap", latency=LATENCY["cheap"] * scale)
-    cheap = ScriptedChatModel({"analyst": _answer("cheap")}, model_name="cheap",
-                              latency=LATENCY["cheap"] * scale)
-    strong = ScriptedChatModel({"analyst": _answer("strong")}, model_name="strong",
-                               latency=LATENCY["strong"] * scale)
+    boss = ScriptedChatModel(
+        {
+            "planner": [_plan()],
+            "critic": lambda m: None,  # set per run
+            "synthesizer": lambda m: "The supplier review is complete.",
+        },
+        model_name="cheap",
+        latency=LATENCY["cheap"] * scale,
+    )
+    cheap = ScriptedChatModel(
+        {"analyst": _answer("cheap")}, model_name="cheap", latency=LATENCY["cheap"] * scale
+    )
+    strong = ScriptedChatModel(
+        {"analyst": _answer("strong")}, model_name="strong", latency=LATENCY["strong"] * scale
+    )
     return boss, cheap, strong
 
 
@@ -99,22 +123,35 @@ async def _one(setup: str, share: float, scale: float) -> dict[str, Any]:
     boss, cheap, strong = _models(scale)
     boss.script["critic"] = _critic(hard)
     worker = {"strong": strong, "cheap": cheap, "cascade": cascade(cheap, strong)}[setup]
-    team = Team(agents=[Agent(name="analyst", role="Checks supplier quotes", llm=worker)],
-                llm=boss, prices=PRICES, max_rounds=MAX_ROUNDS, max_subtasks=N)
+    team = Team(
+        agents=[Agent(name="analyst", role="Checks supplier quotes", llm=worker)],
+        llm=boss,
+        prices=PRICES,
+        max_rounds=MAX_ROUNDS,
+        max_subtasks=N,
+    )
     t0 = time.perf_counter()
     result = await team.arun("Review the 48 supplier quotes")
     wall = time.perf_counter() - t0
-    accepted = sum(1 for sid, r in result.results.items()
-                   if r.status == "done" and not (sid in hard and r.model == "cheap"))
+    accepted = sum(
+        1
+        for sid, r in result.results.items()
+        if r.status == "done" and not (sid in hard and r.model == "cheap")
+    )
     cost = result.usage.cost()
     strong_cost = cost.by_model.get("strong", 0.0)
     return {
-        "setup": setup, "hard_share": share, "status": result.status, "rounds": result.rounds,
-        "success": round(accepted / N, 3), "cost_usd": round(cost.total, 6),
+        "setup": setup,
+        "hard_share": share,
+        "status": result.status,
+        "rounds": result.rounds,
+        "success": round(accepted / N, 3),
+        "cost_usd": round(cost.total, 6),
         "specialist_cost_usd": round(cost.by_role.get("analyst", 0.0), 6),
         "strong_cost_usd": round(strong_cost, 6),
         "boss_cost_usd": round(cost.total - cost.by_role.get("analyst", 0.0), 6),
-        "wall_s": round(wall, 3), "calls_cheap": result.usage.by_model["cheap"].calls,
+        "wall_s": round(wall, 3),
+        "calls_cheap": result.usage.by_model["cheap"].calls,
         "calls_strong": result.usage.by_model["strong"].calls if "strong" in result.usage.by_model else 0,
         "tokens": result.usage.total.total_tokens,
     }
@@ -153,10 +190,12 @@ def run(quick: bool) -> dict[str, Any]:
             row["cost_vs_strong"] = ratio(row["cost_usd"], base["cost_usd"])
             row["wall_vs_strong"] = ratio(row["wall_s"], base["wall_s"])
             rows.append(row)
-            print(f"  hard {share:.0%} {setup:8} cost ${row['cost_usd']:.4f} "
-                  f"({row['cost_vs_strong']:.2f}x) wall {row['wall_s']:.2f} s "
-                  f"({row['wall_vs_strong']:.2f}x) rounds {row['rounds']} success {row['success']:.0%}",
-                  flush=True)
+            print(
+                f"  hard {share:.0%} {setup:8} cost ${row['cost_usd']:.4f} "
+                f"({row['cost_vs_strong']:.2f}x) wall {row['wall_s']:.2f} s "
+                f"({row['wall_vs_strong']:.2f}x) rounds {row['rounds']} success {row['success']:.0%}",
+                flush=True,
+            )
     head = [r for r in rows if r["hard_share"] == HEADLINE]
     c = next(r for r in head if r["setup"] == "cascade")
     a = next(r for r in head if r["setup"] == "strong")
@@ -166,39 +205,85 @@ def run(quick: bool) -> dict[str, Any]:
         "strong revisions (share)": ratio(c["strong_cost_usd"], a["cost_usd"]),
         "planner, critic, synthesizer (share)": ratio(c["boss_cost_usd"], a["cost_usd"]),
         "one strong revision call / one first strong call (x)": ratio(
-            c["strong_cost_usd"] / max(1, c["calls_strong"]), a["strong_cost_usd"] / a["calls_strong"]),
+            c["strong_cost_usd"] / max(1, c["calls_strong"]), a["strong_cost_usd"] / a["calls_strong"]
+        ),
     }
     print(f"  cascade cost at {HEADLINE:.0%} as a share of strong everywhere: {breakdown}", flush=True)
     print(f"  the cascade costs as much as strong everywhere at a hard share of {parity}", flush=True)
     checks = [
-        {"check": "cascade success == strong-everywhere success at 30%",
-         "value": c["success"], "met": c["success"] == a["success"]},
-        {"check": f"cascade cost <= {TARGET_COST}x strong-everywhere at 30%",
-         "value": c["cost_vs_strong"], "met": c["cost_vs_strong"] <= TARGET_COST},
-        {"check": f"cascade wall <= {TARGET_WALL}x strong-everywhere at 30%",
-         "value": c["wall_vs_strong"], "met": c["wall_vs_strong"] <= TARGET_WALL},
+        {
+            "check": "cascade success == strong-everywhere success at 30%",
+            "value": c["success"],
+            "met": c["success"] == a["success"],
+        },
+        {
+            "check": f"cascade cost <= {TARGET_COST}x strong-everywhere at 30%",
+            "value": c["cost_vs_strong"],
+            "met": c["cost_vs_strong"] <= TARGET_COST,
+        },
+        {
+            "check": f"cascade wall <= {TARGET_WALL}x strong-everywhere at 30%",
+            "value": c["wall_vs_strong"],
+            "met": c["wall_vs_strong"] <= TARGET_WALL,
+        },
     ]
-    cols = ["hard share", "set-up", "status", "rounds", "success", "cost $", "cost vs strong",
-            "wall s", "wall vs strong", "cheap calls", "strong calls"]
+    cols = [
+        "hard share",
+        "set-up",
+        "status",
+        "rounds",
+        "success",
+        "cost $",
+        "cost vs strong",
+        "wall s",
+        "wall vs strong",
+        "cheap calls",
+        "strong calls",
+    ]
 
     def cells(r: dict[str, Any]) -> list[Any]:
-        return [f"{r['hard_share']:.0%}", r["setup"], r["status"], r["rounds"], f"{r['success']:.0%}",
-                f"{r['cost_usd']:.4f}", r["cost_vs_strong"], r["wall_s"], r["wall_vs_strong"],
-                r["calls_cheap"], r["calls_strong"]]
+        return [
+            f"{r['hard_share']:.0%}",
+            r["setup"],
+            r["status"],
+            r["rounds"],
+            f"{r['success']:.0%}",
+            f"{r['cost_usd']:.4f}",
+            r["cost_vs_strong"],
+            r["wall_s"],
+            r["wall_vs_strong"],
+            r["calls_cheap"],
+            r["calls_strong"],
+        ]
 
     latency = f"cheap {LATENCY['cheap'] * scale:g} s, strong {LATENCY['strong'] * scale:g} s"
     tables = [
-        print_table(f"Cascades: 48 sub-tasks, 30% hard ({latency} per call)", cols,
-                    [cells(r) for r in head]),
+        print_table(f"Cascades: 48 sub-tasks, 30% hard ({latency} per call)", cols, [cells(r) for r in head]),
         print_table("Cascades: sweep of the hard share", cols, [cells(r) for r in rows]),
-        print_table("Cascades: targets", ["check", "value", "met"],
-                    [[k["check"], k["value"], "yes" if k["met"] else "NO"] for k in checks]),
-        print_table(f"Cascades: where the cascade's cost goes at {HEADLINE:.0%} (vs strong everywhere's "
-                    "cost)", ["part", "share"], [[k, v] for k, v in breakdown.items()]),
+        print_table(
+            "Cascades: targets",
+            ["check", "value", "met"],
+            [[k["check"], k["value"], "yes" if k["met"] else "NO"] for k in checks],
+        ),
+        print_table(
+            f"Cascades: where the cascade's cost goes at {HEADLINE:.0%} (vs strong everywhere's cost)",
+            ["part", "share"],
+            [[k, v] for k, v in breakdown.items()],
+        ),
     ]
-    return {"rows": rows, "checks": checks, "tables": tables, "quick": quick, "reps": reps,
-            "cost_parity_hard_share": parity, "breakdown_at_30": breakdown,
-            "latency_scale": scale, "prices": PRICES, "latency_s": LATENCY, "seed": SEED}
+    return {
+        "rows": rows,
+        "checks": checks,
+        "tables": tables,
+        "quick": quick,
+        "reps": reps,
+        "cost_parity_hard_share": parity,
+        "breakdown_at_30": breakdown,
+        "latency_scale": scale,
+        "prices": PRICES,
+        "latency_s": LATENCY,
+        "seed": SEED,
+    }
 
 
 if __name__ == "__main__":

@@ -61,19 +61,29 @@ async def _measure(size: int, reps: int) -> list[dict[str, Any]]:
                 for name in CONTENDERS:
                     wall_ms = min(walls[name]) / size * 1000
                     cpu_ms = min(cpus[name]) / size * 1000
-                    rows.append({"saver": saver, "shape": label, "framework": name,
-                                 "wall_ms_per_subtask": round(wall_ms, 3),
-                                 "cpu_ms_per_subtask": round(cpu_ms, 3),
-                                 "wall_runs_s": [round(w, 3) for w in walls[name]],
-                                 "cpu_runs_s": [round(c, 3) for c in cpus[name]]})
-                    print(f"  {saver:6} {label:10} {name:19} wall {wall_ms:6.2f} ms  cpu {cpu_ms:6.2f} ms"
-                          " per sub-task", flush=True)
+                    rows.append(
+                        {
+                            "saver": saver,
+                            "shape": label,
+                            "framework": name,
+                            "wall_ms_per_subtask": round(wall_ms, 3),
+                            "cpu_ms_per_subtask": round(cpu_ms, 3),
+                            "wall_runs_s": [round(w, 3) for w in walls[name]],
+                            "cpu_runs_s": [round(c, 3) for c in cpus[name]],
+                        }
+                    )
+                    print(
+                        f"  {saver:6} {label:10} {name:19} wall {wall_ms:6.2f} ms  cpu {cpu_ms:6.2f} ms"
+                        " per sub-task",
+                        flush=True,
+                    )
     for r in rows:
         ref = {x["framework"]: x for x in rows if x["saver"] == r["saver"] and x["shape"] == r["shape"]}
         r["wall_vs_send"] = ratio(r["wall_ms_per_subtask"], ref["send-graph"]["wall_ms_per_subtask"])
         r["cpu_vs_send"] = ratio(r["cpu_ms_per_subtask"], ref["send-graph"]["cpu_ms_per_subtask"])
-        r["cpu_vs_send_async"] = ratio(r["cpu_ms_per_subtask"],
-                                       ref["send-graph (async)"]["cpu_ms_per_subtask"])
+        r["cpu_vs_send_async"] = ratio(
+            r["cpu_ms_per_subtask"], ref["send-graph (async)"]["cpu_ms_per_subtask"]
+        )
     return rows
 
 
@@ -98,20 +108,57 @@ def run(quick: bool) -> dict[str, Any]:
     rows = asyncio.run(_measure(size, reps))
     table = print_table(
         f"Orchestration overhead: {size} sub-tasks, zero latency, min of {reps} runs, per sub-task",
-        ["saver", "shape", "framework", "wall ms", "CPU ms", "wall vs Send", "CPU vs Send",
-         "CPU vs Send (async)"],
-        [[r["saver"], r["shape"], r["framework"], r["wall_ms_per_subtask"], r["cpu_ms_per_subtask"],
-          r["wall_vs_send"], r["cpu_vs_send"], r["cpu_vs_send_async"]] for r in rows])
-    checks = [{"check": f"{r['saver']} {r['shape']}: CPU per sub-task <= {TARGET}x Send graph's",
-               "value": r["cpu_vs_send"], "met": r["cpu_vs_send"] <= TARGET,
-               "wall_value": r["wall_vs_send"], "vs_async": r["cpu_vs_send_async"]}
-              for r in rows if r["framework"] == "agentorch"]
-    targets = print_table("Orchestration overhead: targets",
-                          ["check", "CPU ratio", "wall ratio", "CPU vs async variant", "met"],
-                          [[c["check"], c["value"], c["wall_value"], c["vs_async"],
-                            "yes" if c["met"] else "NO"] for c in checks])
-    data: dict[str, Any] = {"subtasks": size, "reps": reps, "rows": rows, "checks": checks,
-                            "tables": [table, targets], "quick": quick}
+        [
+            "saver",
+            "shape",
+            "framework",
+            "wall ms",
+            "CPU ms",
+            "wall vs Send",
+            "CPU vs Send",
+            "CPU vs Send (async)",
+        ],
+        [
+            [
+                r["saver"],
+                r["shape"],
+                r["framework"],
+                r["wall_ms_per_subtask"],
+                r["cpu_ms_per_subtask"],
+                r["wall_vs_send"],
+                r["cpu_vs_send"],
+                r["cpu_vs_send_async"],
+            ]
+            for r in rows
+        ],
+    )
+    checks = [
+        {
+            "check": f"{r['saver']} {r['shape']}: CPU per sub-task <= {TARGET}x Send graph's",
+            "value": r["cpu_vs_send"],
+            "met": r["cpu_vs_send"] <= TARGET,
+            "wall_value": r["wall_vs_send"],
+            "vs_async": r["cpu_vs_send_async"],
+        }
+        for r in rows
+        if r["framework"] == "agentorch"
+    ]
+    targets = print_table(
+        "Orchestration overhead: targets",
+        ["check", "CPU ratio", "wall ratio", "CPU vs async variant", "met"],
+        [
+            [c["check"], c["value"], c["wall_value"], c["vs_async"], "yes" if c["met"] else "NO"]
+            for c in checks
+        ],
+    )
+    data: dict[str, Any] = {
+        "subtasks": size,
+        "reps": reps,
+        "rows": rows,
+        "checks": checks,
+        "tables": [table, targets],
+        "quick": quick,
+    }
     if not quick:
         text = profile(size)
         data["profile_head"] = "\n".join(text.splitlines()[:60])

@@ -43,8 +43,10 @@ async def sqlite_bytes(path: str) -> int:
 
     async with aiosqlite.connect(path) as db:
         total = 0
-        for query in ("SELECT coalesce(sum(length(checkpoint) + length(metadata)), 0) FROM checkpoints",
-                      "SELECT coalesce(sum(length(value)), 0) FROM writes"):
+        for query in (
+            "SELECT coalesce(sum(length(checkpoint) + length(metadata)), 0) FROM checkpoints",
+            "SELECT coalesce(sum(length(value)), 0) FROM writes",
+        ):
             async with db.execute(query) as cursor:
                 row = await cursor.fetchone()
                 total += int(row[0]) if row else 0
@@ -75,24 +77,41 @@ async def _measure(shape_name: str, size: int, saver: str) -> dict[str, Any]:
             checkpoints = -1
     result = out["result"]
     state_bytes = len(json.dumps(result.model_dump(mode="json")))
-    return {"shape": s.label, "subtasks": size, "saver": saver, "seconds": round(out["seconds"], 2),
-            "checkpoint_bytes": stored, "bytes_per_subtask": round(stored / size),
-            "checkpoints": checkpoints, "final_state_bytes": state_bytes,
-            "peak_rss_mb": round(peak_rss_mb(), 1), "rss_before_mb": round(base_rss, 1),
-            "rss_growth_mb": round(peak_rss_mb() - base_rss, 1)}
+    return {
+        "shape": s.label,
+        "subtasks": size,
+        "saver": saver,
+        "seconds": round(out["seconds"], 2),
+        "checkpoint_bytes": stored,
+        "bytes_per_subtask": round(stored / size),
+        "checkpoints": checkpoints,
+        "final_state_bytes": state_bytes,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "rss_before_mb": round(base_rss, 1),
+        "rss_growth_mb": round(peak_rss_mb() - base_rss, 1),
+    }
 
 
 def _child(shape_name: str, size: int, saver: str) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter and return its JSON line."""
-    code = ("import asyncio, json, sys; from benchmarks.scale import _measure; "
-            f"print('RESULT ' + json.dumps(asyncio.run(_measure({shape_name!r}, {size}, {saver!r}))))")
+    code = (
+        "import asyncio, json, sys; from benchmarks.scale import _measure; "
+        f"print('RESULT ' + json.dumps(asyncio.run(_measure({shape_name!r}, {size}, {saver!r}))))"
+    )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          cwd=root, timeout=1800, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=1800,
+        check=False,
+    )
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            return dict(json.loads(line[len("RESULT "):]))
+            return dict(json.loads(line[len("RESULT ") :]))
     raise RuntimeError(f"scale child failed ({shape_name} {size} {saver}):\n{proc.stderr[-3000:]}")
 
 
@@ -105,17 +124,46 @@ def run(quick: bool) -> dict[str, Any]:
             for size in sizes:
                 rows.append(_child(shape_name, size, saver))
     for r in rows:  # growth relative to the smallest size of the same shape and saver
-        first = next(x for x in rows if x["saver"] == r["saver"] and
-                     x["shape"].split()[0] == r["shape"].split()[0] and x["subtasks"] == sizes[0])
+        first = next(
+            x
+            for x in rows
+            if x["saver"] == r["saver"]
+            and x["shape"].split()[0] == r["shape"].split()[0]
+            and x["subtasks"] == sizes[0]
+        )
         r["bytes_per_subtask_vs_smallest"] = round(r["bytes_per_subtask"] / first["bytes_per_subtask"], 2)
     table = print_table(
         "Scale: checkpoint bytes and peak RSS (zero latency, agentorch, one process per row)",
-        ["saver", "shape", "sub-tasks", "run s", "checkpoint MB", "bytes / sub-task",
-         "x smallest", "final state KB", "peak RSS MB", "RSS growth MB", "RSS KB / sub-task"],
-        [[r["saver"], r["shape"], r["subtasks"], r["seconds"], round(r["checkpoint_bytes"] / 1e6, 2),
-          r["bytes_per_subtask"], r["bytes_per_subtask_vs_smallest"],
-          round(r["final_state_bytes"] / 1e3, 1), r["peak_rss_mb"], r["rss_growth_mb"],
-          round(r["rss_growth_mb"] * 1024 / r["subtasks"], 1)] for r in rows])
+        [
+            "saver",
+            "shape",
+            "sub-tasks",
+            "run s",
+            "checkpoint MB",
+            "bytes / sub-task",
+            "x smallest",
+            "final state KB",
+            "peak RSS MB",
+            "RSS growth MB",
+            "RSS KB / sub-task",
+        ],
+        [
+            [
+                r["saver"],
+                r["shape"],
+                r["subtasks"],
+                r["seconds"],
+                round(r["checkpoint_bytes"] / 1e6, 2),
+                r["bytes_per_subtask"],
+                r["bytes_per_subtask_vs_smallest"],
+                round(r["final_state_bytes"] / 1e3, 1),
+                r["peak_rss_mb"],
+                r["rss_growth_mb"],
+                round(r["rss_growth_mb"] * 1024 / r["subtasks"], 1),
+            ]
+            for r in rows
+        ],
+    )
     return {"rows": rows, "tables": [table], "quick": quick}
 
 

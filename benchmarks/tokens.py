@@ -42,15 +42,23 @@ from benchmarks._common import (
 from benchmarks._frameworks import make_team, run_supervisor
 
 CONTEXT_BUDGET = 2000
-NEW_WORK = Shape("fan", "3+1", (
-    ("q1", "researcher", ()), ("q2", "analyst", ()), ("q3", "writer", ()),
-    ("report", "writer", ("q1", "q2", "q3")),
-))
+NEW_WORK = Shape(
+    "fan",
+    "3+1",
+    (
+        ("q1", "researcher", ()),
+        ("q2", "analyst", ()),
+        ("q3", "writer", ()),
+        ("report", "writer", ("q1", "q2", "q3")),
+    ),
+)
 
 
 def _prior_results(n: int) -> dict[str, SubTaskResult]:
-    return {f"p{i}": SubTaskResult(subtask_id=f"p{i}", agent=AGENTS[i % 3], output=output_for(f"p{i}"))
-            for i in range(n)}
+    return {
+        f"p{i}": SubTaskResult(subtask_id=f"p{i}", agent=AGENTS[i % 3], output=output_for(f"p{i}"))
+        for i in range(n)
+    }
 
 
 def _extractive(messages: list[BaseMessage]) -> str:
@@ -66,31 +74,54 @@ async def _agentorch(prior: int, with_memory: bool) -> dict[str, Any]:
     memory = ChromaMemory.ephemeral(embedding=HashEmbeddings()) if with_memory else None
     thread = uuid.uuid4().hex
     if memory is not None:
-        await memory.aremember_run(goal="Earlier supplier checks", thread_id=thread, run_id="prior",
-                                   results=_prior_results(prior), verdicts=[], answer="")
-    team, model = make_team(NEW_WORK, 0.0, script={"summarizer": _extractive}, memory=memory,
-                            context_budget=CONTEXT_BUDGET)
+        await memory.aremember_run(
+            goal="Earlier supplier checks",
+            thread_id=thread,
+            run_id="prior",
+            results=_prior_results(prior),
+            verdicts=[],
+            answer="",
+        )
+    team, model = make_team(
+        NEW_WORK, 0.0, script={"summarizer": _extractive}, memory=memory, context_budget=CONTEXT_BUDGET
+    )
     result = await team.arun(GOAL, thread_id=thread)
     if result.status != "completed":
         raise RuntimeError(f"agentorch run ended {result.status}: {result.error}")
     calls = model.calls
-    specialist = [(c.response.usage_metadata or {}).get("input_tokens", 0)
-                  for c in calls if c.role in AGENTS and c.response is not None]
+    specialist = [
+        (c.response.usage_metadata or {}).get("input_tokens", 0)
+        for c in calls
+        if c.role in AGENTS and c.response is not None
+    ]
     summarizer = [c for c in calls if c.role == "summarizer"]
     if memory is not None:
         memory.close()
-    return {"per_specialist_call": round(mean(specialist)), "max_specialist_call": max(specialist),
-            "per_run": input_tokens(calls), "calls": len(calls), "summarizer_calls": len(summarizer)}
+    return {
+        "per_specialist_call": round(mean(specialist)),
+        "max_specialist_call": max(specialist),
+        "per_run": input_tokens(calls),
+        "calls": len(calls),
+        "summarizer_calls": len(summarizer),
+    }
 
 
 async def _supervisor(prior: int) -> dict[str, Any]:
     history: list[BaseMessage] = [HumanMessage("Earlier supplier checks")]
     history += [AIMessage(content=r.output, name=r.agent) for r in _prior_results(prior).values()]
     out = await run_supervisor(NEW_WORK, 0.0, history=history)
-    workers = [(c.response.usage_metadata or {}).get("input_tokens", 0)
-               for c in out["worker_calls"] if c.response is not None]
-    return {"per_specialist_call": round(mean(workers)), "max_specialist_call": max(workers),
-            "per_run": out["input_tokens"], "calls": out["calls"], "summarizer_calls": 0}
+    workers = [
+        (c.response.usage_metadata or {}).get("input_tokens", 0)
+        for c in out["worker_calls"]
+        if c.response is not None
+    ]
+    return {
+        "per_specialist_call": round(mean(workers)),
+        "max_specialist_call": max(workers),
+        "per_run": out["input_tokens"],
+        "calls": out["calls"],
+        "summarizer_calls": 0,
+    }
 
 
 async def _measure(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
@@ -103,12 +134,22 @@ async def _measure(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
         }
         mem, sup = cells["agentorch + memory"], cells["supervisor (full history)"]
         for name, c in cells.items():
-            rows.append({"prior_subtasks": prior, "framework": name, **c,
-                         "supervisor_over_this_per_call": ratio(sup["per_specialist_call"],
-                                                                c["per_specialist_call"]),
-                         "supervisor_over_this_per_run": ratio(sup["per_run"], c["per_run"])})
-        print(f"  {prior:5} prior: memory {mem['per_specialist_call']} / call, supervisor "
-              f"{sup['per_specialist_call']} / call", flush=True)
+            rows.append(
+                {
+                    "prior_subtasks": prior,
+                    "framework": name,
+                    **c,
+                    "supervisor_over_this_per_call": ratio(
+                        sup["per_specialist_call"], c["per_specialist_call"]
+                    ),
+                    "supervisor_over_this_per_run": ratio(sup["per_run"], c["per_run"]),
+                }
+            )
+        print(
+            f"  {prior:5} prior: memory {mem['per_specialist_call']} / call, supervisor "
+            f"{sup['per_specialist_call']} / call",
+            flush=True,
+        )
     return rows
 
 
@@ -116,14 +157,33 @@ def run(quick: bool) -> dict[str, Any]:
     sizes = (10, 100) if quick else (10, 100, 1000)
     rows = asyncio.run(_measure(sizes))
     table = print_table(
-        f"Token cost: prompt tokens for 4 new sub-tasks after N prior ones (context budget "
-        f"{CONTEXT_BUDGET})",
-        ["prior sub-tasks", "framework", "per specialist call", "max per call", "per run",
-         "model calls", "summarizer calls", "supervisor / this (per call)",
-         "supervisor / this (per run)"],
-        [[r["prior_subtasks"], r["framework"], r["per_specialist_call"], r["max_specialist_call"],
-          r["per_run"], r["calls"], r["summarizer_calls"], r["supervisor_over_this_per_call"],
-          r["supervisor_over_this_per_run"]] for r in rows])
+        f"Token cost: prompt tokens for 4 new sub-tasks after N prior ones (context budget {CONTEXT_BUDGET})",
+        [
+            "prior sub-tasks",
+            "framework",
+            "per specialist call",
+            "max per call",
+            "per run",
+            "model calls",
+            "summarizer calls",
+            "supervisor / this (per call)",
+            "supervisor / this (per run)",
+        ],
+        [
+            [
+                r["prior_subtasks"],
+                r["framework"],
+                r["per_specialist_call"],
+                r["max_specialist_call"],
+                r["per_run"],
+                r["calls"],
+                r["summarizer_calls"],
+                r["supervisor_over_this_per_call"],
+                r["supervisor_over_this_per_run"],
+            ]
+            for r in rows
+        ],
+    )
     return {"context_budget": CONTEXT_BUDGET, "rows": rows, "tables": [table], "quick": quick}
 
 

@@ -42,12 +42,19 @@ _REDACTED = "[redacted]"
 
 
 def _text(content: Any) -> Any:
-    return _VOLATILE.sub("<id>", content) if isinstance(content, str) else json.loads(
-        _VOLATILE.sub("<id>", json.dumps(content, sort_keys=True)))
+    return (
+        _VOLATILE.sub("<id>", content)
+        if isinstance(content, str)
+        else json.loads(_VOLATILE.sub("<id>", json.dumps(content, sort_keys=True)))
+    )
 
 
-def normalize_request(messages: Sequence[BaseMessage], tools: Sequence[dict[str, Any]] | None,
-                      tool_choice: Any, structured_output: Any = None) -> dict[str, Any]:
+def normalize_request(
+    messages: Sequence[BaseMessage],
+    tools: Sequence[dict[str, Any]] | None,
+    tool_choice: Any,
+    structured_output: Any = None,
+) -> dict[str, Any]:
     """The parts of a request that decide the answer, without volatile ids."""
     msgs = []
     for m in messages:
@@ -59,9 +66,17 @@ def normalize_request(messages: Sequence[BaseMessage], tools: Sequence[dict[str,
     fns = sorted((t.get("function", t) for t in tools or []), key=lambda f: str(f.get("name")))
     return {
         "messages": msgs,
-        "tools": [{"name": f.get("name"), "description": f.get("description", ""),
-                   "parameters": f.get("parameters", {})} for f in fns],
-        "tool_choice": tool_choice if isinstance(tool_choice, (str, type(None))) else json.loads(json.dumps(tool_choice)),
+        "tools": [
+            {
+                "name": f.get("name"),
+                "description": f.get("description", ""),
+                "parameters": f.get("parameters", {}),
+            }
+            for f in fns
+        ],
+        "tool_choice": tool_choice
+        if isinstance(tool_choice, (str, type(None)))
+        else json.loads(json.dumps(tool_choice)),
         "structured_output": structured_output,
     }
 
@@ -77,8 +92,9 @@ class _CassetteModel(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None,
-                   **kwargs: Any) -> Runnable[LanguageModelInput, AIMessage]:
+    def bind_tools(
+        self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tools like a real chat model; with_structured_output binds its schema here."""
         formatted = [convert_to_openai_tool(t) for t in tools]
         structured = kwargs.get("ls_structured_output_format")
@@ -87,10 +103,13 @@ class _CassetteModel(BaseChatModel):
         return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
 
     @staticmethod
-    def _request(messages: list[BaseMessage], run_manager: Any, kwargs: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
+    def _request(
+        messages: list[BaseMessage], run_manager: Any, kwargs: dict[str, Any]
+    ) -> tuple[str, str | None, dict[str, Any]]:
         metadata = getattr(run_manager, "metadata", None) or {}
-        request = normalize_request(messages, kwargs.get("tools"), kwargs.get("tool_choice"),
-                                    kwargs.get("structured_output"))
+        request = normalize_request(
+            messages, kwargs.get("tools"), kwargs.get("tool_choice"), kwargs.get("structured_output")
+        )
         return str(metadata.get(ROLE_KEY, "")), metadata.get(SUBTASK_KEY), request
 
 
@@ -120,7 +139,9 @@ class RecordingChatModel(_CassetteModel):
 
     def __init__(self, real_model: BaseChatModel, cassette_path: str | Path, *, append: bool = False) -> None:
         if not isinstance(real_model, BaseChatModel):
-            raise CassetteError(f"RecordingChatModel wraps a LangChain chat model, got {type(real_model).__name__}.")
+            raise CassetteError(
+                f"RecordingChatModel wraps a LangChain chat model, got {type(real_model).__name__}."
+            )
         super().__init__(real=real_model, cassette_path=Path(cassette_path))
         self.cassette_path.parent.mkdir(parents=True, exist_ok=True)
         if not append:
@@ -142,24 +163,42 @@ class RecordingChatModel(_CassetteModel):
         # the role metadata travels on, so a scripted inner model still knows who is speaking
         return {"metadata": dict(getattr(run_manager, "metadata", None) or {})}
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         target, rest = self._target(kwargs)
         answer = target.invoke(messages, config=self._config(run_manager), stop=stop, **rest)
         return self._record(messages, run_manager, kwargs, answer)
 
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                         run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         target, rest = self._target(kwargs)
         answer = await target.ainvoke(messages, config=self._config(run_manager), stop=stop, **rest)
         return self._record(messages, run_manager, kwargs, answer)
 
-    def _record(self, messages: list[BaseMessage], run_manager: Any, kwargs: dict[str, Any], answer: Any) -> ChatResult:
+    def _record(
+        self, messages: list[BaseMessage], run_manager: Any, kwargs: dict[str, Any], answer: Any
+    ) -> ChatResult:
         if not isinstance(answer, AIMessage):
             raise TypeError(f"the recorded model returned {type(answer).__name__}, not an AIMessage")
         role, subtask, request = self._request(messages, run_manager, kwargs)
-        entry = {"version": CASSETTE_VERSION, "role": role, "subtask": subtask,
-                 "key": request_key(role, request), "request": request, "response": _dump_response(answer)}
+        entry = {
+            "version": CASSETTE_VERSION,
+            "role": role,
+            "subtask": subtask,
+            "key": request_key(role, request),
+            "request": request,
+            "response": _dump_response(answer),
+        }
         line = json.dumps(entry, ensure_ascii=False, sort_keys=True)
         for secret in self._secrets:
             line = line.replace(secret, _REDACTED)
@@ -190,12 +229,22 @@ class ReplayChatModel(_CassetteModel):
     def _llm_type(self) -> str:
         return "agentorch-replay"
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         return self._replay(messages, run_manager, kwargs)
 
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                         run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         return self._replay(messages, run_manager, kwargs)
 
     def _replay(self, messages: list[BaseMessage], run_manager: Any, kwargs: dict[str, Any]) -> ChatResult:
@@ -213,19 +262,33 @@ class ReplayChatModel(_CassetteModel):
     def _miss_message(self, role: str, request: dict[str, Any], key: str, served: int) -> str:
         head = f"Cassette `{self.cassette_path}` has no "
         if served:
-            return (head + f"more responses for this `{role}` request: all {served} recorded were used. "
-                    "Re-record the cassette.")
+            return (
+                head + f"more responses for this `{role}` request: all {served} recorded were used. "
+                "Re-record the cassette."
+            )
         head += f"response for this `{role}` request (key {key})."
         pool = [e for e in self._entries if e["role"] == role] or self._entries
         if not pool:
             return head + " The cassette is empty."
         mine = _pretty(request)
-        nearest = max(pool, key=lambda e: difflib.SequenceMatcher(None, mine, _pretty(e["request"])).quick_ratio())
-        diff = list(difflib.unified_diff(_pretty(nearest["request"]).splitlines(), mine.splitlines(),
-                                         "recorded", "requested", lineterm="", n=1))
+        nearest = max(
+            pool, key=lambda e: difflib.SequenceMatcher(None, mine, _pretty(e["request"])).quick_ratio()
+        )
+        diff = list(
+            difflib.unified_diff(
+                _pretty(nearest["request"]).splitlines(),
+                mine.splitlines(),
+                "recorded",
+                "requested",
+                lineterm="",
+                n=1,
+            )
+        )
         shown = "\n".join(diff[:40]) + ("\n..." if len(diff) > 40 else "")
-        return (head + f" Nearest recorded request (role `{nearest['role']}`, sub-task "
-                f"{nearest.get('subtask')!r}) differs:\n{shown}\nRe-record the cassette if the change is intended.")
+        return (
+            head + f" Nearest recorded request (role `{nearest['role']}`, sub-task "
+            f"{nearest.get('subtask')!r}) differs:\n{shown}\nRe-record the cassette if the change is intended."
+        )
 
 
 def load_cassette(path: Path) -> list[dict[str, Any]]:
@@ -243,9 +306,13 @@ def load_cassette(path: Path) -> list[dict[str, Any]]:
         try:
             entry = json.loads(line)
         except json.JSONDecodeError as e:
-            raise CassetteError(f"Cassette `{path}` line {n} is not valid JSON ({e.msg}); is it truncated?") from None
+            raise CassetteError(
+                f"Cassette `{path}` line {n} is not valid JSON ({e.msg}); is it truncated?"
+            ) from None
         if not isinstance(entry, dict) or not {"role", "key", "request", "response"} <= set(entry):
-            raise CassetteError(f"Cassette `{path}` line {n} is not a cassette entry (needs role, key, request, response).")
+            raise CassetteError(
+                f"Cassette `{path}` line {n} is not a cassette entry (needs role, key, request, response)."
+            )
         entries.append(entry)
     return entries
 
@@ -264,13 +331,16 @@ def _dump_response(message: AIMessage) -> dict[str, Any]:
 
 
 def _load_response(data: dict[str, Any]) -> AIMessage:
-    message = AIMessage(content=data.get("content", ""),
-                        tool_calls=[dict(c) for c in data.get("tool_calls", [])])
+    message = AIMessage(
+        content=data.get("content", ""), tool_calls=[dict(c) for c in data.get("tool_calls", [])]
+    )
     usage = data.get("usage") or {}
     if usage:
-        message.usage_metadata = {"input_tokens": usage.get("input_tokens", 0),
-                                  "output_tokens": usage.get("output_tokens", 0),
-                                  "total_tokens": usage.get("total_tokens", 0)}
+        message.usage_metadata = {
+            "input_tokens": usage.get("input_tokens", 0),
+            "output_tokens": usage.get("output_tokens", 0),
+            "total_tokens": usage.get("total_tokens", 0),
+        }
     message.response_metadata = {"model_name": data.get("model_name") or "replay"}
     return message
 

@@ -33,22 +33,46 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 def register(subparsers: Any) -> None:
     """Add `agentorch eval` to the `agentorch` command."""
     p = subparsers.add_parser(
-        "eval", help="run eval suites offline and report",
+        "eval",
+        help="run eval suites offline and report",
         description="Run eval suites (YAML files or directories of them) offline: cases run "
         "concurrently, each on a fresh team and model. Prints a table per suite, writes "
-        "results.json and report.html, and exits 1 when any case fails.")
+        "results.json and report.html, and exits 1 when any case fails.",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH", help="suite files or directories")
-    p.add_argument("--concurrency", "-c", type=int, default=4,
-                   help="cases run at once in each process (default 4)")
-    p.add_argument("--workers", "-w", type=int, default=1,
-                   help="processes to spread the cases over (default 1); results keep case order")
-    p.add_argument("--out", metavar="DIR", default="eval-results",
-                   help="where results.json and report.html go (default ./eval-results)")
-    p.add_argument("--compare", metavar="PREVIOUS.json", help="show regressions/improvements against an earlier results.json")
-    p.add_argument("-k", dest="filters", action="append", metavar="FILTER",
-                   help="run cases whose 'suite::case' contains FILTER or that carry the tag FILTER (repeatable)")
-    p.add_argument("--langsmith", action="store_true",
-                   help="upload cases as a dataset and the run as an experiment (needs LANGSMITH_API_KEY)")
+    p.add_argument(
+        "--concurrency", "-c", type=int, default=4, help="cases run at once in each process (default 4)"
+    )
+    p.add_argument(
+        "--workers",
+        "-w",
+        type=int,
+        default=1,
+        help="processes to spread the cases over (default 1); results keep case order",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        default="eval-results",
+        help="where results.json and report.html go (default ./eval-results)",
+    )
+    p.add_argument(
+        "--compare",
+        metavar="PREVIOUS.json",
+        help="show regressions/improvements against an earlier results.json",
+    )
+    p.add_argument(
+        "-k",
+        dest="filters",
+        action="append",
+        metavar="FILTER",
+        help="run cases whose 'suite::case' contains FILTER or that carry the tag FILTER (repeatable)",
+    )
+    p.add_argument(
+        "--langsmith",
+        action="store_true",
+        help="upload cases as a dataset and the run as an experiment (needs LANGSMITH_API_KEY)",
+    )
     p.set_defaults(func=_cmd_eval)
 
 
@@ -94,8 +118,11 @@ def _eval(args: argparse.Namespace) -> int:
     if comparison is not None:
         print_comparison(comparison, console)
     counts = summary_counts(results)
-    console.print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors "
-                  f"in {duration:.1f}s · {out / 'results.json'} · {out / 'report.html'}", highlight=False)
+    console.print(
+        f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors "
+        f"in {duration:.1f}s · {out / 'results.json'} · {out / 'report.html'}",
+        highlight=False,
+    )
     if args.langsmith:
         from agentorch.evals._langsmith import upload_to_langsmith
 
@@ -103,25 +130,44 @@ def _eval(args: argparse.Namespace) -> int:
     return EXIT_OK if counts["failed"] == counts["error"] == 0 else EXIT_FAILED
 
 
-def _run_with_progress(suites: Sequence[Suite], args: argparse.Namespace, total: int, console: Console) -> list[SuiteResult]:
-    columns = (TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
-               TimeElapsedColumn())
+def _run_with_progress(
+    suites: Sequence[Suite], args: argparse.Namespace, total: int, console: Console
+) -> list[SuiteResult]:
+    columns = (
+        TextColumn("eval"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("cases", total=total, last="")
 
         def done(c: CaseResult) -> None:
             progress.update(task, advance=1, last=f"{c.key} {c.outcome}")
 
-        return run_suites(suites, concurrency=args.concurrency, workers=args.workers,
-                          filters=args.filters, on_case_done=done)
+        return run_suites(
+            suites,
+            concurrency=args.concurrency,
+            workers=args.workers,
+            filters=args.filters,
+            on_case_done=done,
+        )
 
 
 def suite_table(suite: SuiteResult) -> Table:
     """A rich table of one suite: case, outcome, status, scores, tokens, duration."""
     counts = suite.counts()
     table = Table(title=f"{suite.name}: {counts['passed']}/{len(suite.cases)} passed", title_justify="left")
-    for col, justify in (("case", "left"), ("outcome", "left"), ("status", "left"), ("scores", "left"),
-                         ("tokens", "right"), ("calls", "right"), ("seconds", "right")):
+    for col, justify in (
+        ("case", "left"),
+        ("outcome", "left"),
+        ("status", "left"),
+        ("scores", "left"),
+        ("tokens", "right"),
+        ("calls", "right"),
+        ("seconds", "right"),
+    ):
         table.add_column(col, justify=justify, no_wrap=col != "scores")  # type: ignore[arg-type]
     style = {"passed": "green", "failed": "red", "error": "yellow"}
     for c in suite.cases:
@@ -129,9 +175,15 @@ def suite_table(suite: SuiteResult) -> Table:
         failed = [f"✘ {s.name}: {s.detail}" for s in c.scores if not s.passed]
         if c.outcome == "error":
             failed.append(c.error)
-        table.add_row(c.case, f"[{style[c.outcome]}]{c.outcome}[/]", c.status,
-                      "\n".join([f"{ok}/{len(c.scores)}", *failed]),
-                      str(c.tokens), str(c.llm_calls), f"{c.duration:.2f}")
+        table.add_row(
+            c.case,
+            f"[{style[c.outcome]}]{c.outcome}[/]",
+            c.status,
+            "\n".join([f"{ok}/{len(c.scores)}", *failed]),
+            str(c.tokens),
+            str(c.llm_calls),
+            f"{c.duration:.2f}",
+        )
     return table
 
 
@@ -140,12 +192,14 @@ def print_comparison(cmp: Comparison, console: Console) -> None:
     if not (cmp.regressions or cmp.improvements or cmp.new or cmp.removed or cmp.score_changes):
         console.print("Compared with the previous run: no changes.")
         return
-    for title, keys, style in (("Regressions", cmp.regressions, "red"), ("Improvements", cmp.improvements, "green"),
-                               ("New cases", cmp.new, ""), ("Removed cases", cmp.removed, "")):
+    for title, keys, style in (
+        ("Regressions", cmp.regressions, "red"),
+        ("Improvements", cmp.improvements, "green"),
+        ("New cases", cmp.new, ""),
+        ("Removed cases", cmp.removed, ""),
+    ):
         if keys:
             console.print(f"[{style or 'bold'}]{title} ({len(keys)}):[/] " + ", ".join(keys), highlight=False)
     for key, flips in cmp.score_changes.items():
         if key not in cmp.regressions and key not in cmp.improvements:
             console.print(f"Score changes in {key}: " + "; ".join(flips), highlight=False)
-
-

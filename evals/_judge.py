@@ -42,8 +42,13 @@ class LLMJudge:
         >>> judge = LLMJudge(ScriptedChatModel({"judge": [{"score": 0.9}]}), "Names a risk")
     """
 
-    def __init__(self, model: BaseChatModel | Callable[[], BaseChatModel], rubric: str,
-                 threshold: float = 0.5, name: str = "judge") -> None:
+    def __init__(
+        self,
+        model: BaseChatModel | Callable[[], BaseChatModel],
+        rubric: str,
+        threshold: float = 0.5,
+        name: str = "judge",
+    ) -> None:
         self.model = model
         self.rubric = rubric
         self.threshold = threshold
@@ -54,12 +59,16 @@ class LLMJudge:
         grader = model.with_structured_output(JudgeVerdict)
         messages = [
             SystemMessage(_SYSTEM),
-            HumanMessage(f"Rubric:\n{self.rubric}\n\nGoal:\n{observed.result.goal}\n\n"
-                         f"Answer:\n{observed.result.answer or '(no answer)'}"),
+            HumanMessage(
+                f"Rubric:\n{self.rubric}\n\nGoal:\n{observed.result.goal}\n\n"
+                f"Answer:\n{observed.result.answer or '(no answer)'}"
+            ),
         ]
         raw = await grader.ainvoke(messages, config={"metadata": {ROLE_KEY: JUDGE_ROLE}})
         verdict = raw if isinstance(raw, JudgeVerdict) else JudgeVerdict.model_validate(raw)
         return Score(
-            name=self.name, passed=verdict.score >= self.threshold, value=verdict.score,
+            name=self.name,
+            passed=verdict.score >= self.threshold,
+            value=verdict.score,
             detail=f"judge {verdict.score:.2f} (threshold {self.threshold}): {verdict.reasoning}",
         )

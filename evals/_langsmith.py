@@ -19,7 +19,9 @@ __all__ = ["upload_to_langsmith", "LANGSMITH_API_KEY"]
 LANGSMITH_API_KEY = "LANGSMITH_API_KEY"
 
 
-def upload_to_langsmith(suites: Sequence[Suite], results: Sequence[SuiteResult], *, client: Any = None) -> str:
+def upload_to_langsmith(
+    suites: Sequence[Suite], results: Sequence[SuiteResult], *, client: Any = None
+) -> str:
     """Upload each suite's cases as a dataset (`agentorch-eval-<suite>`) and this run as an
     experiment on it, one run per case with its scores as feedback.
 
@@ -50,38 +52,57 @@ def _upload_suite(client: Any, suite: Suite, result: SuiteResult, stamp: str) ->
     dataset_name = f"agentorch-eval-{suite.name}"
     if client.has_dataset(dataset_name=dataset_name):
         dataset = client.read_dataset(dataset_name=dataset_name)
-        existing = {e.metadata.get("case_id"): e.id for e in client.list_examples(dataset_id=dataset.id)
-                    if e.metadata}
+        existing = {
+            e.metadata.get("case_id"): e.id for e in client.list_examples(dataset_id=dataset.id) if e.metadata
+        }
     else:
-        dataset = client.create_dataset(dataset_name, description=suite.description or f"agentorch suite {suite.name}")
+        dataset = client.create_dataset(
+            dataset_name, description=suite.description or f"agentorch suite {suite.name}"
+        )
         existing = {}
     missing = [c for c in suite.cases if c.id not in existing]
     if missing:
         created = client.create_examples(
             dataset_id=dataset.id,
-            examples=[{"inputs": {"goal": c.goal},
-                       "reference_outputs": {"expect": c.expect.model_dump(exclude_none=True)},
-                       "metadata": {"case_id": c.id, "suite": suite.name}} for c in missing],
+            examples=[
+                {
+                    "inputs": {"goal": c.goal},
+                    "reference_outputs": {"expect": c.expect.model_dump(exclude_none=True)},
+                    "metadata": {"case_id": c.id, "suite": suite.name},
+                }
+                for c in missing
+            ],
         )
         ids = _created_ids(created)
         existing.update({c.id: i for c, i in zip(missing, ids, strict=False)})
     experiment = f"{suite.name}-{stamp}-{uuid.uuid4().hex[:6]}"
-    project = client.create_project(experiment, reference_dataset_id=dataset.id,
-                                    metadata={"suite": suite.name, "file": suite.file})
+    project = client.create_project(
+        experiment, reference_dataset_id=dataset.id, metadata={"suite": suite.name, "file": suite.file}
+    )
     for case in result.cases:
         run_id = uuid.uuid4()
         end = dt.datetime.now(dt.UTC)
         client.create_run(
-            name=case.case, run_type="chain", id=run_id, project_name=project.name,
+            name=case.case,
+            run_type="chain",
+            id=run_id,
+            project_name=project.name,
             inputs={"goal": next((c.goal for c in suite.cases if c.id == case.case), "")},
             outputs={"answer": case.answer, "status": case.status, "outcome": case.outcome},
-            reference_example_id=existing.get(case.case), error=case.error or None,
-            start_time=end - dt.timedelta(seconds=case.duration), end_time=end,
+            reference_example_id=existing.get(case.case),
+            error=case.error or None,
+            start_time=end - dt.timedelta(seconds=case.duration),
+            end_time=end,
             extra={"metadata": {"tokens": case.tokens, "llm_calls": case.llm_calls}},
         )
         for score in case.scores:
-            client.create_feedback(run_id, key=score.name, score=float(score.passed),
-                                   comment=score.detail[:500], value=score.value)
+            client.create_feedback(
+                run_id,
+                key=score.name,
+                score=float(score.passed),
+                comment=score.detail[:500],
+                value=score.value,
+            )
     return experiment
 
 

@@ -84,8 +84,11 @@ def compare_results(previous: Sequence[SuiteResult], current: Sequence[SuiteResu
 def _score_flips(old: CaseResult, now: CaseResult) -> list[str]:
     was = {s.name: s.passed for s in old.scores}
     word = {True: "passed", False: "failed"}
-    return [f"{s.name}: {word[was[s.name]]} -> {word[s.passed]}" for s in now.scores
-            if s.name in was and was[s.name] != s.passed]
+    return [
+        f"{s.name}: {word[was[s.name]]} -> {word[s.passed]}"
+        for s in now.scores
+        if s.name in was and was[s.name] != s.passed
+    ]
 
 
 _CSS = """
@@ -99,20 +102,26 @@ th{background:#f4f5f7}.passed{color:#137333;font-weight:600}.failed{color:#b3261
 """
 
 
-def write_html(suites: Sequence[SuiteResult], path: str | Path, *, comparison: Comparison | None = None) -> Path:
+def write_html(
+    suites: Sequence[SuiteResult], path: str | Path, *, comparison: Comparison | None = None
+) -> Path:
     """Write a self-contained report.html (inline CSS, no scripts, no network)."""
     cases = [c for s in suites for c in s.cases]
     passed = sum(c.passed for c in cases)
-    parts = [f"<!doctype html><html lang=en><meta charset=utf-8><title>agentorch eval report</title>"
-             f"<style>{_CSS}</style><body><h1>agentorch eval report</h1>"
-             f"<p>{passed} of {len(cases)} cases passed · agentorch {html.escape(__version__)}</p>"]
+    parts = [
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>agentorch eval report</title>"
+        f"<style>{_CSS}</style><body><h1>agentorch eval report</h1>"
+        f"<p>{passed} of {len(cases)} cases passed · agentorch {html.escape(__version__)}</p>"
+    ]
     if comparison is not None:
         parts.append(_comparison_html(comparison))
     for s in suites:
         counts = s.counts()
-        parts.append(f"<h2>{html.escape(s.name)} <small>({counts['passed']} passed, {counts['failed']} failed, "
-                     f"{counts['error']} errors)</small></h2><table><tr><th>case</th><th>outcome</th><th>status</th>"
-                     "<th>scores</th><th class=num>tokens</th><th class=num>calls</th><th class=num>seconds</th></tr>")
+        parts.append(
+            f"<h2>{html.escape(s.name)} <small>({counts['passed']} passed, {counts['failed']} failed, "
+            f"{counts['error']} errors)</small></h2><table><tr><th>case</th><th>outcome</th><th>status</th>"
+            "<th>scores</th><th class=num>tokens</th><th class=num>calls</th><th class=num>seconds</th></tr>"
+        )
         parts.extend(_case_row(c) for c in s.cases)
         parts.append("</table>")
     parts.append("</body></html>")
@@ -124,14 +133,23 @@ def write_html(suites: Sequence[SuiteResult], path: str | Path, *, comparison: C
 
 def _case_row(c: CaseResult) -> str:
     e = html.escape
-    chips = "".join(f"<span class='chip {'ok' if s.passed else 'bad'}' title='{e(s.detail, quote=True)}'>"
-                    f"{e(s.name)}</span>" for s in c.scores)
-    details = "".join(f"<li>{'✔' if s.passed else '✘'} <b>{e(s.name)}</b>: {e(s.detail)}</li>" for s in c.scores)
-    body = (f"<details><summary>{e(c.case)}</summary><ul>{details}</ul>"
-            + (f"<p><b>error</b></p><pre>{e(c.error)}</pre>" if c.error else "")
-            + f"<p><b>answer</b></p><pre>{e(c.answer) or '(none)'}</pre></details>")
-    return (f"<tr><td>{body}</td><td class={c.outcome}>{c.outcome}</td><td>{e(c.status)}</td><td>{chips}</td>"
-            f"<td class=num>{c.tokens}</td><td class=num>{c.llm_calls}</td><td class=num>{c.duration:.2f}</td></tr>")
+    chips = "".join(
+        f"<span class='chip {'ok' if s.passed else 'bad'}' title='{e(s.detail, quote=True)}'>"
+        f"{e(s.name)}</span>"
+        for s in c.scores
+    )
+    details = "".join(
+        f"<li>{'✔' if s.passed else '✘'} <b>{e(s.name)}</b>: {e(s.detail)}</li>" for s in c.scores
+    )
+    body = (
+        f"<details><summary>{e(c.case)}</summary><ul>{details}</ul>"
+        + (f"<p><b>error</b></p><pre>{e(c.error)}</pre>" if c.error else "")
+        + f"<p><b>answer</b></p><pre>{e(c.answer) or '(none)'}</pre></details>"
+    )
+    return (
+        f"<tr><td>{body}</td><td class={c.outcome}>{c.outcome}</td><td>{e(c.status)}</td><td>{chips}</td>"
+        f"<td class=num>{c.tokens}</td><td class=num>{c.llm_calls}</td><td class=num>{c.duration:.2f}</td></tr>"
+    )
 
 
 def _comparison_html(cmp: Comparison) -> str:
@@ -140,10 +158,15 @@ def _comparison_html(cmp: Comparison) -> str:
             return ""
         items = "".join(f"<li>{html.escape(k)}</li>" for k in keys)
         return f"<h3 class={css}>{title} ({len(keys)})</h3><ul>{items}</ul>"
-    return ("<h2>Compared with the previous run</h2>" + section("Regressions", cmp.regressions, "failed")
-            + section("Improvements", cmp.improvements, "passed") + section("New cases", cmp.new, "")
-            + section("Removed cases", cmp.removed, "")
-            + ("" if cmp.regressions or cmp.improvements or cmp.new or cmp.removed else "<p>No changes.</p>"))
+
+    return (
+        "<h2>Compared with the previous run</h2>"
+        + section("Regressions", cmp.regressions, "failed")
+        + section("Improvements", cmp.improvements, "passed")
+        + section("New cases", cmp.new, "")
+        + section("Removed cases", cmp.removed, "")
+        + ("" if cmp.regressions or cmp.improvements or cmp.new or cmp.removed else "<p>No changes.</p>")
+    )
 
 
 def summary_counts(suites: Sequence[SuiteResult]) -> dict[str, Any]:

@@ -24,8 +24,16 @@ from agentorch.evals._suite import Approvals, Case, Suite, load_suites
 
 log = logging.getLogger("agentorch.evals")
 
-__all__ = ["CaseResult", "SuiteResult", "Outcome", "arun_suites", "arun_suite", "run_suite", "run_suites",
-           "case_matches"]
+__all__ = [
+    "CaseResult",
+    "SuiteResult",
+    "Outcome",
+    "arun_suites",
+    "arun_suite",
+    "run_suite",
+    "run_suites",
+    "case_matches",
+]
 
 Outcome = Literal["passed", "failed", "error"]
 """passed: every scorer passed; failed: a scorer failed; error: the case could not be run or scored."""
@@ -58,15 +66,25 @@ class CaseResult:
 
     @property
     def key(self) -> str:
-        """"suite::case", unique across a run."""
+        """ "suite::case", unique across a run."""
         return f"{self.suite}::{self.case}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the shape of results.json entries)."""
-        return {"suite": self.suite, "case": self.case, "outcome": self.outcome, "status": self.status,
-                "scores": [s.to_dict() for s in self.scores], "tokens": self.tokens,
-                "llm_calls": self.llm_calls, "rounds": self.rounds, "duration": round(self.duration, 4),
-                "answer": self.answer, "error": self.error, "tags": self.tags}
+        return {
+            "suite": self.suite,
+            "case": self.case,
+            "outcome": self.outcome,
+            "status": self.status,
+            "scores": [s.to_dict() for s in self.scores],
+            "tokens": self.tokens,
+            "llm_calls": self.llm_calls,
+            "rounds": self.rounds,
+            "duration": round(self.duration, 4),
+            "answer": self.answer,
+            "error": self.error,
+            "tags": self.tags,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CaseResult:
@@ -97,14 +115,23 @@ class SuiteResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"name": self.name, "file": self.file, "duration": round(self.duration, 4),
-                "counts": self.counts(), "cases": [c.to_dict() for c in self.cases]}
+        return {
+            "name": self.name,
+            "file": self.file,
+            "duration": round(self.duration, 4),
+            "counts": self.counts(),
+            "cases": [c.to_dict() for c in self.cases],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SuiteResult:
         """Inverse of `to_dict`."""
-        return cls(name=data["name"], file=data.get("file", ""), duration=data.get("duration", 0.0),
-                   cases=[CaseResult.from_dict(c) for c in data.get("cases", [])])
+        return cls(
+            name=data["name"],
+            file=data.get("file", ""),
+            duration=data.get("duration", 0.0),
+            cases=[CaseResult.from_dict(c) for c in data.get("cases", [])],
+        )
 
 
 def case_matches(suite: Suite, case: Case, filters: Sequence[str] | None) -> bool:
@@ -145,22 +172,27 @@ async def arun_suites(
     flat = await asyncio.gather(*(j for group in jobs for j in group))
     out, i = [], 0
     for suite, group in zip(loaded, jobs, strict=True):
-        cases = list(flat[i:i + len(group)])
+        cases = list(flat[i : i + len(group)])
         i += len(group)
-        out.append(SuiteResult(name=suite.name, file=suite.file, cases=cases,
-                               duration=sum(c.duration for c in cases)))
+        out.append(
+            SuiteResult(
+                name=suite.name, file=suite.file, cases=cases, duration=sum(c.duration for c in cases)
+            )
+        )
     log.info("ran %d cases in %.2fs", len(flat), time.perf_counter() - started)
     return out
 
 
-async def arun_suite(suite: Suite | str | Path, *, concurrency: int = 4,
-                     filters: Sequence[str] | None = None) -> SuiteResult:
+async def arun_suite(
+    suite: Suite | str | Path, *, concurrency: int = 4, filters: Sequence[str] | None = None
+) -> SuiteResult:
     """Run one suite (a `Suite` or a YAML file path) and return its result."""
     return (await arun_suites([suite], concurrency=concurrency, filters=filters))[0]
 
 
-def run_suite(suite: Suite | str | Path, *, concurrency: int = 4,
-              filters: Sequence[str] | None = None) -> SuiteResult:
+def run_suite(
+    suite: Suite | str | Path, *, concurrency: int = 4, filters: Sequence[str] | None = None
+) -> SuiteResult:
     """Sync `arun_suite`.
 
     Example:
@@ -191,13 +223,16 @@ def run_suites(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"`workers` must be an integer >= 1, got {workers!r}.")
     if workers == 1:
-        return run_blocking(arun_suites(suites, concurrency=concurrency, filters=filters,
-                                        on_case_done=on_case_done))
+        return run_blocking(
+            arun_suites(suites, concurrency=concurrency, filters=filters, on_case_done=on_case_done)
+        )
     loaded = [s if isinstance(s, Suite) else load_suites([s])[0] for s in suites]
     unfiled = [s.name for s in loaded if not s.file]
     if unfiled:
-        raise ConfigError(f"Suites {unfiled} were built in Python; `workers` > 1 loads suites from "
-                          "their files in each worker process: pass file paths, or use workers=1.")
+        raise ConfigError(
+            f"Suites {unfiled} were built in Python; `workers` > 1 loads suites from "
+            "their files in each worker process: pass file paths, or use workers=1."
+        )
     keys = [f"{s.name}::{c.id}" for s in loaded for c in s.cases if case_matches(s, c, filters)]
     shares = [keys[i::workers] for i in range(workers)]
     files = [s.file for s in loaded]
@@ -212,18 +247,24 @@ def run_suites(
                 by_key[case.key] = case
                 if on_case_done is not None:
                     on_case_done(case)
-    return [SuiteResult(name=s.name, file=s.file,
-                        cases=(cases := [by_key[f"{s.name}::{c.id}"] for c in s.cases
-                                         if f"{s.name}::{c.id}" in by_key]),
-                        duration=sum(c.duration for c in cases))
-            for s in loaded]
+    return [
+        SuiteResult(
+            name=s.name,
+            file=s.file,
+            cases=(cases := [by_key[f"{s.name}::{c.id}"] for c in s.cases if f"{s.name}::{c.id}" in by_key]),
+            duration=sum(c.duration for c in cases),
+        )
+        for s in loaded
+    ]
 
 
 def _run_share(files: list[str], keys: list[str], concurrency: int) -> list[CaseResult]:
     """A worker process: run the cases named by `keys` ("suite::case") of the suite `files`."""
     wanted = set(keys)
-    suites = [s.model_copy(update={"cases": [c for c in s.cases if f"{s.name}::{c.id}" in wanted]})
-              for s in load_suites(files)]
+    suites = [
+        s.model_copy(update={"cases": [c for c in s.cases if f"{s.name}::{c.id}" in wanted]})
+        for s in load_suites(files)
+    ]
     results = asyncio.run(arun_suites([s for s in suites if s.cases], concurrency=concurrency))
     return [c for r in results for c in r.cases]
 
@@ -248,22 +289,37 @@ async def arun_case(suite: Suite, case: Case) -> CaseResult:
         seed = case.memory if case.memory is not None else suite.memory
         memory = await new_memory(seed) if seed is not None else None
         team = build_team(suite, case, build_model(suite.model, case, file=suite.file), memory)
-        result, interrupts = await _run(team, case, case.approvals if case.approvals is not None else suite.approvals)
+        result, interrupts = await _run(
+            team, case, case.approvals if case.approvals is not None else suite.approvals
+        )
     except ConfigError as e:
         log.warning("case %s::%s could not run: %s", suite.name, case.id, e)
         return _errored(suite, case, f"{type(e).__name__}: {e}", started)
     finally:
         if memory is not None:
             _close(memory)
-    observed = Observation(result=result, case=case, team=team, interrupts=interrupts,
-                           recalled=list(memory.recalled) if memory else [])
+    observed = Observation(
+        result=result,
+        case=case,
+        team=team,
+        interrupts=interrupts,
+        recalled=list(memory.recalled) if memory else [],
+    )
     scores = await _score(suite, case, observed)
     total = result.usage.total
     return CaseResult(
-        suite=suite.name, case=case.id, outcome="passed" if all(s.passed for s in scores) else "failed",
-        status=result.status, scores=scores, tokens=total.total_tokens, llm_calls=total.calls,
-        rounds=result.rounds, duration=time.perf_counter() - started, answer=result.answer,
-        error=result.error, tags=list(case.tags),
+        suite=suite.name,
+        case=case.id,
+        outcome="passed" if all(s.passed for s in scores) else "failed",
+        status=result.status,
+        scores=scores,
+        tokens=total.total_tokens,
+        llm_calls=total.calls,
+        rounds=result.rounds,
+        duration=time.perf_counter() - started,
+        answer=result.answer,
+        error=result.error,
+        tags=list(case.tags),
     )
 
 
@@ -305,7 +361,9 @@ async def _score(suite: Suite, case: Case, observed: Observation) -> list[Score]
         if suite.judge_model is None:
             raise ConfigError("`expect.judge` needs a `judge_model` in the suite")
         setup = suite.judge_model
-        return LLMJudge(lambda: build_model(setup, file=suite.file, field="judge_model"), spec.rubric, spec.threshold)
+        return LLMJudge(
+            lambda: build_model(setup, file=suite.file, field="judge_model"), spec.rubric, spec.threshold
+        )
 
     try:
         scorers = scorers_for(case, judge)
@@ -317,13 +375,22 @@ async def _score(suite: Suite, case: Case, observed: Observation) -> list[Score]
             scores.append(await scorer.ascore(observed))
         except Exception as e:  # a broken scorer fails its case, not the whole run
             log.warning("scorer %s raised on %s::%s: %r", scorer.name, suite.name, case.id, e)
-            scores.append(Score(name=scorer.name, passed=False, detail=f"scorer raised {type(e).__name__}: {e}"))
+            scores.append(
+                Score(name=scorer.name, passed=False, detail=f"scorer raised {type(e).__name__}: {e}")
+            )
     return scores
 
 
 def _errored(suite: Suite, case: Case, message: str, started: float) -> CaseResult:
-    return CaseResult(suite=suite.name, case=case.id, outcome="error", status="error", error=message,
-                      duration=time.perf_counter() - started, tags=list(case.tags))
+    return CaseResult(
+        suite=suite.name,
+        case=case.id,
+        outcome="error",
+        status="error",
+        error=message,
+        duration=time.perf_counter() - started,
+        tags=list(case.tags),
+    )
 
 
 def _close(memory: ObservedMemory) -> None:

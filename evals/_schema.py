@@ -19,9 +19,12 @@ SCHEMA_PATH = Path(__file__).with_name("suite.schema.json")
 def suite_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of an agentorch suite file."""
     schema = SuiteSpec.model_json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": "https://github.com/agentorch/agentorch/evals/suite.schema.json",
-            "title": "agentorch eval suite", **{k: v for k, v in schema.items() if k != "title"}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://github.com/agentorch/agentorch/evals/suite.schema.json",
+        "title": "agentorch eval suite",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }
 
 
 def _render() -> str:

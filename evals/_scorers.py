@@ -135,25 +135,39 @@ def _plan_valid(expected: bool) -> Callable[[Observation], tuple[bool, float | N
         problems = plan_problems(plan, team.agent_names, team.max_subtasks) if team else []
         ok = not problems
         return (ok == expected, None, "; ".join(problems) or f"{len(plan.subtasks)} sub-tasks, valid")
+
     return check
 
 
-def _routed_to(expected: dict[str, str] | list[str]) -> Callable[[Observation], tuple[bool, float | None, str]]:
+def _routed_to(
+    expected: dict[str, str] | list[str],
+) -> Callable[[Observation], tuple[bool, float | None, str]]:
     def check(o: Observation) -> tuple[bool, float | None, str]:
-        subtasks = [st for p in (o.result.plans or ([o.result.plan] if o.result.plan else [])) for st in p.subtasks]
+        subtasks = [
+            st for p in (o.result.plans or ([o.result.plan] if o.result.plan else [])) for st in p.subtasks
+        ]
         if isinstance(expected, list):
             seen = {st.agent for st in subtasks}
             missing = [a for a in expected if a not in seen]
-            return (not missing, None, f"missing agents {missing}; plan used {sorted(seen)}" if missing
-                    else f"plan used {sorted(seen)}")
+            return (
+                not missing,
+                None,
+                f"missing agents {missing}; plan used {sorted(seen)}"
+                if missing
+                else f"plan used {sorted(seen)}",
+            )
         wrong: list[str] = []
         for needle, agent in expected.items():
             hits = [st for st in subtasks if needle.casefold() in st.description.casefold()]
             if not hits:
                 wrong.append(f"no sub-task mentions {needle!r}")
-            wrong += [f"{st.id!r} ({needle!r}) went to {st.agent!r}, expected {agent!r}"
-                      for st in hits if st.agent != agent]
+            wrong += [
+                f"{st.id!r} ({needle!r}) went to {st.agent!r}, expected {agent!r}"
+                for st in hits
+                if st.agent != agent
+            ]
         return (not wrong, None, "; ".join(wrong) or "all routed as expected")
+
     return check
 
 
@@ -161,13 +175,17 @@ def _max_parallel(n: int) -> Callable[[Observation], tuple[bool, float | None, s
     def check(o: Observation) -> tuple[bool, float | None, str]:
         peak = peak_parallel(o.result.history or o.result.results.values())
         return (peak >= n, float(peak), f"peak {peak} sub-tasks at once, expected >= {n}")
+
     return check
 
 
-def _at_most(label: str, limit: int, measure: Callable[[RunResult], int]) -> Callable[[Observation], tuple[bool, float | None, str]]:
+def _at_most(
+    label: str, limit: int, measure: Callable[[RunResult], int]
+) -> Callable[[Observation], tuple[bool, float | None, str]]:
     def check(o: Observation) -> tuple[bool, float | None, str]:
         seen = measure(o.result)
         return (seen <= limit, float(seen), f"{seen} {label}, limit {limit}")
+
     return check
 
 
@@ -179,16 +197,20 @@ def _status(expected: str | list[str]) -> Callable[[Observation], tuple[bool, fl
         if o.result.error and o.result.status not in allowed:
             detail += f" (error: {o.result.error[:200]})"
         return (o.result.status in allowed, None, detail)
+
     return check
 
 
-def _contains(label: str, needles: str | list[str], haystacks: Callable[[Observation], list[str]]) -> Callable[[Observation], tuple[bool, float | None, str]]:
+def _contains(
+    label: str, needles: str | list[str], haystacks: Callable[[Observation], list[str]]
+) -> Callable[[Observation], tuple[bool, float | None, str]]:
     wanted = _many(needles)
 
     def check(o: Observation) -> tuple[bool, float | None, str]:
         texts = [t.casefold() for t in haystacks(o)]
         missing = [w for w in wanted if not any(w.casefold() in t for t in texts)]
         return (not missing, None, f"{label} lacks {missing}" if missing else f"{label} has all of {wanted}")
+
     return check
 
 
@@ -198,18 +220,25 @@ def _matches(pattern: str) -> Callable[[Observation], tuple[bool, float | None, 
     def check(o: Observation) -> tuple[bool, float | None, str]:
         ok = regex.search(o.result.answer) is not None
         return (ok, None, f"answer {'matches' if ok else 'does not match'} /{pattern}/")
+
     return check
 
 
-def _tools(names: str | list[str], *, called: bool) -> Callable[[Observation], tuple[bool, float | None, str]]:
+def _tools(
+    names: str | list[str], *, called: bool
+) -> Callable[[Observation], tuple[bool, float | None, str]]:
     wanted = _many(names)
 
     def check(o: Observation) -> tuple[bool, float | None, str]:
         ran = executed_tools(o.result)
         bad = [n for n in wanted if (n in ran) != called]
         verb = "never ran" if called else "ran"
-        return (not bad, None, f"{bad} {verb}; executed: {sorted(set(ran))}" if bad
-                else f"executed: {sorted(set(ran))}")
+        return (
+            not bad,
+            None,
+            f"{bad} {verb}; executed: {sorted(set(ran))}" if bad else f"executed: {sorted(set(ran))}",
+        )
+
     return check
 
 
@@ -220,8 +249,13 @@ def _approval(expected: bool | str) -> Callable[[Observation], tuple[bool, float
             ok = expected in kinds
         else:
             ok = bool(kinds) == expected
-        return (ok, float(len(kinds)), f"paused for {kinds or 'nothing'}, expected "
-                f"{expected if isinstance(expected, str) else ('an approval' if expected else 'none')}")
+        return (
+            ok,
+            float(len(kinds)),
+            f"paused for {kinds or 'nothing'}, expected "
+            f"{expected if isinstance(expected, str) else ('an approval' if expected else 'none')}",
+        )
+
     return check
 
 
@@ -230,6 +264,7 @@ def _subtask_status(expected: dict[str, str]) -> Callable[[Observation], tuple[b
         seen = {k: o.result.results[k].status if k in o.result.results else "absent" for k in expected}
         bad = {k: v for k, v in seen.items() if v != expected[k]}
         return (not bad, None, f"got {bad}, expected {expected}" if bad else f"statuses {seen}")
+
     return check
 
 
@@ -237,8 +272,12 @@ def _cost_at_most(limit: float) -> Callable[[Observation], tuple[bool, float | N
     def check(o: Observation) -> tuple[bool, float | None, str]:
         cost = o.result.usage.cost()
         by_model = ", ".join(f"{m} {c:.6f}" for m, c in sorted(cost.by_model.items()) if c)
-        return (cost.total <= limit, cost.total,
-                f"cost {cost.total:.6f}, limit {limit}" + (f" ({by_model})" if by_model else ""))
+        return (
+            cost.total <= limit,
+            cost.total,
+            f"cost {cost.total:.6f}, limit {limit}" + (f" ({by_model})" if by_model else ""),
+        )
+
     return check
 
 
@@ -246,7 +285,9 @@ def _same_model(seen: str, name: str) -> bool:
     return seen == name or seen.startswith(name + "-")
 
 
-def _model_used(expected: dict[str, str] | str | list[str]) -> Callable[[Observation], tuple[bool, float | None, str]]:
+def _model_used(
+    expected: dict[str, str] | str | list[str],
+) -> Callable[[Observation], tuple[bool, float | None, str]]:
     def check(o: Observation) -> tuple[bool, float | None, str]:
         if isinstance(expected, dict):
             seen = {k: o.result.results[k].model if k in o.result.results else "absent" for k in expected}
@@ -256,8 +297,12 @@ def _model_used(expected: dict[str, str] | str | list[str]) -> Callable[[Observa
         attempts = o.result.history or list(o.result.results.values())
         used = sorted({h.model for h in attempts if h.usage.calls})
         other = [m for m in used if not any(_same_model(m, a) for a in allowed)]
-        return (not other, None, f"sub-tasks also ran on {other}; allowed {allowed}" if other
-                else f"sub-tasks ran on {used}")
+        return (
+            not other,
+            None,
+            f"sub-tasks also ran on {other}; allowed {allowed}" if other else f"sub-tasks ran on {used}",
+        )
+
     return check
 
 
@@ -269,7 +314,9 @@ def scorers_for(case: Case, judge: Callable[[Any], Scorer] | None = None) -> lis
     e = case.expect
     out: list[Scorer] = []
 
-    def add(name: str, value: Any, make: Callable[[Any], Callable[[Observation], tuple[bool, float | None, str]]]) -> None:
+    def add(
+        name: str, value: Any, make: Callable[[Any], Callable[[Observation], tuple[bool, float | None, str]]]
+    ) -> None:
         if value is not None:
             out.append(CheckScorer(name, make(value)))
 
@@ -278,8 +325,16 @@ def scorers_for(case: Case, judge: Callable[[Any], Scorer] | None = None) -> lis
     add("routed_to", e.routed_to, _routed_to)
     add("max_parallel", e.max_parallel, _max_parallel)
     add("rounds_at_most", e.rounds_at_most, lambda n: _at_most("rounds", n, lambda r: r.rounds))
-    add("tokens_at_most", e.tokens_at_most, lambda n: _at_most("tokens", n, lambda r: r.usage.total.total_tokens))
-    add("llm_calls_at_most", e.llm_calls_at_most, lambda n: _at_most("model calls", n, lambda r: r.usage.total.calls))
+    add(
+        "tokens_at_most",
+        e.tokens_at_most,
+        lambda n: _at_most("tokens", n, lambda r: r.usage.total.total_tokens),
+    )
+    add(
+        "llm_calls_at_most",
+        e.llm_calls_at_most,
+        lambda n: _at_most("model calls", n, lambda r: r.usage.total.calls),
+    )
     add("answer_contains", e.answer_contains, lambda v: _contains("answer", v, lambda o: [o.result.answer]))
     add("answer_matches", e.answer_matches, _matches)
     add("tool_called", e.tool_called, lambda v: _tools(v, called=True))

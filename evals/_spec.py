@@ -29,7 +29,6 @@ __all__ = [
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 
-
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -89,7 +88,8 @@ class Expectations(_Spec):
     )
     error_contains: str | None = Field(default=None, description="A substring of the run's error.")
     cost_at_most: float | None = Field(
-        default=None, ge=0,
+        default=None,
+        ge=0,
         description="Total cost the run recorded under the team's prices (`team_options.prices`, "
         "on top of the shipped OpenAI table) <= N.",
     )
@@ -111,8 +111,9 @@ class Expectations(_Spec):
                 raise ValueError(f"not a valid regular expression ({e})") from None
         return value
 
-    @field_validator("routed_to", "tool_called", "tool_not_called", "memory_recalled", "answer_contains",
-                     "model_used")
+    @field_validator(
+        "routed_to", "tool_called", "tool_not_called", "memory_recalled", "answer_contains", "model_used"
+    )
     @classmethod
     def _not_empty(cls, value: Any) -> Any:
         if value is not None and len(value) == 0:
@@ -149,8 +150,9 @@ class ModelSpec(_Spec):
     @model_validator(mode="after")
     def _one_source(self) -> ModelSpec:
         if self.cassette is not None and (self.factory is not None or self.script):
-            raise ValueError("a cassette replays a whole run: give `cassette` alone, without "
-                             "`factory` or `script`")
+            raise ValueError(
+                "a cassette replays a whole run: give `cassette` alone, without `factory` or `script`"
+            )
         return self
 
 

@@ -45,8 +45,12 @@ class _Runtime(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as e:
-            raise _suite_error(e, data, file=str(data.get("file", "") or ""),
-                               case=str(data.get("id", "")) if isinstance(self, Case) else "") from None
+            raise _suite_error(
+                e,
+                data,
+                file=str(data.get("file", "") or ""),
+                case=str(data.get("id", "")) if isinstance(self, Case) else "",
+            ) from None
 
 
 class ModelSetup(_Runtime):
@@ -107,7 +111,9 @@ class Case(_Runtime):
     def _callable_scorers(cls, value: list[Any]) -> list[Any]:
         for i, s in enumerate(value):
             if not callable(s) and not hasattr(s, "ascore"):
-                raise ValueError(f"item {i} ({s!r}) is not a scorer: give a function (RunResult, Case) -> Score")
+                raise ValueError(
+                    f"item {i} ({s!r}) is not a scorer: give a function (RunResult, Case) -> Score"
+                )
         return value
 
 
@@ -151,7 +157,9 @@ class Suite(_Runtime):
                 known = ", ".join(READY_MADE_TEAMS)
                 raise ValueError(f"{e} (ready-made teams: {known})") from None
         if not isinstance(value, Team) and not callable(value):
-            raise ValueError(f"must be a Team or a function (llm, **options) -> Team, got {type(value).__name__}")
+            raise ValueError(
+                f"must be a Team or a function (llm, **options) -> Team, got {type(value).__name__}"
+            )
         return value
 
     @field_validator("cases")
@@ -220,14 +228,18 @@ def _suite_from_spec(spec: SuiteSpec, path: Path) -> Suite:
     file, base = str(path), path.parent
     cases = [_case_from_spec(c, file, base) for c in spec.cases]
     team = _resolve(READY_MADE_TEAMS.get(spec.team, spec.team), base, file, "", "team")
-    options = {k: _options_value(v, base, file, "", f"team_options.{k}") for k, v in spec.team_options.items()}
+    options = {
+        k: _options_value(v, base, file, "", f"team_options.{k}") for k, v in spec.team_options.items()
+    }
     return Suite(
         name=spec.name or path.stem,
         description=spec.description,
         team=team,
         team_options=options,
         model=_model_from_spec(spec.model, file, base, "model"),
-        judge_model=_model_from_spec(spec.judge_model, file, base, "judge_model") if spec.judge_model else None,
+        judge_model=_model_from_spec(spec.judge_model, file, base, "judge_model")
+        if spec.judge_model
+        else None,
         memory=list(spec.memory.seed) if spec.memory else None,
         approvals=spec.approvals,
         cases=cases,
@@ -239,7 +251,9 @@ def _case_from_spec(spec: CaseSpec, file: str, base: Path) -> Case:
     scorers = [_resolve(ref, base, file, spec.id, f"scorers[{i}]") for i, ref in enumerate(spec.scorers)]
     for i, s in enumerate(scorers):
         if not callable(s):
-            raise SuiteError(f"{spec.scorers[i]!r} is not a function", file=file, case=spec.id, field=f"scorers[{i}]")
+            raise SuiteError(
+                f"{spec.scorers[i]!r} is not a function", file=file, case=spec.id, field=f"scorers[{i}]"
+            )
     return Case(
         id=spec.id,
         goal=spec.goal,
@@ -249,8 +263,10 @@ def _case_from_spec(spec: CaseSpec, file: str, base: Path) -> Case:
         scorers=scorers,
         script=_script_from_spec(spec.script, base, file, spec.id, "script"),
         latency=spec.latency,
-        team_options={k: _options_value(v, base, file, spec.id, f"team_options.{k}")
-                      for k, v in spec.team_options.items()},
+        team_options={
+            k: _options_value(v, base, file, spec.id, f"team_options.{k}")
+            for k, v in spec.team_options.items()
+        },
         memory=list(spec.memory.seed) if spec.memory else None,
         approvals=spec.approvals,
     )
@@ -259,8 +275,9 @@ def _case_from_spec(spec: CaseSpec, file: str, base: Path) -> Case:
 def _model_from_spec(spec: ModelSpec, file: str, base: Path, field: str) -> ModelSetup:
     factory = _resolve(spec.factory, base, file, "", f"{field}.factory") if spec.factory else None
     if factory is not None and not callable(factory):
-        raise SuiteError(f"{spec.factory!r} is not a function returning a chat model", file=file,
-                         field=f"{field}.factory")
+        raise SuiteError(
+            f"{spec.factory!r} is not a function returning a chat model", file=file, field=f"{field}.factory"
+        )
     cassette = None
     if spec.cassette:
         cassette = Path(spec.cassette) if Path(spec.cassette).is_absolute() else base / spec.cassette
@@ -289,14 +306,18 @@ def _options_value(value: Any, base: Path, file: str, case: str, field: str) -> 
     return value
 
 
-def _script_from_spec(script: Mapping[str, Any], base: Path, file: str, case: str, field: str) -> dict[str, Any]:
+def _script_from_spec(
+    script: Mapping[str, Any], base: Path, file: str, case: str, field: str
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for role, entry in script.items():
         where = f"{field}.{role}"
         if isinstance(entry, dict):  # {call: "module:attr"}, checked by the spec
             fn = _resolve(entry["call"], base, file, case, f"{where}.call")
             if not callable(fn):
-                raise SuiteError(f"{entry['call']!r} is not a function", file=file, case=case, field=f"{where}.call")
+                raise SuiteError(
+                    f"{entry['call']!r} is not a function", file=file, case=case, field=f"{where}.call"
+                )
             out[role] = fn
         else:
             out[role] = [_response(r, file, case, f"{where}[{i}]") for i, r in enumerate(entry)]
@@ -313,19 +334,31 @@ def _response(value: Any, file: str, case: str, field: str) -> Any:
     if not isinstance(value, dict):
         raise SuiteError(
             f"a response must be text, a mapping (structured output), {{tool_calls: [...]}} or "
-            f"{{raise: ErrorName}}, got {value!r}", file=file, case=case, field=field)
+            f"{{raise: ErrorName}}, got {value!r}",
+            file=file,
+            case=case,
+            field=field,
+        )
     if "raise" in value and set(value) <= {"raise", "message"}:
         return _exception(value, file, case, field)
     if "tool_calls" in value and set(value) <= {"tool_calls", "content"}:
         calls = value["tool_calls"]
-        if not isinstance(calls, list) or not all(isinstance(c, dict) and isinstance(c.get("name"), str)
-                                                  and isinstance(c.get("args", {}), dict) for c in calls):
-            raise SuiteError("`tool_calls` must be a list of {name: str, args: mapping}", file=file,
-                             case=case, field=f"{field}.tool_calls")
+        if not isinstance(calls, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("args", {}), dict)
+            for c in calls
+        ):
+            raise SuiteError(
+                "`tool_calls` must be a list of {name: str, args: mapping}",
+                file=file,
+                case=case,
+                field=f"{field}.tool_calls",
+            )
         return AIMessage(
             content=str(value.get("content", "")),
-            tool_calls=[{"name": c["name"], "args": dict(c.get("args", {})), "id": f"call-{next(_call_ids)}"}
-                        for c in calls],
+            tool_calls=[
+                {"name": c["name"], "args": dict(c.get("args", {})), "id": f"call-{next(_call_ids)}"}
+                for c in calls
+            ],
         )
     return value
 
@@ -338,8 +371,13 @@ def _exception(value: Mapping[str, Any], file: str, case: str, field: str) -> Ba
     except LookupError:
         cls = None
     if not (isinstance(cls, type) and issubclass(cls, Exception)):
-        raise SuiteError(f"{name!r} is not an exception class (use a builtin name like `TimeoutError` "
-                         "or `module:ErrorClass`)", file=file, case=case, field=f"{field}.raise")
+        raise SuiteError(
+            f"{name!r} is not an exception class (use a builtin name like `TimeoutError` "
+            "or `module:ErrorClass`)",
+            file=file,
+            case=case,
+            field=f"{field}.raise",
+        )
     return cls(message)
 
 

@@ -51,8 +51,7 @@ def search(query: str) -> str:
 def build_team(llm: BaseChatModel, *, search_tool: Any = search, **options: Any) -> Team:
     """The research team on `llm`; `options` go to `Team` (max_rounds, memory, budget, ...)."""
     agents = [
-        Agent(name="researcher", role="Finds and checks facts with the search tool",
-              tools=[search_tool]),
+        Agent(name="researcher", role="Finds and checks facts with the search tool", tools=[search_tool]),
         Agent(name="analyst", role="Weighs evidence: opportunities, risks, numbers"),
         Agent(name="writer", role="Writes clear, well-structured reports"),
     ]
@@ -65,16 +64,30 @@ def build_team(llm: BaseChatModel, *, search_tool: Any = search, **options: Any)
 _DEMO_PLAN = {
     "rationale": "Gather facts on technology and market in parallel, analyse, then write.",
     "subtasks": [
-        {"id": "tech", "agent": "researcher",
-         "description": "Research the technology: electrolyte types and energy density.",
-         "expected_output": "Key technical facts with numbers."},
-        {"id": "market", "agent": "researcher",
-         "description": "Research manufacturing status and the main players.",
-         "expected_output": "Who is building what, and when."},
-        {"id": "analysis", "agent": "analyst", "depends_on": ["tech", "market"],
-         "description": "Assess opportunities and risks for an investor."},
-        {"id": "brief", "agent": "writer", "depends_on": ["analysis"],
-         "description": "Write the one-page brief."},
+        {
+            "id": "tech",
+            "agent": "researcher",
+            "description": "Research the technology: electrolyte types and energy density.",
+            "expected_output": "Key technical facts with numbers.",
+        },
+        {
+            "id": "market",
+            "agent": "researcher",
+            "description": "Research manufacturing status and the main players.",
+            "expected_output": "Who is building what, and when.",
+        },
+        {
+            "id": "analysis",
+            "agent": "analyst",
+            "depends_on": ["tech", "market"],
+            "description": "Assess opportunities and risks for an investor.",
+        },
+        {
+            "id": "brief",
+            "agent": "writer",
+            "depends_on": ["analysis"],
+            "description": "Write the one-page brief.",
+        },
     ],
 }
 
@@ -94,11 +107,15 @@ def _researcher(messages: list[BaseMessage]) -> AIMessage | str:
 
 def _analyst(messages: list[BaseMessage]) -> str:
     task = _last_human(messages)
-    text = ("Opportunity: roughly 1.5-2x the energy density of lithium-ion and safer cells. "
-            "Timing: pilot lines now, vehicles from 2027-2028.")
+    text = (
+        "Opportunity: roughly 1.5-2x the energy density of lithium-ion and safer cells. "
+        "Timing: pilot lines now, vehicles from 2027-2028."
+    )
     if "reviewer asked for changes" in task:
-        text += (" Risks: dendrite growth, interface resistance and manufacturing cost may delay "
-                 "scale-up; semi-solid cells may capture the market first.")
+        text += (
+            " Risks: dendrite growth, interface resistance and manufacturing cost may delay "
+            "scale-up; semi-solid cells may capture the market first."
+        )
     return text
 
 
@@ -112,8 +129,11 @@ def _writer(messages: list[BaseMessage]) -> str:
 def _critic(messages: list[BaseMessage]) -> dict[str, Any]:
     results = _last_human(messages)
     if "Risks:" not in results:
-        return {"decision": "revise", "revise": ["analysis"],
-                "feedback": "The analysis must name the main risks for an investor."}
+        return {
+            "decision": "revise",
+            "revise": ["analysis"],
+            "feedback": "The analysis must name the main risks for an investor.",
+        }
     return {"decision": "accept", "feedback": "Complete and sourced."}
 
 

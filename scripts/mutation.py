@@ -50,9 +50,20 @@ TARGETS: dict[str, list[str]] = {
     "memory/_embeddings.py": MEMORY_TESTS,
 }
 SWAPS: dict[type, type] = {
-    ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE,
-    ast.LtE: ast.Gt, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
-    ast.And: ast.Or, ast.Or: ast.And, ast.Add: ast.Sub, ast.Sub: ast.Add,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Lt: ast.GtE,
+    ast.GtE: ast.Lt,
+    ast.Gt: ast.LtE,
+    ast.LtE: ast.Gt,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+    ast.And: ast.Or,
+    ast.Or: ast.And,
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
 }
 LOG_NAMES = {"log", "logger", "logging", "warnings"}
 
@@ -80,8 +91,11 @@ def _is_log_call(node: ast.AST) -> bool:
 
 
 def _is_docstring(node: ast.AST) -> bool:
-    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(
-        node.value.value, str)
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
 
 
 def candidates(tree: ast.Module) -> list[tuple[ast.AST, str]]:
@@ -110,12 +124,15 @@ def candidates(tree: ast.Module) -> list[tuple[ast.AST, str]]:
                     out.append((node, "drop not"))
                 elif isinstance(node, ast.Constant) and isinstance(node.value, bool):
                     out.append((node, f"{node.value} -> {not node.value}"))
-                elif (isinstance(node, ast.Constant) and type(node.value) is int):
+                elif isinstance(node, ast.Constant) and type(node.value) is int:
                     out.append((node, f"{node.value} -> {node.value + 1}"))
                 elif isinstance(node, ast.Raise):
                     out.append((node, "drop raise"))
-                elif isinstance(node, ast.Return) and node.value is not None and not (
-                        isinstance(node.value, ast.Constant) and node.value.value is None):
+                elif (
+                    isinstance(node, ast.Return)
+                    and node.value is not None
+                    and not (isinstance(node.value, ast.Constant) and node.value.value is None)
+                ):
                     out.append((node, "return None"))
                 elif isinstance(node, (ast.Assign, ast.AugAssign, ast.Expr)) and not _is_docstring(node):
                     out.append((node, "drop statement"))
@@ -161,8 +178,10 @@ def mutants_of(file: str) -> list[Mutant]:
         if isinstance(parent, ast.stmt):
             for child in ast.walk(parent):
                 statement[id(child)] = parent.lineno  # inner statements come later and win
-    return [Mutant(file, getattr(n, "lineno", 0), kind, i, statement.get(id(n), 0))
-            for i, (n, kind) in enumerate(candidates(tree))]
+    return [
+        Mutant(file, getattr(n, "lineno", 0), kind, i, statement.get(id(n), 0))
+        for i, (n, kind) in enumerate(candidates(tree))
+    ]
 
 
 def mutated_source(m: Mutant) -> str:
@@ -173,8 +192,20 @@ def mutated_source(m: Mutant) -> str:
 
 def _pytest(args: list[str], **options: object) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "AGENTORCH_RANDOM_RUNS": os.environ.get("AGENTORCH_RANDOM_RUNS", "30")}
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-m", "not slow", "-p", "no:cacheprovider",
-           "--timeout", "15", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-x",
+        "-q",
+        "-m",
+        "not slow",
+        "-p",
+        "no:cacheprovider",
+        "--timeout",
+        "15",
+        *args,
+    ]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, **options)  # type: ignore[call-overload]
 
 
@@ -199,9 +230,27 @@ def coverage_map(files: list[str]) -> dict[str, dict[str, set[int]]]:
     for n, test in enumerate(sorted({t for f in files for t in test_files(TARGETS[f])})):
         data_file = folder / f"cov-{n}"
         env = {**os.environ, "AGENTORCH_RANDOM_RUNS": "30"}
-        subprocess.run([sys.executable, "-m", "coverage", "run", f"--data-file={data_file}",
-                        "--source=" + ",".join(sources), "-m", "pytest", "-q", "-m", "not slow",
-                        "-p", "no:cacheprovider", test], cwd=ROOT, env=env, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "coverage",
+                "run",
+                f"--data-file={data_file}",
+                "--source=" + ",".join(sources),
+                "-m",
+                "pytest",
+                "-q",
+                "-m",
+                "not slow",
+                "-p",
+                "no:cacheprovider",
+                test,
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+        )
         data = CoverageData(basename=str(data_file))
         data.read()
         out[test] = {f: set(data.lines(str(ROOT / f)) or ()) for f in files}
@@ -227,14 +276,20 @@ def main() -> int:
     ap.add_argument("--list", action="store_true", help="list the sample without running tests")
     ap.add_argument("--out", type=Path, help="write a Markdown report here")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per mutant's test run")
-    ap.add_argument("--again", type=Path,
-                    help="run only the survivors listed in this earlier report (after adding tests)")
+    ap.add_argument(
+        "--again", type=Path, help="run only the survivors listed in this earlier report (after adding tests)"
+    )
     args = ap.parse_args()
     files = [f for f in TARGETS if not args.only or args.only in f]
     everything = [m for f in files for m in mutants_of(f)]
-    sample = everything if not args.sample else sorted(
-        random.Random(args.seed).sample(everything, min(args.sample, len(everything))),
-        key=lambda m: (m.file, m.index))
+    sample = (
+        everything
+        if not args.sample
+        else sorted(
+            random.Random(args.seed).sample(everything, min(args.sample, len(everything))),
+            key=lambda m: (m.file, m.index),
+        )
+    )
     if args.again:
         wanted = set(re.findall(r"^- `([^`]+)`", args.again.read_text(), re.M))
         sample = [m for m in sample if m.label() in wanted]
@@ -267,9 +322,13 @@ def main() -> int:
 
 def report(outcomes: list[tuple[Mutant, str]], args: argparse.Namespace, total: int) -> str:
     caught = sum(o.startswith("caught") for _, o in outcomes)
-    lines = [f"Sample: {len(outcomes)} of {total} candidate mutants, seed {args.seed}. "
-             f"**Caught {caught} of {len(outcomes)} ({caught / max(1, len(outcomes)):.1%}).**", "",
-             "| file | mutants | caught |", "| --- | --- | --- |"]
+    lines = [
+        f"Sample: {len(outcomes)} of {total} candidate mutants, seed {args.seed}. "
+        f"**Caught {caught} of {len(outcomes)} ({caught / max(1, len(outcomes)):.1%}).**",
+        "",
+        "| file | mutants | caught |",
+        "| --- | --- | --- |",
+    ]
     for f in TARGETS:
         mine = [o for m, o in outcomes if m.file == f]
         if mine:
@@ -280,8 +339,10 @@ def report(outcomes: list[tuple[Mutant, str]], args: argparse.Namespace, total: 
     for m in survivors:
         text = src_cache.setdefault(m.file, (ROOT / m.file).read_text().splitlines())
         outcome = dict((id(k), o) for k, o in outcomes)[id(m)]
-        lines.append(f"- `{m.label()}`: `{text[m.line - 1].strip()}`"
-                     + (" (no test executes it)" if outcome == "not covered" else ""))
+        lines.append(
+            f"- `{m.label()}`: `{text[m.line - 1].strip()}`"
+            + (" (no test executes it)" if outcome == "not covered" else "")
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -18,9 +18,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 NOW = "2026-01-01T00:00:00+00:00"
-INFO = {"version": "0.10.0", "batch_ingest_config": {
-    "use_multipart_endpoint": True, "size_limit": 100, "size_limit_bytes": 20_971_520,
-    "scale_up_nthreads_limit": 1, "scale_up_qsize_trigger": 1000, "scale_down_nempty_trigger": 4}}
+INFO = {
+    "version": "0.10.0",
+    "batch_ingest_config": {
+        "use_multipart_endpoint": True,
+        "size_limit": 100,
+        "size_limit_bytes": 20_971_520,
+        "scale_up_nthreads_limit": 1,
+        "scale_up_qsize_trigger": 1000,
+        "scale_down_nempty_trigger": 4,
+    },
+}
 
 
 class FakeLangSmith:
@@ -67,8 +75,15 @@ class FakeLangSmith:
             name = path.split("name=")[-1].split("&")[0] if "name=" in path else None
             return 200, [d for d in self.datasets.values() if name is None or d["name"] == name]
         elif method == "POST" and route.endswith("/datasets"):
-            d = {"id": str(uuid.uuid4()), "name": body["name"], "description": body.get("description"),
-                 "created_at": NOW, "modified_at": NOW, "data_type": "kv", "tenant_id": str(uuid.uuid4())}
+            d = {
+                "id": str(uuid.uuid4()),
+                "name": body["name"],
+                "description": body.get("description"),
+                "created_at": NOW,
+                "modified_at": NOW,
+                "data_type": "kv",
+                "tenant_id": str(uuid.uuid4()),
+            }
             self.datasets[d["id"]] = d
             return 200, d
         elif method == "POST" and route.endswith("/examples/bulk"):
@@ -77,12 +92,22 @@ class FakeLangSmith:
         elif method == "GET" and "examples" in route:
             return 200, []
         elif method == "POST" and route.endswith("/sessions"):
-            return 200, {"id": str(uuid.uuid4()), "name": body.get("name"), "start_time": NOW,
-                         "tenant_id": str(uuid.uuid4()), "reference_dataset_id": body.get("reference_dataset_id")}
+            return 200, {
+                "id": str(uuid.uuid4()),
+                "name": body.get("name"),
+                "start_time": NOW,
+                "tenant_id": str(uuid.uuid4()),
+                "reference_dataset_id": body.get("reference_dataset_id"),
+            }
         elif method == "POST" and route.endswith("/feedback"):
-            return 200, {"id": body.get("id") or str(uuid.uuid4()), "run_id": body.get("run_id"),
-                         "key": body.get("key"), "score": body.get("score"), "created_at": NOW,
-                         "modified_at": NOW}
+            return 200, {
+                "id": body.get("id") or str(uuid.uuid4()),
+                "run_id": body.get("run_id"),
+                "key": body.get("key"),
+                "score": body.get("score"),
+                "created_at": NOW,
+                "modified_at": NOW,
+            }
         else:
             return 202, {}
         return 200, {}
@@ -126,8 +151,9 @@ def _handler(fake: FakeLangSmith) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self, method: str) -> None:
             length = int(self.headers.get("content-length") or 0)
-            raw = _decompress(self.rfile.read(length) if length else b"",
-                              self.headers.get("content-encoding", ""))
+            raw = _decompress(
+                self.rfile.read(length) if length else b"", self.headers.get("content-encoding", "")
+            )
             content_type = self.headers.get("content-type", "")
             body: Any = raw
             if "json" in content_type or not content_type.startswith("multipart"):

@@ -12,8 +12,7 @@ ACCEPT = {"decision": "accept", "feedback": "good"}
 
 def st(id: str, agent: str, *deps: str, description: str | None = None) -> dict[str, Any]:
     """A sub-task dict for scripted plans."""
-    return {"id": id, "description": description or f"do {id}", "agent": agent,
-            "depends_on": list(deps)}
+    return {"id": id, "description": description or f"do {id}", "agent": agent, "depends_on": list(deps)}
 
 
 def plan(*subtasks: dict[str, Any]) -> dict[str, Any]:

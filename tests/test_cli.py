@@ -48,8 +48,9 @@ def test_run_without_a_model_exits_2_and_says_what_to_set(capsys, monkeypatch) -
 
 def test_run_loads_a_team_file(capsys, monkeypatch) -> None:
     monkeypatch.setenv("AGENTORCH_MODEL", "scripted")
-    assert main(["run", "Brief me on batteries", "--team", str(ROOT / "graphs" / "research.py"),
-                 "--plain"]) == 0
+    assert (
+        main(["run", "Brief me on batteries", "--team", str(ROOT / "graphs" / "research.py"), "--plain"]) == 0
+    )
     assert "final status=completed" in capsys.readouterr().out
 
 
@@ -61,6 +62,10 @@ def test_run_with_a_bad_team_spec_is_a_usage_error(capsys, monkeypatch) -> None:
 
 @pytest.mark.parametrize("command", [[], ["demo"], ["run"], ["eval"], ["report"]])
 def test_every_command_has_help(command: list[str]) -> None:
-    out = subprocess.run([sys.executable, "-m", "agentorch", *command, "--help"],
-                         capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"})
+    out = subprocess.run(
+        [sys.executable, "-m", "agentorch", *command, "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "120"},
+    )
     assert out.returncode == 0 and "usage: agentorch" in out.stdout

@@ -15,13 +15,17 @@ ALLOWED: dict[tuple[str, str], str] = {
     # (file, what): why
     ("agentorch/testing/_block.py", "guard._agentorch_guard"): "a marker on our own wrapper function",
     ("agentorch/testing/_block.py", "aguard._agentorch_guard"): "a marker on our own wrapper function",
-    ("agentorch/testing/_block.py", "cls.__dict__.get('_prepare_request')"):
-        "the opt-in request guard of the pytest plugin: openai has no public hook that sees every "
-        "request of every client a test builds (a custom http_client covers only the clients we "
-        "build); see README 'pytest'",
+    (
+        "agentorch/testing/_block.py",
+        "cls.__dict__.get('_prepare_request')",
+    ): "the opt-in request guard of the pytest plugin: openai has no public hook that sees every "
+    "request of every client a test builds (a custom http_client covers only the clients we "
+    "build); see README 'pytest'",
     ("agentorch/testing/_block.py", "cls._prepare_request"): "the same guard, installing itself",
-    ("agentorch/testing/_block.py", "getattr(hook, '_agentorch_guard', False)"):
-        "reads the marker on our own wrapper function",
+    (
+        "agentorch/testing/_block.py",
+        "getattr(hook, '_agentorch_guard', False)",
+    ): "reads the marker on our own wrapper function",
 }
 STRING_ACCESS = {"getattr", "setattr", "hasattr", "delattr"}
 
@@ -35,8 +39,13 @@ def _by_string(call: ast.Call) -> bool:
     f = call.func
     if isinstance(f, ast.Name) and f.id in STRING_ACCESS and len(call.args) >= 2:
         key = call.args[1]
-    elif (isinstance(f, ast.Attribute) and f.attr == "get" and isinstance(f.value, ast.Attribute)
-          and f.value.attr == "__dict__" and call.args):
+    elif (
+        isinstance(f, ast.Attribute)
+        and f.attr == "get"
+        and isinstance(f.value, ast.Attribute)
+        and f.value.attr == "__dict__"
+        and call.args
+    ):
         key = call.args[0]
     else:
         return False
@@ -62,8 +71,11 @@ def _violations(path: Path) -> list[tuple[str, int, str]]:
     own = _own_receivers(tree)
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _by_string(node) and not (
-                isinstance(node.func, ast.Name) and id(node.args[0]) in own):
+        if (
+            isinstance(node, ast.Call)
+            and _by_string(node)
+            and not (isinstance(node.func, ast.Name) and id(node.args[0]) in own)
+        ):
             found.append((rel, node.lineno, ast.unparse(node)))
         elif isinstance(node, ast.ImportFrom) and node.module and not node.module.startswith("agentorch"):
             parts = node.module.split(".")
@@ -78,8 +90,11 @@ def _violations(path: Path) -> list[tuple[str, int, str]]:
             base = node.value
             if isinstance(base, ast.Name) and (id(base) in own or base.id in OURS or _private(base.id)):
                 continue  # our own object, or a private module/name of ours
-            if (isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name)
-                    and (id(base.value) in own or base.value.id in OURS)):
+            if (
+                isinstance(base, ast.Attribute)
+                and isinstance(base.value, ast.Name)
+                and (id(base.value) in own or base.value.id in OURS)
+            ):
                 continue  # self.something._ours
             if isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id == "super":
                 continue

@@ -31,7 +31,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_the_cascades_example_runs_and_escalates_what_the_critic_sent_back(capsys) -> None:
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Cascades and costs"):text.index("## Scaling out")]
+    section = text[text.index("## Cascades and costs") : text.index("## Scaling out")]
     example = re.findall(r"```python\n(.*?)```", section, re.S)[0]
     exec(compile(example, "README-cascades", "exec"), {})
     lines = capsys.readouterr().out.splitlines()

@@ -343,8 +343,7 @@ def models_from_env(
         variable = role_env_var(role)
         if variable in seen and seen[variable] != role:
             raise ConfigError(
-                f"Roles {seen[variable]!r} and {role!r} share the variable `{variable}`: "
-                "rename one of them."
+                f"Roles {seen[variable]!r} and {role!r} share the variable `{variable}`: rename one of them."
             )
         seen[variable] = role
         overridden = any(

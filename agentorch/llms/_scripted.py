@@ -101,8 +101,7 @@ class ScriptedChatModel(BaseChatModel):
             # time.sleep rejects negatives and overflows; NaN would not wait at all
             if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay < 1e6:
                 raise ConfigError(
-                    f"`latency` must be seconds in [0, 1e6) or a mapping of role -> seconds, "
-                    f"got {latency!r}."
+                    f"`latency` must be seconds in [0, 1e6) or a mapping of role -> seconds, got {latency!r}."
                 )
         super().__init__(script=normalized, **kwargs)
 
@@ -122,9 +121,7 @@ class ScriptedChatModel(BaseChatModel):
         """Unconsumed responses per listed role."""
         with self._lock:
             return {
-                r: len(s) - self._positions.get(r, 0)
-                for r, s in self.script.items()
-                if isinstance(s, list)
+                r: len(s) - self._positions.get(r, 0) for r, s in self.script.items() if isinstance(s, list)
             }
 
     def assert_complete(self) -> None:

@@ -86,10 +86,12 @@ def _check(request: Any) -> None:
 
 def _guarded(hook: Any) -> Any:
     if inspect.iscoroutinefunction(hook):
+
         @functools.wraps(hook)
         async def aguard(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
             _check(request)
             return await hook(self, request, *args, **kwargs)
+
         aguard._agentorch_guard = True  # type: ignore[attr-defined]
         return aguard
 
@@ -97,5 +99,6 @@ def _guarded(hook: Any) -> Any:
     def guard(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         _check(request)
         return hook(self, request, *args, **kwargs)
+
     guard._agentorch_guard = True  # type: ignore[attr-defined]
     return guard

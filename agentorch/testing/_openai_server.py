@@ -73,9 +73,7 @@ __all__ = [
 logger = logging.getLogger("agentorch.testing.openai_server")
 
 #: Headers whose values are replaced by `REDACTED` in recorded requests.
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie"}
-)
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie"})
 REDACTED = "[redacted]"
 
 CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
@@ -116,9 +114,7 @@ class Fault:
                 f"got retry_after={self.retry_after!r} with status={self.status!r}."
             )
         if self.hang is not None and not self.hang > 0:
-            raise ConfigError(
-                f"`Fault.hang` must be a positive number of seconds, got {self.hang!r}."
-            )
+            raise ConfigError(f"`Fault.hang` must be a positive number of seconds, got {self.hang!r}.")
 
 
 @dataclass(frozen=True)
@@ -153,8 +149,7 @@ class ToolCalls:
                 parsed.append(ToolCall(call["name"], call.get("args", {}), call.get("id")))
             else:
                 raise ConfigError(
-                    "`ToolCalls` items must be `ToolCall` or a mapping with a `name`, "
-                    f"got {call!r}."
+                    f"`ToolCalls` items must be `ToolCall` or a mapping with a `name`, got {call!r}."
                 )
         if not parsed:
             raise ConfigError("`ToolCalls` needs at least one call.")
@@ -204,9 +199,7 @@ class _Lane:
             self.queue.extend(source)
         else:
             where = f"for key {key!r} " if key is not None else ""
-            raise ConfigError(
-                f"A script {where}must be a list of replies or a callable, got {source!r}."
-            )
+            raise ConfigError(f"A script {where}must be a list of replies or a callable, got {source!r}.")
 
     def describe(self) -> str:
         return "the script" if self.key is None else f"the script for key {self.key!r}"
@@ -488,9 +481,7 @@ class OpenAIServer:
                 lane = lanes[0]
             else:
                 messages = body.get("messages") or [{}]
-                system = (
-                    _text_of(messages[0].get("content")) if isinstance(messages[0], Mapping) else ""
-                )
+                system = _text_of(messages[0].get("content")) if isinstance(messages[0], Mapping) else ""
                 matching = [lane for lane in lanes if lane.key in system]  # type: ignore[operator]
                 if len(matching) != 1:
                     found = "no script key" if not matching else "several script keys"
@@ -534,9 +525,7 @@ class OpenAIServer:
                     "or text instead"
                 )
             return _Answer(json.dumps(data), [])
-        raise _ScriptError(
-            f"unsupported reply {reply!r}: use str, mapping, model, ToolCalls or Fault"
-        )
+        raise _ScriptError(f"unsupported reply {reply!r}: use str, mapping, model, ToolCalls or Fault")
 
     def _tool_call(self, call: ToolCall) -> dict[str, Any]:
         if isinstance(call.args, str):
@@ -628,15 +617,11 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return raw, None
 
-    def _send_json(
-        self, status: int, payload: Any, headers: Mapping[str, str] | None = None
-    ) -> None:
+    def _send_json(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
         self._send_bytes(status, data, headers)
 
-    def _send_bytes(
-        self, status: int, data: bytes, headers: Mapping[str, str] | None = None
-    ) -> None:
+    def _send_bytes(self, status: int, data: bytes, headers: Mapping[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -646,9 +631,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
         self.wfile.flush()
 
-    def _send_error(
-        self, status: int, message: str, headers: Mapping[str, str] | None = None
-    ) -> None:
+    def _send_error(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
         self._send_json(status, _error_body(status, message), headers)
 
     # -- routes ------------------------------------------------------------------------
@@ -657,8 +640,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.owner._record(RecordedRequest("GET", self.path, self._headers(), None))
         if self.path.rstrip("/") == MODELS_PATH:
             data = [
-                {"id": m, "object": "model", "created": 0, "owned_by": "agentorch"}
-                for m in self.owner.models
+                {"id": m, "object": "model", "created": 0, "owned_by": "agentorch"} for m in self.owner.models
             ]
             self._send_json(200, {"object": "list", "data": data})
         else:
@@ -677,9 +659,7 @@ class _Handler(BaseHTTPRequestHandler):
             or not body["messages"]
         ):
             self.owner._record(RecordedRequest("POST", self.path, headers, body))
-            self._send_error(
-                400, self.owner._error("chat request without a JSON body with `messages`")
-            )
+            self._send_error(400, self.owner._error("chat request without a JSON body with `messages`"))
             return
         try:
             lane, reply = self.owner._choose(body)
@@ -746,10 +726,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.retry_after is not None:
             headers["Retry-After"] = str(math.ceil(fault.retry_after))
             headers["retry-after-ms"] = str(int(fault.retry_after * 1000))
-        message = (
-            fault.message
-            or f"Injected fault: HTTP {fault.status} {HTTPStatus(fault.status).phrase}"
-        )
+        message = fault.message or f"Injected fault: HTTP {fault.status} {HTTPStatus(fault.status).phrase}"
         self._send_error(fault.status, message, headers)
 
     def _envelope(self, body: Mapping[str, Any], kind: str, number: int) -> dict[str, Any]:

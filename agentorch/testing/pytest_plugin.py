@@ -25,10 +25,19 @@ _SUFFIXES = (".yaml", ".yml")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("agentorch")
-    group.addoption("--agentorch-suites", action="append", default=[], metavar="PATH",
-                    help="collect agentorch eval suites (YAML) under PATH, one test per case")
-    parser.addini("agentorch_suites", type="paths", default=[],
-                  help="directories or files of agentorch eval suites to collect")
+    group.addoption(
+        "--agentorch-suites",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="collect agentorch eval suites (YAML) under PATH, one test per case",
+    )
+    parser.addini(
+        "agentorch_suites",
+        type="paths",
+        default=[],
+        help="directories or files of agentorch eval suites to collect",
+    )
 
 
 _SUITE_ROOTS = pytest.StashKey[list[Path]]()
@@ -89,7 +98,9 @@ class CaseItem(pytest.Item):
             lines = [f"{s.name}: {s.detail}" for s in result.scores if not s.passed]
             if result.error:
                 lines.append(f"error: {result.error}")
-            raise CaseFailed(f"case {result.key} {result.outcome} (status {result.status})\n  " + "\n  ".join(lines))
+            raise CaseFailed(
+                f"case {result.key} {result.outcome} (status {result.status})\n  " + "\n  ".join(lines)
+            )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CaseFailed):

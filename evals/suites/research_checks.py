@@ -45,15 +45,23 @@ def critic_revised_first(result: RunResult, case: Case) -> bool:
 
 def replanned(result: RunResult, case: Case) -> Score:
     """The planner made a second plan after the critic asked for one."""
-    return Score(name="replanned", passed=len(result.plans) >= 2, value=float(len(result.plans)),
-                 detail=f"{len(result.plans)} plans")
+    return Score(
+        name="replanned",
+        passed=len(result.plans) >= 2,
+        value=float(len(result.plans)),
+        detail=f"{len(result.plans)} plans",
+    )
 
 
 def tool_errors_observed(result: RunResult, case: Case) -> Score:
     """Tool failures were recorded on the calls (and became observations, not crashes)."""
     errors = [c.error for r in result.history for c in r.tool_calls if c.error]
-    return Score(name="tool_errors_observed", passed=bool(errors), value=float(len(errors)),
-                 detail=errors[0][:120] if errors else "no tool call recorded an error")
+    return Score(
+        name="tool_errors_observed",
+        passed=bool(errors),
+        value=float(len(errors)),
+        detail=errors[0][:120] if errors else "no tool call recorded an error",
+    )
 
 
 def approved_by_eval(result: RunResult, case: Case) -> bool:

@@ -38,5 +38,3 @@ def team_of(llm: Any, **kwargs: Any) -> Team:
     ]
     agents.extend(kwargs.pop("extra_agents", []))
     return Team(agents=agents, llm=llm, **kwargs)
-
-

@@ -20,13 +20,16 @@ NO_RETRY = RetryPolicy(max_attempts=1)
 
 def boss(planner: list[Any], critic: list[Any], synthesizer: list[Any] | None = None) -> ScriptedChatModel:
     """The planner, critic and synthesizer."""
-    return ScriptedChatModel({"planner": planner, "critic": critic,
-                              "synthesizer": synthesizer or ["the answer"]}, model_name="boss")
+    return ScriptedChatModel(
+        {"planner": planner, "critic": critic, "synthesizer": synthesizer or ["the answer"]},
+        model_name="boss",
+    )
 
 
 def writer_team(boss_model: ScriptedChatModel, writer_llm: Any, **kwargs: Any) -> Team:
-    return Team(agents=[Agent(name="writer", role="Writes", llm=writer_llm)], llm=boss_model,
-                prices=PRICES, **kwargs)
+    return Team(
+        agents=[Agent(name="writer", role="Writes", llm=writer_llm)], llm=boss_model, prices=PRICES, **kwargs
+    )
 
 
 def test_a_revision_moves_the_sub_task_to_the_next_model_and_the_record_says_which() -> None:
@@ -50,7 +53,8 @@ def test_a_revision_moves_the_sub_task_to_the_next_model_and_the_record_says_whi
     cost = result.usage.cost()
     by_model = result.usage.by_model
     assert cost.by_model["cheap"] == pytest.approx(
-        (by_model["cheap"].input_tokens * 1.0 + by_model["cheap"].output_tokens * 2.0) / 1e6)
+        (by_model["cheap"].input_tokens * 1.0 + by_model["cheap"].output_tokens * 2.0) / 1e6
+    )
     assert cost.by_model["strong"] > cost.by_model["cheap"] > 0
     assert cost.by_role["writer"] == pytest.approx(cost.by_model["cheap"] + cost.by_model["strong"])
     assert cost.by_role["planner"] == 0.0 and cost.total == pytest.approx(cost.by_role["writer"])
@@ -62,34 +66,42 @@ def test_a_revision_moves_the_sub_task_to_the_next_model_and_the_record_says_whi
 def test_a_failed_model_hands_the_same_attempt_run_to_the_next_model() -> None:
     cheap = ScriptedChatModel({"writer": [ValueError("bad request")]}, model_name="cheap")
     strong = ScriptedChatModel({"writer": ["done by strong"]}, model_name="strong")
-    team = writer_team(boss([plan(st("w", "writer"))], [ACCEPT]), cascade(cheap, strong),
-                       retry=NO_RETRY)
+    team = writer_team(boss([plan(st("w", "writer"))], [ACCEPT]), cascade(cheap, strong), retry=NO_RETRY)
 
     events = list(team.stream("Write it", thread_id="t"))
     result = team.result("t")
 
     assert result.status == "completed" and result.results["w"].model == "strong"
     assert [(h.attempts, h.model, h.status) for h in result.history] == [
-        (1, "cheap", "failed"), (2, "strong", "done")]
+        (1, "cheap", "failed"),
+        (2, "strong", "done"),
+    ]
     assert "bad request" in result.history[0].error
     assert [(e["result"].attempts, e["status"]) for e in events if e["type"] == "subtask_finished"] == [
-        (1, "failed"), (2, "done")]
+        (1, "failed"),
+        (2, "done"),
+    ]
 
 
 def test_an_agent_with_tools_starts_over_on_the_next_model_after_a_failure() -> None:
     boss_model = boss([plan(st("r", "researcher"))], [ACCEPT])
-    cheap = ScriptedChatModel({"researcher": [call("search", query="x"), ValueError("cheap broke")]},
-                              model_name="cheap")
-    strong = ScriptedChatModel({"researcher": [call("search", query="y"), "found it"]},
-                               model_name="strong")
-    team = Team(agents=[Agent(name="researcher", role="Finds", tools=[search],
-                              llm=cascade(cheap, strong))], llm=boss_model, retry=NO_RETRY)
+    cheap = ScriptedChatModel(
+        {"researcher": [call("search", query="x"), ValueError("cheap broke")]}, model_name="cheap"
+    )
+    strong = ScriptedChatModel({"researcher": [call("search", query="y"), "found it"]}, model_name="strong")
+    team = Team(
+        agents=[Agent(name="researcher", role="Finds", tools=[search], llm=cascade(cheap, strong))],
+        llm=boss_model,
+        retry=NO_RETRY,
+    )
 
     result = team.run("Find it")
 
     assert result.status == "completed" and result.results["r"].output == "found it"
     assert [(h.model, h.status, [c.args["query"] for c in h.tool_calls]) for h in result.history] == [
-        ("cheap", "failed", ["x"]), ("strong", "done", ["y"])]
+        ("cheap", "failed", ["x"]),
+        ("strong", "done", ["y"]),
+    ]
     # the strong model starts from the task, not from the cheap model's conversation
     assert [type(m).__name__ for m in strong.calls[0].messages] == ["SystemMessage", "HumanMessage"]
     assert result.usage.by_role["researcher"].calls == 3  # answered calls: cheap 1, strong 2
@@ -98,8 +110,7 @@ def test_an_agent_with_tools_starts_over_on_the_next_model_after_a_failure() -> 
 def test_a_sub_task_that_runs_out_of_models_fails_and_the_run_says_which() -> None:
     cheap = ScriptedChatModel({"writer": [ValueError("cheap broke")]}, model_name="cheap")
     strong = ScriptedChatModel({"writer": [ValueError("strong broke")]}, model_name="strong")
-    team = writer_team(boss([plan(st("w", "writer"))], [ACCEPT]), cascade(cheap, strong),
-                       retry=NO_RETRY)
+    team = writer_team(boss([plan(st("w", "writer"))], [ACCEPT]), cascade(cheap, strong), retry=NO_RETRY)
 
     result = team.run("Write it")
 
@@ -122,8 +133,9 @@ def test_our_own_errors_fail_the_run_instead_of_moving_up_the_cascade() -> None:
 def test_revisions_past_the_strongest_model_run_out_of_models() -> None:
     cheap = ScriptedChatModel({"writer": ["v1"]}, model_name="cheap")
     strong = ScriptedChatModel({"writer": ["v2"]}, model_name="strong")
-    team = writer_team(boss([plan(st("w", "writer"))], [REVISE_W, REVISE_W, ACCEPT]),
-                       cascade(cheap, strong), max_rounds=3)
+    team = writer_team(
+        boss([plan(st("w", "writer"))], [REVISE_W, REVISE_W, ACCEPT]), cascade(cheap, strong), max_rounds=3
+    )
 
     result = team.run("Write it")
 
@@ -135,14 +147,19 @@ def test_revisions_past_the_strongest_model_run_out_of_models() -> None:
 def test_a_dependent_re_run_by_a_revision_upstream_keeps_its_model() -> None:
     cheap = ScriptedChatModel({"writer:w": ["v1"], "writer:x": ["x1", "x2"]}, model_name="cheap")
     strong = ScriptedChatModel({"writer:w": ["v2"]}, model_name="strong")
-    team = writer_team(boss([plan(st("w", "writer"), st("x", "writer", "w"))], [REVISE_W, ACCEPT]),
-                       cascade(cheap, strong))
+    team = writer_team(
+        boss([plan(st("w", "writer"), st("x", "writer", "w"))], [REVISE_W, ACCEPT]), cascade(cheap, strong)
+    )
 
     result = team.run("Write it")
 
     assert result.status == "completed"
     assert [(h.subtask_id, h.model) for h in result.history] == [
-        ("w", "cheap"), ("x", "cheap"), ("w", "strong"), ("x", "cheap")]
+        ("w", "cheap"),
+        ("x", "cheap"),
+        ("w", "strong"),
+        ("x", "cheap"),
+    ]
 
 
 def test_effort_high_starts_at_the_strongest_model() -> None:
@@ -160,8 +177,12 @@ def test_effort_high_starts_at_the_strongest_model() -> None:
 
 
 def test_a_team_wide_cascade_gives_the_other_roles_its_first_model() -> None:
-    script = {"planner": [plan(st("w", "writer"))], "writer": ["draft"], "critic": [ACCEPT],
-              "synthesizer": ["answer"]}
+    script = {
+        "planner": [plan(st("w", "writer"))],
+        "writer": ["draft"],
+        "critic": [ACCEPT],
+        "synthesizer": ["answer"],
+    }
     cheap = ScriptedChatModel(script, model_name="cheap")
     strong = ScriptedChatModel({}, model_name="strong")
     team = Team(agents=[Agent(name="writer", role="Writes")], llm=cascade(cheap, strong))
@@ -198,8 +219,9 @@ def test_a_routing_hook_can_fall_back_to_a_cascade_and_give_up() -> None:
     def cheap_only_once(subtask: SubTask, attempt: int, history: list[Any]) -> Any:
         return None if attempt > 1 else ladder.route(subtask, attempt, history)
 
-    team = writer_team(boss([plan(st("w", "writer"))], [REVISE_W, ACCEPT]), cheap,
-                       route_model=cheap_only_once)
+    team = writer_team(
+        boss([plan(st("w", "writer"))], [REVISE_W, ACCEPT]), cheap, route_model=cheap_only_once
+    )
     result = team.run("Write it")
 
     assert result.status == "failed"
@@ -209,8 +231,9 @@ def test_a_routing_hook_can_fall_back_to_a_cascade_and_give_up() -> None:
 
 def test_a_routing_hook_that_offers_the_failed_model_again_fails_the_run() -> None:
     cheap = ScriptedChatModel({"writer": [ValueError("bad request"), "unused"]}, model_name="cheap")
-    team = writer_team(boss([plan(st("w", "writer"))], [ACCEPT]), cheap, retry=NO_RETRY,
-                       route_model=lambda s, a, h: cheap)
+    team = writer_team(
+        boss([plan(st("w", "writer"))], [ACCEPT]), cheap, retry=NO_RETRY, route_model=lambda s, a, h: cheap
+    )
     with pytest.raises(RunFailed, match=r"Sub-task `w`.*bad request") as info:
         team.run("Write it")
     assert len(cheap.calls) == 1
@@ -218,26 +241,37 @@ def test_a_routing_hook_that_offers_the_failed_model_again_fails_the_run() -> No
 
 
 def test_a_routing_hook_that_returns_something_else_is_a_config_error() -> None:
-    team = writer_team(boss([plan(st("w", "writer"))], [ACCEPT]),
-                       ScriptedChatModel({}, model_name="cheap"), route_model=lambda s, a, h: "gpt-4o")
+    team = writer_team(
+        boss([plan(st("w", "writer"))], [ACCEPT]),
+        ScriptedChatModel({}, model_name="cheap"),
+        route_model=lambda s, a, h: "gpt-4o",
+    )
     with pytest.raises(ConfigError, match="`route_model` must return a chat model"):
         team.run("Write it")
 
 
 def test_a_money_budget_stops_the_run_and_skips_parallel_sub_tasks() -> None:
     # a and b run in parallel and spend the budget; c and d (parallel, after a) are skipped
-    worker = ScriptedChatModel({"writer:a": ["A done"], "writer:b": ["B done"]},
-                               model_name="cheap", latency=0.05)
+    worker = ScriptedChatModel(
+        {"writer:a": ["A done"], "writer:b": ["B done"]}, model_name="cheap", latency=0.05
+    )
     p = plan(st("a", "writer"), st("b", "writer"), st("c", "writer", "a"), st("d", "writer", "a"))
-    team = Team(agents=[Agent(name="writer", role="Writes", llm=worker)],
-                llm=boss([p], [], []), prices={"boss": (0, 0), "cheap": (5000, 5000)},
-                budget=Budget(max_cost=0.01))
+    team = Team(
+        agents=[Agent(name="writer", role="Writes", llm=worker)],
+        llm=boss([p], [], []),
+        prices={"boss": (0, 0), "cheap": (5000, 5000)},
+        budget=Budget(max_cost=0.01),
+    )
 
     result = team.run("Four things")
 
     assert result.status == "budget_exhausted" and "max_cost=0.01" in result.error
     assert {k: r.status for k, r in result.results.items()} == {
-        "a": "done", "b": "done", "c": "skipped", "d": "skipped"}
+        "a": "done",
+        "b": "done",
+        "c": "skipped",
+        "d": "skipped",
+    }
     assert "A done" in result.answer and "B done" in result.answer
     assert result.usage.cost().total >= 0.01
     assert sorted(c.subtask_id for c in worker.calls) == ["a", "b"]
@@ -248,37 +282,51 @@ def test_a_money_budget_needs_a_price_for_every_model() -> None:
     with pytest.raises(ConfigError, match=r"no price for `my-local-llama`.*prices="):
         Team(agents=[Agent(name="writer", role="Writes")], llm=unpriced, budget=Budget(max_cost=1))
     # the shipped table prices OpenAI's models (dated snapshots too); `prices=` adds others
-    Team(agents=[Agent(name="writer", role="Writes")], budget=Budget(max_cost=1),
-         llm=ScriptedChatModel({}, model_name="gpt-4o-mini-2024-07-18"))
-    Team(agents=[Agent(name="writer", role="Writes")], llm=unpriced, budget=Budget(max_cost=1),
-         prices={"my-local-llama": (0, 0)})
+    Team(
+        agents=[Agent(name="writer", role="Writes")],
+        budget=Budget(max_cost=1),
+        llm=ScriptedChatModel({}, model_name="gpt-4o-mini-2024-07-18"),
+    )
+    Team(
+        agents=[Agent(name="writer", role="Writes")],
+        llm=unpriced,
+        budget=Budget(max_cost=1),
+        prices={"my-local-llama": (0, 0)},
+    )
     assert DEFAULT_PRICES["gpt-4o"].output > DEFAULT_PRICES["gpt-4o-mini"].output
 
 
 def test_a_model_first_seen_at_run_time_without_a_price_is_a_config_error() -> None:
     stray = ScriptedChatModel({"writer": ["x"]}, model_name="stray")
-    team = writer_team(boss([plan(st("w", "writer"))], [ACCEPT]),
-                       ScriptedChatModel({}, model_name="cheap"), budget=Budget(max_cost=1),
-                       route_model=lambda s, a, h: stray)
+    team = writer_team(
+        boss([plan(st("w", "writer"))], [ACCEPT]),
+        ScriptedChatModel({}, model_name="cheap"),
+        budget=Budget(max_cost=1),
+        route_model=lambda s, a, h: stray,
+    )
     with pytest.raises(ConfigError, match=r"`stray` has none"):
         team.run("Write it")
 
 
 def test_prices_override_the_shipped_table() -> None:
-    script = {"planner": [plan(st("w", "writer"))], "writer": ["x"], "critic": [ACCEPT],
-              "synthesizer": ["y"]}
+    script = {"planner": [plan(st("w", "writer"))], "writer": ["x"], "critic": [ACCEPT], "synthesizer": ["y"]}
     llm = ScriptedChatModel(script, model_name="gpt-4o")
     team = Team(agents=[Agent(name="writer", role="Writes")], llm=llm, prices={"gpt-4o": (0, 0)})
     assert team.run("Write it").usage.cost().total == 0.0
 
 
-@pytest.mark.parametrize(("make", "message"), [
-    (lambda: cascade(), "at least one chat model"),
-    (lambda: cascade("gpt-4o"), "member 0: expected a LangChain chat model"),
-    (lambda: cascade(cascade(ScriptedChatModel({}))), "member 0 is itself a cascade"),
-    (lambda: Team(agents=[Agent(name="w", role="r")], llm=ScriptedChatModel({}),
-                  route_model="cheap"), "`route_model` must be a function"),
-])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: cascade(), "at least one chat model"),
+        (lambda: cascade("gpt-4o"), "member 0: expected a LangChain chat model"),
+        (lambda: cascade(cascade(ScriptedChatModel({}))), "member 0 is itself a cascade"),
+        (
+            lambda: Team(agents=[Agent(name="w", role="r")], llm=ScriptedChatModel({}), route_model="cheap"),
+            "`route_model` must be a function",
+        ),
+    ],
+)
 def test_bad_cascades_and_hooks_are_config_errors(make: Any, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         make()
@@ -335,9 +383,13 @@ def test_docstring_examples_run() -> None:
 def test_a_resumed_run_counts_the_money_spent_before_the_pause() -> None:
     planner = ScriptedChatModel({"planner": [plan(st("w", "writer"))]}, model_name="boss")
     writer = ScriptedChatModel({"writer": ["never asked"]}, model_name="cheap")
-    team = Team(agents=[Agent(name="writer", role="Writes", llm=writer)], llm=planner,
-                prices={"boss": (1000, 1000), "cheap": (0, 0)}, budget=Budget(max_cost=0.05),
-                approve_plan=True)
+    team = Team(
+        agents=[Agent(name="writer", role="Writes", llm=writer)],
+        llm=planner,
+        prices={"boss": (1000, 1000), "cheap": (0, 0)},
+        budget=Budget(max_cost=0.05),
+        approve_plan=True,
+    )
     paused = team.run("Write it", thread_id="t")
     assert paused.status == "interrupted" and paused.usage.total.cost >= 0.05
     result = team.resume("t", approve=True)

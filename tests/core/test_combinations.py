@@ -15,8 +15,9 @@ from agentorch import Agent, Budget, ConfigError, Plan, RunFailed, Team, tool
 from agentorch.llms import ScriptedChatModel
 from tests.helpers import ACCEPT, plan, st
 
-FAST_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.001, jitter=False,
-                         retry_on=lambda e: isinstance(e, TimeoutError))
+FAST_RETRY = RetryPolicy(
+    max_attempts=3, initial_interval=0.001, jitter=False, retry_on=lambda e: isinstance(e, TimeoutError)
+)
 
 
 def _ask(tool_name: str, **args: Any) -> AIMessage:
@@ -37,9 +38,11 @@ def test_a_budget_reached_by_parallel_subtasks_ends_the_run_with_its_status(
         {"planner": [plan(*subtasks)], "w": ["v"] * width, "critic": [ACCEPT], "synthesizer": ["s"]},
         latency={"w": 0.01} if limit == "max_seconds" else 0,
     )
-    budget = {"max_llm_calls": Budget(max_llm_calls=amount),
-              "max_tokens": Budget(max_tokens=amount * 150),
-              "max_seconds": Budget(max_seconds=amount * 0.004)}[limit]
+    budget = {
+        "max_llm_calls": Budget(max_llm_calls=amount),
+        "max_tokens": Budget(max_tokens=amount * 150),
+        "max_seconds": Budget(max_seconds=amount * 0.004),
+    }[limit]
     team = Team(agents=[Agent(name="w", role="Works")], llm=llm, budget=budget)
     result = team.run("go", thread_id="t")
     assert result.status in ("budget_exhausted", "completed")
@@ -52,8 +55,14 @@ def test_a_budget_reached_by_parallel_subtasks_ends_the_run_with_its_status(
 
 def test_parallel_branches_stopping_together_keep_every_finished_result() -> None:
     # planner + one of three parallel sub-tasks fit the limit; the other two stop in one step
-    llm = ScriptedChatModel({"planner": [plan(st("a", "w"), st("b", "w"), st("c", "w"))],
-                             "w": ["done"], "critic": [ACCEPT], "synthesizer": ["s"]})
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "w"), st("b", "w"), st("c", "w"))],
+            "w": ["done"],
+            "critic": [ACCEPT],
+            "synthesizer": ["s"],
+        }
+    )
     team = Team(agents=[Agent(name="w", role="Works")], llm=llm, budget=Budget(max_llm_calls=2))
     result = team.run("go")
     assert result.status == "budget_exhausted"
@@ -63,12 +72,15 @@ def test_parallel_branches_stopping_together_keep_every_finished_result() -> Non
 
 
 def test_two_parallel_revisions_write_feedback_for_both() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "w"), st("b", "w"))],
-        "w:a": ["A1", "A2"], "w:b": ["B1", "B2"],
-        "critic": [{"decision": "revise", "revise": ["a", "b"], "feedback": "more"}, ACCEPT],
-        "synthesizer": ["s"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "w"), st("b", "w"))],
+            "w:a": ["A1", "A2"],
+            "w:b": ["B1", "B2"],
+            "critic": [{"decision": "revise", "revise": ["a", "b"], "feedback": "more"}, ACCEPT],
+            "synthesizer": ["s"],
+        }
+    )
     result = Team(agents=[Agent(name="w", role="Works")], llm=llm).run("go")
     assert {k: r.output for k, r in result.results.items()} == {"a": "A2", "b": "B2"}
     for sid in ("a", "b"):  # each revision saw the critic's feedback and its own first attempt
@@ -88,15 +100,17 @@ def _wipe_team(script: list[Any]) -> tuple[Team, list[str]]:
         ran.append(table)
         return f"wiped {table}"
 
-    llm = ScriptedChatModel({"planner": [plan(st("a", "ops"))], "ops": script,
-                             "critic": [ACCEPT], "synthesizer": ["ok"]})
+    llm = ScriptedChatModel(
+        {"planner": [plan(st("a", "ops"))], "ops": script, "critic": [ACCEPT], "synthesizer": ["ok"]}
+    )
     team = Team(agents=[Agent(name="ops", role="Operates", tools=[wipe])], llm=llm)
     return team, ran
 
 
 def test_after_a_failed_run_an_answered_approval_is_not_pending_and_resume_continues() -> None:
-    team, ran = _wipe_team([_ask("wipe", table="users"), RuntimeError("model exploded"),
-                            _ask("wipe", table="orders"), "done"])
+    team, ran = _wipe_team(
+        [_ask("wipe", table="users"), RuntimeError("model exploded"), _ask("wipe", table="orders"), "done"]
+    )
     first = team.run("clean up", thread_id="t")
     assert [p.payload["args"] for p in first.interrupts] == [{"table": "users"}]
     with pytest.raises(RunFailed) as failed:
@@ -109,8 +123,7 @@ def test_after_a_failed_run_an_answered_approval_is_not_pending_and_resume_conti
     done = team.resume("t", approve=True)
     assert (done.status, ran) == ("completed", ["orders"])
     calls = done.results["a"].tool_calls
-    assert [(c.args, c.executed) for c in calls] == [({"table": "users"}, False),
-                                                     ({"table": "orders"}, True)]
+    assert [(c.args, c.executed) for c in calls] == [({"table": "users"}, False), ({"table": "orders"}, True)]
 
 
 def test_an_answer_for_another_call_is_never_applied_to_this_one() -> None:
@@ -118,15 +131,17 @@ def test_an_answer_for_another_call_is_never_applied_to_this_one() -> None:
     # would send) reaches the task's next interrupt; agentorch asks again instead of running it
     from langgraph.types import Command
 
-    team, ran = _wipe_team([_ask("wipe", table="users"), RuntimeError("model exploded"),
-                            _ask("wipe", table="orders"), "done"])
+    team, ran = _wipe_team(
+        [_ask("wipe", table="users"), RuntimeError("model exploded"), _ask("wipe", table="orders"), "done"]
+    )
     first = team.run("clean up", thread_id="t")
     stale = first.interrupts[0]
     with pytest.raises(RunFailed):
         team.resume("t", approve=False)
     answer = {"approved": True, "call": stale.payload["call"]}
-    asyncio.run(team.compile().ainvoke(Command(resume={stale.id: answer}),
-                                       {"configurable": {"thread_id": "t"}}))
+    asyncio.run(
+        team.compile().ainvoke(Command(resume={stale.id: answer}), {"configurable": {"thread_id": "t"}})
+    )
     assert ran == []  # wipe(orders) was not approved by an answer about wipe(users)
     again = team.result("t")
     assert [p.payload["args"] for p in again.interrupts] == [{"table": "orders"}]
@@ -137,9 +152,15 @@ def test_an_answer_for_another_call_is_never_applied_to_this_one() -> None:
 
 def test_editing_the_plan_after_a_replan_reruns_edited_and_drops_removed_subtasks() -> None:
     p = plan(st("a", "w", description="Find facts"), st("b", "w", description="Find prices"))
-    llm = ScriptedChatModel({"planner": [p, p], "w:a": ["A1", "A2"], "w:b": ["B1", "B2"],
-                             "critic": [{"decision": "replan", "feedback": "again"}, ACCEPT],
-                             "synthesizer": ["S"]})
+    llm = ScriptedChatModel(
+        {
+            "planner": [p, p],
+            "w:a": ["A1", "A2"],
+            "w:b": ["B1", "B2"],
+            "critic": [{"decision": "replan", "feedback": "again"}, ACCEPT],
+            "synthesizer": ["S"],
+        }
+    )
     team = Team(agents=[Agent(name="w", role="Writes")], llm=llm, approve_plan=True)
     team.run("goal", thread_id="t")
     team.resume("t", approve=True)
@@ -152,9 +173,15 @@ def test_editing_the_plan_after_a_replan_reruns_edited_and_drops_removed_subtask
 
 def test_approving_a_replan_unchanged_keeps_its_finished_subtasks() -> None:
     p = plan(st("a", "w"), st("b", "w"))
-    llm = ScriptedChatModel({"planner": [p, p], "w:a": ["A1"], "w:b": ["B1"],
-                             "critic": [{"decision": "replan", "feedback": "again"}, ACCEPT],
-                             "synthesizer": ["S"]})
+    llm = ScriptedChatModel(
+        {
+            "planner": [p, p],
+            "w:a": ["A1"],
+            "w:b": ["B1"],
+            "critic": [{"decision": "replan", "feedback": "again"}, ACCEPT],
+            "synthesizer": ["S"],
+        }
+    )
     team = Team(agents=[Agent(name="w", role="Writes")], llm=llm, approve_plan=True)
     team.run("goal", thread_id="t")
     team.resume("t", approve=True)
@@ -173,19 +200,31 @@ async def test_events_around_an_interrupt_come_once_and_in_order() -> None:
         return f"wiped {table}"
 
     llm = ScriptedChatModel(
-        {"planner": [plan(st("a", "ops"), st("b", "w"))], "ops": [_ask("wipe", table="x"), "done"],
-         "w": ["text"], "critic": [ACCEPT], "synthesizer": ["ok"]},
+        {
+            "planner": [plan(st("a", "ops"), st("b", "w"))],
+            "ops": [_ask("wipe", table="x"), "done"],
+            "w": ["text"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        },
         latency={"w": 0.05},
     )
-    team = Team(agents=[Agent(name="ops", role="Operates", tools=[wipe]),
-                        Agent(name="w", role="Writes")], llm=llm)
+    team = Team(
+        agents=[Agent(name="ops", role="Operates", tools=[wipe]), Agent(name="w", role="Writes")], llm=llm
+    )
     first = [(e["type"], e.get("subtask_id")) for e in [e async for e in team.astream("go", thread_id="t")]]
     second = [(e["type"], e.get("subtask_id")) async for e in team.aresume_stream("t", approve=True)]
     assert first[-1] == ("interrupted", None)
     assert first.index(("subtask_finished", "b")) < first.index(("interrupted", None))
     together = first + second
-    for fact in [("subtask_started", "a"), ("subtask_started", "b"), ("subtask_finished", "a"),
-                 ("subtask_finished", "b"), ("plan_created", None), ("final", None)]:
+    for fact in [
+        ("subtask_started", "a"),
+        ("subtask_started", "b"),
+        ("subtask_finished", "a"),
+        ("subtask_finished", "b"),
+        ("plan_created", None),
+        ("final", None),
+    ]:
         assert together.count(fact) == 1, (fact, together)
 
 
@@ -194,8 +233,12 @@ async def test_events_around_an_interrupt_come_once_and_in_order() -> None:
 
 @pytest.mark.parametrize("role", ["planner", "critic"])
 def test_usage_counts_repair_calls_of_a_retried_node(role: str) -> None:
-    script: dict[str, Any] = {"planner": [plan(st("a", "w"))], "w": ["A"], "critic": [ACCEPT],
-                              "synthesizer": ["s"]}
+    script: dict[str, Any] = {
+        "planner": [plan(st("a", "w"))],
+        "w": ["A"],
+        "critic": [ACCEPT],
+        "synthesizer": ["s"],
+    }
     script[role] = ["not structured", TimeoutError("read timeout"), script[role][0]]
     llm = ScriptedChatModel(script)
     result = Team(agents=[Agent(name="w", role="w")], llm=llm, retry=FAST_RETRY).run("go")
@@ -206,9 +249,14 @@ def test_usage_counts_repair_calls_of_a_retried_node(role: str) -> None:
 
 
 def test_a_failed_run_counts_the_calls_its_failing_node_made() -> None:
-    llm = ScriptedChatModel({"planner": [plan(st("a", "w"))], "w": ["A"],
-                             "critic": ["not a verdict", TimeoutError("t"), TimeoutError("t"),
-                                        TimeoutError("t")], "synthesizer": ["s"]})
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "w"))],
+            "w": ["A"],
+            "critic": ["not a verdict", TimeoutError("t"), TimeoutError("t"), TimeoutError("t")],
+            "synthesizer": ["s"],
+        }
+    )
     team = Team(agents=[Agent(name="w", role="w")], llm=llm, retry=FAST_RETRY)
     with pytest.raises(RunFailed) as failed:
         team.run("go")
@@ -218,8 +266,12 @@ def test_a_failed_run_counts_the_calls_its_failing_node_made() -> None:
 
 @pytest.mark.parametrize("role", ["planner", "critic", "synthesizer"])
 def test_a_model_failure_outside_the_specialists_names_the_role(role: str) -> None:
-    script: dict[str, Any] = {"planner": [plan(st("a", "w"))], "w": ["A"], "critic": [ACCEPT],
-                              "synthesizer": ["s"]}
+    script: dict[str, Any] = {
+        "planner": [plan(st("a", "w"))],
+        "w": ["A"],
+        "critic": [ACCEPT],
+        "synthesizer": ["s"],
+    }
     script[role] = [TimeoutError("")] * 3
     team = Team(agents=[Agent(name="w", role="w")], llm=ScriptedChatModel(script), retry=FAST_RETRY)
     with pytest.raises(RunFailed, match=f"`{role}` model call failed: TimeoutError"):
@@ -227,8 +279,9 @@ def test_a_model_failure_outside_the_specialists_names_the_role(role: str) -> No
 
 
 def test_plain_text_where_structure_was_required_is_reported_as_such() -> None:
-    llm = ScriptedChatModel({"planner": ["just prose", plan(st("a", "w"))], "w": ["A"],
-                             "critic": [ACCEPT], "synthesizer": ["s"]})
+    llm = ScriptedChatModel(
+        {"planner": ["just prose", plan(st("a", "w"))], "w": ["A"], "critic": [ACCEPT], "synthesizer": ["s"]}
+    )
     Team(agents=[Agent(name="w", role="w")], llm=llm).run("go")
     repair = llm.calls_for("planner")[1].messages[-1].content
     assert "plain text" in repair and "None" not in repair

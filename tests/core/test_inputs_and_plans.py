@@ -30,24 +30,33 @@ LLM = ScriptedChatModel({"*": []})
     ("build", "message"),
     [
         (lambda: Team(agents=[], llm=LLM), "at least one agent"),
-        (lambda: Team(agents=[Agent(name="a", role="r"), Agent(name="a", role="r")], llm=LLM),
-         "unique; repeated: a"),
+        (
+            lambda: Team(agents=[Agent(name="a", role="r"), Agent(name="a", role="r")], llm=LLM),
+            "unique; repeated: a",
+        ),
         (lambda: Agent(name="bad name!", role="r"), "Invalid agent name"),
         (lambda: Agent(name="planner", role="r"), "reserved"),
         (lambda: Agent(name="a", role="  "), "non-empty `role`"),
         (lambda: Agent(name="a", role="r", tools=[print]), "is not a tool"),
         (lambda: Agent(name="a", role="r", tools=search), "must be a list of tools"),
-        (lambda: Team(agents=[Agent(name="a", role="r")], llm=LLM, max_rounds=0),
-         "`max_rounds` must be an integer >= 1"),
+        (
+            lambda: Team(agents=[Agent(name="a", role="r")], llm=LLM, max_rounds=0),
+            "`max_rounds` must be an integer >= 1",
+        ),
         (lambda: Team(agents=[Agent(name="a", role="r")]), "No model for"),
-        (lambda: Team(agents=[Agent(name="a", role="r")], llm=LLM, llms={"ghost": LLM}),
-         "unknown roles"),
-        (lambda: Team(agents=[Agent(name="a", role="r")], llm=LLM, budget={"max_tokens": 1}),
-         "agentorch.Budget"),
-        (lambda: Team(agents=[Agent(name="a", role="r")], llm=LLM, prompts={"plannr": "x"}),
-         "Unknown prompt names"),
-        (lambda: Team(agents=[Agent(name="a", role="r")], llm=LLM, checkpointer="file.db"),
-         "checkpoint saver"),
+        (lambda: Team(agents=[Agent(name="a", role="r")], llm=LLM, llms={"ghost": LLM}), "unknown roles"),
+        (
+            lambda: Team(agents=[Agent(name="a", role="r")], llm=LLM, budget={"max_tokens": 1}),
+            "agentorch.Budget",
+        ),
+        (
+            lambda: Team(agents=[Agent(name="a", role="r")], llm=LLM, prompts={"plannr": "x"}),
+            "Unknown prompt names",
+        ),
+        (
+            lambda: Team(agents=[Agent(name="a", role="r")], llm=LLM, checkpointer="file.db"),
+            "checkpoint saver",
+        ),
     ],
 )
 def test_bad_team_configuration_raises_a_clear_error(build, message) -> None:
@@ -92,37 +101,90 @@ def test_scripted_model_injects_faults_reports_usage_and_tracks_completion() -> 
 
 
 def test_exported_names_are_pinned() -> None:
-    assert sorted(agentorch.__all__) == sorted([
-        "DEFAULT_PRICES", "DEFAULT_PRICES_DATE",
-        "Agent", "AgentorchError", "Budget", "ConfigError", "Cost", "CriticError", "CriticVerdict",
-        "Event", "Final",
-        "Interrupted", "ModelPrice", "ModelRequestsBlocked", "PendingInterrupt", "Plan", "PlanCreated",
-        "PlanError", "Replanned", "RunContext", "RunFailed", "RunResult", "RunStatus",
-        "ScriptExhausted", "StepRecord", "SubTask", "SubTaskResult", "SubTaskStatus", "SubtaskFinished",
-        "SubtaskStarted", "Summarize", "Team", "TeamMemory", "TokenUsage", "ToolCallRecord",
-        "Usage", "Verdict", "plan_problems", "ready_subtasks", "requires_approval", "tool",
-        "__version__",
-    ])
+    assert sorted(agentorch.__all__) == sorted(
+        [
+            "DEFAULT_PRICES",
+            "DEFAULT_PRICES_DATE",
+            "Agent",
+            "AgentorchError",
+            "Budget",
+            "ConfigError",
+            "Cost",
+            "CriticError",
+            "CriticVerdict",
+            "Event",
+            "Final",
+            "Interrupted",
+            "ModelPrice",
+            "ModelRequestsBlocked",
+            "PendingInterrupt",
+            "Plan",
+            "PlanCreated",
+            "PlanError",
+            "Replanned",
+            "RunContext",
+            "RunFailed",
+            "RunResult",
+            "RunStatus",
+            "ScriptExhausted",
+            "StepRecord",
+            "SubTask",
+            "SubTaskResult",
+            "SubTaskStatus",
+            "SubtaskFinished",
+            "SubtaskStarted",
+            "Summarize",
+            "Team",
+            "TeamMemory",
+            "TokenUsage",
+            "ToolCallRecord",
+            "Usage",
+            "Verdict",
+            "plan_problems",
+            "ready_subtasks",
+            "requires_approval",
+            "tool",
+            "__version__",
+        ]
+    )
     for name in agentorch.__all__:
         assert getattr(agentorch, name) is not None
-    assert sorted(agentorch.llms.__all__) == sorted([
-        "Cascade", "ModelNotConfigured", "Response", "RouteModel", "Script", "ScriptedCall",
-        "ScriptedChatModel", "cascade", "from_env", "model_configured", "models_from_env",
-        "requests_blocked", "role_env_var",
-    ])
+    assert sorted(agentorch.llms.__all__) == sorted(
+        [
+            "Cascade",
+            "ModelNotConfigured",
+            "Response",
+            "RouteModel",
+            "Script",
+            "ScriptedCall",
+            "ScriptedChatModel",
+            "cascade",
+            "from_env",
+            "model_configured",
+            "models_from_env",
+            "requests_blocked",
+            "role_env_var",
+        ]
+    )
     assert issubclass(ConfigError, AgentorchError) and issubclass(ConfigError, ValueError)
 
 
 # -- properties of plan validation and dispatch order on random DAGs ------------------------
+
 
 @s.composite
 def dags(draw: s.DrawFn) -> Plan:
     n = draw(s.integers(min_value=1, max_value=25))
     subtasks = []
     for i in range(n):
-        deps = draw(s.lists(s.integers(min_value=0, max_value=max(0, i - 1)), max_size=3, unique=True)) if i else []
-        subtasks.append(SubTask(id=f"t{i}", description=f"task {i}", agent="a",
-                                depends_on=[f"t{d}" for d in deps]))
+        deps = (
+            draw(s.lists(s.integers(min_value=0, max_value=max(0, i - 1)), max_size=3, unique=True))
+            if i
+            else []
+        )
+        subtasks.append(
+            SubTask(id=f"t{i}", description=f"task {i}", agent="a", depends_on=[f"t{d}" for d in deps])
+        )
     order = draw(s.permutations(subtasks))
     return Plan(subtasks=list(order))
 
@@ -160,10 +222,19 @@ def test_adding_a_back_edge_is_reported_as_a_cycle(plan: Plan, data: s.DataObjec
     assert any("cycle" in p for p in problems)
 
 
-@given(s.lists(s.fixed_dictionaries({
-    "id": s.text(max_size=4), "description": s.text(max_size=5),
-    "agent": s.sampled_from(["a", "b", "ghost"]),
-    "depends_on": s.lists(s.text(max_size=4), max_size=3)}), max_size=6))
+@given(
+    s.lists(
+        s.fixed_dictionaries(
+            {
+                "id": s.text(max_size=4),
+                "description": s.text(max_size=5),
+                "agent": s.sampled_from(["a", "b", "ghost"]),
+                "depends_on": s.lists(s.text(max_size=4), max_size=3),
+            }
+        ),
+        max_size=6,
+    )
+)
 @settings(max_examples=200, deadline=None)
 def test_plan_problems_never_crash_on_arbitrary_plans(raw: list[dict]) -> None:
     plan = Plan.model_validate({"subtasks": raw})

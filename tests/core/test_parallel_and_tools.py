@@ -15,17 +15,24 @@ from .conftest import CALLS, delete_records, team_of
 def test_independent_subtasks_overlap_and_dependents_wait() -> None:
     llm = ScriptedChatModel(
         {
-            "planner": [plan(st("a", "researcher"), st("b", "researcher"), st("c", "writer"),
-                             st("d", "writer", "a", "b"))],
-            "researcher": ["A", "B"], "writer": ["C", "D"],
-            "critic": [ACCEPT], "synthesizer": ["ok"],
+            "planner": [
+                plan(
+                    st("a", "researcher"),
+                    st("b", "researcher"),
+                    st("c", "writer"),
+                    st("d", "writer", "a", "b"),
+                )
+            ],
+            "researcher": ["A", "B"],
+            "writer": ["C", "D"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
         },
         latency={"researcher": 0.2, "writer": 0.2, "*": 0.0},
     )
     events = list(team_of(llm).stream("goal"))
     started = {e["subtask_id"]: e["started_at"] for e in events if e["type"] == "subtask_started"}
-    finished = {e["subtask_id"]: e["result"].finished_at for e in events
-                if e["type"] == "subtask_finished"}
+    finished = {e["subtask_id"]: e["result"].finished_at for e in events if e["type"] == "subtask_finished"}
     # a, b, c all started before any of them finished: they ran concurrently
     assert max(started[k] for k in "abc") < min(finished[k] for k in "abc")
     # d started only after both its dependencies finished
@@ -34,18 +41,24 @@ def test_independent_subtasks_overlap_and_dependents_wait() -> None:
 
 def test_agent_cannot_call_tools_it_was_not_given() -> None:
     admin = Agent(name="admin", role="Maintains records", tools=[delete_records])
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "writer"))],
-        "writer": [
-            AIMessage("", tool_calls=[
-                {"name": "delete_records", "args": {"table": "users"}, "id": "1"},  # admin's tool
-                {"name": "serch", "args": {"query": "x"}, "id": "2"},               # misspelt
-                {"name": "search", "args": {"query": "x"}, "id": "3"},              # researcher's
-            ]),
-            "done without tools",
-        ],
-        "critic": [ACCEPT], "synthesizer": ["ok"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "writer"))],
+            "writer": [
+                AIMessage(
+                    "",
+                    tool_calls=[
+                        {"name": "delete_records", "args": {"table": "users"}, "id": "1"},  # admin's tool
+                        {"name": "serch", "args": {"query": "x"}, "id": "2"},  # misspelt
+                        {"name": "search", "args": {"query": "x"}, "id": "3"},  # researcher's
+                    ],
+                ),
+                "done without tools",
+            ],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     result = team_of(llm, extra_agents=[admin]).run("goal")
     assert result.status == "completed"
     assert CALLS == {}  # nothing was executed
@@ -63,11 +76,14 @@ def test_tool_error_and_invalid_arguments_become_observations() -> None:
         raise RuntimeError("disk full")
 
     worker = Agent(name="worker", role="Uses flaky tools", tools=[flaky])
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "worker"))],
-        "worker": [call("flaky", x=1), call("flaky", x="not a number"), "recovered"],
-        "critic": [ACCEPT], "synthesizer": ["ok"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "worker"))],
+            "worker": [call("flaky", x=1), call("flaky", x="not a number"), "recovered"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     result = team_of(llm, extra_agents=[worker]).run("goal")
     assert result.results["a"].output == "recovered"
     first, second = result.results["a"].tool_calls
@@ -87,21 +103,28 @@ def test_hanging_tool_times_out_as_an_observation() -> None:
         return "never"
 
     worker = Agent(name="worker", role="Waits", tools=[slow])
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "worker"))], "worker": [call("slow", q="x"), "gave up on it"],
-        "critic": [ACCEPT], "synthesizer": ["ok"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "worker"))],
+            "worker": [call("slow", q="x"), "gave up on it"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     result = team_of(llm, extra_agents=[worker]).run("goal")
     assert "timed out after 0.1 s" in result.results["a"].tool_calls[0].error
     assert result.results["a"].output == "gave up on it"
 
 
 def test_repeated_identical_tool_call_is_stopped_as_a_loop() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "researcher"))],
-        "researcher": [call("search", query="x"), call("search", query="x"), "answer"],
-        "critic": [ACCEPT], "synthesizer": ["ok"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "researcher"))],
+            "researcher": [call("search", query="x"), call("search", query="x"), "answer"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     result = team_of(llm).run("goal")
     assert CALLS["search"] == [{"query": "x"}]
     assert not result.results["a"].tool_calls[1].executed
@@ -109,11 +132,14 @@ def test_repeated_identical_tool_call_is_stopped_as_a_loop() -> None:
 
 
 def test_max_tool_calls_bounds_the_loop() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "researcher"))],
-        "researcher": [call("search", query=str(i)) for i in range(3)] + ["final words"],
-        "critic": [ACCEPT], "synthesizer": ["ok"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "researcher"))],
+            "researcher": [call("search", query=str(i)) for i in range(3)] + ["final words"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     result = team_of(llm, max_tool_calls=2).run("goal")
     assert len(CALLS["search"]) == 2
     assert result.results["a"].output == "" or result.results["a"].status == "failed"
@@ -123,8 +149,12 @@ def test_max_tool_calls_bounds_the_loop() -> None:
 
 def test_plan_approval_approve_reject_and_edit() -> None:
     def script() -> dict:
-        return {"planner": [plan(st("a", "writer"))], "writer": ["A", "A2"],
-                "critic": [ACCEPT], "synthesizer": ["ok"]}
+        return {
+            "planner": [plan(st("a", "writer"))],
+            "writer": ["A", "A2"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
 
     team = team_of(ScriptedChatModel(script()), approve_plan=True)
     paused = team.run("goal", thread_id="p1")
@@ -142,6 +172,7 @@ def test_plan_approval_approve_reject_and_edit() -> None:
     team = team_of(llm, approve_plan=True)
     team.run("goal", thread_id="p3")
     from agentorch import Plan
+
     edited = Plan.model_validate(plan(st("z", "writer", description="edited task")))
     done = team.resume("p3", approve=edited)
     assert set(done.results) == {"z"}
@@ -149,8 +180,9 @@ def test_plan_approval_approve_reject_and_edit() -> None:
 
 
 def test_invalid_edited_plan_is_refused_and_the_run_still_waits() -> None:
-    llm = ScriptedChatModel({"planner": [plan(st("a", "writer"))], "writer": ["A"],
-                             "critic": [ACCEPT], "synthesizer": ["ok"]})
+    llm = ScriptedChatModel(
+        {"planner": [plan(st("a", "writer"))], "writer": ["A"], "critic": [ACCEPT], "synthesizer": ["ok"]}
+    )
     team = team_of(llm, approve_plan=True)
     team.run("goal", thread_id="p4")
     with pytest.raises(ValueError, match="unknown agent `ghost`"):
@@ -173,9 +205,12 @@ def _gated(table: str) -> str:
 
 
 def _gated_script() -> dict:
-    return {"planner": [plan(st("a", "admin"))],
-            "admin": [call("_gated", table="users"), "finished"],
-            "critic": [ACCEPT], "synthesizer": ["ok"]}
+    return {
+        "planner": [plan(st("a", "admin"))],
+        "admin": [call("_gated", table="users"), "finished"],
+        "critic": [ACCEPT],
+        "synthesizer": ["ok"],
+    }
 
 
 def test_gated_tool_waits_for_approval_then_runs() -> None:
@@ -253,12 +288,19 @@ def test_argument_checks_use_the_tools_own_schema_and_never_refuse_what_it_accep
     plain = Tool(name="lookup", func=lambda q: seen.append(q) or "found", description="Look up")
     tagger = StructuredTool.from_function(tag, name="tag", description="Tag", args_schema=Tags)
     worker = Agent(name="worker", role="Uses tools", tools=[plain, tagger])
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "worker"))],
-        "worker": [call("lookup", __arg1="batteries"), call("tag", tags="x,y"),
-                   call("tag", tags=3), "done"],
-        "critic": [ACCEPT], "synthesizer": ["ok"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "worker"))],
+            "worker": [
+                call("lookup", __arg1="batteries"),
+                call("tag", tags="x,y"),
+                call("tag", tags=3),
+                "done",
+            ],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     records = team_of(llm, extra_agents=[worker]).run("goal").results["a"].tool_calls
     assert [r.executed for r in records] == [True, True, False]
     assert seen == ["batteries", ["x", "y"]]

@@ -36,8 +36,9 @@ def test_client_errors_are_not_retried(status: int) -> None:
     assert not retryable(HTTPError(status))
 
 
-@pytest.mark.parametrize("exc", [TimeoutError("t"), ConnectionError("c"),
-                                 json.JSONDecodeError("bad", "x", 0)])
+@pytest.mark.parametrize(
+    "exc", [TimeoutError("t"), ConnectionError("c"), json.JSONDecodeError("bad", "x", 0)]
+)
 def test_timeouts_connection_errors_and_broken_json_are_retried(exc: Exception) -> None:
     assert retryable(exc)
 
@@ -47,10 +48,16 @@ def test_our_own_errors_are_never_retried() -> None:
     assert not retryable(ConfigError("no"))
 
 
-@pytest.mark.parametrize("retry_on, retried", [
-    (TimeoutError, True), (KeyError, False), ((KeyError, TimeoutError), True),
-    (lambda e: "slow" in str(e), True), (lambda e: False, False),
-])
+@pytest.mark.parametrize(
+    "retry_on, retried",
+    [
+        (TimeoutError, True),
+        (KeyError, False),
+        ((KeyError, TimeoutError), True),
+        (lambda e: "slow" in str(e), True),
+        (lambda e: False, False),
+    ],
+)
 def test_a_retry_policy_may_name_an_error_class_a_tuple_or_a_predicate(retry_on: Any, retried: bool) -> None:
     assert _retries_on(RetryPolicy(retry_on=retry_on), TimeoutError("slow")) is retried
 
@@ -68,15 +75,19 @@ def test_direct_calls_retry_as_the_policy_says_then_give_up() -> None:
     assert asyncio.run(_with_retry(policy, flaky)) == "ok" and len(attempts) == 3
     attempts.clear()
     with pytest.raises(TimeoutError):
-        asyncio.run(_with_retry(RetryPolicy(max_attempts=2, initial_interval=0.0, jitter=False,
-                                            retry_on=TimeoutError), flaky))
+        asyncio.run(
+            _with_retry(
+                RetryPolicy(max_attempts=2, initial_interval=0.0, jitter=False, retry_on=TimeoutError), flaky
+            )
+        )
     assert len(attempts) == 2
 
 
 def test_a_team_retry_policy_with_an_error_class_retries_that_class_only() -> None:
     def team(fault: Exception) -> Team:
-        llm = ScriptedChatModel({"planner": [plan(st("a", "w"))], "w": [fault, "A"],
-                                 "critic": [ACCEPT], "synthesizer": ["s"]})
+        llm = ScriptedChatModel(
+            {"planner": [plan(st("a", "w"))], "w": [fault, "A"], "critic": [ACCEPT], "synthesizer": ["s"]}
+        )
         policy = RetryPolicy(max_attempts=2, initial_interval=0.0, jitter=False, retry_on=TimeoutError)
         return Team(agents=[Agent(name="w", role="w")], llm=llm, retry=policy)
 
@@ -85,16 +96,19 @@ def test_a_team_retry_policy_with_an_error_class_retries_that_class_only() -> No
         team(KeyError("broken")).run("go")
 
 
-@pytest.mark.parametrize("decision, expected", [
-    (True, (True, {"x": 1}, "human")),
-    (False, (False, {"x": 1}, "")),
-    ({"args": {"x": 2}, "by": "ann"}, (True, {"x": 2}, "ann")),
-    ({"approved": False, "by": "ann"}, (False, {"x": 1}, "")),
-    ({}, (True, {"x": 1}, "human")),
-    (None, (False, {"x": 1}, "")),  # neither a bool nor a mapping: never a yes
-    ("yes", (False, {"x": 1}, "")),
-    (1, (False, {"x": 1}, "")),
-])
+@pytest.mark.parametrize(
+    "decision, expected",
+    [
+        (True, (True, {"x": 1}, "human")),
+        (False, (False, {"x": 1}, "")),
+        ({"args": {"x": 2}, "by": "ann"}, (True, {"x": 2}, "ann")),
+        ({"approved": False, "by": "ann"}, (False, {"x": 1}, "")),
+        ({}, (True, {"x": 1}, "human")),
+        (None, (False, {"x": 1}, "")),  # neither a bool nor a mapping: never a yes
+        ("yes", (False, {"x": 1}, "")),
+        (1, (False, {"x": 1}, "")),
+    ],
+)
 def test_an_approval_answer_is_read_strictly(decision: Any, expected: tuple[Any, ...]) -> None:
     assert _read_decision(decision, {"x": 1}) == expected
 
@@ -109,10 +123,14 @@ def test_resume_refuses_an_answer_that_is_neither_a_bool_nor_an_approval_mapping
         ran.append(table)
         return "wiped"
 
-    llm = ScriptedChatModel({"planner": [plan(st("a", "ops"))],
-                             "ops": [AIMessage("", tool_calls=[{"name": "wipe", "args": {"table": "t"},
-                                                                "id": "1"}]), "done"],
-                             "critic": [ACCEPT], "synthesizer": ["ok"]})
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "ops"))],
+            "ops": [AIMessage("", tool_calls=[{"name": "wipe", "args": {"table": "t"}, "id": "1"}]), "done"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     team = Team(agents=[Agent(name="ops", role="Operates", tools=[wipe])], llm=llm)
     team.run("go", thread_id="t")
     with pytest.raises(ConfigError):
@@ -120,17 +138,24 @@ def test_resume_refuses_an_answer_that_is_neither_a_bool_nor_an_approval_mapping
     assert ran == [] and team.result("t").status == "interrupted"
 
 
-@pytest.mark.parametrize("meta, name", [
-    ({"model_name": "gpt-x"}, "gpt-x"), ({"model": "llama"}, "llama"),
-    ({"model_name": "a", "model": "b"}, "a"), ({}, "unknown"),
-])
+@pytest.mark.parametrize(
+    "meta, name",
+    [
+        ({"model_name": "gpt-x"}, "gpt-x"),
+        ({"model": "llama"}, "llama"),
+        ({"model_name": "a", "model": "b"}, "a"),
+        ({}, "unknown"),
+    ],
+)
 def test_the_model_name_comes_from_the_response_metadata(meta: dict[str, str], name: str) -> None:
     assert model_name_of(AIMessage("hi", response_metadata=meta)) == name
 
 
 def test_usage_by_model_uses_the_name_the_model_reported() -> None:
-    llm = ScriptedChatModel({"planner": [plan(st("a", "w"))], "w": ["A"], "critic": [ACCEPT],
-                             "synthesizer": ["s"]}, model_name="tiny-1")
+    llm = ScriptedChatModel(
+        {"planner": [plan(st("a", "w"))], "w": ["A"], "critic": [ACCEPT], "synthesizer": ["s"]},
+        model_name="tiny-1",
+    )
     result = Team(agents=[Agent(name="w", role="w")], llm=llm).run("go")
     assert set(result.usage.by_model) == {"tiny-1"}
     assert result.results["a"].model == "tiny-1"
@@ -167,7 +192,10 @@ def test_tools_must_be_a_list_and_an_agent_shows_its_tools() -> None:
         Agent(name="a", role="r", tools="lookup")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="must be a list of tools, got StructuredTool"):
         Agent(name="a", role="r", tools=lookup)  # type: ignore[arg-type]
-    assert repr(Agent(name="a", role=" Finds ", tools=[lookup])) == "Agent(name='a', role='Finds', tools=[lookup])"
+    assert (
+        repr(Agent(name="a", role=" Finds ", tools=[lookup]))
+        == "Agent(name='a', role='Finds', tools=[lookup])"
+    )
 
 
 def test_a_missing_dependency_is_named_in_the_plan_problems() -> None:
@@ -179,11 +207,19 @@ def test_a_missing_dependency_is_named_in_the_plan_problems() -> None:
 
 def test_a_budget_stop_in_one_branch_dispatches_nothing_more() -> None:
     # planner + a fit in 2 calls; b is skipped, and c (which waits only for a) never starts
-    llm = ScriptedChatModel({"planner": [plan(st("a", "w"), st("b", "w"), st("c", "w", "a"))],
-                             "w:a": ["A"], "w:b": ["B"], "w:c": ["C"], "critic": [ACCEPT],
-                             "synthesizer": ["s"]})
-    result = Team(agents=[Agent(name="w", role="w")], llm=llm,
-                  budget=__import__("agentorch").Budget(max_llm_calls=2)).run("go")
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "w"), st("b", "w"), st("c", "w", "a"))],
+            "w:a": ["A"],
+            "w:b": ["B"],
+            "w:c": ["C"],
+            "critic": [ACCEPT],
+            "synthesizer": ["s"],
+        }
+    )
+    result = Team(
+        agents=[Agent(name="w", role="w")], llm=llm, budget=__import__("agentorch").Budget(max_llm_calls=2)
+    ).run("go")
     assert result.status == "budget_exhausted"
     assert {k: r.status for k, r in result.results.items()} == {"a": "done", "b": "skipped"}
     assert "c" not in result.results
@@ -201,14 +237,21 @@ def test_models_per_role_are_checked_when_the_team_is_built() -> None:
 
 def test_summarizer_calls_count_in_usage() -> None:
     long = " ".join(f"fact{i} about batteries" for i in range(400))
-    llm = ScriptedChatModel({"planner": [plan(st("a", "w"), st("b", "w", "a"))], "w:a": [long],
-                             "w:b": ["B"], "summarizer": lambda m: "short summary",
-                             "critic": [ACCEPT], "synthesizer": ["s"]})
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "w"), st("b", "w", "a"))],
+            "w:a": [long],
+            "w:b": ["B"],
+            "summarizer": lambda m: "short summary",
+            "critic": [ACCEPT],
+            "synthesizer": ["s"],
+        }
+    )
     memory = ChromaMemory.ephemeral(embedding=HashEmbeddings())
-    result = Team(agents=[Agent(name="w", role="w")], llm=llm, memory=memory,
-                  context_budget=150).run("go")
+    result = Team(agents=[Agent(name="w", role="w")], llm=llm, memory=memory, context_budget=150).run("go")
     summarized = [c for c in llm.calls if c.role == "summarizer"]
     assert summarized, "the dependency did not fit the context budget: nothing was summarized"
     assert result.usage.by_role["summarizer"].calls == len(summarized)
     assert result.usage.by_role["summarizer"].total_tokens == sum(
-        c.response.usage_metadata["total_tokens"] for c in summarized)
+        c.response.usage_metadata["total_tokens"] for c in summarized
+    )

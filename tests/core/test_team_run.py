@@ -15,13 +15,15 @@ from .conftest import CALLS, team_of
 
 
 def test_quick_start_run_returns_answer_plan_results_and_usage() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("facts", "researcher"), st("brief", "writer", "facts"))],
-        "researcher": [call("search", query="solid-state batteries"), "Solid electrolytes; 2027."],
-        "writer": ["A one-page brief."],
-        "critic": [ACCEPT],
-        "synthesizer": ["Final brief on solid-state batteries."],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("facts", "researcher"), st("brief", "writer", "facts"))],
+            "researcher": [call("search", query="solid-state batteries"), "Solid electrolytes; 2027."],
+            "writer": ["A one-page brief."],
+            "critic": [ACCEPT],
+            "synthesizer": ["Final brief on solid-state batteries."],
+        }
+    )
     team = team_of(llm, max_rounds=3)
     result = team.run("Write a one-page brief on solid-state batteries")
 
@@ -42,13 +44,15 @@ def test_quick_start_run_returns_answer_plan_results_and_usage() -> None:
 
 
 def test_dependent_sees_dependency_output_as_delimited_data() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("facts", "researcher"), st("brief", "writer", "facts"))],
-        "researcher": ["FACT-42"],
-        "writer": ["brief"],
-        "critic": [ACCEPT],
-        "synthesizer": ["done"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("facts", "researcher"), st("brief", "writer", "facts"))],
+            "researcher": ["FACT-42"],
+            "writer": ["brief"],
+            "critic": [ACCEPT],
+            "synthesizer": ["done"],
+        }
+    )
     team_of(llm).run("goal")
     writer_call = llm.calls_for("writer")[0]
     system, human = writer_call.messages[0].content, writer_call.messages[1].content
@@ -57,34 +61,50 @@ def test_dependent_sees_dependency_output_as_delimited_data() -> None:
 
 
 def test_every_llm_call_carries_its_role_and_subtask() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "researcher"), st("b", "writer"))],
-        "researcher": ["A"], "writer": ["B"], "critic": [ACCEPT], "synthesizer": ["ok"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "researcher"), st("b", "writer"))],
+            "researcher": ["A"],
+            "writer": ["B"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     team_of(llm).run("goal")
     roles = sorted((c.role, c.subtask_id) for c in llm.calls)
-    assert roles == [("critic", None), ("planner", None), ("researcher", "a"),
-                     ("synthesizer", None), ("writer", "b")]
+    assert roles == [
+        ("critic", None),
+        ("planner", None),
+        ("researcher", "a"),
+        ("synthesizer", None),
+        ("writer", "b"),
+    ]
 
 
 def test_critic_false_skips_review() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "writer"))], "writer": ["A"], "synthesizer": ["answer"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "writer"))],
+            "writer": ["A"],
+            "synthesizer": ["answer"],
+        }
+    )
     result = team_of(llm, critic=False).run("goal")
     assert result.status == "completed" and result.verdicts == []
     assert not llm.calls_for("critic")
 
 
 def test_revise_reruns_named_subtasks_and_their_dependents_only() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "researcher"), st("b", "researcher"), st("c", "writer", "a"))],
-        "researcher:a": ["A1", "A2"],
-        "researcher:b": ["B1"],
-        "writer": ["C1", "C2"],
-        "critic": [{"decision": "revise", "revise": ["a"], "feedback": "cite sources"}, ACCEPT],
-        "synthesizer": ["final"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "researcher"), st("b", "researcher"), st("c", "writer", "a"))],
+            "researcher:a": ["A1", "A2"],
+            "researcher:b": ["B1"],
+            "writer": ["C1", "C2"],
+            "critic": [{"decision": "revise", "revise": ["a"], "feedback": "cite sources"}, ACCEPT],
+            "synthesizer": ["final"],
+        }
+    )
     result = team_of(llm).run("goal")
     assert result.status == "completed" and result.rounds == 2
     assert result.results["a"].output == "A2" and result.results["a"].attempts == 2
@@ -97,25 +117,33 @@ def test_revise_reruns_named_subtasks_and_their_dependents_only() -> None:
     assert [h.subtask_id for h in result.history].count("a") == 2
     # the team roles' calls are on the record too, timed, in order
     assert [(s.role, s.round) for s in result.steps] == [
-        ("planner", 1), ("critic", 1), ("critic", 2), ("synthesizer", 2)]
+        ("planner", 1),
+        ("critic", 1),
+        ("critic", 2),
+        ("synthesizer", 2),
+    ]
     assert all(s.started_at <= s.finished_at for s in result.steps)
     assert [s.started_at for s in result.steps] == sorted(s.started_at for s in result.steps)
     last_attempt = max(h.finished_at for h in result.history)
     assert result.steps[-2].started_at >= last_attempt  # the critic reviewed finished work
-    assert sum(s.usage.calls for s in result.steps if s.role == "critic") == result.usage.by_role["critic"].calls
+    assert (
+        sum(s.usage.calls for s in result.steps if s.role == "critic") == result.usage.by_role["critic"].calls
+    )
 
 
 def test_replan_keeps_unchanged_finished_subtasks() -> None:
     first = plan(st("a", "researcher"), st("b", "writer"))
     second = plan(st("a", "researcher"), st("d", "writer", "a", description="new angle"))
-    llm = ScriptedChatModel({
-        "planner": [first, second],
-        "researcher": ["A"],
-        "writer:b": ["B"],
-        "writer:d": ["D"],
-        "critic": [{"decision": "replan", "feedback": "wrong approach"}, ACCEPT],
-        "synthesizer": ["final"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [first, second],
+            "researcher": ["A"],
+            "writer:b": ["B"],
+            "writer:d": ["D"],
+            "critic": [{"decision": "replan", "feedback": "wrong approach"}, ACCEPT],
+            "synthesizer": ["final"],
+        }
+    )
     events = []
     team = team_of(llm)
     for ev in team.stream("goal", thread_id="t-replan"):
@@ -131,12 +159,14 @@ def test_replan_keeps_unchanged_finished_subtasks() -> None:
 
 
 def test_max_rounds_ends_cleanly_with_best_answer() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "writer"))],
-        "writer": ["v1", "v2"],
-        "critic": [{"decision": "revise", "revise": ["a"], "feedback": "more"}] * 2,
-        "synthesizer": ["best effort"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "writer"))],
+            "writer": ["v1", "v2"],
+            "critic": [{"decision": "revise", "revise": ["a"], "feedback": "more"}] * 2,
+            "synthesizer": ["best effort"],
+        }
+    )
     result = team_of(llm, max_rounds=2).run("goal")
     assert result.status == "max_rounds"
     assert result.answer == "best effort"
@@ -146,10 +176,15 @@ def test_max_rounds_ends_cleanly_with_best_answer() -> None:
 
 def test_cycle_in_plan_is_repaired_by_the_planner() -> None:
     cyclic = plan(st("a", "researcher", "b"), st("b", "writer", "a"))
-    llm = ScriptedChatModel({
-        "planner": [cyclic, plan(st("a", "researcher"), st("b", "writer", "a"))],
-        "researcher": ["A"], "writer": ["B"], "critic": [ACCEPT], "synthesizer": ["ok"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [cyclic, plan(st("a", "researcher"), st("b", "writer", "a"))],
+            "researcher": ["A"],
+            "writer": ["B"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     result = team_of(llm).run("goal")
     assert result.status == "completed"
     repair_prompt = llm.calls_for("planner")[1].messages[-1].content
@@ -168,7 +203,8 @@ def test_plan_error_after_retries_lists_problems() -> None:
     assert partial is not None and partial.status == "failed" and partial.goal == "goal"
     assert partial.usage.by_role["planner"].calls == 3
     assert partial.usage.total.total_tokens == sum(
-        c.response.usage_metadata["total_tokens"] for c in llm.calls_for("planner"))
+        c.response.usage_metadata["total_tokens"] for c in llm.calls_for("planner")
+    )
 
 
 def test_a_budget_stop_during_plan_repair_still_counts_the_attempts_made() -> None:
@@ -180,19 +216,28 @@ def test_a_budget_stop_during_plan_repair_still_counts_the_attempts_made() -> No
 
 
 def test_malformed_structured_output_is_repaired() -> None:
-    llm = ScriptedChatModel({
-        "planner": ["this is not a plan", plan(st("a", "writer"))],
-        "writer": ["A"], "critic": [ACCEPT], "synthesizer": ["ok"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": ["this is not a plan", plan(st("a", "writer"))],
+            "writer": ["A"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     assert team_of(llm).run("goal").status == "completed"
     assert "did not match the required format" in llm.calls_for("planner")[1].messages[-1].content
 
 
 def test_budget_stop_returns_finished_results_and_best_answer() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "researcher"), st("b", "writer", "a"))],
-        "researcher": ["A-result"], "writer": ["B"], "critic": [ACCEPT], "synthesizer": ["x"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "researcher"), st("b", "writer", "a"))],
+            "researcher": ["A-result"],
+            "writer": ["B"],
+            "critic": [ACCEPT],
+            "synthesizer": ["x"],
+        }
+    )
     result = team_of(llm, budget=Budget(max_llm_calls=2)).run("goal")
     assert result.status == "budget_exhausted"
     assert result.results["a"].status == "done"
@@ -211,10 +256,14 @@ def test_token_budget_stops_before_planning_when_spent() -> None:
 
 
 async def test_compile_returns_a_langgraph_graph_that_runs_directly() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "writer"))], "writer": ["A"], "critic": [ACCEPT],
-        "synthesizer": ["answer"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "writer"))],
+            "writer": ["A"],
+            "critic": [ACCEPT],
+            "synthesizer": ["answer"],
+        }
+    )
     team = team_of(llm)
     graph = team.compile()
     assert isinstance(graph, CompiledStateGraph)
@@ -227,12 +276,15 @@ async def test_compile_returns_a_langgraph_graph_that_runs_directly() -> None:
 
 
 def test_resume_after_failure_does_not_rerun_finished_subtasks() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "researcher"), st("b", "writer", "a"))],
-        "researcher": ["A"],
-        "writer": [ValueError("model returned garbage"), "B"],
-        "critic": [ACCEPT], "synthesizer": ["final"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "researcher"), st("b", "writer", "a"))],
+            "researcher": ["A"],
+            "writer": [ValueError("model returned garbage"), "B"],
+            "critic": [ACCEPT],
+            "synthesizer": ["final"],
+        }
+    )
     team = team_of(llm)
     with pytest.raises(RunFailed) as info:
         team.run("goal", thread_id="t-fail")
@@ -249,21 +301,35 @@ def test_resume_after_failure_does_not_rerun_finished_subtasks() -> None:
 def test_transient_model_errors_are_retried() -> None:
     from langgraph.types import RetryPolicy
 
-    llm = ScriptedChatModel({
-        "planner": [ConnectionError("reset"), plan(st("a", "writer"))],
-        "writer": [TimeoutError("slow"), "A"], "critic": [ACCEPT], "synthesizer": ["ok"],
-    })
-    team = team_of(llm, retry=RetryPolicy(initial_interval=0.01, jitter=False,
-                                          retry_on=__import__("agentorch._team", fromlist=["x"]).retryable))
+    llm = ScriptedChatModel(
+        {
+            "planner": [ConnectionError("reset"), plan(st("a", "writer"))],
+            "writer": [TimeoutError("slow"), "A"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
+    team = team_of(
+        llm,
+        retry=RetryPolicy(
+            initial_interval=0.01,
+            jitter=False,
+            retry_on=__import__("agentorch._team", fromlist=["x"]).retryable,
+        ),
+    )
     assert team.run("goal").status == "completed"
     assert len(llm.calls_for("writer")) == 2
 
 
 def test_thread_reuse_is_refused_with_a_hint() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "writer"))], "writer": ["A"], "critic": [ACCEPT],
-        "synthesizer": ["ok"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "writer"))],
+            "writer": ["A"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     team = team_of(llm)
     team.run("goal", thread_id="same")
     with pytest.raises(ValueError, match="already holds a run"):
@@ -271,10 +337,14 @@ def test_thread_reuse_is_refused_with_a_hint() -> None:
 
 
 async def test_arun_and_astream_are_the_async_api() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "writer"))] * 2, "writer": ["A"] * 2, "critic": [ACCEPT] * 2,
-        "synthesizer": ["ok"] * 2,
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "writer"))] * 2,
+            "writer": ["A"] * 2,
+            "critic": [ACCEPT] * 2,
+            "synthesizer": ["ok"] * 2,
+        }
+    )
     team = team_of(llm)
     result = await team.arun("goal")
     assert result.answer == "ok"
@@ -286,14 +356,21 @@ async def test_teams_of_one_shape_run_concurrently_each_with_its_own_models_and_
     # teams with the same graph shape share one compiled graph; everything else (models,
     # prompts, limits, agents) must still come from the team that runs
     def scripted(word: str) -> ScriptedChatModel:
-        return ScriptedChatModel({
-            "planner": [plan(st("a", "researcher"), st("b", "writer", "a"))],
-            "researcher": [f"{word}-research"], "writer": [f"{word}-draft"],
-            "critic": [ACCEPT], "synthesizer": [f"{word}-answer"],
-        }, latency=0.01)
+        return ScriptedChatModel(
+            {
+                "planner": [plan(st("a", "researcher"), st("b", "writer", "a"))],
+                "researcher": [f"{word}-research"],
+                "writer": [f"{word}-draft"],
+                "critic": [ACCEPT],
+                "synthesizer": [f"{word}-answer"],
+            },
+            latency=0.01,
+        )
 
-    teams = {w: team_of(scripted(w), max_subtasks=2 + i, prompts={"critic": f"Critic of {w}."})
-             for i, w in enumerate(["red", "green", "blue"])}
+    teams = {
+        w: team_of(scripted(w), max_subtasks=2 + i, prompts={"critic": f"Critic of {w}."})
+        for i, w in enumerate(["red", "green", "blue"])
+    }
     results = await asyncio.gather(*(t.arun(f"goal {w}") for w, t in teams.items()))
 
     for (word, team), result in zip(teams.items(), results, strict=True):

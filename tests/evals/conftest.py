@@ -22,6 +22,7 @@ def demo_suite(*cases: Case, **options: Any) -> Suite:
 @pytest.fixture
 def write(tmp_path: Path):
     """Write a file under tmp_path and return its path."""
+
     def make(name: str, text: str | bytes) -> Path:
         p = tmp_path / name
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -30,4 +31,5 @@ def write(tmp_path: Path):
         else:
             p.write_text(text, encoding="utf-8")
         return p
+
     return make

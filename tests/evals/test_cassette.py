@@ -40,8 +40,17 @@ def test_a_research_run_replays_offline_with_parallel_branches_in_another_order(
     assert len(lines) == recorded.usage.total.calls == 12
     planner = next(e for e in lines if e["role"] == "planner")
     assert planner["request"]["structured_output"]["properties"]["subtasks"]
-    assert {e["role"] for e in lines} == {"planner", "researcher", "analyst", "writer", "critic", "synthesizer"}
-    assert any(e["request"]["tools"] and e["response"]["tool_calls"] for e in lines if e["role"] == "researcher")
+    assert {e["role"] for e in lines} == {
+        "planner",
+        "researcher",
+        "analyst",
+        "writer",
+        "critic",
+        "synthesizer",
+    }
+    assert any(
+        e["request"]["tools"] and e["response"]["tool_calls"] for e in lines if e["role"] == "researcher"
+    )
     # ...and replay from the lines in reverse order: served by request key, not by position
     reversed_cassette = tmp_path / "reversed.jsonl"
     reversed_cassette.write_text("\n".join(reversed(cassette.read_text().splitlines())) + "\n")
@@ -56,10 +65,15 @@ def test_replay_supports_bind_tools_and_structured_output(tmp_path: Path) -> Non
     cassette = tmp_path / "c.jsonl"
     real = ScriptedChatModel({"critic": [{"decision": "accept"}]})
     rec = RecordingChatModel(real, cassette)
-    out = rec.with_structured_output(Verdict).invoke("review", config={"metadata": {"agentorch_role": "critic"}})
+    out = rec.with_structured_output(Verdict).invoke(
+        "review", config={"metadata": {"agentorch_role": "critic"}}
+    )
     assert out == Verdict(decision="accept")
-    again = ReplayChatModel(cassette).with_structured_output(Verdict).invoke(
-        "review", config={"metadata": {"agentorch_role": "critic"}})
+    again = (
+        ReplayChatModel(cassette)
+        .with_structured_output(Verdict)
+        .invoke("review", config={"metadata": {"agentorch_role": "critic"}})
+    )
     assert again == out
 
 
@@ -99,10 +113,18 @@ async def test_recording_through_a_real_http_client_never_stores_the_key(tmp_pat
     key = "sk-test-SECRETKEY1234567890"
     cassette = tmp_path / "http.jsonl"
     with OpenAIServer(["Hello from the server."]) as server:
-        real = ChatOpenAI(model="agentorch-test", base_url=server.base_url, api_key=key, timeout=5,
-                          max_retries=0, use_responses_api=False)
+        real = ChatOpenAI(
+            model="agentorch-test",
+            base_url=server.base_url,
+            api_key=key,
+            timeout=5,
+            max_retries=0,
+            use_responses_api=False,
+        )
         rec = RecordingChatModel(real, cassette)
-        answer = await rec.ainvoke(f"Say hello. (debug: key={key}, Authorization: Bearer {key})", config=WRITER)
+        answer = await rec.ainvoke(
+            f"Say hello. (debug: key={key}, Authorization: Bearer {key})", config=WRITER
+        )
         assert answer.content == "Hello from the server."
     text = cassette.read_text()
     assert "SECRETKEY" not in text and "Bearer sk-" not in text and "[redacted]" in text
@@ -113,13 +135,16 @@ async def test_recording_through_a_real_http_client_never_stores_the_key(tmp_pat
 def test_a_suite_can_replay_a_cassette(tmp_path: Path, write) -> None:
     cassette = tmp_path / "run.jsonl"
     build_team(RecordingChatModel(demo_model(), cassette)).run("Write a brief")
-    path = write("replay.yaml", f"""
+    path = write(
+        "replay.yaml",
+        f"""
 team: research
 model: {{cassette: {cassette.name}}}
 cases:
   - {{id: same, goal: Write a brief, expect: {{status: completed, answer_contains: Risks}}}}
   - {{id: other, goal: Write a haiku, expect: {{status: completed}}}}
-""")
+""",
+    )
     result = run_suite(path)
     by_id = {c.case: c for c in result.cases}
     assert by_id["same"].passed
@@ -132,13 +157,20 @@ def test_replay_is_safe_under_concurrency(tmp_path: Path) -> None:
 
     async def record() -> None:
         await asyncio.gather(*(rec.ainvoke(f"q{i}", config=WRITER) for i in range(20)))
+
     asyncio.run(record())
     replay = ReplayChatModel(cassette)
 
     async def ask() -> list[str]:
-        return [m.content for m in await asyncio.gather(*(replay.ainvoke(f"q{i}", config=WRITER)
-                                                          for i in reversed(range(20))))]
+        return [
+            m.content
+            for m in await asyncio.gather(
+                *(replay.ainvoke(f"q{i}", config=WRITER) for i in reversed(range(20)))
+            )
+        ]
+
     assert asyncio.run(ask()) == [f"echo q{i}" for i in reversed(range(20))]
-    suite = Suite(name="s", team="research", model=ModelSetup(cassette=cassette),
-                  cases=[Case(id="c", goal="g")])
+    suite = Suite(
+        name="s", team="research", model=ModelSetup(cassette=cassette), cases=[Case(id="c", goal="g")]
+    )
     assert suite.model.cassette == cassette

@@ -12,27 +12,43 @@ from tests.fake_langsmith import FakeLangSmith
 from .conftest import SUITES
 
 
-def test_without_a_key_nothing_is_attempted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_a_key_nothing_is_attempted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("LANGSMITH_API_KEY", raising=False)
     import langsmith
 
     def no_client(*args: object, **kwargs: object) -> None:
         raise AssertionError("a LangSmith client was built without a key")
+
     monkeypatch.setattr(langsmith, "Client", no_client)
-    code = main(["eval", str(SUITES / "research_planning.yaml"), "-k", "smoke", "--langsmith", "--out", str(tmp_path)])
+    code = main(
+        ["eval", str(SUITES / "research_planning.yaml"), "-k", "smoke", "--langsmith", "--out", str(tmp_path)]
+    )
     assert code == 0
     assert "LangSmith: skipped (LANGSMITH_API_KEY is not set)." in capsys.readouterr().out
 
 
 def test_with_a_key_cases_become_a_dataset_and_the_run_an_experiment(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with FakeLangSmith() as fake:
         monkeypatch.setenv("LANGSMITH_API_KEY", "lsv2-test-key")
         monkeypatch.setenv("LANGSMITH_ENDPOINT", fake.url)
         monkeypatch.setenv("LANGSMITH_TRACING", "false")
-        code = main(["eval", str(SUITES / "research_review.yaml"), "-k", "accepted", "-k", "max-rounds",
-                     "--langsmith", "--out", str(tmp_path)])
+        code = main(
+            [
+                "eval",
+                str(SUITES / "research_review.yaml"),
+                "-k",
+                "accepted",
+                "-k",
+                "max-rounds",
+                "--langsmith",
+                "--out",
+                str(tmp_path),
+            ]
+        )
         out = capsys.readouterr().out
     assert code == 0, out
     assert "LangSmith: uploaded experiments research-review-" in out, out

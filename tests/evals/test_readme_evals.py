@@ -13,7 +13,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def _section() -> str:
     text = README.read_text(encoding="utf-8")
-    return text[text.index("## Evals"):text.index("## Testing")]
+    return text[text.index("## Evals") : text.index("## Testing")]
 
 
 def test_the_yaml_example_is_a_passing_suite(tmp_path: Path) -> None:

@@ -27,14 +27,20 @@ cases:
 """
 
 
-def test_shipped_suites_pass_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_shipped_suites_pass_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["eval", str(SUITES), "--out", str(tmp_path), "--concurrency", "8"])
     out = capsys.readouterr().out
     assert code == 0, out
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["summary"]["cases"] >= 25 and data["summary"]["failed"] == data["summary"]["error"] == 0
-    assert {s["name"] for s in data["suites"]} >= {"research-planning", "research-review",
-                                                  "research-failures", "research-approvals-memory"}
+    assert {s["name"] for s in data["suites"]} >= {
+        "research-planning",
+        "research-review",
+        "research-failures",
+        "research-approvals-memory",
+    }
     report = (tmp_path / "report.html").read_text()
     assert "demo-brief" in report and not re.search(r"<script|<link|https?://", report)
     assert "research-planning: 9/9 passed" in out
@@ -44,9 +50,22 @@ def test_shipped_suites_cover_the_required_behaviours() -> None:
     cases = [c for s in load_suites([SUITES]) for c in s.cases]
     used = {name for c in cases for name, v in c.expect if v is not None}
     assert len(cases) >= 25
-    assert used >= {"plan_valid", "routed_to", "max_parallel", "rounds_at_most", "status", "answer_contains",
-                    "answer_matches", "tokens_at_most", "llm_calls_at_most", "tool_called", "tool_not_called",
-                    "approval_required", "memory_recalled", "judge"}
+    assert used >= {
+        "plan_valid",
+        "routed_to",
+        "max_parallel",
+        "rounds_at_most",
+        "status",
+        "answer_contains",
+        "answer_matches",
+        "tokens_at_most",
+        "llm_calls_at_most",
+        "tool_called",
+        "tool_not_called",
+        "approval_required",
+        "memory_recalled",
+        "judge",
+    }
     statuses = {c.expect.status for c in cases if isinstance(c.expect.status, str)}
     assert statuses >= {"completed", "max_rounds", "budget_exhausted", "failed", "interrupted", "rejected"}
 
@@ -65,24 +84,53 @@ def test_schema_file_is_generated_from_the_spec_and_accepts_shipped_suites() -> 
     [
         (("status: completed", "status: complete"), "ok", "expect.status", "'complete'"),
         (("expect:", "expct:"), "ok", "expct", "unknown field"),
-        (("expect: {status: completed}", "expect: {max_parallel: two}"), "ok", "expect.max_parallel", "'two'"),
-        (("expect: {status: completed}", "expect: {answer_matches: '(unclosed'}"), "ok", "expect.answer_matches",
-         "regular expression"),
+        (
+            ("expect: {status: completed}", "expect: {max_parallel: two}"),
+            "ok",
+            "expect.max_parallel",
+            "'two'",
+        ),
+        (
+            ("expect: {status: completed}", "expect: {answer_matches: '(unclosed'}"),
+            "ok",
+            "expect.answer_matches",
+            "regular expression",
+        ),
         (("    goal: Write a brief\n", ""), "ok", "goal", "required"),
         (("id: ok", "id: 'bad id!'"), "bad id!", "id", "pattern"),
-        (("agentorch.graphs.research:demo_model", "agentorch.graphs.research:no_such"), "", "model.factory",
-         "no attribute"),
+        (
+            ("agentorch.graphs.research:demo_model", "agentorch.graphs.research:no_such"),
+            "",
+            "model.factory",
+            "no attribute",
+        ),
         (("team: research", "team: nosuch.module:team"), "", "team", "cannot import"),
-        (("expect: {status: completed}", "expect: {status: completed}\n    scripts: {}"), "ok", "scripts",
-         "unknown field"),
-        (("expect: {status: completed}", "expect: {}\n    script: {researcher: [{raise: NoSuchError}]}"),
-         "ok", "script.researcher[0].raise", "not an exception"),
-        (("expect: {status: completed}", "expect: {}\n    scorers: ['agentorch.graphs.research:DEMO_GOAL']"),
-         "ok", "scorers[0]", "not a function"),
+        (
+            ("expect: {status: completed}", "expect: {status: completed}\n    scripts: {}"),
+            "ok",
+            "scripts",
+            "unknown field",
+        ),
+        (
+            ("expect: {status: completed}", "expect: {}\n    script: {researcher: [{raise: NoSuchError}]}"),
+            "ok",
+            "script.researcher[0].raise",
+            "not an exception",
+        ),
+        (
+            (
+                "expect: {status: completed}",
+                "expect: {}\n    scorers: ['agentorch.graphs.research:DEMO_GOAL']",
+            ),
+            "ok",
+            "scorers[0]",
+            "not a function",
+        ),
     ],
 )
-def test_errors_name_the_file_the_case_and_the_field(write, edit: tuple[str, str], case: str, field: str,
-                                                     says: str) -> None:
+def test_errors_name_the_file_the_case_and_the_field(
+    write, edit: tuple[str, str], case: str, field: str, says: str
+) -> None:
     path = write("suite.yaml", GOOD.replace(*edit))
     with pytest.raises(SuiteError) as caught:
         load_suite(path)
@@ -102,7 +150,7 @@ def test_duplicate_case_ids_are_an_error(write) -> None:
     ("content", "says"),
     [
         (GOOD[: GOOD.index("cases:") + 20].encode(), "`goal`: this field is required"),  # cut mid-case
-        (b"team: research\ncases: [ {id: a, goal: \"unterminated", "truncated"),
+        (b'team: research\ncases: [ {id: a, goal: "unterminated', "truncated"),
         ("team: research\ncases: []\n# caf\u00e9".encode("latin-1"), "not UTF-8"),
         (b"- just\n- a list\n", "must be a mapping"),
         (b"", "must be a mapping"),
@@ -115,7 +163,9 @@ def test_unreadable_files_name_the_file(write, content: bytes, says: str) -> Non
     assert caught.value.file == str(path)
 
 
-def test_cli_reports_a_bad_suite_with_exit_code_2(write, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_reports_a_bad_suite_with_exit_code_2(
+    write, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write("bad.yaml", GOOD.replace("status: completed", "status: complete"))
     assert main(["eval", str(path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err

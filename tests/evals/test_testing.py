@@ -29,16 +29,27 @@ def test_block_model_requests_sets_and_restores_the_switch(monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize("use_async", [False, True])
-def test_a_chatopenai_built_by_hand_is_blocked_before_any_network(monkeypatch: pytest.MonkeyPatch,
-                                                                  use_async: bool) -> None:
+def test_a_chatopenai_built_by_hand_is_blocked_before_any_network(
+    monkeypatch: pytest.MonkeyPatch, use_async: bool
+) -> None:
     monkeypatch.delenv("AGENTORCH_BLOCK_MODEL_REQUESTS", raising=False)
     # 10.255.255.1 does not answer: without the guard this would hang until the timeout
-    model = ChatOpenAI(model="m", base_url="http://10.255.255.1/v1", api_key="sk-x", timeout=20, max_retries=0,
-                       use_responses_api=False)
+    model = ChatOpenAI(
+        model="m",
+        base_url="http://10.255.255.1/v1",
+        api_key="sk-x",
+        timeout=20,
+        max_retries=0,
+        use_responses_api=False,
+    )
     start = time.perf_counter()
-    with block_model_requests(), pytest.raises(ModelRequestsBlocked, match="10.255.255.1/v1/chat/completions"):
+    with (
+        block_model_requests(),
+        pytest.raises(ModelRequestsBlocked, match="10.255.255.1/v1/chat/completions"),
+    ):
         if use_async:
             import asyncio
+
             asyncio.run(model.ainvoke("hi"))
         else:
             model.invoke("hi")
@@ -47,12 +58,17 @@ def test_a_chatopenai_built_by_hand_is_blocked_before_any_network(monkeypatch: p
 
 def test_loopback_servers_stay_reachable_while_blocked() -> None:
     with OpenAIServer(["local"]) as server, block_model_requests():
-        model = ChatOpenAI(model="agentorch-test", base_url=server.base_url, api_key="sk-x", timeout=5,
-                           use_responses_api=False)
+        model = ChatOpenAI(
+            model="agentorch-test",
+            base_url=server.base_url,
+            api_key="sk-x",
+            timeout=5,
+            use_responses_api=False,
+        )
         assert model.invoke("hi").content == "local"
 
 
-PLUGIN_TEST = '''
+PLUGIN_TEST = """
 from agentorch import Agent, Team
 
 def test_my_team(scripted_model):
@@ -66,7 +82,7 @@ def test_my_team(scripted_model):
 def test_requests_are_blocked():
     import os
     assert os.environ["AGENTORCH_BLOCK_MODEL_REQUESTS"] == "1"
-'''
+"""
 
 FAILING_SUITE = """
 team: research
@@ -79,8 +95,14 @@ cases:
 
 def _pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "AGENTORCH_BLOCK_MODEL_REQUESTS"}
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_pytest_plugin_gives_fixtures_and_collects_suites(tmp_path: Path) -> None:

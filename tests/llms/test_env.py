@@ -86,9 +86,7 @@ def test_local_server_needs_no_key_but_needs_a_model_name() -> None:
         from_env("planner", env={"OPENAI_BASE_URL": LOCAL})
     assert not model_configured({"OPENAI_BASE_URL": LOCAL})
     assert model_configured({"OPENAI_BASE_URL": LOCAL}, role="planner") is False
-    assert model_configured(
-        {"OPENAI_BASE_URL": LOCAL, "AGENTORCH_PLANNER_MODEL": "q"}, role="planner"
-    )
+    assert model_configured({"OPENAI_BASE_URL": LOCAL, "AGENTORCH_PLANNER_MODEL": "q"}, role="planner")
 
     model = _chat(from_env(env={"OPENAI_BASE_URL": LOCAL, "AGENTORCH_MODEL": "qwen2.5-coder"}))
     assert model.model_name == "qwen2.5-coder"
@@ -100,10 +98,7 @@ def test_local_server_needs_no_key_but_needs_a_model_name() -> None:
 def test_names_routed_to_the_responses_api_stay_on_chat_completions_locally() -> None:
     env = {"OPENAI_BASE_URL": LOCAL, "AGENTORCH_MODEL": "gpt-5.1-codex"}
     assert _chat(from_env(env=env)).use_responses_api is False
-    assert (
-        ChatOpenAI(model="gpt-5.1-codex", base_url=LOCAL, api_key=SecretStr("x")).use_responses_api
-        is True
-    )
+    assert ChatOpenAI(model="gpt-5.1-codex", base_url=LOCAL, api_key=SecretStr("x")).use_responses_api is True
 
 
 def test_timeouts_and_retries_per_role() -> None:
@@ -137,9 +132,7 @@ def test_timeouts_and_retries_per_role() -> None:
         ({"AGENTORCH_STREAM_USAGE": "maybe"}, {}, "`AGENTORCH_STREAM_USAGE` must be true or false"),
     ],
 )
-def test_invalid_numbers_are_config_errors(
-    extra: dict[str, str], kwargs: dict[str, Any], match: str
-) -> None:
+def test_invalid_numbers_are_config_errors(extra: dict[str, str], kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         from_env("planner", env={"OPENAI_API_KEY": KEY, **extra}, **kwargs)
 
@@ -212,8 +205,7 @@ def test_a_model_serves_successive_event_loops() -> None:
     """Two `asyncio.run`s against one endpoint: with langchain-openai's shared pool the second
     loop would be handed the first loop's connection and fail ("Event loop is closed")."""
     with OpenAIServer(["first", "second", "third"]) as server:
-        env = {"OPENAI_BASE_URL": server.base_url, "AGENTORCH_MODEL": "m",
-               "AGENTORCH_MAX_RETRIES": "0"}
+        env = {"OPENAI_BASE_URL": server.base_url, "AGENTORCH_MODEL": "m", "AGENTORCH_MAX_RETRIES": "0"}
         model = from_env(env=env)
         assert asyncio.run(model.ainvoke("1")).content == "first"
         assert asyncio.run(from_env("critic", env=env).ainvoke("2")).content == "second"
@@ -268,9 +260,7 @@ def test_the_api_key_never_appears_in_requests_reprs_or_logs(
 
 def test_credentials_in_a_base_url_are_not_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="agentorch.llms")
-    from_env(
-        env={"OPENAI_BASE_URL": "http://user:hunter2@127.0.0.1:8000/v1", "AGENTORCH_MODEL": "m"}
-    )
+    from_env(env={"OPENAI_BASE_URL": "http://user:hunter2@127.0.0.1:8000/v1", "AGENTORCH_MODEL": "m"})
     assert "hunter2" not in caplog.text
     assert "***@127.0.0.1:8000" in caplog.text
     with pytest.raises(ModelNotConfigured) as caught:

@@ -90,9 +90,7 @@ async def test_async_client_and_concurrent_requests_are_served_in_parallel(
 
 def test_tool_calls_round_trip_through_bind_tools(make_chat: MakeChat) -> None:
     script: list[Reply] = [
-        ToolCalls(
-            [ToolCall("search", {"query": "langgraph"}), {"name": "fetch", "args": {"url": "u"}}]
-        ),
+        ToolCalls([ToolCall("search", {"query": "langgraph"}), {"name": "fetch", "args": {"url": "u"}}]),
         "LangGraph is a library.",
     ]
     with OpenAIServer(script) as server:
@@ -170,9 +168,7 @@ def test_include_raw_keeps_the_bad_reply_only_in_function_calling_mode(make_chat
     bad = {"goal": "ship", "steps": "not a list"}
     with OpenAIServer([bad, bad]) as server:
         model = make_chat(server)
-        result = model.with_structured_output(
-            Plan, method="function_calling", include_raw=True
-        ).invoke("x")
+        result = model.with_structured_output(Plan, method="function_calling", include_raw=True).invoke("x")
         assert result["parsed"] is None
         assert isinstance(result["parsing_error"], ValidationError)
         assert result["raw"].tool_calls[0]["args"] == bad
@@ -239,9 +235,7 @@ async def test_streaming_tool_call_deltas_reassemble(make_chat: MakeChat) -> Non
     with OpenAIServer([ToolCalls([ToolCall("search", args, id="call_abc")])]) as server:
         _, total = await _collect(make_chat(server).bind_tools([search]).astream("Search"))
 
-    assert total.tool_calls == [
-        {"name": "search", "args": args, "id": "call_abc", "type": "tool_call"}
-    ]
+    assert total.tool_calls == [{"name": "search", "args": args, "id": "call_abc", "type": "tool_call"}]
 
 
 @pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
@@ -251,9 +245,7 @@ async def test_streamed_structured_output(
 ) -> None:
     """LangGraph's "messages" stream mode makes even structured-output calls stream."""
     with OpenAIServer([Plan(goal="ship", steps=["build", "a longer second step"])]) as server:
-        structured = make_chat(server, stream_usage=True).with_structured_output(
-            Plan, method=method
-        )
+        structured = make_chat(server, stream_usage=True).with_structured_output(Plan, method=method)
         parts = [part async for part in structured.astream("Plan")]
         assert parts[-1] == Plan(goal="ship", steps=["build", "a longer second step"])
         [body] = server.chat_requests
@@ -315,9 +307,7 @@ async def test_the_sdk_retries_timeouts_by_default(make_chat: MakeChat) -> None:
 
 
 @pytest.mark.parametrize("streaming", [False, True])
-async def test_malformed_json_raises_and_is_not_retried(
-    make_chat: MakeChat, streaming: bool
-) -> None:
+async def test_malformed_json_raises_and_is_not_retried(make_chat: MakeChat, streaming: bool) -> None:
     with OpenAIServer([Fault(malformed=True), "never sent"]) as server:
         model = make_chat(server, max_retries=2)
         with pytest.raises(json.JSONDecodeError):
@@ -333,11 +323,7 @@ async def test_with_fallbacks_uses_a_second_model_when_the_primary_keeps_failing
     make_chat: MakeChat,
 ) -> None:
     def by_model(request: dict[str, Any]) -> Any:
-        return (
-            Fault(status=500)
-            if request["model"] == "primary"
-            else f"answered by {request['model']}"
-        )
+        return Fault(status=500) if request["model"] == "primary" else f"answered by {request['model']}"
 
     with OpenAIServer(by_model) as server:
         primary = make_chat(server, model="primary", max_retries=1)

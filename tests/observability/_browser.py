@@ -17,9 +17,17 @@ from typing import Any
 import pytest
 from websockets.sync.client import connect
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def chromium_or_skip() -> str:
@@ -39,9 +47,17 @@ class Browser:
     def __init__(self, exe: str, width: int = 1200, height: int = 1000) -> None:
         self._profile = tempfile.TemporaryDirectory(prefix="agentorch-chromium-")
         self.proc = subprocess.Popen(
-            [exe, *FLAGS, f"--user-data-dir={self._profile.name}", "--remote-debugging-port=0",
-             f"--window-size={width},{height}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            [
+                exe,
+                *FLAGS,
+                f"--user-data-dir={self._profile.name}",
+                "--remote-debugging-port=0",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         url = self._devtools_url()
         self.ws = connect(url, max_size=64 * 2**20, open_timeout=20).__enter__()
@@ -103,16 +119,20 @@ class Browser:
         )
         x, y = box
         for kind in ("mousePressed", "mouseReleased"):
-            self.call("Input.dispatchMouseEvent", session=True, type=kind, x=x, y=y,
-                      button="left", clickCount=1)
+            self.call(
+                "Input.dispatchMouseEvent", session=True, type=kind, x=x, y=y, button="left", clickCount=1
+            )
 
     def screenshot(self, path: Path) -> None:
         data = self.call("Page.captureScreenshot", session=True, format="png", captureBeyondViewport=True)
         path.write_bytes(base64.b64decode(data["data"]))
 
     def requested_urls(self) -> list[str]:
-        return [e["params"]["request"]["url"] for e in self.events
-                if e.get("method") == "Network.requestWillBeSent"]
+        return [
+            e["params"]["request"]["url"]
+            for e in self.events
+            if e.get("method") == "Network.requestWillBeSent"
+        ]
 
     def close(self) -> None:
         try:

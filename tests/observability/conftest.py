@@ -32,21 +32,27 @@ def lookup(query: str) -> str:
 
 def nasty_team() -> Team:
     """A team whose goal, plan, outputs and tool results all contain HTML and script."""
-    plan = {"rationale": XSS, "subtasks": [
-        {"id": "a<b>", "description": f"Find {XSS}", "agent": "finder"},
-        {"id": "c&d", "description": "Write it", "agent": "writer", "depends_on": ["a<b>"]},
-    ]}
+    plan = {
+        "rationale": XSS,
+        "subtasks": [
+            {"id": "a<b>", "description": f"Find {XSS}", "agent": "finder"},
+            {"id": "c&d", "description": "Write it", "agent": "writer", "depends_on": ["a<b>"]},
+        ],
+    }
     script: dict[str, Any] = {
         "planner": [plan],
-        "finder": [AIMessage("", tool_calls=[{"name": "lookup", "args": {"query": XSS}, "id": "1"}]),
-                   f"found {XSS}"],
+        "finder": [
+            AIMessage("", tool_calls=[{"name": "lookup", "args": {"query": XSS}, "id": "1"}]),
+            f"found {XSS}",
+        ],
         "writer": [f"written {XSS}"],
         "critic": [{"decision": "accept", "feedback": XSS}],
         "synthesizer": [f"answer {XSS}"],
     }
-    return Team(agents=[Agent(name="finder", role="Finds", tools=[lookup]),
-                        Agent(name="writer", role="Writes")],
-                llm=ScriptedChatModel(script, model_name="m-<i>"))
+    return Team(
+        agents=[Agent(name="finder", role="Finds", tools=[lookup]), Agent(name="writer", role="Writes")],
+        llm=ScriptedChatModel(script, model_name="m-<i>"),
+    )
 
 
 @pytest.fixture(scope="session")

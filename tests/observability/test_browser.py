@@ -27,8 +27,9 @@ def browser() -> Iterator[Browser]:
 
 
 def _open_details(b: Browser) -> list[str]:
-    return b.eval("[...document.querySelectorAll('details.detail')].filter(d => d.open)"
-                  ".map(d => d.dataset.detail)")
+    return b.eval(
+        "[...document.querySelectorAll('details.detail')].filter(d => d.open).map(d => d.dataset.detail)"
+    )
 
 
 def _wait_for(b: Browser, expression: str, timeout: float = 5.0) -> object:
@@ -40,31 +41,43 @@ def _wait_for(b: Browser, expression: str, timeout: float = 5.0) -> object:
         time.sleep(0.05)
 
 
-def test_report_renders_and_clicks_open_details(browser: Browser, demo_result: RunResult, tmp_path: Path) -> None:
+def test_report_renders_and_clicks_open_details(
+    browser: Browser, demo_result: RunResult, tmp_path: Path
+) -> None:
     page = tmp_path / "report.html"
     page.write_text(demo_result.to_html(prices={"scripted-demo": (0.15, 0.6)}), encoding="utf-8")
     browser.open(page)
     ids = [st.id for st in demo_result.plan.subtasks]
     assert browser.eval("[...document.querySelectorAll('#dag g.node')].map(n => n.dataset.st)") == ids
-    assert sorted(browser.eval("[...document.querySelectorAll('#timeline g.row')].map(n => n.dataset.st)")) == sorted(ids)
+    assert sorted(
+        browser.eval("[...document.querySelectorAll('#timeline g.row')].map(n => n.dataset.st)")
+    ) == sorted(ids)
     # laid out for real: every node has a size, and parallel attempts overlap in time
     sizes = browser.eval("[...document.querySelectorAll('#dag g.node')].map(n => n.getBBox().width)")
     assert all(w > 100 for w in sizes)
-    bars = browser.eval("[...document.querySelectorAll('#timeline g.row')].map(r => [r.dataset.st, "
-                        "[...r.querySelectorAll('rect.bar')].map(b => [b.x.baseVal.value, b.width.baseVal.value])])")
+    bars = browser.eval(
+        "[...document.querySelectorAll('#timeline g.row')].map(r => [r.dataset.st, "
+        "[...r.querySelectorAll('rect.bar')].map(b => [b.x.baseVal.value, b.width.baseVal.value])])"
+    )
     spans = {sid: b for sid, b in bars}
     (tx, tw), (mx, mw) = spans["tech"][0], spans["market"][0]
     assert mx < tx + tw and tx < mx + mw, "tech and market ran in parallel"
     assert len(spans["analysis"]) == 2
     assert _open_details(browser) == []
-    assert browser.eval("document.querySelector('details[data-detail=analysis] .attempt').checkVisibility()") is False
+    assert (
+        browser.eval("document.querySelector('details[data-detail=analysis] .attempt').checkVisibility()")
+        is False
+    )
 
     browser.click("#dag g.node[data-st='analysis']")
     assert _wait_for(browser, "document.querySelector('details[data-detail=analysis]').open")
     assert _open_details(browser) == ["analysis"]
     detail = browser.eval("document.querySelector('details[data-detail=analysis]').innerText")
     assert "attempt 2" in detail and "Team goal:" in detail and "Risks:" in detail
-    assert browser.eval("document.querySelector('details[data-detail=analysis] .attempt').checkVisibility()") is True
+    assert (
+        browser.eval("document.querySelector('details[data-detail=analysis] .attempt').checkVisibility()")
+        is True
+    )
 
     browser.click("#timeline g.row[data-st='tech'] rect.bar")
     assert _wait_for(browser, "document.querySelector('details[data-detail=tech]').open")
@@ -89,4 +102,6 @@ def test_injected_markup_stays_text(browser: Browser, nasty_result: RunResult, t
     assert browser.eval("document.querySelectorAll('#dag g.node').length") == 2
     browser.click("#dag g.node[data-st='a<b>']")
     assert _wait_for(browser, "document.querySelector('details.detail[open]') !== null")
-    assert "<script>window.__pwned = 1</script>" in browser.eval("document.querySelector('details.detail[open]').innerText")
+    assert "<script>window.__pwned = 1</script>" in browser.eval(
+        "document.querySelector('details.detail[open]').innerText"
+    )

@@ -19,7 +19,9 @@ def test_record_holds_plans_attempts_verdicts_and_answer(demo_result: RunResult,
     assert [p.subtasks[0].id for p in loaded.plans] == ["tech"]
     # every attempt: the first analysis and brief and their revisions
     assert [(h.subtask_id, h.attempts, h.round) for h in loaded.history if h.subtask_id == "analysis"] == [
-        ("analysis", 1, 1), ("analysis", 2, 2)]
+        ("analysis", 1, 1),
+        ("analysis", 2, 2),
+    ]
     assert len(loaded.history) == 6
     for h in loaded.history:
         assert h.model == "scripted-demo"

@@ -91,11 +91,15 @@ def test_cost_is_shown_with_a_price_table(demo_result: RunResult) -> None:
 
 
 def test_usage_cost_prices_models_by_exact_or_longest_prefix() -> None:
-    usage = Usage(by_model={
-        "gpt-4o-mini-2024-07-18": TokenUsage(input_tokens=1_000_000, output_tokens=1_000_000),
-        "local-llama": TokenUsage(input_tokens=10, output_tokens=10, total_tokens=20),
-    })
-    cost = usage.cost({"gpt-4o": ModelPrice(input=5, output=15), "gpt-4o-mini": {"input": 0.15, "output": 0.6}})
+    usage = Usage(
+        by_model={
+            "gpt-4o-mini-2024-07-18": TokenUsage(input_tokens=1_000_000, output_tokens=1_000_000),
+            "local-llama": TokenUsage(input_tokens=10, output_tokens=10, total_tokens=20),
+        }
+    )
+    cost = usage.cost(
+        {"gpt-4o": ModelPrice(input=5, output=15), "gpt-4o-mini": {"input": 0.15, "output": 0.6}}
+    )
     assert cost.by_model == {"gpt-4o-mini-2024-07-18": pytest.approx(0.75)}
     assert cost.unpriced == ["local-llama"] and cost.total == pytest.approx(0.75)
     with pytest.raises(ConfigError, match="gpt-4o"):
@@ -103,13 +107,15 @@ def test_usage_cost_prices_models_by_exact_or_longest_prefix() -> None:
 
 
 def test_layered_layout_puts_each_subtask_after_its_dependencies() -> None:
-    plan = Plan(subtasks=[
-        SubTask(id="d", description="d", agent="a", depends_on=["b", "c"]),
-        SubTask(id="a", description="a", agent="a"),
-        SubTask(id="b", description="b", agent="a", depends_on=["a"]),
-        SubTask(id="c", description="c", agent="a", depends_on=["a"]),
-        SubTask(id="e", description="e", agent="a"),
-    ])
+    plan = Plan(
+        subtasks=[
+            SubTask(id="d", description="d", agent="a", depends_on=["b", "c"]),
+            SubTask(id="a", description="a", agent="a"),
+            SubTask(id="b", description="b", agent="a", depends_on=["a"]),
+            SubTask(id="c", description="c", agent="a", depends_on=["a"]),
+            SubTask(id="e", description="e", agent="a"),
+        ]
+    )
     layout = layered_layout(plan)
     assert {k: v[0] for k, v in layout.items()} == {"a": 0, "e": 0, "b": 1, "c": 1, "d": 2}
     positions = [(col, row) for col, row in layout.values()]

@@ -23,8 +23,11 @@ print(result.run_id)
 
 
 def _env(**overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("LANGSMITH_", "LANGCHAIN_")) and "PROXY" not in k.upper()}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LANGSMITH_", "LANGCHAIN_")) and "PROXY" not in k.upper()
+    }
     env.update(overrides)
     return env
 
@@ -35,9 +38,15 @@ def _children(runs: dict[str, dict[str, Any]], parent: str) -> list[dict[str, An
 
 def test_a_team_run_is_one_trace_with_child_runs_named_by_role() -> None:
     with FakeLangSmith() as sink:
-        env = _env(LANGSMITH_TRACING="true", LANGSMITH_API_KEY="test-key",
-                   LANGSMITH_ENDPOINT=sink.url, LANGSMITH_PROJECT="agentorch-tests")
-        out = subprocess.run([sys.executable, "-c", RUN], env=env, capture_output=True, text=True, timeout=120)
+        env = _env(
+            LANGSMITH_TRACING="true",
+            LANGSMITH_API_KEY="test-key",
+            LANGSMITH_ENDPOINT=sink.url,
+            LANGSMITH_PROJECT="agentorch-tests",
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", RUN], env=env, capture_output=True, text=True, timeout=120
+        )
         assert out.returncode == 0, out.stderr
         run_id = out.stdout.strip()
         runs = sink.runs
@@ -56,7 +65,9 @@ def test_a_team_run_is_one_trace_with_child_runs_named_by_role() -> None:
     assert {r["extra"]["metadata"]["round"] for r in calls} == {1, 2}
     researcher_calls = [r for r in runs.values() if r["name"] == "agent:researcher"]
     assert {r["extra"]["metadata"]["subtask_id"] for r in researcher_calls} == {"tech", "market"}
-    analyst_rounds = sorted(r["extra"]["metadata"]["round"] for r in runs.values() if r["name"] == "agent:analyst")
+    analyst_rounds = sorted(
+        r["extra"]["metadata"]["round"] for r in runs.values() if r["name"] == "agent:analyst"
+    )
     assert analyst_rounds == [1, 2]  # the critic's revision is visible in the trace
     # a role's run hangs under its graph node, under the one root
     planner = next(r for r in runs.values() if r["name"] == "planner")
@@ -69,7 +80,9 @@ def test_tracing_without_a_key_makes_no_attempt_and_warns_once() -> None:
     with FakeLangSmith() as proxy:  # every HTTPS request of the child goes through it
         env = _env(LANGSMITH_TRACING="true", HTTPS_PROXY=proxy.url, https_proxy=proxy.url)
         started = time.monotonic()
-        out = subprocess.run([sys.executable, "-c", RUN], env=env, capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", RUN], env=env, capture_output=True, text=True, timeout=120
+        )
         elapsed = time.monotonic() - started
         assert out.returncode == 0, out.stderr
         assert proxy.paths() == []
@@ -81,6 +94,8 @@ def test_tracing_without_a_key_makes_no_attempt_and_warns_once() -> None:
 def test_without_tracing_nothing_is_sent_and_nothing_is_said() -> None:
     with FakeLangSmith() as proxy:
         env = _env(HTTPS_PROXY=proxy.url, https_proxy=proxy.url, LANGSMITH_API_KEY="k")
-        out = subprocess.run([sys.executable, "-c", RUN], env=env, capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", RUN], env=env, capture_output=True, text=True, timeout=120
+        )
         assert out.returncode == 0 and out.stderr == ""
         assert proxy.paths() == []

@@ -40,7 +40,12 @@ def test_live_board_shows_states_verdicts_cost_and_answer() -> None:
     assert "waiting" in frames["parallel"] and "← tech, market" in frames["parallel"]
     revise = frames["revise"]
     assert "critic → revise analysis" in revise
-    assert next(line for line in revise.splitlines() if "analysis" in line and "[analyst]" in line).count("revised") == 1
+    assert (
+        next(line for line in revise.splitlines() if "analysis" in line and "[analyst]" in line).count(
+            "revised"
+        )
+        == 1
+    )
     assert "waiting" in next(line for line in revise.splitlines() if "[writer]" in line)  # brief re-runs too
     assert "round 2 · critic → accept" in final
     assert "2 attempts" in final and "answer · completed" in final and "Risks:" in final
@@ -70,7 +75,10 @@ def test_plain_and_json_views() -> None:
     PlainView(plain).consume(events)
     JsonView(js).consume(events)
     lines = plain.getvalue().splitlines()
-    assert lines[0] == "plan_created round=1: tech[researcher]; market[researcher]; analysis[analyst]<-tech,market; brief[writer]<-analysis"
+    assert (
+        lines[0]
+        == "plan_created round=1: tech[researcher]; market[researcher]; analysis[analyst]<-tech,market; brief[writer]<-analysis"
+    )
     assert "started analysis [analyst] round=2 attempt=2 model=scripted-demo" in lines
     parsed: list[dict[str, Any]] = [json.loads(line) for line in js.getvalue().splitlines()]
     assert len(parsed) == len(events) and parsed[-1]["type"] == "final"
@@ -85,7 +93,15 @@ def test_usage_table_shows_roles_models_and_cost() -> None:
     text = console.file.getvalue()  # type: ignore[attr-defined]
     cost = result.usage.cost({"scripted-demo": (1.0, 2.0)}).total
     assert f"cost: ${cost:.4f}" in text
-    for role in ("planner", "researcher", "analyst", "writer", "critic", "synthesizer", "model scripted-demo"):
+    for role in (
+        "planner",
+        "researcher",
+        "analyst",
+        "writer",
+        "critic",
+        "synthesizer",
+        "model scripted-demo",
+    ):
         assert role in text
 
 

@@ -26,8 +26,9 @@ from agentorch.testing._openai_server import OpenAIServer, Reply, ToolCall, Tool
 SECRET_KEY = "sk-agentorch-real-SECRET-7Qx9Lm2Vb8"
 
 #: Fast, deterministic graph-level retries (the default waits 0.5 s, 1 s, ... with jitter).
-FAST_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.05, backoff_factor=2.0,
-                         jitter=False, retry_on=retryable)
+FAST_RETRY = RetryPolicy(
+    max_attempts=3, initial_interval=0.05, backoff_factor=2.0, jitter=False, retry_on=retryable
+)
 
 
 def _first_line(prompt: str, **values: str) -> str:
@@ -51,14 +52,34 @@ RESEARCHER, ANALYST, WRITER = (specialist_key(n) for n in ("researcher", "analys
 PLAN = {
     "rationale": "Research technology and market in parallel, analyse, then write.",
     "subtasks": [
-        {"id": "tech", "agent": "researcher", "depends_on": [], "expected_output": "",
-         "description": "Research the technology: electrolyte and energy density."},
-        {"id": "market", "agent": "researcher", "depends_on": [], "expected_output": "",
-         "description": "Research manufacturing status and the main players."},
-        {"id": "analysis", "agent": "analyst", "depends_on": ["tech", "market"],
-         "expected_output": "", "description": "Assess opportunities and risks."},
-        {"id": "brief", "agent": "writer", "depends_on": ["analysis"], "expected_output": "",
-         "description": "Write the one-page brief."},
+        {
+            "id": "tech",
+            "agent": "researcher",
+            "depends_on": [],
+            "expected_output": "",
+            "description": "Research the technology: electrolyte and energy density.",
+        },
+        {
+            "id": "market",
+            "agent": "researcher",
+            "depends_on": [],
+            "expected_output": "",
+            "description": "Research manufacturing status and the main players.",
+        },
+        {
+            "id": "analysis",
+            "agent": "analyst",
+            "depends_on": ["tech", "market"],
+            "expected_output": "",
+            "description": "Assess opportunities and risks.",
+        },
+        {
+            "id": "brief",
+            "agent": "writer",
+            "depends_on": ["analysis"],
+            "expected_output": "",
+            "description": "Write the one-page brief.",
+        },
     ],
 }
 ANSWER_MARK = "Solid-state batteries: investment brief"
@@ -101,8 +122,11 @@ def writer(body: dict[str, Any]) -> Reply:
 
 def critic(body: dict[str, Any]) -> Reply:
     if "Risks:" not in last_user(body):
-        return {"decision": "revise", "revise": ["analysis"],
-                "feedback": "Name the main risks for an investor."}
+        return {
+            "decision": "revise",
+            "revise": ["analysis"],
+            "feedback": "Name the main risks for an investor.",
+        }
     return {"decision": "accept", "revise": [], "feedback": "Complete."}
 
 
@@ -114,17 +138,29 @@ def synthesizer(body: dict[str, Any]) -> Reply:
 def research_script(**lanes: Any) -> dict[str, Any]:
     """Every role answering normally; `lanes` (researcher=..., critic=...) replace roles."""
     script: dict[str, Any] = {
-        PLANNER: planner, RESEARCHER: researcher, ANALYST: analyst, WRITER: writer,
-        CRITIC: critic, SYNTHESIZER: synthesizer,
+        PLANNER: planner,
+        RESEARCHER: researcher,
+        ANALYST: analyst,
+        WRITER: writer,
+        CRITIC: critic,
+        SYNTHESIZER: synthesizer,
     }
-    keys = {"planner": PLANNER, "researcher": RESEARCHER, "analyst": ANALYST, "writer": WRITER,
-            "critic": CRITIC, "synthesizer": SYNTHESIZER}
+    keys = {
+        "planner": PLANNER,
+        "researcher": RESEARCHER,
+        "analyst": ANALYST,
+        "writer": WRITER,
+        "critic": CRITIC,
+        "synthesizer": SYNTHESIZER,
+    }
     for role, lane in lanes.items():
         script[keys[role]] = lane
     return script
 
 
-def faults_then(answer: Callable[[dict[str, Any]], Reply], *faults: Reply) -> Callable[[dict[str, Any]], Reply]:
+def faults_then(
+    answer: Callable[[dict[str, Any]], Reply], *faults: Reply
+) -> Callable[[dict[str, Any]], Reply]:
     """A lane that gives `faults` to its first requests, then answers with `answer`."""
     pending = list(faults)
     lock = threading.Lock()
@@ -145,8 +181,13 @@ def always(reply: Reply) -> Callable[[dict[str, Any]], Reply]:
 
 def env_for(server: OpenAIServer, **settings: str) -> dict[str, str]:
     """The environment `from_env` reads for `server`: short timeout, no SDK retries."""
-    env = {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": SECRET_KEY,
-           "AGENTORCH_MODEL": "primary", "AGENTORCH_TIMEOUT": "5", "AGENTORCH_MAX_RETRIES": "0"}
+    env = {
+        "OPENAI_BASE_URL": server.base_url,
+        "OPENAI_API_KEY": SECRET_KEY,
+        "AGENTORCH_MODEL": "primary",
+        "AGENTORCH_TIMEOUT": "5",
+        "AGENTORCH_MAX_RETRIES": "0",
+    }
     env.update(settings)
     return env
 
@@ -159,14 +200,17 @@ def http_team(server: OpenAIServer, llm: Any = None, **options: Any) -> Team:
 
 def calls_by_role(server: OpenAIServer) -> Counter[str]:
     """How many chat requests each role's script key answered."""
-    names = {PLANNER: "planner", RESEARCHER: "researcher", ANALYST: "analyst", WRITER: "writer",
-             CRITIC: "critic", SYNTHESIZER: "synthesizer"}
-    return Counter(names.get(r.script_key or "", "?") for r in server.requests
-                   if r.method == "POST")
+    names = {
+        PLANNER: "planner",
+        RESEARCHER: "researcher",
+        ANALYST: "analyst",
+        WRITER: "writer",
+        CRITIC: "critic",
+        SYNTHESIZER: "synthesizer",
+    }
+    return Counter(names.get(r.script_key or "", "?") for r in server.requests if r.method == "POST")
 
 
 def retry_counts(server: OpenAIServer, key: str) -> list[str]:
     """`x-stainless-retry-count` of each request one role's key answered (SDK retries)."""
-    return [r.headers.get("x-stainless-retry-count", "") for r in server.requests
-            if r.script_key == key]
-
+    return [r.headers.get("x-stainless-retry-count", "") for r in server.requests if r.script_key == key]

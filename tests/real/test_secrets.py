@@ -27,8 +27,7 @@ TAIL = SECRET_KEY[-10:]
 
 def _leaks(name: str, data: str | bytes) -> list[str]:
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    return [f"{name} contains the key{' tail' if k == TAIL else ''}"
-            for k in (SECRET_KEY, TAIL) if k in text]
+    return [f"{name} contains the key{' tail' if k == TAIL else ''}" for k in (SECRET_KEY, TAIL) if k in text]
 
 
 async def test_the_api_key_appears_in_no_artefact_of_a_run(

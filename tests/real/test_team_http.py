@@ -40,8 +40,7 @@ GOAL = "Write a one-page brief on solid-state batteries"
 
 # A clean run: planner 1, researcher 2 x 2 (tool call, answer), analyst 2 (revised once),
 # writer 2 (re-run downstream of the revision), critic 2, synthesizer 1.
-CLEAN_CALLS = {"planner": 1, "researcher": 4, "analyst": 2, "writer": 2, "critic": 2,
-               "synthesizer": 1}
+CLEAN_CALLS = {"planner": 1, "researcher": 4, "analyst": 2, "writer": 2, "critic": 2, "synthesizer": 1}
 
 
 def test_full_team_run_over_http(tmp_path: Any) -> None:
@@ -77,8 +76,9 @@ def test_full_team_run_over_http(tmp_path: Any) -> None:
 
 def test_sdk_retries_429_with_retry_after_then_500() -> None:
     """The OpenAI SDK's own retries (max_retries=2) absorb a 429 and a 500 on the planner."""
-    script = research_script(planner=faults_then(planner, Fault(status=429, retry_after=0.4),
-                                                 Fault(status=500)))
+    script = research_script(
+        planner=faults_then(planner, Fault(status=429, retry_after=0.4), Fault(status=500))
+    )
     with OpenAIServer(script) as server:
         team = http_team(server, llm=from_env(env=env_for(server, AGENTORCH_MAX_RETRIES="2")))
         started = time.monotonic()
@@ -107,8 +107,7 @@ def test_graph_retry_policy_retries_5xx_and_429_when_the_sdk_does_not() -> None:
     assert calls_by_role(server)["researcher"] == CLEAN_CALLS["researcher"]  # not redone
 
 
-@pytest.mark.parametrize(("status", "error"), [(400, "Error code: 400"),
-                                               (401, "Error code: 401")])
+@pytest.mark.parametrize(("status", "error"), [(400, "Error code: 400"), (401, "Error code: 401")])
 def test_client_errors_fail_fast_with_partial_results_and_resume(status: int, error: str) -> None:
     script = research_script(writer=faults_then(writer, Fault(status=status)))
     with OpenAIServer(script) as server:
@@ -119,8 +118,7 @@ def test_client_errors_fail_fast_with_partial_results_and_resume(status: int, er
         assert calls_by_role(server)["writer"] == 1  # a 4xx is not retried
         assert failed.status == "failed"
         assert error in failed.error and "`brief`" in failed.error and "t-4xx" in str(info.value)
-        assert {k for k, r in failed.results.items() if r.status == "done"} == {
-            "tech", "market", "analysis"}
+        assert {k for k, r in failed.results.items() if r.status == "done"} == {"tech", "market", "analysis"}
 
         before = calls_by_role(server)
         result = team.resume("t-4xx")
@@ -199,8 +197,9 @@ def test_a_failure_report_names_the_server_but_never_its_credentials() -> None:
 
     request = httpx.Request("POST", "https://ann:s3cret@llm.example:8443/v1/chat/completions?key=AIzaSECRET")
     text = describe_error(openai.APIConnectionError(request=request))
-    assert text == ("APIConnectionError: Connection error. "
-                    "(request to https://llm.example:8443/v1/chat/completions)")
+    assert text == (
+        "APIConnectionError: Connection error. (request to https://llm.example:8443/v1/chat/completions)"
+    )
     assert describe_error(ValueError("no request here")) == "ValueError: no request here"
 
 

@@ -36,18 +36,26 @@ def delete_records(table: str) -> str:
 def admin(messages: list[BaseMessage]) -> Any:
     log("model admin")
     if not any(m.type == "tool" for m in messages):
-        return AIMessage("", tool_calls=[{"name": "delete_records", "args": {"table": "stale"},
-                                          "id": "del-1"}])
+        return AIMessage(
+            "", tool_calls=[{"name": "delete_records", "args": {"table": "stale"}, "id": "del-1"}]
+        )
     return "cleanup finished"
 
 
 def team(checkpointer: Any) -> Team:
-    llm = ScriptedChatModel({
-        "planner": [{"subtasks": [{"id": "clean", "description": "Clean up", "agent": "admin"}]}],
-        "admin": admin, "critic": [{"decision": "accept"}], "synthesizer": ["done"],
-    })
-    return Team(agents=[Agent(name="admin", role="Maintains records", tools=[delete_records])],
-                llm=llm, checkpointer=checkpointer)
+    llm = ScriptedChatModel(
+        {
+            "planner": [{"subtasks": [{"id": "clean", "description": "Clean up", "agent": "admin"}]}],
+            "admin": admin,
+            "critic": [{"decision": "accept"}],
+            "synthesizer": ["done"],
+        }
+    )
+    return Team(
+        agents=[Agent(name="admin", role="Maintains records", tools=[delete_records])],
+        llm=llm,
+        checkpointer=checkpointer,
+    )
 
 
 async def main(db: str, mode: str) -> None:

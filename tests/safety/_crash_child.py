@@ -56,6 +56,7 @@ def _researcher(sid: str):
         if not tool_results:
             return AIMessage("", tool_calls=[{"name": "fetch", "args": {"topic": sid}, "id": f"f-{sid}"}])
         return f"Finding {sid.upper()}: " + tool_results[0].split("\n")[1]
+
     return answer
 
 
@@ -63,6 +64,7 @@ def _logged(role: str, respond):
     def answer(messages: list[BaseMessage]) -> Any:
         log(f"model {role} -")
         return respond(messages)
+
     return answer
 
 
@@ -70,10 +72,12 @@ def _digest_of(messages: list[BaseMessage]) -> str:
     return hashlib.sha1(_human(messages).encode()).hexdigest()[:12]
 
 
-PLAN = {"subtasks": [
-    *({"id": t, "description": f"Research {t}", "agent": "researcher"} for t in TOPICS),
-    {"id": "e", "description": "Write the report", "agent": "writer", "depends_on": list(TOPICS)},
-]}
+PLAN = {
+    "subtasks": [
+        *({"id": t, "description": f"Research {t}", "agent": "researcher"} for t in TOPICS),
+        {"id": "e", "description": "Write the report", "agent": "writer", "depends_on": list(TOPICS)},
+    ]
+}
 
 
 class SlowToFinishMemory(ChromaMemory):
@@ -88,18 +92,23 @@ class SlowToFinishMemory(ChromaMemory):
 
 def build_team(checkpointer: Any, memory: ChromaMemory) -> Team:
     script: dict[str, Any] = {f"researcher:{t}": _researcher(t) for t in TOPICS}
-    script.update({
-        "planner": _logged("planner", lambda m: PLAN),
-        "writer": _logged("writer", lambda m: "Report over " + _digest_of(m)),
-        "critic": _logged("critic", lambda m: {"decision": "accept", "feedback": "fine"}),
-        "synthesizer": _logged("synthesizer", lambda m: "ANSWER " + _digest_of(m)),
-        "summarizer": _logged("summarizer", lambda m: "summary"),
-    })
+    script.update(
+        {
+            "planner": _logged("planner", lambda m: PLAN),
+            "writer": _logged("writer", lambda m: "Report over " + _digest_of(m)),
+            "critic": _logged("critic", lambda m: {"decision": "accept", "feedback": "fine"}),
+            "synthesizer": _logged("synthesizer", lambda m: "ANSWER " + _digest_of(m)),
+            "summarizer": _logged("summarizer", lambda m: "summary"),
+        }
+    )
     llm = ScriptedChatModel(script, latency={"writer": WRITER_LATENCY, "*": 0.0})
-    agents = [Agent(name="researcher", role="Finds facts", tools=[fetch]),
-              Agent(name="writer", role="Writes reports")]
-    return Team(agents=agents, llm=llm, checkpointer=checkpointer, memory=memory,
-                model_timeout=30, tool_timeout=30)
+    agents = [
+        Agent(name="researcher", role="Finds facts", tools=[fetch]),
+        Agent(name="writer", role="Writes reports"),
+    ]
+    return Team(
+        agents=agents, llm=llm, checkpointer=checkpointer, memory=memory, model_timeout=30, tool_timeout=30
+    )
 
 
 async def main(mode: str, db: str, mem: str, thread_id: str) -> None:

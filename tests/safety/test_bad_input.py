@@ -36,12 +36,23 @@ pytestmark = pytest.mark.timeout(120)
 ALLOWED = (AgentorchError, ValueError, TypeError)
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
-scalars = (s.none() | s.booleans() | s.integers() | s.integers(min_value=2**63)
-           | s.floats() | s.text() | s.binary(max_size=8) | s.just(object()))
+scalars = (
+    s.none()
+    | s.booleans()
+    | s.integers()
+    | s.integers(min_value=2**63)
+    | s.floats()
+    | s.text()
+    | s.binary(max_size=8)
+    | s.just(object())
+)
 anything = s.recursive(
     scalars,
-    lambda inner: (s.lists(inner, max_size=3) | s.tuples(inner, inner)
-                   | s.dictionaries(s.text(max_size=6), inner, max_size=3)),
+    lambda inner: (
+        s.lists(inner, max_size=3)
+        | s.tuples(inner, inner)
+        | s.dictionaries(s.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 LLM = ScriptedChatModel({"*": []})
@@ -56,24 +67,48 @@ def works_or_explains(build: Callable[[], Any]) -> Any:
         return None
 
 
-@given(name=anything | s.text(), role=anything | s.text(), instructions=anything,
-       tools=anything | s.lists(s.just(search), max_size=2), llm=anything)
+@given(
+    name=anything | s.text(),
+    role=anything | s.text(),
+    instructions=anything,
+    tools=anything | s.lists(s.just(search), max_size=2),
+    llm=anything,
+)
 @SETTINGS
 def test_agent(name, role, instructions, tools, llm) -> None:
-    agent = works_or_explains(lambda: Agent(name=name, role=role, instructions=instructions,
-                                            tools=tools, llm=llm))
+    agent = works_or_explains(
+        lambda: Agent(name=name, role=role, instructions=instructions, tools=tools, llm=llm)
+    )
     if agent is not None:
         assert repr(agent) and agent.name == name
         works_or_explains(lambda: Team(agents=[agent], llm=LLM))
 
 
-TEAM_OPTIONS = ["llms", "name", "max_rounds", "max_subtasks", "plan_retries", "max_tool_calls",
-                "critic", "approve_plan", "budget", "checkpointer", "memory", "context_budget",
-                "retry", "model_timeout", "tool_timeout", "prompts"]
+TEAM_OPTIONS = [
+    "llms",
+    "name",
+    "max_rounds",
+    "max_subtasks",
+    "plan_retries",
+    "max_tool_calls",
+    "critic",
+    "approve_plan",
+    "budget",
+    "checkpointer",
+    "memory",
+    "context_budget",
+    "retry",
+    "model_timeout",
+    "tool_timeout",
+    "prompts",
+]
 
 
-@given(agents=anything | s.just([Agent(name="a", role="r")]), llm=anything | s.just(LLM),
-       options=s.dictionaries(s.sampled_from(TEAM_OPTIONS), anything, max_size=4))
+@given(
+    agents=anything | s.just([Agent(name="a", role="r")]),
+    llm=anything | s.just(LLM),
+    options=s.dictionaries(s.sampled_from(TEAM_OPTIONS), anything, max_size=4),
+)
 @SETTINGS
 def test_team(agents, llm, options) -> None:
     team = works_or_explains(lambda: Team(agents=agents, llm=llm, **options))
@@ -83,8 +118,11 @@ def test_team(agents, llm, options) -> None:
         assert team.draw()
 
 
-@given(s.dictionaries(s.sampled_from(["max_llm_calls", "max_tokens", "max_seconds", "other"]),
-                      anything, max_size=3))
+@given(
+    s.dictionaries(
+        s.sampled_from(["max_llm_calls", "max_tokens", "max_seconds", "other"]), anything, max_size=3
+    )
+)
 @SETTINGS
 def test_budget(limits) -> None:
     budget = works_or_explains(lambda: Budget(**limits))
@@ -102,8 +140,10 @@ def test_plan_subtask_and_verdict_validation(raw) -> None:
             works_or_explains(lambda m=model: m(**{str(k): v for k, v in raw.items()}))
 
 
-@given(script=anything | s.dictionaries(s.text(max_size=5), s.lists(anything, max_size=2)),
-       latency=anything | s.floats(max_value=0.01))
+@given(
+    script=anything | s.dictionaries(s.text(max_size=5), s.lists(anything, max_size=2)),
+    latency=anything | s.floats(max_value=0.01),
+)
 @SETTINGS
 def test_scripted_chat_model(script, latency) -> None:
     model = works_or_explains(lambda: ScriptedChatModel(script, latency=latency))
@@ -117,8 +157,11 @@ def test_scripted_chat_model(script, latency) -> None:
             model.invoke("hello", config={"metadata": {"agentorch_role": role}})
         except BaseException as e:
             # a scripted exception instance is raised on purpose (fault injection)
-            scripted = [r for r in model.script.get(role, []) if isinstance(r, BaseException)] \
-                if isinstance(model.script.get(role), list) else []
+            scripted = (
+                [r for r in model.script.get(role, []) if isinstance(r, BaseException)]
+                if isinstance(model.script.get(role), list)
+                else []
+            )
             if e in scripted:
                 continue
             assert isinstance(e, ALLOWED), f"{type(e).__name__}: {e}"
@@ -144,6 +187,7 @@ def test_nan_timeouts_are_refused() -> None:
         Team(agents=[Agent(name="a", role="r")], llm=LLM, model_timeout=float("nan"))
     with pytest.raises(ConfigError, match="tool_timeout"):
         Team(agents=[Agent(name="a", role="r")], llm=LLM, tool_timeout=float("nan"))
+
     def echo(x: str) -> str:
         """Echo."""
         return x
@@ -159,8 +203,9 @@ def test_nan_timeouts_are_refused() -> None:
 @given(goal=anything | s.text(max_size=200))
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_goal(goal) -> None:
-    llm = ScriptedChatModel({"planner": [plan(st("a", "writer"))], "writer": ["A"],
-                             "critic": [ACCEPT], "synthesizer": ["ok"]})
+    llm = ScriptedChatModel(
+        {"planner": [plan(st("a", "writer"))], "writer": ["A"], "critic": [ACCEPT], "synthesizer": ["ok"]}
+    )
     team = Team(agents=[Agent(name="writer", role="Writes")], llm=llm)
     result = works_or_explains(lambda: team.run(goal))
     if result is not None:
@@ -170,8 +215,9 @@ def test_goal(goal) -> None:
 @given(answer=anything | s.builds(lambda: plan(st("z", "writer"))))
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_plan_approval_answer(answer) -> None:
-    llm = ScriptedChatModel({"planner": [plan(st("a", "writer"))], "writer": ["A"],
-                             "critic": [ACCEPT], "synthesizer": ["ok"]})
+    llm = ScriptedChatModel(
+        {"planner": [plan(st("a", "writer"))], "writer": ["A"], "critic": [ACCEPT], "synthesizer": ["ok"]}
+    )
     team = Team(agents=[Agent(name="writer", role="Writes")], llm=llm, approve_plan=True)
     team.run("goal", thread_id="ask")
     result = works_or_explains(lambda: team.resume("ask", approve=answer))
@@ -182,9 +228,16 @@ def test_plan_approval_answer(answer) -> None:
 
 # -- files ------------------------------------------------------------------------------------
 
+
 def _run_record(tmp: Path) -> Path:
-    llm = ScriptedChatModel({"planner": [plan(st("a", "writer"))], "writer": ["Åpen — ✓"],
-                             "critic": [ACCEPT], "synthesizer": ["ok"]})
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "writer"))],
+            "writer": ["Åpen — ✓"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     path = tmp / "run.json"
     Team(agents=[Agent(name="writer", role="Writes")], llm=llm).run("goal").save(path)
     return path
@@ -204,8 +257,11 @@ def test_every_truncation_of_a_run_file_names_the_file(tmp_path: Path) -> None:
         RunResult.load(latin)
 
 
-@given(s.binary(max_size=300) | s.text(max_size=300).map(str.encode) | anything.map(
-    lambda v: json.dumps(v, default=str).encode()))
+@given(
+    s.binary(max_size=300)
+    | s.text(max_size=300).map(str.encode)
+    | anything.map(lambda v: json.dumps(v, default=str).encode())
+)
 @SETTINGS
 def test_run_file_with_any_bytes(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
     path = tmp_path_factory.getbasetemp() / "any-run.json"
@@ -223,9 +279,15 @@ def test_missing_run_file_names_the_file(tmp_path: Path) -> None:
 
 # -- memory constructors -----------------------------------------------------------------------
 
-@given(namespace=anything | s.text(max_size=140),
-       options=s.dictionaries(s.sampled_from(["chunk_tokens", "chunk_overlap", "hnsw",
-                                              "token_counter", "embedding"]), anything, max_size=2))
+
+@given(
+    namespace=anything | s.text(max_size=140),
+    options=s.dictionaries(
+        s.sampled_from(["chunk_tokens", "chunk_overlap", "hnsw", "token_counter", "embedding"]),
+        anything,
+        max_size=2,
+    ),
+)
 @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
 def test_memory_constructor(namespace, options) -> None:
     from agentorch.memory import ChromaMemory, HashEmbeddings
@@ -237,6 +299,7 @@ def test_memory_constructor(namespace, options) -> None:
 
 
 # -- eval suite and results loaders ---------------------------------------------------------------
+
 
 def _shipped_suite() -> Path:
     suites = sorted((Path(__file__).parents[2] / "evals" / "suites").glob("*.yaml"))
@@ -262,8 +325,9 @@ def test_every_truncation_of_a_suite_file_names_the_file(tmp_path: Path) -> None
 
 @given(s.binary(max_size=200) | anything.map(lambda v: json.dumps(v, default=str).encode()))
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
-def test_suite_and_results_files_with_any_bytes(tmp_path_factory: pytest.TempPathFactory,
-                                                data: bytes) -> None:
+def test_suite_and_results_files_with_any_bytes(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
     evals = pytest.importorskip("agentorch.evals")
     base = tmp_path_factory.getbasetemp()
     for name, load in (("any-suite.yaml", evals.load_suite), ("any-results.json", evals.load_results)):

@@ -35,9 +35,18 @@ class Child:
     def __init__(self, mode: str, workdir: Path) -> None:
         self.stderr = workdir / f"{mode}.stderr"
         self.proc = subprocess.Popen(
-            [sys.executable, CHILD, mode, str(workdir / "run.sqlite"), str(workdir / "memory"),
-             str(workdir / "calls.log"), "crash-thread"],
-            stdout=subprocess.PIPE, stderr=self.stderr.open("w"), text=True,
+            [
+                sys.executable,
+                CHILD,
+                mode,
+                str(workdir / "run.sqlite"),
+                str(workdir / "memory"),
+                str(workdir / "calls.log"),
+                "crash-thread",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=self.stderr.open("w"),
+            text=True,
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -56,7 +65,7 @@ class Child:
         self._reader.join(timeout=10)
         assert self.proc.returncode == 0, self.stderr.read_text()[-4000:]
         last = [ln for ln in self.lines if ln.startswith("RESULT ")][-1]
-        return RunResult.model_validate(json.loads(last[len("RESULT "):]))
+        return RunResult.model_validate(json.loads(last[len("RESULT ") :]))
 
 
 def _log(workdir: Path) -> list[tuple[str, ...]]:
@@ -66,7 +75,9 @@ def _log(workdir: Path) -> list[tuple[str, ...]]:
     return [tuple(ln.split()) for ln in path.read_text(encoding="utf-8").splitlines()]
 
 
-def _uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, list[tuple[str, ...]], list[str]]:
+def _uninterrupted(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[RunResult, list[tuple[str, ...]], list[str]]:
     workdir = tmp_path_factory.mktemp("uninterrupted")
     result = Child("run", workdir).wait()
     return result, _log(workdir), _memory_texts(workdir)
@@ -138,7 +149,8 @@ def test_sigkill_mid_wave_then_resume_loses_and_repeats_nothing(
     assert result.status == "completed", result.error
     assert result.answer == expected.answer
     assert {k: r.output for k, r in result.results.items()} == {
-        k: r.output for k, r in expected.results.items()}
+        k: r.output for k, r in expected.results.items()
+    }
     # nothing lost or duplicated: one attempt per sub-task, five history entries
     assert sorted(h.subtask_id for h in result.history) == ["a", "b", "c", "d", "e"]
     assert all(r.attempts == 1 and r.status == "done" for r in result.results.values())
@@ -162,7 +174,8 @@ def test_sigkill_mid_wave_then_resume_loses_and_repeats_nothing(
 
     # finished (saved) sub-tasks were not executed again: no model call, no tool call in process 2
     redone = {r[2] for r in p2 if r[0] == "model" and r[1] == "researcher"} | {
-        r[1] for r in p2 if r[0].startswith("tool")}
+        r[1] for r in p2 if r[0].startswith("tool")
+    }
     assert not (redone & done_before_kill), f"re-executed after the crash: {redone & done_before_kill}"
     # no tool finished twice
     done_tools = Counter(r[1] for r in log_after if r[0] == "tool-done")
@@ -170,8 +183,9 @@ def test_sigkill_mid_wave_then_resume_loses_and_repeats_nothing(
     # a tool that was running at the kill runs again (at-least-once); any other runs once
     p1 = {r[:2] for r in log_before}
     starts = Counter(r[1] for r in log_after if r[0] == "tool-start")
-    assert starts == Counter({t: 2 if ("tool-start", t) in p1 and ("tool-done", t) not in p1 else 1
-                              for t in RESEARCH})
+    assert starts == Counter(
+        {t: 2 if ("tool-start", t) in p1 and ("tool-done", t) not in p1 else 1 for t in RESEARCH}
+    )
     # every model call whose answer was saved is replayed, not repeated (a call in flight at the
     # kill, like the writer's 0.8 s one, logs only when it answers); tools in flight restart
     assert total == base
@@ -181,12 +195,15 @@ APPROVAL_CHILD = str(Path(__file__).with_name("_approval_child.py"))
 
 
 def _step(workdir: Path, mode: str) -> RunResult:
-    proc = subprocess.run([sys.executable, APPROVAL_CHILD, str(workdir / "gated.sqlite"),
-                           str(workdir / "gated.log"), mode],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, APPROVAL_CHILD, str(workdir / "gated.sqlite"), str(workdir / "gated.log"), mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-    return RunResult.model_validate_json(line[len("RESULT "):])
+    return RunResult.model_validate_json(line[len("RESULT ") :])
 
 
 @pytest.mark.parametrize("decision", ["approve:alice:stale_2024", "deny"])
@@ -197,7 +214,8 @@ def test_a_pending_approval_survives_the_process_and_is_decided_in_another(
     assert paused.status == "interrupted"
     assert paused.interrupts[0].payload["args"] == {"table": "stale"}
     assert [ln.split()[0] for ln in (tmp_path / "gated.log").read_text().splitlines()] == [
-        "model"]  # asked once, nothing deleted while waiting
+        "model"
+    ]  # asked once, nothing deleted while waiting
 
     result = _step(tmp_path, decision)
     lines = [ln.split() for ln in (tmp_path / "gated.log").read_text().splitlines()]

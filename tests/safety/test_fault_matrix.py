@@ -28,13 +28,19 @@ FAST_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.01, jitter=False, re
 
 def _two_parallel(**roles):
     """researcher `a` and writer `b` in parallel, then critic and synthesizer."""
-    script = {"planner": [plan(st("a", "researcher"), st("b", "writer"))],
-              "researcher": ["A"], "writer": ["B"], "critic": [ACCEPT], "synthesizer": ["final"]}
+    script = {
+        "planner": [plan(st("a", "researcher"), st("b", "writer"))],
+        "researcher": ["A"],
+        "writer": ["B"],
+        "critic": [ACCEPT],
+        "synthesizer": ["final"],
+    }
     script.update(roles)
     return script
 
 
 # -- recovered ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("role", ["planner", "researcher", "critic", "synthesizer"])
 @pytest.mark.parametrize("fault", [ConnectionError("reset by peer"), TimeoutError("read timeout")])
@@ -73,18 +79,26 @@ def test_timeout_on_first_call_recovers_on_retry() -> None:
             return await super()._agenerate(messages, stop, run_manager, **kwargs)
 
     llm = Slow({"researcher": ["A"]})
-    team = Team(agents=[Agent(name="researcher", role="r")], llm=ScriptedChatModel(
-        {"planner": [plan(st("a", "researcher"))], "critic": [ACCEPT], "synthesizer": ["ok"]}),
-        llms={"researcher": llm}, model_timeout=0.3, retry=FAST_RETRY)
+    team = Team(
+        agents=[Agent(name="researcher", role="r")],
+        llm=ScriptedChatModel(
+            {"planner": [plan(st("a", "researcher"))], "critic": [ACCEPT], "synthesizer": ["ok"]}
+        ),
+        llms={"researcher": llm},
+        model_timeout=0.3,
+        retry=FAST_RETRY,
+    )
     result = team.run("goal")
     assert result.status == "completed" and result.results["a"].output == "A"
 
 
 def test_malformed_and_empty_structured_output_is_repaired() -> None:
-    llm = ScriptedChatModel(_two_parallel(
-        planner=["", "{not json", plan(st("a", "researcher"), st("b", "writer"))],
-        critic=["looks fine to me", {"decision": "maybe"}, ACCEPT],
-    ))
+    llm = ScriptedChatModel(
+        _two_parallel(
+            planner=["", "{not json", plan(st("a", "researcher"), st("b", "writer"))],
+            critic=["looks fine to me", {"decision": "maybe"}, ACCEPT],
+        )
+    )
     result = team_of(llm, plan_retries=2).run("goal")
     assert result.status == "completed"
     assert len(llm.calls_for("planner")) == 3 and len(llm.calls_for("critic")) == 3
@@ -93,11 +107,14 @@ def test_malformed_and_empty_structured_output_is_repaired() -> None:
 
 # -- routed around ----------------------------------------------------------------------------
 
+
 def test_empty_reply_fails_the_subtask_and_the_critic_sends_it_back() -> None:
-    llm = ScriptedChatModel(_two_parallel(
-        researcher=["", "A2"],
-        critic=[{"decision": "revise", "revise": ["a"], "feedback": "empty"}, ACCEPT],
-    ))
+    llm = ScriptedChatModel(
+        _two_parallel(
+            researcher=["", "A2"],
+            critic=[{"decision": "revise", "revise": ["a"], "feedback": "empty"}, ACCEPT],
+        )
+    )
     result = team_of(llm).run("goal")
     assert result.status == "completed" and result.results["a"].output == "A2"
     first = [h for h in result.history if h.subtask_id == "a"][0]
@@ -106,18 +123,22 @@ def test_empty_reply_fails_the_subtask_and_the_critic_sends_it_back() -> None:
 
 
 def test_specialist_that_always_fails_is_replanned_to_another_agent() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "researcher")), plan(st("a2", "writer"))],
-        "researcher": [""], "writer": ["written instead"],
-        "critic": [{"decision": "replan", "feedback": "researcher cannot do it"}, ACCEPT],
-        "synthesizer": ["final"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "researcher")), plan(st("a2", "writer"))],
+            "researcher": [""],
+            "writer": ["written instead"],
+            "critic": [{"decision": "replan", "feedback": "researcher cannot do it"}, ACCEPT],
+            "synthesizer": ["final"],
+        }
+    )
     result = team_of(llm).run("goal")
     assert result.status == "completed" and set(result.results) == {"a2"}
     assert "researcher cannot do it" in llm.calls_for("planner")[1].messages[1].content
 
 
 # -- failed, with the partial results and the cause ------------------------------------------
+
 
 def test_specialist_raising_every_time_fails_the_run_with_partial_results() -> None:
     llm = ScriptedChatModel(_two_parallel(researcher=[ValueError("bad gateway payload")] * 5))
@@ -132,10 +153,12 @@ def test_specialist_raising_every_time_fails_the_run_with_partial_results() -> N
 
 
 def test_specialist_failing_every_round_ends_with_a_status_naming_it() -> None:
-    llm = ScriptedChatModel(_two_parallel(
-        researcher=["", "", ""],
-        critic=[{"decision": "revise", "revise": ["a"], "feedback": "again"}] * 2 + [ACCEPT],
-    ))
+    llm = ScriptedChatModel(
+        _two_parallel(
+            researcher=["", "", ""],
+            critic=[{"decision": "revise", "revise": ["a"], "feedback": "again"}] * 2 + [ACCEPT],
+        )
+    )
     result = team_of(llm, max_rounds=3).run("goal")
     assert result.status == "failed"
     assert "`a` (the agent returned an empty answer)" in result.error
@@ -163,6 +186,7 @@ def test_critic_that_never_gives_a_valid_verdict_fails_with_the_results_kept() -
 
 # -- tools ----------------------------------------------------------------------------------
 
+
 def test_tool_that_raises_becomes_an_observation_and_the_agent_recovers() -> None:
     @tool
     def explode(q: str) -> str:
@@ -170,9 +194,14 @@ def test_tool_that_raises_becomes_an_observation_and_the_agent_recovers() -> Non
         raise PermissionError("no access to /etc")
 
     agent = Agent(name="ops", role="Operates", tools=[explode])
-    llm = ScriptedChatModel({"planner": [plan(st("a", "ops"))],
-                             "ops": [call("explode", q="x"), "worked around it"],
-                             "critic": [ACCEPT], "synthesizer": ["ok"]})
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "ops"))],
+            "ops": [call("explode", q="x"), "worked around it"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     result = Team(agents=[agent], llm=llm).run("goal")
     record = result.results["a"].tool_calls[0]
     assert record.executed and "PermissionError: no access to /etc" in record.error
@@ -183,12 +212,14 @@ def test_tool_that_raises_becomes_an_observation_and_the_agent_recovers() -> Non
 @pytest.mark.parametrize("kind", ["async", "sync"])
 def test_hanging_tool_is_cut_by_the_team_tool_timeout(kind: str) -> None:
     if kind == "async":
+
         @tool
         async def hang(q: str) -> str:
             """Never returns in time."""
             await asyncio.sleep(30)
             return "never"
     else:
+
         @tool
         def hang(q: str) -> str:
             """Blocks its thread for a while."""
@@ -196,9 +227,14 @@ def test_hanging_tool_is_cut_by_the_team_tool_timeout(kind: str) -> None:
             return "never"
 
     agent = Agent(name="ops", role="Operates", tools=[hang])
-    llm = ScriptedChatModel({"planner": [plan(st("a", "ops"))],
-                             "ops": [call("hang", q="x"), "moved on"],
-                             "critic": [ACCEPT], "synthesizer": ["ok"]})
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "ops"))],
+            "ops": [call("hang", q="x"), "moved on"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     started = time.monotonic()
     result = Team(agents=[agent], llm=llm, tool_timeout=0.2).run("goal")
     assert "timed out after 0.2 s" in result.results["a"].tool_calls[0].error
@@ -209,12 +245,17 @@ def test_hanging_tool_is_cut_by_the_team_tool_timeout(kind: str) -> None:
 
 # -- no infinite loops ------------------------------------------------------------------------
 
+
 def test_critic_replanning_forever_stops_at_max_rounds() -> None:
     replan = {"decision": "replan", "feedback": "try again"}
-    llm = ScriptedChatModel({
-        "planner": [plan(st(f"a{i}", "writer")) for i in range(3)],
-        "writer": ["w0", "w1", "w2"], "critic": [replan] * 3, "synthesizer": ["best so far"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st(f"a{i}", "writer")) for i in range(3)],
+            "writer": ["w0", "w1", "w2"],
+            "critic": [replan] * 3,
+            "synthesizer": ["best so far"],
+        }
+    )
     result = team_of(llm, max_rounds=3).run("goal")
     assert result.status == "max_rounds" and result.answer == "best so far"
     assert result.rounds == 3 and len(result.plans) == 3
@@ -222,11 +263,14 @@ def test_critic_replanning_forever_stops_at_max_rounds() -> None:
 
 
 def test_agent_calling_tools_forever_is_stopped_by_max_tool_calls() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "researcher"))],
-        "researcher": lambda messages: call("search", query=f"q{len(messages)}"),
-        "critic": [ACCEPT], "synthesizer": ["ok"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "researcher"))],
+            "researcher": lambda messages: call("search", query=f"q{len(messages)}"),
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     result = team_of(llm, max_tool_calls=3).run("goal")
     a = result.results["a"]
     assert a.status == "failed" and "max_tool_calls=3" in a.error
@@ -235,10 +279,16 @@ def test_agent_calling_tools_forever_is_stopped_by_max_tool_calls() -> None:
 
 
 def test_max_seconds_budget_stops_a_slow_run_with_partial_results() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "researcher"), st("b", "writer", "a"), st("c", "writer", "b"))],
-        "researcher": ["A"], "writer": ["B", "C"], "critic": [ACCEPT], "synthesizer": ["x"],
-    }, latency={"researcher": 0.4, "writer": 0.4, "*": 0.0})
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "researcher"), st("b", "writer", "a"), st("c", "writer", "b"))],
+            "researcher": ["A"],
+            "writer": ["B", "C"],
+            "critic": [ACCEPT],
+            "synthesizer": ["x"],
+        },
+        latency={"researcher": 0.4, "writer": 0.4, "*": 0.0},
+    )
     started = time.monotonic()
     result = team_of(llm, budget=Budget(max_seconds=0.6)).run("goal")
     assert time.monotonic() - started < 3
@@ -249,21 +299,32 @@ def test_max_seconds_budget_stops_a_slow_run_with_partial_results() -> None:
 
 async def test_langgraph_recursion_limit_ends_the_run_with_a_status() -> None:
     chain = [st("t0", "writer")] + [st(f"t{i}", "writer", f"t{i - 1}") for i in range(1, 12)]
-    llm = ScriptedChatModel({"planner": [plan(*chain)], "writer": [f"W{i}" for i in range(12)],
-                             "critic": [ACCEPT], "synthesizer": ["x"]})
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(*chain)],
+            "writer": [f"W{i}" for i in range(12)],
+            "critic": [ACCEPT],
+            "synthesizer": ["x"],
+        }
+    )
     graph = team_of(llm).compile()
-    out = await graph.ainvoke({"goal": "long chain", "round": 0},
-                              {"configurable": {"thread_id": "rl"}, "recursion_limit": 16})
+    out = await graph.ainvoke(
+        {"goal": "long chain", "round": 0}, {"configurable": {"thread_id": "rl"}, "recursion_limit": 16}
+    )
     assert out["status"] == "budget_exhausted" and "recursion limit" in out["error"]
     done = [k for k, r in out["results"].items() if r["status"] == "done"]
     assert 0 < len(done) < 12 and out["answer"].startswith("## t0\nW0")
 
 
 def test_budget_counts_retries_and_carries_recorded_calls_across_resume() -> None:
-    llm = ScriptedChatModel({
-        "planner": [plan(st("a", "writer"), st("b", "writer", "a"))],
-        "writer": [TimeoutError("slow")] * 3 + ["A", "B"], "critic": [ACCEPT], "synthesizer": ["ok"],
-    })
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "writer"), st("b", "writer", "a"))],
+            "writer": [TimeoutError("slow")] * 3 + ["A", "B"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
     team = team_of(llm, budget=Budget(max_llm_calls=4), retry=FAST_RETRY)
     with pytest.raises(RunFailed):
         team.run("goal", thread_id="budget")
@@ -277,8 +338,9 @@ def test_budget_counts_retries_and_carries_recorded_calls_across_resume() -> Non
 
 
 def test_a_failing_subtask_cancels_running_siblings_and_resume_finishes_both() -> None:
-    llm = ScriptedChatModel(_two_parallel(researcher=[ValueError("boom"), "A"]),
-                            latency={"writer": 0.5, "*": 0.0})
+    llm = ScriptedChatModel(
+        _two_parallel(researcher=[ValueError("boom"), "A"]), latency={"writer": 0.5, "*": 0.0}
+    )
     team = team_of(llm, retry=FAST_RETRY)
     started = time.monotonic()
     with pytest.raises(RunFailed) as info:

@@ -52,8 +52,7 @@ def test_namespaces_do_not_share_ids_filters_or_deletes(tmp_path: Path) -> None:
 
     assert globex.forget(thread_id="t1") == 1  # its own record only
     assert acme.count() == 1 and acme.get("same-id").text == "Acme vault code 7712."
-    assert [h.text for h in acme.search("vault code 7712", k=1, mode="lexical")] == [
-        "Acme vault code 7712."]
+    assert [h.text for h in acme.search("vault code 7712", k=1, mode="lexical")] == ["Acme vault code 7712."]
     assert globex.search("vault code 7712", k=5, mode="lexical") == []
 
 
@@ -62,9 +61,15 @@ def test_namespaces_do_not_share_ids_filters_or_deletes(tmp_path: Path) -> None:
 def test_two_processes_upserting_the_same_records_lose_and_duplicate_nothing(tmp_path: Path) -> None:
     path = tmp_path / "race"
     shared, own = 500, 750  # 2,000 records from 2,500 writes
-    procs = [subprocess.Popen([sys.executable, WRITER, str(path), tag, str(shared), str(own)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for tag in ("alpha", "beta")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, WRITER, str(path), tag, str(shared), str(own)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for tag in ("alpha", "beta")
+    ]
     for proc in procs:
         out, err = proc.communicate(timeout=280)
         assert proc.returncode == 0, err[-3000:]

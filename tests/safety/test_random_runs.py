@@ -42,11 +42,23 @@ from agentorch.memory import ChromaMemory, HashEmbeddings
 pytestmark = pytest.mark.timeout(900)
 
 STATUSES = {"completed", "max_rounds", "budget_exhausted", "failed", "rejected", "interrupted"}
-RETRY = RetryPolicy(max_attempts=2, initial_interval=0.0, jitter=False,
-                    retry_on=lambda e: isinstance(e, TimeoutError))
+RETRY = RetryPolicy(
+    max_attempts=2, initial_interval=0.0, jitter=False, retry_on=lambda e: isinstance(e, TimeoutError)
+)
 # what a specialist's model may do on one call
-ACTIONS = ["answer", "answer", "answer", "empty", "own_tool", "repeat", "foreign_tool", "gated",
-           "raising_tool", "timeout", "crash"]
+ACTIONS = [
+    "answer",
+    "answer",
+    "answer",
+    "empty",
+    "own_tool",
+    "repeat",
+    "foreign_tool",
+    "gated",
+    "raising_tool",
+    "timeout",
+    "crash",
+]
 GRANTS = {"writer": set(), "researcher": {"lookup", "flaky"}, "admin": {"wipe"}}
 
 
@@ -99,8 +111,10 @@ class SpecialistScript:
         if action == "crash":
             return RuntimeError(f"model crashed {tag}")
         name, args = {
-            "own_tool": ("lookup", {"query": tag}), "repeat": ("lookup", {"query": self.sid}),
-            "foreign_tool": ("wipe", {"table": f"foreign-{tag}"}), "gated": ("wipe", {"table": tag}),
+            "own_tool": ("lookup", {"query": tag}),
+            "repeat": ("lookup", {"query": self.sid}),
+            "foreign_tool": ("wipe", {"table": f"foreign-{tag}"}),
+            "gated": ("wipe", {"table": tag}),
             "raising_tool": ("flaky", {"query": tag}),
         }[action]
         return AIMessage("", tool_calls=[{"name": name, "args": args, "id": tag}])
@@ -163,8 +177,11 @@ def cases(draw: s.DrawFn, sqlite: bool) -> Case:
         critic=draw(s.booleans()),
         approve_plan=draw(s.booleans()),
         max_rounds=draw(s.integers(1, 3)),
-        budget=draw(s.sampled_from([Budget(), Budget(max_llm_calls=6), Budget(max_llm_calls=15),
-                                    Budget(max_tokens=3000)])),
+        budget=draw(
+            s.sampled_from(
+                [Budget(), Budget(max_llm_calls=6), Budget(max_llm_calls=15), Budget(max_tokens=3000)]
+            )
+        ),
         memory=draw(s.integers(0, 4)) == 0,
         sqlite=sqlite and draw(s.booleans()),
         answers=draw(s.lists(s.sampled_from([True, False, "edit"]), min_size=30, max_size=30)),
@@ -187,17 +204,32 @@ def build(case: Case, world: World, checkpointer: Any) -> tuple[Team, ScriptedCh
     def planner(messages: list[BaseMessage]) -> Any:
         return planner_answers.pop(0) if planner_answers else case.plan
 
-    script: dict[str, Any] = {"planner": scripted(planner), "critic": scripted(critic),
-                              "synthesizer": ["the answer"] * 10, "summarizer": ["summary"] * 50}
+    script: dict[str, Any] = {
+        "planner": scripted(planner),
+        "critic": scripted(critic),
+        "synthesizer": ["the answer"] * 10,
+        "summarizer": ["summary"] * 50,
+    }
     for t in case.plan["subtasks"]:
         script[f"{t['agent']}:{t['id']}"] = scripted(SpecialistScript(t["id"], case.actions[t["id"]]))
     llm = ScriptedChatModel(script)
-    agents = [Agent(name=name, role=f"{name} role", tools=[tools[t] for t in sorted(grant)])
-              for name, grant in GRANTS.items()]
+    agents = [
+        Agent(name=name, role=f"{name} role", tools=[tools[t] for t in sorted(grant)])
+        for name, grant in GRANTS.items()
+    ]
     memory = ChromaMemory.ephemeral(embedding=HashEmbeddings()) if case.memory else None
-    team = Team(agents=agents, llm=llm, critic=case.critic, approve_plan=case.approve_plan,
-                max_rounds=case.max_rounds, budget=case.budget, retry=RETRY, memory=memory,
-                checkpointer=checkpointer, max_tool_calls=3)
+    team = Team(
+        agents=agents,
+        llm=llm,
+        critic=case.critic,
+        approve_plan=case.approve_plan,
+        max_rounds=case.max_rounds,
+        budget=case.budget,
+        retry=RETRY,
+        memory=memory,
+        checkpointer=checkpointer,
+        max_tool_calls=3,
+    )
     return team, llm
 
 
@@ -257,14 +289,22 @@ def _edited(plan: dict[str, Any]) -> dict[str, Any]:
     return {"subtasks": [{**first, "description": first["description"] + " (edited)"}, *rest]}
 
 
-def check(case: Case, team: Team, llm: ScriptedChatModel, world: World, events: list[dict[str, Any]],
-          result: RunResult, failures: int) -> None:
+def check(
+    case: Case,
+    team: Team,
+    llm: ScriptedChatModel,
+    world: World,
+    events: list[dict[str, Any]],
+    result: RunResult,
+    failures: int,
+) -> None:
     assert result.status in STATUSES
     records = [(h.agent, c) for h in result.history for c in h.tool_calls]
     # no tool outside its agent's grant ran; every execution is a recorded, granted call
     ran = Counter((name, repr(args)) for name, _, args in world.executed)
-    granted = Counter((c.name, repr(c.args)) for agent, c in records
-                      if c.executed and c.name in GRANTS[agent])
+    granted = Counter(
+        (c.name, repr(c.args)) for agent, c in records if c.executed and c.name in GRANTS[agent]
+    )
     assert all(c.name in GRANTS[agent] for agent, c in records if c.executed)
     # a sibling's failure cancels tool calls in flight, which run again on resume (README,
     # "Not guaranteed"); without failures every execution is exactly one recorded call
@@ -289,8 +329,9 @@ def check(case: Case, team: Team, llm: ScriptedChatModel, world: World, events: 
     answered = [c for c in llm.calls if c.response is not None]
     if failures == 0 and result.status != "interrupted":
         assert result.usage.total.calls == len(answered)
-        assert result.usage.total.total_tokens == sum(c.response.usage_metadata["total_tokens"]
-                                                      for c in answered)
+        assert result.usage.total.total_tokens == sum(
+            c.response.usage_metadata["total_tokens"] for c in answered
+        )
     else:
         assert result.usage.total.calls <= len(answered)
     if case.budget.max_llm_calls is not None and failures == 0:

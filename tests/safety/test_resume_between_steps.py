@@ -13,8 +13,13 @@ from .conftest import team_of
 
 
 def _script() -> dict:
-    return {"planner": [plan(st("a", "researcher"), st("b", "writer", "a"))],
-            "researcher": ["A"], "writer": ["B"], "critic": [ACCEPT], "synthesizer": ["final"]}
+    return {
+        "planner": [plan(st("a", "researcher"), st("b", "writer", "a"))],
+        "researcher": ["A"],
+        "writer": ["B"],
+        "critic": [ACCEPT],
+        "synthesizer": ["final"],
+    }
 
 
 @pytest.mark.timeout(30)
@@ -25,18 +30,26 @@ async def test_resume_after_a_crash_between_steps_continues_the_run() -> None:
     # specialists — when the process died, before the next checkpoint was written. Copy the
     # thread's history up to it (LangGraph stores some channels as deltas along the chain).
     tuples = [t async for t in source.alist({"configurable": {"thread_id": "src"}})][::-1]
-    crash_at = next(i for i, t in enumerate(tuples)
-                    if any(w[1] == "__pregel_tasks" for w in t.pending_writes or []))
+    crash_at = next(
+        i for i, t in enumerate(tuples) if any(w[1] == "__pregel_tasks" for w in t.pending_writes or [])
+    )
     target = InMemorySaver()
     for t in tuples[: crash_at + 1]:
         parent = (t.parent_config or {}).get("configurable", {}).get("checkpoint_id")
         cfg = await target.aput(
-            {"configurable": {"thread_id": "t", "checkpoint_ns": "",
-                              **({"checkpoint_id": parent} if parent else {})}},
-            t.checkpoint, t.metadata, t.checkpoint["channel_versions"])
+            {
+                "configurable": {
+                    "thread_id": "t",
+                    "checkpoint_ns": "",
+                    **({"checkpoint_id": parent} if parent else {}),
+                }
+            },
+            t.checkpoint,
+            t.metadata,
+            t.checkpoint["channel_versions"],
+        )
         for task_id in dict.fromkeys(w[0] for w in t.pending_writes or []):
-            await target.aput_writes(
-                cfg, [(c, v) for i, c, v in t.pending_writes if i == task_id], task_id)
+            await target.aput_writes(cfg, [(c, v) for i, c, v in t.pending_writes if i == task_id], task_id)
 
     llm = ScriptedChatModel(_script())
     team = team_of(llm, checkpointer=target)
