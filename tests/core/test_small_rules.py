@@ -203,6 +203,9 @@ def test_a_missing_dependency_is_named_in_the_plan_problems() -> None:
 
     problems = plan_problems(Plan.model_validate(plan(st("a", "w", "ghost"))), ["w"], 5)
     assert problems == ["Sub-task `a` depends on `ghost`, which is not in the plan."]
+    twice = plan(st("a", "w"), st("a", "w", description="again"))
+    assert plan_problems(Plan.model_validate(twice), ["w"], 5) == [
+        "Duplicate sub-task id `a`; ids must be unique."]
 
 
 def test_a_budget_stop_in_one_branch_dispatches_nothing_more() -> None:
