@@ -28,7 +28,7 @@ def write_results(suites: Sequence[SuiteResult], path: str | Path, *, duration: 
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "duration": round(duration, 4),
         "summary": {"cases": len(cases), **summary_counts(suites)},
-        "suites": [s.to_dict() for s in suites],
+        "suites": [s.model_dump(mode="json") for s in suites],
     }
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -43,7 +43,7 @@ def load_results(path: str | Path) -> list[SuiteResult]:
         data = json.loads(p.read_bytes().decode("utf-8"))
         if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT:
             raise ValueError(f"`format` is not {RESULTS_FORMAT!r}")
-        return [SuiteResult.from_dict(s) for s in data["suites"]]
+        return [SuiteResult.model_validate(s) for s in data["suites"]]
     except OSError as e:
         raise SuiteError(f"cannot read results ({e.strerror or e})", file=str(p)) from None
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as e:

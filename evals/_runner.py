@@ -11,9 +11,17 @@ import multiprocessing
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    model_serializer,
+)
 
 from agentorch import ConfigError, PendingInterrupt, PlanError, RunFailed, RunResult, Team
 from agentorch.evals._build import ObservedMemory, build_model, build_team, new_memory
@@ -41,23 +49,24 @@ Outcome = Literal["passed", "failed", "error"]
 _MAX_APPROVALS = 50
 
 
-@dataclass(frozen=True, kw_only=True)
-class CaseResult:
-    """The outcome of one case."""
+class CaseResult(BaseModel):
+    """The outcome of one case (an entry of results.json)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     suite: str
     case: str
     outcome: Outcome
     status: str
     """The run status ("completed", "max_rounds", ...) or "error"."""
-    scores: list[Score] = field(default_factory=list)
+    scores: list[Score] = Field(default_factory=list)
     tokens: int = 0
     llm_calls: int = 0
     rounds: int = 0
     duration: float = 0.0
     answer: str = ""
     error: str = ""
-    tags: list[str] = field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -69,36 +78,20 @@ class CaseResult:
         """ "suite::case", unique across a run."""
         return f"{self.suite}::{self.case}"
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the shape of results.json entries)."""
-        return {
-            "suite": self.suite,
-            "case": self.case,
-            "outcome": self.outcome,
-            "status": self.status,
-            "scores": [s.to_dict() for s in self.scores],
-            "tokens": self.tokens,
-            "llm_calls": self.llm_calls,
-            "rounds": self.rounds,
-            "duration": round(self.duration, 4),
-            "answer": self.answer,
-            "error": self.error,
-            "tags": self.tags,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CaseResult:
-        """Inverse of `to_dict`."""
-        return cls(**{**data, "scores": [Score(**s) for s in data.get("scores", [])]})
+    @field_serializer("duration")
+    def _rounded(self, seconds: float) -> float:
+        return round(seconds, 4)
 
 
-@dataclass(frozen=True, kw_only=True)
-class SuiteResult:
-    """The outcome of one suite: its cases in suite order."""
+class SuiteResult(BaseModel):
+    """The outcome of one suite: its cases in suite order (an entry of results.json, which
+    also holds its `counts`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     name: str
     file: str = ""
-    cases: list[CaseResult] = field(default_factory=list)
+    cases: list[CaseResult] = Field(default_factory=list)
     duration: float = 0.0
 
     @property
@@ -113,25 +106,13 @@ class SuiteResult:
             out[c.outcome] += 1
         return out
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "name": self.name,
-            "file": self.file,
-            "duration": round(self.duration, 4),
-            "counts": self.counts(),
-            "cases": [c.to_dict() for c in self.cases],
-        }
+    @field_serializer("duration")
+    def _rounded(self, seconds: float) -> float:
+        return round(seconds, 4)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SuiteResult:
-        """Inverse of `to_dict`."""
-        return cls(
-            name=data["name"],
-            file=data.get("file", ""),
-            duration=data.get("duration", 0.0),
-            cases=[CaseResult.from_dict(c) for c in data.get("cases", [])],
-        )
+    @model_serializer(mode="wrap")
+    def _with_counts(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {**handler(self), "counts": self.counts()}
 
 
 def case_matches(suite: Suite, case: Case, filters: Sequence[str] | None) -> bool:

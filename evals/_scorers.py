@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from pydantic import BaseModel, ConfigDict
+
 from agentorch import PendingInterrupt, RunResult, SubTaskResult, plan_problems
 
 if TYPE_CHECKING:
@@ -26,9 +28,10 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Score:
+class Score(BaseModel):
     """The outcome of one scorer on one case."""
+
+    model_config = ConfigDict(frozen=True)
 
     name: str
     """The scorer's name, e.g. "status" or "answer_contains"."""
@@ -37,10 +40,6 @@ class Score:
     """A measurement when there is one (tokens, peak parallelism, judge score)."""
     detail: str = ""
     """What was expected and what was seen, for the report."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"name": self.name, "passed": self.passed, "value": self.value, "detail": self.detail}
 
 
 @dataclass(frozen=True, kw_only=True)
