@@ -59,6 +59,10 @@ _CSS = """
 .agentorch details.detail>summary{cursor:pointer;font-weight:600}.agentorch .attempt{border-top:1px dashed #d0d7de;margin-top:8px;padding-top:6px}
 .agentorch .verdict{margin:4px 0}.agentorch .usage{display:flex;gap:28px;flex-wrap:wrap;align-items:flex-start}
 .agentorch .scroll{overflow-x:auto}
+.agentorch .passed{color:#137333;font-weight:600}.agentorch .failed{color:#b3261e;font-weight:600}
+.agentorch .error{color:#8a4b00;font-weight:600}.agentorch table.wide{width:100%}
+.agentorch .chip{display:inline-block;border-radius:3px;padding:0 .3rem;margin:.1rem;font-size:12px}
+.agentorch .chip.ok{background:#e6f4ea}.agentorch .chip.bad{background:#fce8e6}
 """
 
 _SCRIPT = """
@@ -502,6 +506,23 @@ def _body(result: RunResult, prices: Mapping[str, ModelPrice], heading: str) -> 
     return "".join(parts)
 
 
+def html_page(title: str, body: str, *, script: str = "") -> str:
+    """A self-contained HTML page: agentorch's stylesheet inline, nothing loaded from anywhere
+    (a Content-Security-Policy says so), and `script` inline if given. Every agentorch page
+    (run reports, eval reports) is built by this one function."""
+    scripts = "script-src 'unsafe-inline'; " if script else ""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        f"style-src 'unsafe-inline'; {scripts}img-src data:\">"
+        f"<title>{_e(title)}</title><style>{_CSS}body{{margin:16px 24px;background:#fff}}</style>"
+        f'</head><body><div class="agentorch">{body}'
+        + (f"<script>{script}</script>" if script else "")
+        + "</div></body></html>\n"
+    )
+
+
 def report_html(
     result: RunResult,
     *,
@@ -509,18 +530,9 @@ def report_html(
     title: str | None = None,
 ) -> str:
     """The full, self-contained HTML page of a run (see `RunResult.to_html`)."""
-    table = normalize_prices(prices)
     heading = title or "agentorch run report"
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
-        f"<title>{_e(heading)} · {_e(_short(result.goal, 60))}</title><style>{_CSS}"
-        "body{margin:16px 24px;background:#fff}</style></head><body>"
-        f'<div class="agentorch">{_body(result, table, heading)}<script>{_SCRIPT}</script></div>'
-        "</body></html>\n"
-    )
+    body = _body(result, normalize_prices(prices), heading)
+    return html_page(f"{heading} · {_short(result.goal, 60)}", body, script=_SCRIPT)
 
 
 def result_fragment(result: RunResult) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from agentorch import __version__
 from agentorch._errors import SuiteError
+from agentorch._html import html_page
 from agentorch.evals._runner import CaseResult, SuiteResult
 
 __all__ = ["RESULTS_FORMAT", "write_results", "load_results", "write_html", "Comparison", "compare_results"]
@@ -91,17 +92,6 @@ def _score_flips(old: CaseResult, now: CaseResult) -> list[str]:
     ]
 
 
-_CSS = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1b1f24}
-h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
-table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
-th{background:#f4f5f7}.passed{color:#137333;font-weight:600}.failed{color:#b3261e;font-weight:600}
-.error{color:#8a4b00;font-weight:600}.num{text-align:right;font-variant-numeric:tabular-nums}
-.chip{display:inline-block;border-radius:3px;padding:0 .3rem;margin:.1rem;font-size:12px}
-.chip.ok{background:#e6f4ea}.chip.bad{background:#fce8e6}details pre{white-space:pre-wrap;background:#f7f7f9;padding:.5rem}
-"""
-
-
 def write_html(
     suites: Sequence[SuiteResult], path: str | Path, *, comparison: Comparison | None = None
 ) -> Path:
@@ -109,8 +99,7 @@ def write_html(
     cases = [c for s in suites for c in s.cases]
     passed = sum(c.passed for c in cases)
     parts = [
-        f"<!doctype html><html lang=en><meta charset=utf-8><title>agentorch eval report</title>"
-        f"<style>{_CSS}</style><body><h1>agentorch eval report</h1>"
+        "<h1>agentorch eval report</h1>"
         f"<p>{passed} of {len(cases)} cases passed · agentorch {html.escape(__version__)}</p>"
     ]
     if comparison is not None:
@@ -119,15 +108,15 @@ def write_html(
         counts = s.counts()
         parts.append(
             f"<h2>{html.escape(s.name)} <small>({counts['passed']} passed, {counts['failed']} failed, "
-            f"{counts['error']} errors)</small></h2><table><tr><th>case</th><th>outcome</th><th>status</th>"
-            "<th>scores</th><th class=num>tokens</th><th class=num>calls</th><th class=num>seconds</th></tr>"
+            f"{counts['error']} errors)</small></h2><table class=wide><tr><th>case</th><th>outcome</th>"
+            "<th>status</th><th>scores</th><th class=num>tokens</th><th class=num>calls</th>"
+            "<th class=num>seconds</th></tr>"
         )
         parts.extend(_case_row(c) for c in s.cases)
         parts.append("</table>")
-    parts.append("</body></html>")
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text("".join(parts), encoding="utf-8")
+    p.write_text(html_page("agentorch eval report", "".join(parts)), encoding="utf-8")
     return p
 
 
