@@ -258,3 +258,29 @@ def test_summarizer_calls_count_in_usage() -> None:
     assert result.usage.by_role["summarizer"].total_tokens == sum(
         c.response.usage_metadata["total_tokens"] for c in summarized
     )
+
+
+def test_a_model_that_reports_no_usage_counts_as_one_call_of_zero_tokens() -> None:
+    from agentorch._context import usage_of
+
+    usage = usage_of(AIMessage("hi"))
+    assert (usage.calls, usage.input_tokens, usage.output_tokens, usage.total_tokens) == (1, 0, 0, 0)
+
+
+def test_calls_replayed_after_a_failure_count_toward_the_budget() -> None:
+    @tool
+    def lookup(q: str) -> str:
+        """Look up."""
+        return "found"
+
+    ask = AIMessage("", tool_calls=[{"name": "lookup", "args": {"q": "x"}, "id": "1"}])
+    llm = ScriptedChatModel({"planner": [plan(st("a", "w"))], "w": [ask, RuntimeError("down"), "done"],
+                             "critic": [ACCEPT], "synthesizer": ["s"]})
+    team = Team(agents=[Agent(name="w", role="w", tools=[lookup])], llm=llm,
+                budget=__import__("agentorch").Budget(max_llm_calls=3))
+    with pytest.raises(RunFailed):
+        team.run("go", thread_id="t")
+    result = team.resume("t")  # the first agent call is replayed, and it counts
+    assert result.status == "budget_exhausted"
+    assert len([c for c in llm.calls if c.response is not None]) == 3  # planner, ask, done
+    assert not llm.calls_for("critic")
