@@ -284,3 +284,40 @@ def test_calls_replayed_after_a_failure_count_toward_the_budget() -> None:
     assert result.status == "budget_exhausted"
     assert len([c for c in llm.calls if c.response is not None]) == 3  # planner, ask, done
     assert not llm.calls_for("critic")
+
+
+def test_a_failed_run_reports_the_calls_the_failing_subtask_made() -> None:
+    @tool
+    def lookup(q: str) -> str:
+        """Look up."""
+        return "found"
+
+    ask = AIMessage("", tool_calls=[{"name": "lookup", "args": {"q": "x"}, "id": "1"}])
+    llm = ScriptedChatModel({"planner": [plan(st("a", "w"))], "w": [ask, RuntimeError("down")],
+                             "critic": [ACCEPT], "synthesizer": ["s"]})
+    with pytest.raises(RunFailed) as failed:
+        Team(agents=[Agent(name="w", role="w", tools=[lookup])], llm=llm).run("go")
+    assert failed.value.result.usage.by_role["w"].calls == 1
+    assert failed.value.result.usage.total.calls == 2  # planner + the answered agent call
+
+
+def test_tokens_spent_before_an_approval_count_toward_the_budget_after_it() -> None:
+    from agentorch import Budget
+
+    @tool(requires_approval=True)
+    def wipe(table: str) -> str:
+        """Delete rows."""
+        return "wiped"
+
+    ask = AIMessage("", tool_calls=[{"name": "wipe", "args": {"table": "t"}, "id": "1"}])
+    llm = ScriptedChatModel({"planner": [plan(st("a", "w"))], "w": [ask, "done"],
+                             "critic": [ACCEPT], "synthesizer": ["s"]})
+    agents = [Agent(name="w", role="w", tools=[wipe])]
+    first = Team(agents=agents, llm=llm)
+    paused = first.run("go", thread_id="t")
+    spent = paused.usage.total.total_tokens + paused.interrupts[0].payload["spent"]["total_tokens"]
+    # the same thread, resumed by a team whose budget the tokens already spent exhaust
+    limited = Team(agents=agents, llm=llm, checkpointer=first.checkpointer, budget=Budget(max_tokens=spent))
+    result = limited.resume("t", approve=True)
+    assert result.status == "budget_exhausted"
+    assert len(llm.calls_for("w")) == 1  # the agent was not asked again
