@@ -1,7 +1,9 @@
 """The agentorch pytest plugin (registered through the `pytest11` entry point).
 
-- Sets `AGENTORCH_BLOCK_MODEL_REQUESTS=1` (unless already set) and guards the openai client, so
-  no test reaches a real model by accident.
+- Opt-in (`--agentorch-block-requests`, or the ini option `agentorch_block_requests = true`):
+  sets `AGENTORCH_BLOCK_MODEL_REQUESTS=1` (unless already set) and guards the openai client, so
+  no test reaches a real model by accident. Installing agentorch changes nothing in other
+  projects' test runs unless they ask for it.
 - Fixtures: `scripted_model` (build `ScriptedChatModel`s), `openai_server` (a local
   OpenAI-compatible server, stopped after the test), `run_eval_suite` (run a suite, get a
   `SuiteResult`).
@@ -32,6 +34,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="collect agentorch eval suites (YAML) under PATH, one test per case",
     )
+    group.addoption(
+        "--agentorch-block-requests",
+        action="store_true",
+        default=False,
+        help="block real model requests (openai clients may reach loopback hosts only)",
+    )
+    parser.addini(
+        "agentorch_block_requests",
+        type="bool",
+        default=False,
+        help="block real model requests, as --agentorch-block-requests",
+    )
     parser.addini(
         "agentorch_suites",
         type="paths",
@@ -45,8 +59,9 @@ _SUITE_ROOTS = pytest.StashKey[list[Path]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    os.environ.setdefault(BLOCK_ENV, "1")
-    install_openai_guard()
+    if config.getoption("agentorch_block_requests") or config.getini("agentorch_block_requests"):
+        os.environ.setdefault(BLOCK_ENV, "1")
+        install_openai_guard()
     roots = [Path(p).resolve() for p in config.getoption("agentorch_suites")]
     roots += [Path(p).resolve() for p in config.getini("agentorch_suites")]
     config.stash[_SUITE_ROOTS] = roots

@@ -84,6 +84,17 @@ def test_requests_are_blocked():
     assert os.environ["AGENTORCH_BLOCK_MODEL_REQUESTS"] == "1"
 """
 
+UNTOUCHED_TEST = """
+import os
+
+import openai
+
+def test_nothing_is_changed_without_asking():
+    assert "AGENTORCH_BLOCK_MODEL_REQUESTS" not in os.environ
+    hook = openai.OpenAI.__dict__.get("_prepare_request") or openai.OpenAI._prepare_request
+    assert not getattr(hook, "_agentorch_guard", False)  # the SDK's own, not agentorch's guard
+"""
+
 FAILING_SUITE = """
 team: research
 model: {factory: "agentorch.graphs.research:demo_model"}
@@ -105,6 +116,12 @@ def _pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_installing_agentorch_changes_nothing_in_other_projects_tests(tmp_path: Path) -> None:
+    (tmp_path / "test_other.py").write_text(UNTOUCHED_TEST)
+    proc = _pytest(tmp_path, ".")
+    assert "1 passed" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
 def test_the_pytest_plugin_gives_fixtures_and_collects_suites(tmp_path: Path) -> None:
     (tmp_path / "test_team.py").write_text(PLUGIN_TEST)
     suites = tmp_path / "evals"
@@ -114,7 +131,15 @@ def test_the_pytest_plugin_gives_fixtures_and_collects_suites(tmp_path: Path) ->
     stray.mkdir()
     (stray / "stray.yaml").write_text(FAILING_SUITE)  # not under --agentorch-suites: never collected
     shipped = SUITES / "research_planning.yaml"
-    proc = _pytest(tmp_path, ".", "--agentorch-suites", str(suites), "--agentorch-suites", str(shipped))
+    proc = _pytest(
+        tmp_path,
+        ".",
+        "--agentorch-suites",
+        str(suites),
+        "--agentorch-suites",
+        str(shipped),
+        "--agentorch-block-requests",
+    )
     out = proc.stdout + proc.stderr
     assert "1 failed, 12 passed" in out, out
     assert "mine.yaml::bad" in out and "answer lacks ['hydrogen']" in out
