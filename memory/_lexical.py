@@ -119,21 +119,27 @@ class LexicalIndex:
         with self._lock:
             return dict(self._db.execute("SELECT id, digest FROM docs WHERE coll = ?", (coll,)))
 
-    def search(self, coll: str, query: str, limit: int) -> list[tuple[str, float]]:
+    def search(self, coll: str, query: str, limit: int,
+               ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
         """Best-matching ids and their bm25 relevance (higher is better), any query word
         matching (stop words left out unless the query has nothing else); stemmed, so "lives"
         matches "live". Query text is reduced to words, so FTS5 syntax in it is never
-        interpreted. Among equal scores the most recently written rows come first."""
+        interpreted. Among equal scores the most recently written rows come first. With
+        `ids`, only those rows are scored (hybrid search fills in the lexical score of
+        records only the vector side found)."""
         words = list(dict.fromkeys(_TOKEN.findall(query.lower())))
         words = [w for w in words if w not in STOPWORDS] or words
-        if not words or limit <= 0:
+        if not words or limit <= 0 or (ids is not None and not ids):
             return []
         match = " OR ".join(f'"{w}"' for w in words)
+        only = ""
+        if ids is not None:
+            only = f" AND docs.id IN ({','.join('?' * len(ids))})"
         with self._lock:
             rows = self._db.execute(
                 "SELECT docs.id, bm25(fts) AS rank FROM fts JOIN docs ON docs.rowid = fts.rowid "
-                "WHERE fts MATCH ? AND docs.coll = ? ORDER BY rank, docs.rowid DESC LIMIT ?",
-                (match, coll, limit),
+                f"WHERE fts MATCH ? AND docs.coll = ?{only} ORDER BY rank, docs.rowid DESC LIMIT ?",
+                (match, coll, *(ids or ()), limit),
             ).fetchall()
         return [(id_, -rank) for id_, rank in rows]
 

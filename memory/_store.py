@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
+import numpy as np
 from chromadb.errors import NotFoundError
 
 from agentorch._errors import ConfigError
@@ -41,10 +42,10 @@ DEFAULT_HNSW: dict[str, Any] = {
 
 EMBEDDING_KEY = "agentorch_embedding"
 DIMENSION_KEY = "agentorch_dimension"
-RRF_K = 60
-RRF_WEIGHTS = {"vector": 1.0, "lexical": 1.0}
-"""Weight of each ranking in reciprocal rank fusion (see the benchmark for how they were set)."""
-TIES = {"vector": (0.01, False), "lexical": (0.01, True)}
+FUSION_WEIGHTS = {"vector": 0.5, "lexical": 0.5}
+"""Hybrid search: weights of the convex combination of the two sides' scores, each divided by
+the query's best score of that side. Equal weights, not fitted to any benchmark."""
+TIES = {"vector": (0.01, False), "lexical": (0.01, True), "hybrid": (0.05, True)}
 """(tolerance, relative) within which two scores of one ranking count as a tie. Records the
 query cannot tell apart (e.g. "X now lives in Oslo" and, earlier, "X now lives in Perth") are
 then ranked newest first: in agent memory a later statement usually supersedes an older one."""
@@ -87,6 +88,15 @@ def _assemble(rows: Iterable[tuple[str, str, Mapping[str, Any]]]) -> dict[str, M
     return out
 
 
+def _cosines(query: Sequence[float], vectors: Any) -> list[float]:
+    """Cosine similarity of `query` with each of `vectors` (Chroma's cosine space: 1 - distance)."""
+    matrix = np.asarray(vectors, dtype=np.float64).reshape(-1, len(query))
+    q = np.asarray(query, dtype=np.float64)
+    norms = np.linalg.norm(matrix, axis=1) * np.linalg.norm(q)
+    return [float(x) for x in np.divide(matrix @ q, norms, out=np.zeros(len(matrix)),
+                                        where=norms > 0)]
+
+
 def _newest_first_among_ties(ranking: list[tuple[str, float]],
                              rows: Mapping[str, tuple[str, str, Mapping[str, Any]]],
                              tolerance: float, relative: bool) -> list[tuple[str, float]]:
@@ -115,7 +125,8 @@ class ChromaMemory:
 
     Each namespace is its own Chroma collection, so a namespace never sees another's records.
     Long texts are split into overlapping chunks and re-joined on retrieval. Search fuses the
-    embedding ranking with an SQLite FTS5 bm25 ranking (reciprocal rank fusion).
+    embedding ranking with an SQLite FTS5 bm25 ranking (a convex combination of normalized
+    scores, see `FUSION_WEIGHTS`).
 
     >>> from agentorch.memory import ChromaMemory, HashEmbeddings
     >>> memory = ChromaMemory.ephemeral(embedding=HashEmbeddings())
@@ -357,7 +368,7 @@ class ChromaMemory:
         vector = self._embedder.embed_query(query) if mode != "lexical" else None
 
         def search(collection: Any) -> list[MemoryHit]:
-            rankings: list[tuple[str, list[tuple[str, float]]]] = []
+            rankings: dict[str, list[tuple[str, float]]] = {}
             rows: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
             if vector is not None:
                 found = collection.query(query_embeddings=[vector], n_results=pool,
@@ -368,13 +379,43 @@ class ChromaMemory:
                                                 found["metadatas"][0], found["distances"][0]):
                     rows[id_] = (id_, doc, meta)
                     ranked.append((id_, 1.0 - float(dist)))
-                rankings.append(("vector", ranked))
+                rankings["vector"] = ranked
             if mode != "vector":
-                rankings.append(
-                    ("lexical", self._lexical_ranking(collection, query, pool, where, rows)))
-            return self._fuse(collection, rankings, rows, k, mode)
+                rankings["lexical"] = self._lexical_ranking(collection, query, pool, where, rows)
+            if mode == "hybrid":
+                ranking = self._fused(collection, query, vector, rankings, rows)
+            else:
+                ranking = rankings[mode]
+            return self._hits(collection, ranking, rows, k, mode)
 
         return self._run(False, search)
+
+    def _fused(self, collection: Any, query: str, vector: list[float] | None,
+               rankings: dict[str, list[tuple[str, float]]],
+               rows: dict[str, tuple[str, str, Mapping[str, Any]]]) -> list[tuple[str, float]]:
+        """Convex combination of the two sides' normalized scores over the union of their
+        candidates (see `FUSION_WEIGHTS`); each side's missing scores are computed, not
+        guessed, so a record found by one side is judged by both."""
+        vec, lex = dict(rankings["vector"]), dict(rankings["lexical"])
+        only_lexical = [i for i in lex if i not in vec]
+        if only_lexical and vector is not None:
+            got = collection.get(ids=only_lexical, include=["embeddings"])
+            vec.update(zip(got["ids"], _cosines(vector, got["embeddings"])))
+        only_vector = [i for i in vec if i not in lex]
+        if only_vector:
+            lex.update(self._backend.lexical.search(self._name, query, len(only_vector),
+                                                    ids=only_vector))
+        # TM2C2 (Bruch et al. 2023): divide by the best score of the query; the theoretical
+        # minimum (0: no shared term, orthogonal or worse) stays 0
+        top_vec = max([s for s in vec.values()] + [0.0])
+        top_lex = max([s for s in lex.values()] + [0.0])
+        fused = []
+        for id_ in rows:
+            v = max(vec.get(id_, 0.0), 0.0) / top_vec if top_vec > 0 else 0.0
+            lx = lex.get(id_, 0.0) / top_lex if top_lex > 0 else 0.0
+            fused.append((id_, FUSION_WEIGHTS["vector"] * v + FUSION_WEIGHTS["lexical"] * lx))
+        fused.sort(key=lambda e: -e[1])
+        return fused
 
     def _lexical_ranking(self, collection: Any, query: str, pool: int,
                          where: Mapping[str, Any] | None,
@@ -418,26 +459,15 @@ class ChromaMemory:
             logger.debug("lexical cache of %s: %d added/changed, %d removed",
                          self._name, len(changed), len(gone))
 
-    def _fuse(self, collection: Any, rankings: list[tuple[str, list[tuple[str, float]]]],
+    def _hits(self, collection: Any, ranking: list[tuple[str, float]],
               rows: dict[str, tuple[str, str, Mapping[str, Any]]], k: int,
               mode: SearchMode) -> list[MemoryHit]:
+        """The best `k` records of a chunk ranking: a record counts once, at its best chunk."""
         scores: dict[str, float] = {}
-        order: list[str] = []
-        for name, ranking in rankings:
-            seen: set[str] = set()
-            for id_, score in _newest_first_among_ties(ranking, rows, *TIES[name]):
-                parent = str(rows[id_][2][PARENT_ID])
-                if parent in seen:  # a record counts once per ranking, at its best chunk
-                    continue
-                seen.add(parent)
-                if mode == "hybrid":
-                    scores[parent] = scores.get(parent, 0.0) + RRF_WEIGHTS[name] / (RRF_K + len(seen))
-                else:
-                    scores[parent] = score
-                    order.append(parent)
-        if mode == "hybrid":
-            order = sorted(scores, key=lambda p: -scores[p])
-        best = order[:k]
+        for id_, score in _newest_first_among_ties(ranking, rows, *TIES[mode]):
+            parent = str(rows[id_][2][PARENT_ID])
+            scores.setdefault(parent, score)
+        best = list(scores)[:k]
         single = [r for r in rows.values() if r[2][PARENT_ID] in best and r[2][CHUNK_COUNT] == 1]
         multi = [p for p in best if not any(r[2][PARENT_ID] == p for r in single)]
         records = _assemble(single)
