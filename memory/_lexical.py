@@ -114,10 +114,25 @@ class LexicalIndex:
             )
             self._db.execute("DELETE FROM docs WHERE coll = ?", (coll,))
 
-    def digests(self, coll: str) -> dict[str, str]:
-        """id -> digest of every indexed row of a collection."""
+    def digests(self, coll: str, ids: Sequence[str] | None = None) -> dict[str, str]:
+        """id -> digest of the indexed rows of a collection (of those with `ids`, if given)."""
         with self._lock:
-            return dict(self._db.execute("SELECT id, digest FROM docs WHERE coll = ?", (coll,)))
+            if ids is None:
+                return dict(self._db.execute("SELECT id, digest FROM docs WHERE coll = ?",
+                                             (coll,)))
+            out: dict[str, str] = {}
+            for start in range(0, len(ids), 500):
+                batch = list(ids[start:start + 500])
+                out.update(self._db.execute(
+                    f"SELECT id, digest FROM docs WHERE coll = ? AND id IN "
+                    f"({','.join('?' * len(batch))})", (coll, *batch)))
+            return out
+
+    def count(self, coll: str) -> int:
+        """Number of indexed rows of a collection."""
+        with self._lock:
+            (n,) = self._db.execute("SELECT count(*) FROM docs WHERE coll = ?", (coll,)).fetchone()
+            return int(n)
 
     def search(self, coll: str, query: str, limit: int,
                ids: Sequence[str] | None = None) -> list[tuple[str, float]]:

@@ -21,7 +21,7 @@ from agentorch.memory._lexical import LexicalRow
 from agentorch.memory._names import validate_namespace
 from agentorch.memory._schema import (
     CHUNK_COUNT, CHUNK_INDEX, CHUNK_KEYS, CHUNK_START, CREATED_AT, DIGEST, KIND, PARENT_ID, TOKENS,
-    NewRecord, new_record,
+    WRITTEN_AT, NewRecord, new_record, now,
 )
 from agentorch.memory._tokens import Chunk, TokenCounter, approximate_tokens, join_chunks, split_text
 from agentorch.memory._types import MemoryHit, MemoryRecord, SearchMode
@@ -42,6 +42,12 @@ DEFAULT_HNSW: dict[str, Any] = {
 
 EMBEDDING_KEY = "agentorch_embedding"
 DIMENSION_KEY = "agentorch_dimension"
+CHANGE_KEY = "agentorch_change"
+"""Collection metadata: a random token every write replaces, so a client whose lexical cache
+saw this token knows nothing changed since, without listing the collection."""
+CLOCK_SKEW = 300.0
+"""Seconds: an incremental sync re-reads chunks written this long before the newest it saw,
+so writers whose clocks lag by up to this much are not missed."""
 FUSION_WEIGHTS = {"vector": 0.5, "lexical": 0.5}
 """Hybrid search: weights of the convex combination of the two sides' scores, each divided by
 the query's best score of that side. Equal weights, not fitted to any benchmark."""
@@ -248,11 +254,15 @@ class ChromaMemory:
         meta = collection.metadata or {}
         stored = (meta.get(EMBEDDING_KEY), meta.get(DIMENSION_KEY))
         if stored[0] is not None and stored != (self._embedder.name, self._embedder.dim):
+            hint = ""
+            if str(stored[0]).startswith("agentorch.HashEmbeddings"):
+                version = str(stored[0]).rpartition("-v")[2] if "-v" in str(stored[0]) else "1"
+                hint = f" (`embedding=HashEmbeddings(dim={stored[1]}, version={version})`)"
             raise ConfigError(
                 f"namespace {self.namespace!r} was written with embedding {stored[0]!r} "
                 f"(dimension {stored[1]}), but this memory uses {self._embedder.name!r} "
-                f"(dimension {self._embedder.dim}); open it with the same `embedding=`, or use "
-                "another namespace"
+                f"(dimension {self._embedder.dim}); open it with the same `embedding=`{hint}, "
+                "or use another namespace"
             )
         return collection
 
@@ -265,6 +275,7 @@ class ChromaMemory:
                     return operation(self._collection(chroma))
                 except NotFoundError:
                     self._backend.collections.pop(self._name, None)
+                    self._backend.lexical_sync.pop(self._name, None)
                     if attempt == 2:
                         raise
         raise AssertionError("unreachable")
@@ -309,6 +320,7 @@ class ChromaMemory:
         ids: list[str] = []
         texts: list[str] = []
         metas: list[dict[str, Any]] = []
+        written_at = now()
         for record in records:
             chunks = split_text(record.text, chunk_tokens=self.chunk_tokens,
                                 overlap=self.chunk_overlap, count=self.count_tokens)
@@ -318,7 +330,8 @@ class ChromaMemory:
                 texts.append(chunk.text)
                 metas.append({**record.metadata, TOKENS: tokens, PARENT_ID: record.id,
                               CHUNK_INDEX: index, CHUNK_COUNT: len(chunks),
-                              CHUNK_START: chunk.start, DIGEST: _digest(chunk.text)})
+                              CHUNK_START: chunk.start, DIGEST: _digest(chunk.text),
+                              WRITTEN_AT: written_at})
         if not ids:
             return
         embeddings = self._embedder.embed_documents(texts)  # outside the lock: may be slow
@@ -342,6 +355,7 @@ class ChromaMemory:
                 end = start + MAX_BATCH
                 collection.upsert(ids=ids[start:end], documents=texts[start:end],
                                   embeddings=embeddings[start:end], metadatas=metas[start:end])
+            self._announce_change(collection)
 
         self._run(True, write)
         logger.debug("stored %d records (%d chunks) in %s", len(parents), len(ids), self._name)
@@ -433,13 +447,65 @@ class ChromaMemory:
         present = set(got["ids"])
         return [(i, s) for i, s in found if i in present][:pool]
 
+    def _announce_change(self, collection: Any) -> None:
+        """Tell other clients of a server that this collection changed (see `CHANGE_KEY`)."""
+        if self._backend.syncs_lexical:
+            collection.modify(metadata={**(collection.metadata or {}),
+                                        CHANGE_KEY: uuid.uuid4().hex})
+
     def _sync_lexical(self, collection: Any) -> None:
-        """Bring the local lexical cache in line with the server: same ids, same texts."""
+        """Bring the local lexical cache in line with the server: same ids, same texts.
+
+        Nothing is read when the collection's change token is the one seen last time. After
+        a change, only chunks written since the last sync (less `CLOCK_SKEW`) are read; the
+        whole id list is read only on the first sync and when the counts differ (a delete).
+        """
+        token = (self._backend.client.get_collection(self._name).metadata or {}).get(CHANGE_KEY)
+        state = self._backend.lexical_sync.get(self._name)
+        if state is not None and token is not None and state[0] == token:
+            return
+        if state is None:
+            newest = self._sync_all(collection)
+        else:
+            newest = self._sync_since(collection, state[1] - CLOCK_SKEW)
+            if collection.count() != self._backend.lexical.count(self._name):
+                newest = max(newest, self._sync_all(collection))
+        self._backend.lexical_sync[self._name] = (token, max(newest, state[1] if state else 0.0))
+
+    def _sync_since(self, collection: Any, since: float) -> float:
+        """Index chunks written at or after `since`; the newest write time seen."""
+        newest = 0.0
+        offset = 0
+        while True:
+            page = collection.get(where={WRITTEN_AT: {"$gte": since}},
+                                  include=["documents", "metadatas"], limit=MAX_BATCH,
+                                  offset=offset)
+            self._index_changed(page["ids"], page["documents"], page["metadatas"])
+            newest = max([newest, *(float(m.get(WRITTEN_AT, 0.0)) for m in page["metadatas"])])
+            if len(page["ids"]) < MAX_BATCH:
+                return newest
+            offset += MAX_BATCH
+
+    def _index_changed(self, ids: Sequence[str], documents: Sequence[str],
+                       metadatas: Sequence[Mapping[str, Any]]) -> None:
+        local = self._backend.lexical.digests(self._name, ids)
+        changed = [LexicalRow(i, d, str(m.get(DIGEST, "")))
+                   for i, d, m in zip(ids, documents, metadatas)
+                   if local.get(i) != str(m.get(DIGEST, ""))]
+        if changed:
+            self._backend.lexical.upsert(self._name, changed)
+            logger.debug("lexical cache of %s: %d added/changed", self._name, len(changed))
+
+    def _sync_all(self, collection: Any) -> float:
+        """Compare every id and digest with the server; the newest write time seen."""
         remote: dict[str, str] = {}
+        newest = 0.0
         offset = 0
         while True:
             page = collection.get(include=["metadatas"], limit=MAX_BATCH, offset=offset)
-            remote.update((i, str(m.get(DIGEST, ""))) for i, m in zip(page["ids"], page["metadatas"]))
+            for id_, meta in zip(page["ids"], page["metadatas"]):
+                remote[id_] = str(meta.get(DIGEST, ""))
+                newest = max(newest, float(meta.get(WRITTEN_AT, 0.0)))
             if len(page["ids"]) < MAX_BATCH:
                 break
             offset += MAX_BATCH
@@ -448,16 +514,12 @@ class ChromaMemory:
         changed = [i for i, d in remote.items() if local.get(i) != d]
         if gone:
             self._backend.lexical.delete(self._name, gone)
+            logger.debug("lexical cache of %s: %d removed", self._name, len(gone))
         for start in range(0, len(changed), MAX_BATCH):
             page = collection.get(ids=changed[start:start + MAX_BATCH],
                                   include=["documents", "metadatas"])
-            self._backend.lexical.upsert(self._name, [
-                LexicalRow(i, d, str(m.get(DIGEST, "")))
-                for i, d, m in zip(page["ids"], page["documents"], page["metadatas"])
-            ])
-        if gone or changed:
-            logger.debug("lexical cache of %s: %d added/changed, %d removed",
-                         self._name, len(changed), len(gone))
+            self._index_changed(page["ids"], page["documents"], page["metadatas"])
+        return newest
 
     def _hits(self, collection: Any, ranking: list[tuple[str, float]],
               rows: dict[str, tuple[str, str, Mapping[str, Any]]], k: int,
@@ -520,6 +582,7 @@ class ChromaMemory:
             if got["ids"]:
                 collection.delete(ids=got["ids"])
                 self._backend.lexical.delete(self._name, got["ids"])
+                self._announce_change(collection)
             return sum(1 for m in got["metadatas"] if m.get(CHUNK_INDEX) == 0)
 
         deleted = self._run(True, delete)
@@ -536,6 +599,7 @@ class ChromaMemory:
             deleted = len(collection.get(where={CHUNK_INDEX: 0}, include=[])["ids"])
             chroma.delete_collection(name)
             self._backend.lexical.drop(name)
+            self._backend.lexical_sync.pop(name, None)
             self._backend.collections.pop(name, None)
         logger.info("forgot namespace %r (%d records)", namespace, deleted)
         return deleted
