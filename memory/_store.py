@@ -49,8 +49,8 @@ CLOCK_SKEW = 300.0
 """Seconds: an incremental sync re-reads chunks written this long before the newest it saw,
 so writers whose clocks lag by up to this much are not missed."""
 FUSION_WEIGHTS = {"vector": 0.5, "lexical": 0.5}
-"""Hybrid search: weights of the convex combination of the two sides' scores, each divided by
-the query's best score of that side. Equal weights, not fitted to any benchmark."""
+"""Hybrid search: weights of the convex combination of the two sides' min-max normalized
+scores (see `fuse_scores`). Equal weights, not fitted to any benchmark."""
 TIES = {"vector": (0.01, False), "lexical": (0.01, True), "hybrid": (0.05, True)}
 """(tolerance, relative) within which two scores of one ranking count as a tie. Records the
 query cannot tell apart (e.g. "X now lives in Oslo" and, earlier, "X now lives in Perth") are
@@ -103,6 +103,30 @@ def _cosines(query: Sequence[float], vectors: Any) -> list[float]:
                                         where=norms > 0)]
 
 
+def _min_max(scores: Mapping[str, float], ids: Sequence[str]) -> dict[str, float]:
+    """Scores of `ids` (absent: the lowest) rescaled to [0, 1] over `ids`; all 0 when flat."""
+    values = [scores[i] for i in ids if i in scores]
+    low, high = (min(values), max(values)) if values else (0.0, 0.0)
+    if high <= low:
+        return dict.fromkeys(ids, 0.0)
+    return {i: (scores.get(i, low) - low) / (high - low) for i in ids}
+
+
+def fuse_scores(vector: Mapping[str, float], lexical: Mapping[str, float],
+                ids: Sequence[str]) -> list[tuple[str, float]]:
+    """Hybrid ranking of the candidates `ids` (best first) from each side's scores.
+
+    A convex combination of min-max normalized scores (Bruch, Gai and Ingber, "An Analysis of
+    Fusion Functions for Hybrid Retrieval", ACM TOIS 2023): unlike reciprocal rank fusion it
+    keeps how far apart a side's scores are, so a side that cannot tell the candidates apart
+    moves nothing, while a clear winner on either side stays near the top."""
+    v, lx = _min_max(vector, ids), _min_max(lexical, ids)
+    fused = [(i, FUSION_WEIGHTS["vector"] * v[i] + FUSION_WEIGHTS["lexical"] * lx[i])
+             for i in ids]
+    fused.sort(key=lambda e: -e[1])
+    return fused
+
+
 def _newest_first_among_ties(ranking: list[tuple[str, float]],
                              rows: Mapping[str, tuple[str, str, Mapping[str, Any]]],
                              tolerance: float, relative: bool) -> list[tuple[str, float]]:
@@ -132,7 +156,7 @@ class ChromaMemory:
     Each namespace is its own Chroma collection, so a namespace never sees another's records.
     Long texts are split into overlapping chunks and re-joined on retrieval. Search fuses the
     embedding ranking with an SQLite FTS5 bm25 ranking (a convex combination of normalized
-    scores, see `FUSION_WEIGHTS`).
+    scores, see `fuse_scores`).
 
     >>> from agentorch.memory import ChromaMemory, HashEmbeddings
     >>> memory = ChromaMemory.ephemeral(embedding=HashEmbeddings())
@@ -410,9 +434,8 @@ class ChromaMemory:
                rankings: dict[str, list[tuple[str, float]]],
                rows: dict[str, tuple[str, str, Mapping[str, Any]]],
                vectors: Mapping[str, Any]) -> list[tuple[str, float]]:
-        """Convex combination of the two sides' normalized scores over the union of their
-        candidates (see `FUSION_WEIGHTS`); each side's missing scores are computed, not
-        guessed, so a record found by one side is judged by both."""
+        """`fuse_scores` over the union of both sides' candidates; each side's missing scores
+        are computed, not guessed, so a record found by one side is judged by both."""
         vec, lex = dict(rankings["vector"]), dict(rankings["lexical"])
         only_lexical = [i for i in lex if i not in vec]
         if only_lexical and vector is not None:
@@ -421,17 +444,7 @@ class ChromaMemory:
         if only_vector:
             lex.update(self._backend.lexical.search(self._name, query, len(only_vector),
                                                     ids=only_vector))
-        # TM2C2 (Bruch et al. 2023): divide by the best score of the query; the theoretical
-        # minimum (0: no shared term, orthogonal or worse) stays 0
-        top_vec = max([s for s in vec.values()] + [0.0])
-        top_lex = max([s for s in lex.values()] + [0.0])
-        fused = []
-        for id_ in rows:
-            v = max(vec.get(id_, 0.0), 0.0) / top_vec if top_vec > 0 else 0.0
-            lx = lex.get(id_, 0.0) / top_lex if top_lex > 0 else 0.0
-            fused.append((id_, FUSION_WEIGHTS["vector"] * v + FUSION_WEIGHTS["lexical"] * lx))
-        fused.sort(key=lambda e: -e[1])
-        return fused
+        return fuse_scores(vec, lex, list(rows))
 
     def _lexical_ranking(self, collection: Any, query: str, pool: int,
                          where: Mapping[str, Any] | None,

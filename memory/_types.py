@@ -15,8 +15,8 @@ feedback, a summary of older records, a free-form note, or (a chunk of) a docume
 RECORD_KINDS: frozenset[str] = frozenset(get_args(RecordKind))
 
 SearchMode = Literal["hybrid", "vector", "lexical"]
-"""hybrid: the vector and lexical scores of each candidate, each divided by the query's best
-score on that side, averaged; vector: embedding similarity only; lexical: SQLite FTS5 bm25
+"""hybrid: the vector and lexical scores of each candidate, each rescaled to [0, 1] over the
+query's candidates, averaged; vector: embedding similarity only; lexical: SQLite FTS5 bm25
 only."""
 
 
@@ -50,8 +50,8 @@ class MemoryHit(MemoryRecord):
     """A search result: a record and how well it matched.
 
     `score` is higher-is-better: cosine similarity in "vector" mode, bm25 relevance in
-    "lexical" mode, and in "hybrid" mode the mean of the two, each divided by the query's best
-    score of its side (0 to 1).
+    "lexical" mode, and in "hybrid" mode the mean of the two, each min-max rescaled over the
+    query's candidates (0 to 1).
     """
 
     score: float
