@@ -269,7 +269,7 @@ def run(quick: bool, parts: tuple[str, ...] = ("retrieval", "ann", "throughput",
     if "throughput" in parts:
         out["throughput"] = [throughput(n) for n in sizes]
     if "server" in parts:
-        out["server"] = [server_latency(n) for n in (sizes[:1] if quick else sizes)]
+        out["server"] = [server_latency(n) for n in sizes]
     if "context" in parts:
         out["context_growth"] = context_growth(quick)
     return out
