@@ -59,10 +59,13 @@ def _recall(memory: ChromaMemory, workload: Any, mode: str) -> dict[str, float]:
     return {"recall@5": round(found5 / n, 3), "recall@10": round(found10 / n, 3)}
 
 
-def embeddings() -> dict[str, Any]:
-    """The embeddings measured: both HashEmbeddings versions, and all-MiniLM-L6-v2 if installed."""
+def embeddings(quick: bool) -> dict[str, Any]:
+    """The embeddings measured: both HashEmbeddings versions, and all-MiniLM-L6-v2 if
+    installed (not in quick runs: its numpy encoder takes minutes on two cores)."""
     out: dict[str, Any] = {"HashEmbeddings v2 (default)": HashEmbeddings(),
                            "HashEmbeddings v1": HashEmbeddings(version=1)}
+    if quick:
+        return out
     real, label = load_minilm()
     if real is not None:
         out[label] = real
@@ -262,14 +265,14 @@ def run(quick: bool, parts: tuple[str, ...] = ("retrieval", "ann", "throughput",
     sizes = (1000, 5000) if quick else (10_000, 100_000)
     out: dict[str, Any] = {}
     if "retrieval" in parts:
-        out["retrieval"] = [row for label, emb in embeddings().items()
+        out["retrieval"] = [row for label, emb in embeddings(quick).items()
                             for row in retrieval_quality(quick, emb, label)]
     if "ann" in parts:
         out["ann_recall@10"] = ann_recall(quick)
     if "throughput" in parts:
         out["throughput"] = [throughput(n) for n in sizes]
     if "server" in parts:
-        out["server"] = [server_latency(n) for n in sizes]
+        out["server"] = [server_latency(n) for n in (sizes[:1] if quick else sizes)]
     if "context" in parts:
         out["context_growth"] = context_growth(quick)
     return out
