@@ -104,12 +104,13 @@ def _cosines(query: Sequence[float], vectors: Any) -> list[float]:
 
 
 def _min_max(scores: Mapping[str, float], ids: Sequence[str]) -> dict[str, float]:
-    """Scores of `ids` (absent: the lowest) rescaled to [0, 1] over `ids`; all 0 when flat."""
-    values = [scores[i] for i in ids if i in scores]
+    """Scores of `ids` rescaled to [0, 1] over `ids`; all 0 when flat. An absent score is 0:
+    the lexical side leaves out records that share no query term (bm25 relevance 0)."""
+    values = [scores.get(i, 0.0) for i in ids]
     low, high = (min(values), max(values)) if values else (0.0, 0.0)
     if high <= low:
         return dict.fromkeys(ids, 0.0)
-    return {i: (scores.get(i, low) - low) / (high - low) for i in ids}
+    return {i: (v - low) / (high - low) for i, v in zip(ids, values)}
 
 
 def fuse_scores(vector: Mapping[str, float], lexical: Mapping[str, float],
