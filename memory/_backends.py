@@ -7,9 +7,11 @@
   that sees a new generation reopens its client, because Chroma's in-process HNSW index does
   not see (and would overwrite) another process's writes.
 - server (`HttpClient`) or a client the caller passed in: the server is the only source of
-  truth, so the lexical index is an in-memory cache synced from the collection (ids + text
-  digests) before every lexical search. Two processes sharing a server therefore both see each
-  other's lexical hits and deletes, at the cost of listing ids per lexical search.
+  truth, so the lexical index is an in-memory cache synced from the collection before every
+  lexical search: every write replaces a change token in the collection's metadata, so an
+  unchanged collection costs one request; after a change only chunks written since the last
+  sync are read, and the whole id list only on the first sync or after a delete. Two processes
+  sharing a server therefore both see each other's lexical hits and deletes.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ class Backend:
         self._lock = threading.RLock()
         self.collections: dict[str, Any] = {}
         """Collection handles by name, valid until the client is reopened."""
+        self.lexical_sync: dict[str, tuple[str | None, float]] = {}
+        """Per collection: the change token and newest write time the lexical cache has seen
+        (server backends; see `ChromaMemory._sync_lexical`)."""
 
     @contextmanager
     def read(self) -> Iterator[Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 
 from agentorch._errors import ConfigError
+from agentorch.memory._lexical import STOPWORDS
 
 __all__ = ["HashEmbeddings", "Embedder", "EmbeddingUnavailableError", "resolve_embedder"]
 
@@ -33,33 +34,72 @@ def _feature(token: str, dim: int) -> tuple[int, float]:
     return value % dim, (1.0 if (value >> 63) & 1 else -1.0)
 
 
+HASH_VERSIONS = (1, 2)
+"""Versions of `HashEmbeddings`: each gives different vectors, so each has its own name."""
+
+
 class HashEmbeddings(Embeddings):
     """Deterministic, dependency-free lexical embeddings (the "hashing trick").
 
-    Each lower-cased word and each pair of adjacent words is hashed to one of `dim` signed
-    buckets; the vector is L2-normalized, so cosine similarity measures shared words and
-    phrases. No model, no network: the same text gives the same vector on every machine.
+    Version 2 (the default) hashes, into `dim` signed buckets, each content word (English stop
+    words left out), the character 3- to 5-grams of each word with boundary marks (fastText's
+    sub-word features, so "married" and "marriage" share most of their features), and each
+    pair of adjacent content words. Term counts are damped (1 + log tf) and each word's
+    n-grams together weigh as much as the word itself. The vector is L2-normalized, so cosine
+    similarity measures shared words, word parts and phrases. Version 1 (words and word pairs
+    only) stays selectable for collections written with it: `HashEmbeddings(version=1)`.
+    No model, no network: the same text gives the same vector on every machine.
 
     >>> emb = HashEmbeddings(dim=64)
     >>> len(emb.embed_query("The Q3 report is due on 14 March."))
     64
     """
 
-    def __init__(self, dim: int = 512, *, pair_weight: float = 0.5) -> None:
+    def __init__(self, dim: int = 512, *, pair_weight: float = 0.5, version: int = 2) -> None:
         if not isinstance(dim, int) or dim < 8:
             raise ConfigError(f"`dim` must be an integer >= 8, got {dim!r}")
+        if version not in HASH_VERSIONS:
+            raise ConfigError(f"`version` must be one of {HASH_VERSIONS}, got {version!r}")
         self.dim = dim
         self.pair_weight = pair_weight
+        self.version = version
+
+    @property
+    def embedding_name(self) -> str:
+        """The name a collection records; version 1 keeps the name it always had."""
+        return "agentorch.HashEmbeddings" + ("" if self.version == 1 else f"-v{self.version}")
+
+    def _features(self, text: str) -> dict[str, float]:
+        words = _WORD.findall(text.lower())
+        if self.version == 1:
+            weights: dict[str, float] = {}
+            for word in words:
+                weights[word] = weights.get(word, 0.0) + 1.0
+            for first, second in zip(words, words[1:]):
+                pair = f"{first} {second}"
+                weights[pair] = weights.get(pair, 0.0) + self.pair_weight
+            return weights
+        words = [w for w in words if w not in STOPWORDS] or words
+        counts: dict[str, int] = {}
+        for term in [*words, *(f"{a} {b}" for a, b in zip(words, words[1:]))]:
+            counts[term] = counts.get(term, 0) + 1
+        weights = {}
+        for term, count in counts.items():
+            weight = 1.0 + math.log(count)
+            if " " in term:
+                weights[term] = weights.get(term, 0.0) + weight * self.pair_weight
+                continue
+            weights[term] = weights.get(term, 0.0) + weight
+            grams = _char_ngrams(term)
+            for gram in grams:  # a word's n-grams together weigh as much as the word
+                weights[gram] = weights.get(gram, 0.0) + weight / math.sqrt(len(grams))
+        return weights
 
     def _embed(self, text: str) -> list[float]:
         vector = [0.0] * self.dim
-        words = _WORD.findall(text.lower())
-        for word in words:
-            index, sign = _feature(word, self.dim)
-            vector[index] += sign
-        for first, second in zip(words, words[1:]):
-            index, sign = _feature(f"{first} {second}", self.dim)
-            vector[index] += sign * self.pair_weight
+        for term, weight in self._features(text).items():
+            index, sign = _feature(term, self.dim)
+            vector[index] += sign * weight
         norm = math.sqrt(sum(v * v for v in vector))
         if norm == 0.0:  # empty text: a fixed unit vector, so cosine distance stays defined
             vector[0] = 1.0
@@ -75,7 +115,17 @@ class HashEmbeddings(Embeddings):
         return self._embed(text)
 
     def __repr__(self) -> str:
-        return f"HashEmbeddings(dim={self.dim})"
+        return f"HashEmbeddings(dim={self.dim}, version={self.version})"
+
+
+@lru_cache(maxsize=100_000)
+def _char_ngrams(word: str) -> tuple[str, ...]:
+    """Character 3- to 5-grams of `<word>` (the marks tell prefixes and suffixes apart);
+    none for words of one or two letters, which the word feature already covers."""
+    if len(word) < 3:
+        return ()
+    marked = f"<{word}>"
+    return tuple(f"#{marked[i:i + n]}" for n in (3, 4, 5) for i in range(len(marked) - n + 1))
 
 
 def _as_vectors(raw: Any) -> list[list[float]]:
@@ -114,7 +164,7 @@ class Embedder:
 def _langchain_name(embedding: Embeddings) -> str:
     cls = type(embedding)
     if isinstance(embedding, HashEmbeddings):
-        return "agentorch.HashEmbeddings"
+        return embedding.embedding_name
     model = getattr(embedding, "model", None) or getattr(embedding, "model_name", None)
     base = f"{cls.__module__}.{cls.__qualname__}"
     return f"{base}:{model}" if isinstance(model, str) else base

@@ -114,26 +114,47 @@ class LexicalIndex:
             )
             self._db.execute("DELETE FROM docs WHERE coll = ?", (coll,))
 
-    def digests(self, coll: str) -> dict[str, str]:
-        """id -> digest of every indexed row of a collection."""
+    def digests(self, coll: str, ids: Sequence[str] | None = None) -> dict[str, str]:
+        """id -> digest of the indexed rows of a collection (of those with `ids`, if given)."""
         with self._lock:
-            return dict(self._db.execute("SELECT id, digest FROM docs WHERE coll = ?", (coll,)))
+            if ids is None:
+                return dict(self._db.execute("SELECT id, digest FROM docs WHERE coll = ?",
+                                             (coll,)))
+            out: dict[str, str] = {}
+            for start in range(0, len(ids), 500):
+                batch = list(ids[start:start + 500])
+                out.update(self._db.execute(
+                    f"SELECT id, digest FROM docs WHERE coll = ? AND id IN "
+                    f"({','.join('?' * len(batch))})", (coll, *batch)))
+            return out
 
-    def search(self, coll: str, query: str, limit: int) -> list[tuple[str, float]]:
+    def count(self, coll: str) -> int:
+        """Number of indexed rows of a collection."""
+        with self._lock:
+            (n,) = self._db.execute("SELECT count(*) FROM docs WHERE coll = ?", (coll,)).fetchone()
+            return int(n)
+
+    def search(self, coll: str, query: str, limit: int,
+               ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
         """Best-matching ids and their bm25 relevance (higher is better), any query word
         matching (stop words left out unless the query has nothing else); stemmed, so "lives"
         matches "live". Query text is reduced to words, so FTS5 syntax in it is never
-        interpreted. Among equal scores the most recently written rows come first."""
+        interpreted. Among equal scores the most recently written rows come first. With
+        `ids`, only those rows are scored (hybrid search fills in the lexical score of
+        records only the vector side found)."""
         words = list(dict.fromkeys(_TOKEN.findall(query.lower())))
         words = [w for w in words if w not in STOPWORDS] or words
-        if not words or limit <= 0:
+        if not words or limit <= 0 or (ids is not None and not ids):
             return []
         match = " OR ".join(f'"{w}"' for w in words)
+        only = ""
+        if ids is not None:
+            only = f" AND docs.id IN ({','.join('?' * len(ids))})"
         with self._lock:
             rows = self._db.execute(
                 "SELECT docs.id, bm25(fts) AS rank FROM fts JOIN docs ON docs.rowid = fts.rowid "
-                "WHERE fts MATCH ? AND docs.coll = ? ORDER BY rank, docs.rowid DESC LIMIT ?",
-                (match, coll, limit),
+                f"WHERE fts MATCH ? AND docs.coll = ?{only} ORDER BY rank, docs.rowid DESC LIMIT ?",
+                (match, coll, *(ids or ()), limit),
             ).fetchall()
         return [(id_, -rank) for id_, rank in rows]
 

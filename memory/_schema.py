@@ -15,7 +15,7 @@ from agentorch.memory._types import RECORD_KINDS
 __all__ = [
     "NAMESPACE", "KIND", "THREAD_ID", "RUN_ID", "AGENT", "SUBTASK_ID", "CREATED_AT", "TOKENS",
     "COVERS", "SUMMARY_LEVEL", "PARENT_ID", "CHUNK_INDEX", "CHUNK_COUNT", "CHUNK_START",
-    "DIGEST", "RESERVED_KEYS", "CHUNK_KEYS", "NewRecord", "new_record", "covers_of", "now",
+    "DIGEST", "WRITTEN_AT", "RESERVED_KEYS", "CHUNK_KEYS", "NewRecord", "new_record", "covers_of", "now",
 ]
 
 NAMESPACE = "namespace"
@@ -35,8 +35,10 @@ CHUNK_INDEX = "chunk_index"
 CHUNK_COUNT = "chunk_count"
 CHUNK_START = "chunk_start"
 DIGEST = "digest"
+WRITTEN_AT = "written_at"
+"""When this chunk was last written (incremental sync of a server's lexical cache)."""
 
-CHUNK_KEYS = frozenset({PARENT_ID, CHUNK_INDEX, CHUNK_COUNT, CHUNK_START, DIGEST})
+CHUNK_KEYS = frozenset({PARENT_ID, CHUNK_INDEX, CHUNK_COUNT, CHUNK_START, DIGEST, WRITTEN_AT})
 RESERVED_KEYS = frozenset(
     {NAMESPACE, KIND, THREAD_ID, RUN_ID, AGENT, SUBTASK_ID, CREATED_AT, TOKENS, COVERS,
      SUMMARY_LEVEL}

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
+import numpy as np
 from chromadb.errors import NotFoundError
 
 from agentorch._errors import ConfigError
@@ -20,7 +21,7 @@ from agentorch.memory._lexical import LexicalRow
 from agentorch.memory._names import validate_namespace
 from agentorch.memory._schema import (
     CHUNK_COUNT, CHUNK_INDEX, CHUNK_KEYS, CHUNK_START, CREATED_AT, DIGEST, KIND, PARENT_ID, TOKENS,
-    NewRecord, new_record,
+    WRITTEN_AT, NewRecord, new_record, now,
 )
 from agentorch.memory._tokens import Chunk, TokenCounter, approximate_tokens, join_chunks, split_text
 from agentorch.memory._types import MemoryHit, MemoryRecord, SearchMode
@@ -41,10 +42,16 @@ DEFAULT_HNSW: dict[str, Any] = {
 
 EMBEDDING_KEY = "agentorch_embedding"
 DIMENSION_KEY = "agentorch_dimension"
-RRF_K = 60
-RRF_WEIGHTS = {"vector": 1.0, "lexical": 1.0}
-"""Weight of each ranking in reciprocal rank fusion (see the benchmark for how they were set)."""
-TIES = {"vector": (0.01, False), "lexical": (0.01, True)}
+CHANGE_KEY = "agentorch_change"
+"""Collection metadata: a random token every write replaces, so a client whose lexical cache
+saw this token knows nothing changed since, without listing the collection."""
+CLOCK_SKEW = 300.0
+"""Seconds: an incremental sync re-reads chunks written this long before the newest it saw,
+so writers whose clocks lag by up to this much are not missed."""
+FUSION_WEIGHTS = {"vector": 0.5, "lexical": 0.5}
+"""Hybrid search: weights of the convex combination of the two sides' min-max normalized
+scores (see `fuse_scores`). Equal weights, not fitted to any benchmark."""
+TIES = {"vector": (0.01, False), "lexical": (0.01, True), "hybrid": (0.05, True)}
 """(tolerance, relative) within which two scores of one ranking count as a tie. Records the
 query cannot tell apart (e.g. "X now lives in Oslo" and, earlier, "X now lives in Perth") are
 then ranked newest first: in agent memory a later statement usually supersedes an older one."""
@@ -87,6 +94,40 @@ def _assemble(rows: Iterable[tuple[str, str, Mapping[str, Any]]]) -> dict[str, M
     return out
 
 
+def _cosines(query: Sequence[float], vectors: Any) -> list[float]:
+    """Cosine similarity of `query` with each of `vectors` (Chroma's cosine space: 1 - distance)."""
+    matrix = np.asarray(vectors, dtype=np.float64).reshape(-1, len(query))
+    q = np.asarray(query, dtype=np.float64)
+    norms = np.linalg.norm(matrix, axis=1) * np.linalg.norm(q)
+    return [float(x) for x in np.divide(matrix @ q, norms, out=np.zeros(len(matrix)),
+                                        where=norms > 0)]
+
+
+def _min_max(scores: Mapping[str, float], ids: Sequence[str]) -> dict[str, float]:
+    """Scores of `ids` rescaled to [0, 1] over `ids`; all 0 when flat. An absent score is 0:
+    the lexical side leaves out records that share no query term (bm25 relevance 0)."""
+    values = [scores.get(i, 0.0) for i in ids]
+    low, high = (min(values), max(values)) if values else (0.0, 0.0)
+    if high <= low:
+        return dict.fromkeys(ids, 0.0)
+    return {i: (v - low) / (high - low) for i, v in zip(ids, values)}
+
+
+def fuse_scores(vector: Mapping[str, float], lexical: Mapping[str, float],
+                ids: Sequence[str]) -> list[tuple[str, float]]:
+    """Hybrid ranking of the candidates `ids` (best first) from each side's scores.
+
+    A convex combination of min-max normalized scores (Bruch, Gai and Ingber, "An Analysis of
+    Fusion Functions for Hybrid Retrieval", ACM TOIS 2023): unlike reciprocal rank fusion it
+    keeps how far apart a side's scores are, so a side that cannot tell the candidates apart
+    moves nothing, while a clear winner on either side stays near the top."""
+    v, lx = _min_max(vector, ids), _min_max(lexical, ids)
+    fused = [(i, FUSION_WEIGHTS["vector"] * v[i] + FUSION_WEIGHTS["lexical"] * lx[i])
+             for i in ids]
+    fused.sort(key=lambda e: -e[1])
+    return fused
+
+
 def _newest_first_among_ties(ranking: list[tuple[str, float]],
                              rows: Mapping[str, tuple[str, str, Mapping[str, Any]]],
                              tolerance: float, relative: bool) -> list[tuple[str, float]]:
@@ -115,7 +156,8 @@ class ChromaMemory:
 
     Each namespace is its own Chroma collection, so a namespace never sees another's records.
     Long texts are split into overlapping chunks and re-joined on retrieval. Search fuses the
-    embedding ranking with an SQLite FTS5 bm25 ranking (reciprocal rank fusion).
+    embedding ranking with an SQLite FTS5 bm25 ranking (a convex combination of normalized
+    scores, see `fuse_scores`).
 
     >>> from agentorch.memory import ChromaMemory, HashEmbeddings
     >>> memory = ChromaMemory.ephemeral(embedding=HashEmbeddings())
@@ -237,11 +279,15 @@ class ChromaMemory:
         meta = collection.metadata or {}
         stored = (meta.get(EMBEDDING_KEY), meta.get(DIMENSION_KEY))
         if stored[0] is not None and stored != (self._embedder.name, self._embedder.dim):
+            hint = ""
+            if str(stored[0]).startswith("agentorch.HashEmbeddings"):
+                version = str(stored[0]).rpartition("-v")[2] if "-v" in str(stored[0]) else "1"
+                hint = f" (`embedding=HashEmbeddings(dim={stored[1]}, version={version})`)"
             raise ConfigError(
                 f"namespace {self.namespace!r} was written with embedding {stored[0]!r} "
                 f"(dimension {stored[1]}), but this memory uses {self._embedder.name!r} "
-                f"(dimension {self._embedder.dim}); open it with the same `embedding=`, or use "
-                "another namespace"
+                f"(dimension {self._embedder.dim}); open it with the same `embedding=`{hint}, "
+                "or use another namespace"
             )
         return collection
 
@@ -254,6 +300,7 @@ class ChromaMemory:
                     return operation(self._collection(chroma))
                 except NotFoundError:
                     self._backend.collections.pop(self._name, None)
+                    self._backend.lexical_sync.pop(self._name, None)
                     if attempt == 2:
                         raise
         raise AssertionError("unreachable")
@@ -298,6 +345,7 @@ class ChromaMemory:
         ids: list[str] = []
         texts: list[str] = []
         metas: list[dict[str, Any]] = []
+        written_at = now()
         for record in records:
             chunks = split_text(record.text, chunk_tokens=self.chunk_tokens,
                                 overlap=self.chunk_overlap, count=self.count_tokens)
@@ -307,7 +355,8 @@ class ChromaMemory:
                 texts.append(chunk.text)
                 metas.append({**record.metadata, TOKENS: tokens, PARENT_ID: record.id,
                               CHUNK_INDEX: index, CHUNK_COUNT: len(chunks),
-                              CHUNK_START: chunk.start, DIGEST: _digest(chunk.text)})
+                              CHUNK_START: chunk.start, DIGEST: _digest(chunk.text),
+                              WRITTEN_AT: written_at})
         if not ids:
             return
         embeddings = self._embedder.embed_documents(texts)  # outside the lock: may be slow
@@ -331,6 +380,7 @@ class ChromaMemory:
                 end = start + MAX_BATCH
                 collection.upsert(ids=ids[start:end], documents=texts[start:end],
                                   embeddings=embeddings[start:end], metadatas=metas[start:end])
+            self._announce_change(collection)
 
         self._run(True, write)
         logger.debug("stored %d records (%d chunks) in %s", len(parents), len(ids), self._name)
@@ -357,8 +407,9 @@ class ChromaMemory:
         vector = self._embedder.embed_query(query) if mode != "lexical" else None
 
         def search(collection: Any) -> list[MemoryHit]:
-            rankings: list[tuple[str, list[tuple[str, float]]]] = []
+            rankings: dict[str, list[tuple[str, float]]] = {}
             rows: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
+            vectors: dict[str, Any] | None = {} if mode == "hybrid" else None
             if vector is not None:
                 found = collection.query(query_embeddings=[vector], n_results=pool,
                                          where=dict(where) if where else None,
@@ -368,37 +419,115 @@ class ChromaMemory:
                                                 found["metadatas"][0], found["distances"][0]):
                     rows[id_] = (id_, doc, meta)
                     ranked.append((id_, 1.0 - float(dist)))
-                rankings.append(("vector", ranked))
+                rankings["vector"] = ranked
             if mode != "vector":
-                rankings.append(
-                    ("lexical", self._lexical_ranking(collection, query, pool, where, rows)))
-            return self._fuse(collection, rankings, rows, k, mode)
+                rankings["lexical"] = self._lexical_ranking(collection, query, pool, where, rows,
+                                                            vectors)
+            if mode == "hybrid":
+                ranking = self._fused(query, vector, rankings, rows, vectors or {})
+            else:
+                ranking = rankings[mode]
+            return self._hits(collection, ranking, rows, k, mode)
 
         return self._run(False, search)
 
+    def _fused(self, query: str, vector: list[float] | None,
+               rankings: dict[str, list[tuple[str, float]]],
+               rows: dict[str, tuple[str, str, Mapping[str, Any]]],
+               vectors: Mapping[str, Any]) -> list[tuple[str, float]]:
+        """`fuse_scores` over the union of both sides' candidates; each side's missing scores
+        are computed, not guessed, so a record found by one side is judged by both."""
+        vec, lex = dict(rankings["vector"]), dict(rankings["lexical"])
+        only_lexical = [i for i in lex if i not in vec]
+        if only_lexical and vector is not None:
+            vec.update(zip(only_lexical, _cosines(vector, [vectors[i] for i in only_lexical])))
+        only_vector = [i for i in vec if i not in lex]
+        if only_vector:
+            lex.update(self._backend.lexical.search(self._name, query, len(only_vector),
+                                                    ids=only_vector))
+        return fuse_scores(vec, lex, list(rows))
+
     def _lexical_ranking(self, collection: Any, query: str, pool: int,
                          where: Mapping[str, Any] | None,
-                         rows: dict[str, tuple[str, str, Mapping[str, Any]]]) -> list[tuple[str, float]]:
+                         rows: dict[str, tuple[str, str, Mapping[str, Any]]],
+                         vectors: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+        """bm25 ranking of chunks passing `where`; their rows go into `rows` and, if
+        `vectors` is given, their stored embeddings into it (hybrid search scores them)."""
         if self._backend.syncs_lexical:
             self._sync_lexical(collection)
         # a selective filter is applied after ranking, so look deeper when there is one
         found = self._backend.lexical.search(self._name, query, pool * 10 if where else pool)
         if not found:
             return []
+        include = ["documents", "metadatas"] + (["embeddings"] if vectors is not None else [])
         got = collection.get(ids=[i for i, _ in found], where=dict(where) if where else None,
-                             include=["documents", "metadatas"])
+                             include=include)
         for id_, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
             rows[id_] = (id_, doc, meta)
+        if vectors is not None:
+            vectors.update(zip(got["ids"], got["embeddings"]))
         present = set(got["ids"])
         return [(i, s) for i, s in found if i in present][:pool]
 
+    def _announce_change(self, collection: Any) -> None:
+        """Tell other clients of a server that this collection changed (see `CHANGE_KEY`)."""
+        if self._backend.syncs_lexical:
+            collection.modify(metadata={**(collection.metadata or {}),
+                                        CHANGE_KEY: uuid.uuid4().hex})
+
     def _sync_lexical(self, collection: Any) -> None:
-        """Bring the local lexical cache in line with the server: same ids, same texts."""
+        """Bring the local lexical cache in line with the server: same ids, same texts.
+
+        Nothing is read when the collection's change token is the one seen last time. After
+        a change, only chunks written since the last sync (less `CLOCK_SKEW`) are read; the
+        whole id list is read only on the first sync and when the counts differ (a delete).
+        """
+        token = (self._backend.client.get_collection(self._name).metadata or {}).get(CHANGE_KEY)
+        state = self._backend.lexical_sync.get(self._name)
+        if state is not None and token is not None and state[0] == token:
+            return
+        if state is None:
+            newest = self._sync_all(collection)
+        else:
+            newest = self._sync_since(collection, state[1] - CLOCK_SKEW)
+            if collection.count() != self._backend.lexical.count(self._name):
+                newest = max(newest, self._sync_all(collection))
+        self._backend.lexical_sync[self._name] = (token, max(newest, state[1] if state else 0.0))
+
+    def _sync_since(self, collection: Any, since: float) -> float:
+        """Index chunks written at or after `since`; the newest write time seen."""
+        newest = 0.0
+        offset = 0
+        while True:
+            page = collection.get(where={WRITTEN_AT: {"$gte": since}},
+                                  include=["documents", "metadatas"], limit=MAX_BATCH,
+                                  offset=offset)
+            self._index_changed(page["ids"], page["documents"], page["metadatas"])
+            newest = max([newest, *(float(m.get(WRITTEN_AT, 0.0)) for m in page["metadatas"])])
+            if len(page["ids"]) < MAX_BATCH:
+                return newest
+            offset += MAX_BATCH
+
+    def _index_changed(self, ids: Sequence[str], documents: Sequence[str],
+                       metadatas: Sequence[Mapping[str, Any]]) -> None:
+        local = self._backend.lexical.digests(self._name, ids)
+        changed = [LexicalRow(i, d, str(m.get(DIGEST, "")))
+                   for i, d, m in zip(ids, documents, metadatas)
+                   if local.get(i) != str(m.get(DIGEST, ""))]
+        if changed:
+            self._backend.lexical.upsert(self._name, changed)
+            logger.debug("lexical cache of %s: %d added/changed", self._name, len(changed))
+
+    def _sync_all(self, collection: Any) -> float:
+        """Compare every id and digest with the server; the newest write time seen."""
         remote: dict[str, str] = {}
+        newest = 0.0
         offset = 0
         while True:
             page = collection.get(include=["metadatas"], limit=MAX_BATCH, offset=offset)
-            remote.update((i, str(m.get(DIGEST, ""))) for i, m in zip(page["ids"], page["metadatas"]))
+            for id_, meta in zip(page["ids"], page["metadatas"]):
+                remote[id_] = str(meta.get(DIGEST, ""))
+                newest = max(newest, float(meta.get(WRITTEN_AT, 0.0)))
             if len(page["ids"]) < MAX_BATCH:
                 break
             offset += MAX_BATCH
@@ -407,37 +536,22 @@ class ChromaMemory:
         changed = [i for i, d in remote.items() if local.get(i) != d]
         if gone:
             self._backend.lexical.delete(self._name, gone)
+            logger.debug("lexical cache of %s: %d removed", self._name, len(gone))
         for start in range(0, len(changed), MAX_BATCH):
             page = collection.get(ids=changed[start:start + MAX_BATCH],
                                   include=["documents", "metadatas"])
-            self._backend.lexical.upsert(self._name, [
-                LexicalRow(i, d, str(m.get(DIGEST, "")))
-                for i, d, m in zip(page["ids"], page["documents"], page["metadatas"])
-            ])
-        if gone or changed:
-            logger.debug("lexical cache of %s: %d added/changed, %d removed",
-                         self._name, len(changed), len(gone))
+            self._index_changed(page["ids"], page["documents"], page["metadatas"])
+        return newest
 
-    def _fuse(self, collection: Any, rankings: list[tuple[str, list[tuple[str, float]]]],
+    def _hits(self, collection: Any, ranking: list[tuple[str, float]],
               rows: dict[str, tuple[str, str, Mapping[str, Any]]], k: int,
               mode: SearchMode) -> list[MemoryHit]:
+        """The best `k` records of a chunk ranking: a record counts once, at its best chunk."""
         scores: dict[str, float] = {}
-        order: list[str] = []
-        for name, ranking in rankings:
-            seen: set[str] = set()
-            for id_, score in _newest_first_among_ties(ranking, rows, *TIES[name]):
-                parent = str(rows[id_][2][PARENT_ID])
-                if parent in seen:  # a record counts once per ranking, at its best chunk
-                    continue
-                seen.add(parent)
-                if mode == "hybrid":
-                    scores[parent] = scores.get(parent, 0.0) + RRF_WEIGHTS[name] / (RRF_K + len(seen))
-                else:
-                    scores[parent] = score
-                    order.append(parent)
-        if mode == "hybrid":
-            order = sorted(scores, key=lambda p: -scores[p])
-        best = order[:k]
+        for id_, score in _newest_first_among_ties(ranking, rows, *TIES[mode]):
+            parent = str(rows[id_][2][PARENT_ID])
+            scores.setdefault(parent, score)
+        best = list(scores)[:k]
         single = [r for r in rows.values() if r[2][PARENT_ID] in best and r[2][CHUNK_COUNT] == 1]
         multi = [p for p in best if not any(r[2][PARENT_ID] == p for r in single)]
         records = _assemble(single)
@@ -490,6 +604,7 @@ class ChromaMemory:
             if got["ids"]:
                 collection.delete(ids=got["ids"])
                 self._backend.lexical.delete(self._name, got["ids"])
+                self._announce_change(collection)
             return sum(1 for m in got["metadatas"] if m.get(CHUNK_INDEX) == 0)
 
         deleted = self._run(True, delete)
@@ -506,6 +621,7 @@ class ChromaMemory:
             deleted = len(collection.get(where={CHUNK_INDEX: 0}, include=[])["ids"])
             chroma.delete_collection(name)
             self._backend.lexical.drop(name)
+            self._backend.lexical_sync.pop(name, None)
             self._backend.collections.pop(name, None)
         logger.info("forgot namespace %r (%d records)", namespace, deleted)
         return deleted

@@ -15,8 +15,9 @@ feedback, a summary of older records, a free-form note, or (a chunk of) a docume
 RECORD_KINDS: frozenset[str] = frozenset(get_args(RecordKind))
 
 SearchMode = Literal["hybrid", "vector", "lexical"]
-"""hybrid: vector and lexical rankings fused by reciprocal rank; vector: embedding similarity
-only; lexical: SQLite FTS5 bm25 only."""
+"""hybrid: the vector and lexical scores of each candidate, each rescaled to [0, 1] over the
+query's candidates, averaged; vector: embedding similarity only; lexical: SQLite FTS5 bm25
+only."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,7 +50,8 @@ class MemoryHit(MemoryRecord):
     """A search result: a record and how well it matched.
 
     `score` is higher-is-better: cosine similarity in "vector" mode, bm25 relevance in
-    "lexical" mode, and the reciprocal-rank-fusion score in "hybrid" mode.
+    "lexical" mode, and in "hybrid" mode the mean of the two, each min-max rescaled over the
+    query's candidates (0 to 1).
     """
 
     score: float

@@ -1,0 +1,118 @@
+"""Hybrid search keeps what either side finds; HashEmbeddings versions; server cache sync."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from langchain_core.embeddings import Embeddings
+
+from agentorch._errors import ConfigError
+from agentorch.memory import ChromaMemory, HashEmbeddings
+
+from collections.abc import Callable
+
+MemoryFactory = Callable[..., ChromaMemory]
+
+CONCEPTS = {"doctor": "doctor", "physician": "doctor", "gp": "doctor", "ana": "ana",
+            "weekend": "weekend", "saturday": "weekend", "door": "door", "code": "code",
+            "lab": "lab", "zephyr": "lab"}
+
+
+class SynonymEmbeddings(Embeddings):
+    """A tiny embedding that knows synonyms: counts of the concepts above, normalized.
+    Words it does not know count towards one "other" axis."""
+
+    axes = sorted(set(CONCEPTS.values())) + ["other"]
+
+    def embed_query(self, text: str) -> list[float]:
+        vector = [0.0] * len(self.axes)
+        for word in re.findall(r"\w+", text.lower()):
+            concept = CONCEPTS.get(word)
+            if concept is not None:
+                vector[self.axes.index(concept)] += 1.0
+        vector[-1] = 0.1  # every text has a little of "other", so none is the zero vector
+        norm = math.sqrt(sum(v * v for v in vector))
+        return [v / norm for v in vector]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self.embed_query(t) for t in texts]
+
+
+def test_hybrid_keeps_what_only_the_lexical_side_finds(make_memory: MemoryFactory) -> None:
+    # The embedding only sees "door", "code" and "lab" (Zephyr is a lab), so every record
+    # looks alike to it and the evidence, which does not say "code", least of all; only the
+    # lexical side knows that the rare word "Zephyr" points at one record.
+    memory = make_memory("lex", embedding=SynonymEmbeddings())
+    for n in range(12):
+        memory.add(f"The door code of lab {n} changed on Monday.")
+    evidence = memory.add("Room Zephyr: the door opens with 4471 for the night shift.")
+    query = "door code of Zephyr"
+    assert evidence not in [h.id for h in memory.search(query, k=5, mode="vector")]
+    assert memory.search(query, k=1, mode="lexical")[0].id == evidence
+    assert evidence in [h.id for h in memory.search(query, k=3)]
+
+
+def test_hybrid_keeps_what_only_the_vector_side_finds(make_memory: MemoryFactory) -> None:
+    # Every record says "Ana"; only the embedding knows a physician is a doctor.
+    memory = make_memory("vec", embedding=SynonymEmbeddings())
+    for thing in ("bread", "a kite", "the fence", "soup", "a poem", "the car", "a chair",
+                  "the garden", "a cake", "the bike", "a scarf", "the shelf"):
+        memory.add(f"Ana fixed {thing} on the weekend.")
+    evidence = memory.add("Ana went to her GP, Dr Ruiz, who she has trusted with her health "
+                          "for many years now.")
+    query = "Who is Ana's physician?"
+    assert evidence not in [h.id for h in memory.search(query, k=5, mode="lexical")]
+    assert memory.search(query, k=1, mode="vector")[0].id == evidence
+    assert evidence in [h.id for h in memory.search(query, k=3)]
+
+
+def test_hybrid_scores_are_normalized_and_best_first(memory: ChromaMemory) -> None:
+    memory.add("The Q3 report is due on 14 March.")
+    memory.add("Lunch moved to Thursday.")
+    hits = memory.search("when is the Q3 report due", k=2)
+    assert hits[0].text == "The Q3 report is due on 14 March."
+    assert 0.0 <= hits[1].score <= hits[0].score <= 1.0
+
+
+def test_hash_embeddings_v2_share_word_parts_and_skip_stop_words() -> None:
+    v2, v1 = HashEmbeddings(dim=512), HashEmbeddings(dim=512, version=1)
+
+    def cos(emb: HashEmbeddings, a: str, b: str) -> float:
+        return sum(x * y for x, y in zip(emb.embed_query(a), emb.embed_query(b)))
+
+    married = ("Priya is getting married in May", "the marriage of Priya")
+    assert cos(v2, *married) > cos(v1, *married)
+    assert v2.embed_query("Was it in the garden?") == v2.embed_query("garden")
+    assert v2.embed_documents(["Same text, same vector."]) == v2.embed_documents(
+        ["Same text, same vector."])
+    with pytest.raises(ConfigError, match="version"):
+        HashEmbeddings(version=3)
+
+
+def test_a_namespace_written_by_hash_v1_names_the_version_to_open_it(
+        make_memory: MemoryFactory) -> None:
+    make_memory("old", embedding=HashEmbeddings(dim=256, version=1)).add("hello")
+    with pytest.raises(ConfigError, match=r"HashEmbeddings\(dim=256, version=1\)"):
+        make_memory("old", embedding=HashEmbeddings(dim=256))
+    reopened = make_memory("old", embedding=HashEmbeddings(dim=256, version=1))
+    assert reopened.search("hello", k=1)[0].text == "hello"
+
+
+def test_another_clients_writes_and_deletes_reach_the_lexical_side(
+        make_memory: MemoryFactory) -> None:
+    reader, writer = make_memory("sync"), make_memory("sync")
+    reader.add("Zanzibar ferry leaves at 7.", thread_id="a")
+    assert [h.text for h in reader.search("Zanzibar", k=5, mode="lexical")] == [
+        "Zanzibar ferry leaves at 7."]
+    writer.add("Zanzibar hotel is booked.", thread_id="b")
+    rid = writer.add("Zanzibar visa expires soon.", thread_id="c")
+    writer.add("Zanzibar visa renewed for a year.", id=rid, thread_id="c")  # replaced text
+    assert sorted(h.text for h in reader.search("Zanzibar", k=5, mode="lexical")) == [
+        "Zanzibar ferry leaves at 7.", "Zanzibar hotel is booked.",
+        "Zanzibar visa renewed for a year."]
+    writer.forget(thread_id="b")
+    assert sorted(h.text for h in reader.search("Zanzibar", k=5, mode="lexical")) == [
+        "Zanzibar ferry leaves at 7.", "Zanzibar visa renewed for a year."]
+    assert reader.search("hotel booked", k=5, mode="lexical") == []
