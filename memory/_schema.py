@@ -13,9 +13,28 @@ from agentorch._errors import ConfigError
 from agentorch.memory._types import RECORD_KINDS
 
 __all__ = [
-    "NAMESPACE", "KIND", "THREAD_ID", "RUN_ID", "AGENT", "SUBTASK_ID", "CREATED_AT", "TOKENS",
-    "COVERS", "SUMMARY_LEVEL", "PARENT_ID", "CHUNK_INDEX", "CHUNK_COUNT", "CHUNK_START",
-    "DIGEST", "WRITTEN_AT", "RESERVED_KEYS", "CHUNK_KEYS", "NewRecord", "new_record", "covers_of", "now",
+    "NAMESPACE",
+    "KIND",
+    "THREAD_ID",
+    "RUN_ID",
+    "AGENT",
+    "SUBTASK_ID",
+    "CREATED_AT",
+    "TOKENS",
+    "COVERS",
+    "SUMMARY_LEVEL",
+    "PARENT_ID",
+    "CHUNK_INDEX",
+    "CHUNK_COUNT",
+    "CHUNK_START",
+    "DIGEST",
+    "WRITTEN_AT",
+    "RESERVED_KEYS",
+    "CHUNK_KEYS",
+    "NewRecord",
+    "new_record",
+    "covers_of",
+    "now",
 ]
 
 NAMESPACE = "namespace"
@@ -39,10 +58,12 @@ WRITTEN_AT = "written_at"
 """When this chunk was last written (incremental sync of a server's lexical cache)."""
 
 CHUNK_KEYS = frozenset({PARENT_ID, CHUNK_INDEX, CHUNK_COUNT, CHUNK_START, DIGEST, WRITTEN_AT})
-RESERVED_KEYS = frozenset(
-    {NAMESPACE, KIND, THREAD_ID, RUN_ID, AGENT, SUBTASK_ID, CREATED_AT, TOKENS, COVERS,
-     SUMMARY_LEVEL}
-) | CHUNK_KEYS
+RESERVED_KEYS = (
+    frozenset(
+        {NAMESPACE, KIND, THREAD_ID, RUN_ID, AGENT, SUBTASK_ID, CREATED_AT, TOKENS, COVERS, SUMMARY_LEVEL}
+    )
+    | CHUNK_KEYS
+)
 
 _clock_lock = threading.Lock()
 _last_time = 0.0
@@ -86,14 +107,10 @@ def new_record(
     user = dict(metadata or {})
     clash = sorted(RESERVED_KEYS & user.keys())
     if clash:
-        raise ConfigError(
-            f"metadata keys {clash} are reserved; pass them as arguments or rename them"
-        )
+        raise ConfigError(f"metadata keys {clash} are reserved; pass them as arguments or rename them")
     for key, value in user.items():
         if not isinstance(key, str) or not isinstance(value, (str, int, float, bool)):
-            raise ConfigError(
-                f"metadata {key!r}: {value!r} must map a string to a str, int, float or bool"
-            )
+            raise ConfigError(f"metadata {key!r}: {value!r} must map a string to a str, int, float or bool")
     out: dict[str, Any] = {**user, NAMESPACE: namespace, KIND: kind}
     out[CREATED_AT] = created_at if created_at is not None else now()
     for key, value in fields.items():

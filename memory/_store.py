@@ -20,8 +20,19 @@ from agentorch.memory._embeddings import Embedder, resolve_embedder
 from agentorch.memory._lexical import LexicalRow
 from agentorch.memory._names import validate_namespace
 from agentorch.memory._schema import (
-    CHUNK_COUNT, CHUNK_INDEX, CHUNK_KEYS, CHUNK_START, CREATED_AT, DIGEST, KIND, PARENT_ID, TOKENS,
-    WRITTEN_AT, NewRecord, new_record, now,
+    CHUNK_COUNT,
+    CHUNK_INDEX,
+    CHUNK_KEYS,
+    CHUNK_START,
+    CREATED_AT,
+    DIGEST,
+    KIND,
+    PARENT_ID,
+    TOKENS,
+    WRITTEN_AT,
+    NewRecord,
+    new_record,
+    now,
 )
 from agentorch.memory._tokens import Chunk, TokenCounter, approximate_tokens, join_chunks, split_text
 from agentorch.memory._types import MemoryHit, MemoryRecord, SearchMode
@@ -36,7 +47,10 @@ logger = logging.getLogger("agentorch.memory")
 T = TypeVar("T")
 
 DEFAULT_HNSW: dict[str, Any] = {
-    "space": "cosine", "ef_search": 500, "ef_construction": 200, "max_neighbors": 32,
+    "space": "cosine",
+    "ef_search": 500,
+    "ef_construction": 200,
+    "max_neighbors": 32,
 }
 """Chroma's HNSW defaults measured recall@10 of 0.52 at 10k vectors; these gave 1.00."""
 
@@ -79,9 +93,7 @@ def _assemble(rows: Iterable[tuple[str, str, Mapping[str, Any]]]) -> dict[str, M
     grouped: dict[str, list[tuple[Chunk, Mapping[str, Any]]]] = {}
     for _, text, meta in rows:
         start = int(meta.get(CHUNK_START, 0))
-        grouped.setdefault(str(meta[PARENT_ID]), []).append(
-            (Chunk(start, start + len(text), text), meta)
-        )
+        grouped.setdefault(str(meta[PARENT_ID]), []).append((Chunk(start, start + len(text), text), meta))
     out: dict[str, MemoryRecord] = {}
     for parent, parts in grouped.items():
         meta = next((m for _, m in parts if m.get(CHUNK_INDEX) == 0), parts[0][1])
@@ -99,8 +111,7 @@ def _cosines(query: Sequence[float], vectors: Any) -> list[float]:
     matrix = np.asarray(vectors, dtype=np.float64).reshape(-1, len(query))
     q = np.asarray(query, dtype=np.float64)
     norms = np.linalg.norm(matrix, axis=1) * np.linalg.norm(q)
-    return [float(x) for x in np.divide(matrix @ q, norms, out=np.zeros(len(matrix)),
-                                        where=norms > 0)]
+    return [float(x) for x in np.divide(matrix @ q, norms, out=np.zeros(len(matrix)), where=norms > 0)]
 
 
 def _min_max(scores: Mapping[str, float], ids: Sequence[str]) -> dict[str, float]:
@@ -110,11 +121,12 @@ def _min_max(scores: Mapping[str, float], ids: Sequence[str]) -> dict[str, float
     low, high = (min(values), max(values)) if values else (0.0, 0.0)
     if high <= low:
         return dict.fromkeys(ids, 0.0)
-    return {i: (v - low) / (high - low) for i, v in zip(ids, values)}
+    return {i: (v - low) / (high - low) for i, v in zip(ids, values, strict=True)}
 
 
-def fuse_scores(vector: Mapping[str, float], lexical: Mapping[str, float],
-                ids: Sequence[str]) -> list[tuple[str, float]]:
+def fuse_scores(
+    vector: Mapping[str, float], lexical: Mapping[str, float], ids: Sequence[str]
+) -> list[tuple[str, float]]:
     """Hybrid ranking of the candidates `ids` (best first) from each side's scores.
 
     A convex combination of min-max normalized scores (Bruch, Gai and Ingber, "An Analysis of
@@ -122,15 +134,17 @@ def fuse_scores(vector: Mapping[str, float], lexical: Mapping[str, float],
     keeps how far apart a side's scores are, so a side that cannot tell the candidates apart
     moves nothing, while a clear winner on either side stays near the top."""
     v, lx = _min_max(vector, ids), _min_max(lexical, ids)
-    fused = [(i, FUSION_WEIGHTS["vector"] * v[i] + FUSION_WEIGHTS["lexical"] * lx[i])
-             for i in ids]
+    fused = [(i, FUSION_WEIGHTS["vector"] * v[i] + FUSION_WEIGHTS["lexical"] * lx[i]) for i in ids]
     fused.sort(key=lambda e: -e[1])
     return fused
 
 
-def _newest_first_among_ties(ranking: list[tuple[str, float]],
-                             rows: Mapping[str, tuple[str, str, Mapping[str, Any]]],
-                             tolerance: float, relative: bool) -> list[tuple[str, float]]:
+def _newest_first_among_ties(
+    ranking: list[tuple[str, float]],
+    rows: Mapping[str, tuple[str, str, Mapping[str, Any]]],
+    tolerance: float,
+    relative: bool,
+) -> list[tuple[str, float]]:
     """`ranking` (best first) with each run of tied scores reordered newest first."""
     out: list[tuple[str, float]] = []
     group: list[tuple[str, float]] = []
@@ -216,8 +230,7 @@ class ChromaMemory:
         cls, *, embedding: Any | None = None, namespace: str = "default", **options: Any
     ) -> ChromaMemory:
         """An in-memory memory for tests and notebooks; private to this object."""
-        return cls(namespace=namespace, embedding=embedding, _backend=_backends.open_ephemeral(),
-                   **options)
+        return cls(namespace=namespace, embedding=embedding, _backend=_backends.open_ephemeral(), **options)
 
     @classmethod
     def from_url(
@@ -241,8 +254,10 @@ class ChromaMemory:
         return cls(namespace=namespace, embedding=embedding, _backend=backend, **options)
 
     def __repr__(self) -> str:
-        return (f"ChromaMemory(namespace={self.namespace!r}, backend={self._backend.kind!r}, "
-                f"embedding={self._embedder.name!r})")
+        return (
+            f"ChromaMemory(namespace={self.namespace!r}, backend={self._backend.kind!r}, "
+            f"embedding={self._embedder.name!r})"
+        )
 
     @property
     def embedding_name(self) -> str:
@@ -265,8 +280,7 @@ class ChromaMemory:
                 collection = chroma.create_collection(
                     self._name,
                     configuration={"hnsw": self._hnsw},
-                    metadata={EMBEDDING_KEY: self._embedder.name,
-                              DIMENSION_KEY: self._embedder.dim},
+                    metadata={EMBEDDING_KEY: self._embedder.name, DIMENSION_KEY: self._embedder.dim},
                     embedding_function=None,
                 )
             except Exception:  # another process created it first
@@ -295,7 +309,7 @@ class ChromaMemory:
         """Run `operation(collection)` under the backend's lock; retry once if the collection
         was deleted under us (e.g. `forget(namespace=)` from another process)."""
         for attempt in (1, 2):
-            with (self._backend.write() if write else self._backend.read()) as chroma:
+            with self._backend.write() if write else self._backend.read() as chroma:
                 try:
                     return operation(self._collection(chroma))
                 except NotFoundError:
@@ -321,8 +335,14 @@ class ChromaMemory:
     ) -> str:
         """Store `text` and return its id. An existing record with the same `id` is replaced."""
         record = new_record(
-            id=id or f"r-{uuid.uuid4().hex}", text=text, namespace=self.namespace, kind=kind,
-            metadata=metadata, thread_id=thread_id, run_id=run_id, agent=agent,
+            id=id or f"r-{uuid.uuid4().hex}",
+            text=text,
+            namespace=self.namespace,
+            kind=kind,
+            metadata=metadata,
+            thread_id=thread_id,
+            run_id=run_id,
+            agent=agent,
             subtask_id=subtask_id,
         )
         self.write_records([record])
@@ -335,8 +355,15 @@ class ChromaMemory:
         records = []
         for item in documents:
             text, metadata = (item, None) if isinstance(item, str) else item
-            records.append(new_record(id=f"r-{uuid.uuid4().hex}", text=text,
-                                      namespace=self.namespace, kind=kind, metadata=metadata))
+            records.append(
+                new_record(
+                    id=f"r-{uuid.uuid4().hex}",
+                    text=text,
+                    namespace=self.namespace,
+                    kind=kind,
+                    metadata=metadata,
+                )
+            )
         self.write_records(records)
         return [r.id for r in records]
 
@@ -347,27 +374,39 @@ class ChromaMemory:
         metas: list[dict[str, Any]] = []
         written_at = now()
         for record in records:
-            chunks = split_text(record.text, chunk_tokens=self.chunk_tokens,
-                                overlap=self.chunk_overlap, count=self.count_tokens)
+            chunks = split_text(
+                record.text,
+                chunk_tokens=self.chunk_tokens,
+                overlap=self.chunk_overlap,
+                count=self.count_tokens,
+            )
             tokens = self.count_tokens(record.text)
             for index, chunk in enumerate(chunks):
                 ids.append(record.id if len(chunks) == 1 else f"{record.id}#{index}")
                 texts.append(chunk.text)
-                metas.append({**record.metadata, TOKENS: tokens, PARENT_ID: record.id,
-                              CHUNK_INDEX: index, CHUNK_COUNT: len(chunks),
-                              CHUNK_START: chunk.start, DIGEST: _digest(chunk.text),
-                              WRITTEN_AT: written_at})
+                metas.append(
+                    {
+                        **record.metadata,
+                        TOKENS: tokens,
+                        PARENT_ID: record.id,
+                        CHUNK_INDEX: index,
+                        CHUNK_COUNT: len(chunks),
+                        CHUNK_START: chunk.start,
+                        DIGEST: _digest(chunk.text),
+                        WRITTEN_AT: written_at,
+                    }
+                )
         if not ids:
             return
         embeddings = self._embedder.embed_documents(texts)  # outside the lock: may be slow
         parents = list(dict.fromkeys(r.id for r in records))
-        lexical_rows = [LexicalRow(i, t, m[DIGEST]) for i, t, m in zip(ids, texts, metas)]
+        lexical_rows = [LexicalRow(i, t, m[DIGEST]) for i, t, m in zip(ids, texts, metas, strict=True)]
 
         def write(collection: Any) -> None:
             stale: list[str] = []
             for start in range(0, len(parents), MAX_BATCH):
                 existing = collection.get(
-                    where={PARENT_ID: {"$in": parents[start:start + MAX_BATCH]}}, include=[]
+                    where={PARENT_ID: {"$in": parents[start : start + MAX_BATCH]}}, include=[]
                 )["ids"]
                 stale.extend(set(existing) - set(ids))
             if stale:  # a shorter new version of a record leaves no orphan chunks
@@ -378,8 +417,12 @@ class ChromaMemory:
             self._backend.lexical.upsert(self._name, lexical_rows)
             for start in range(0, len(ids), MAX_BATCH):
                 end = start + MAX_BATCH
-                collection.upsert(ids=ids[start:end], documents=texts[start:end],
-                                  embeddings=embeddings[start:end], metadatas=metas[start:end])
+                collection.upsert(
+                    ids=ids[start:end],
+                    documents=texts[start:end],
+                    embeddings=embeddings[start:end],
+                    metadatas=metas[start:end],
+                )
             self._announce_change(collection)
 
         self._run(True, write)
@@ -411,18 +454,25 @@ class ChromaMemory:
             rows: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
             vectors: dict[str, Any] | None = {} if mode == "hybrid" else None
             if vector is not None:
-                found = collection.query(query_embeddings=[vector], n_results=pool,
-                                         where=dict(where) if where else None,
-                                         include=["documents", "metadatas", "distances"])
+                found = collection.query(
+                    query_embeddings=[vector],
+                    n_results=pool,
+                    where=dict(where) if where else None,
+                    include=["documents", "metadatas", "distances"],
+                )
                 ranked = []
-                for id_, doc, meta, dist in zip(found["ids"][0], found["documents"][0],
-                                                found["metadatas"][0], found["distances"][0]):
+                for id_, doc, meta, dist in zip(
+                    found["ids"][0],
+                    found["documents"][0],
+                    found["metadatas"][0],
+                    found["distances"][0],
+                    strict=True,
+                ):
                     rows[id_] = (id_, doc, meta)
                     ranked.append((id_, 1.0 - float(dist)))
                 rankings["vector"] = ranked
             if mode != "vector":
-                rankings["lexical"] = self._lexical_ranking(collection, query, pool, where, rows,
-                                                            vectors)
+                rankings["lexical"] = self._lexical_ranking(collection, query, pool, where, rows, vectors)
             if mode == "hybrid":
                 ranking = self._fused(query, vector, rankings, rows, vectors or {})
             else:
@@ -431,26 +481,34 @@ class ChromaMemory:
 
         return self._run(False, search)
 
-    def _fused(self, query: str, vector: list[float] | None,
-               rankings: dict[str, list[tuple[str, float]]],
-               rows: dict[str, tuple[str, str, Mapping[str, Any]]],
-               vectors: Mapping[str, Any]) -> list[tuple[str, float]]:
+    def _fused(
+        self,
+        query: str,
+        vector: list[float] | None,
+        rankings: dict[str, list[tuple[str, float]]],
+        rows: dict[str, tuple[str, str, Mapping[str, Any]]],
+        vectors: Mapping[str, Any],
+    ) -> list[tuple[str, float]]:
         """`fuse_scores` over the union of both sides' candidates; each side's missing scores
         are computed, not guessed, so a record found by one side is judged by both."""
         vec, lex = dict(rankings["vector"]), dict(rankings["lexical"])
         only_lexical = [i for i in lex if i not in vec]
         if only_lexical and vector is not None:
-            vec.update(zip(only_lexical, _cosines(vector, [vectors[i] for i in only_lexical])))
+            vec.update(zip(only_lexical, _cosines(vector, [vectors[i] for i in only_lexical]), strict=True))
         only_vector = [i for i in vec if i not in lex]
         if only_vector:
-            lex.update(self._backend.lexical.search(self._name, query, len(only_vector),
-                                                    ids=only_vector))
+            lex.update(self._backend.lexical.search(self._name, query, len(only_vector), ids=only_vector))
         return fuse_scores(vec, lex, list(rows))
 
-    def _lexical_ranking(self, collection: Any, query: str, pool: int,
-                         where: Mapping[str, Any] | None,
-                         rows: dict[str, tuple[str, str, Mapping[str, Any]]],
-                         vectors: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+    def _lexical_ranking(
+        self,
+        collection: Any,
+        query: str,
+        pool: int,
+        where: Mapping[str, Any] | None,
+        rows: dict[str, tuple[str, str, Mapping[str, Any]]],
+        vectors: dict[str, Any] | None = None,
+    ) -> list[tuple[str, float]]:
         """bm25 ranking of chunks passing `where`; their rows go into `rows` and, if
         `vectors` is given, their stored embeddings into it (hybrid search scores them)."""
         if self._backend.syncs_lexical:
@@ -460,20 +518,18 @@ class ChromaMemory:
         if not found:
             return []
         include = ["documents", "metadatas"] + (["embeddings"] if vectors is not None else [])
-        got = collection.get(ids=[i for i, _ in found], where=dict(where) if where else None,
-                             include=include)
-        for id_, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+        got = collection.get(ids=[i for i, _ in found], where=dict(where) if where else None, include=include)
+        for id_, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
             rows[id_] = (id_, doc, meta)
         if vectors is not None:
-            vectors.update(zip(got["ids"], got["embeddings"]))
+            vectors.update(zip(got["ids"], got["embeddings"], strict=True))
         present = set(got["ids"])
         return [(i, s) for i, s in found if i in present][:pool]
 
     def _announce_change(self, collection: Any) -> None:
         """Tell other clients of a server that this collection changed (see `CHANGE_KEY`)."""
         if self._backend.syncs_lexical:
-            collection.modify(metadata={**(collection.metadata or {}),
-                                        CHANGE_KEY: uuid.uuid4().hex})
+            collection.modify(metadata={**(collection.metadata or {}), CHANGE_KEY: uuid.uuid4().hex})
 
     def _sync_lexical(self, collection: Any) -> None:
         """Bring the local lexical cache in line with the server: same ids, same texts.
@@ -499,21 +555,27 @@ class ChromaMemory:
         newest = 0.0
         offset = 0
         while True:
-            page = collection.get(where={WRITTEN_AT: {"$gte": since}},
-                                  include=["documents", "metadatas"], limit=MAX_BATCH,
-                                  offset=offset)
+            page = collection.get(
+                where={WRITTEN_AT: {"$gte": since}},
+                include=["documents", "metadatas"],
+                limit=MAX_BATCH,
+                offset=offset,
+            )
             self._index_changed(page["ids"], page["documents"], page["metadatas"])
             newest = max([newest, *(float(m.get(WRITTEN_AT, 0.0)) for m in page["metadatas"])])
             if len(page["ids"]) < MAX_BATCH:
                 return newest
             offset += MAX_BATCH
 
-    def _index_changed(self, ids: Sequence[str], documents: Sequence[str],
-                       metadatas: Sequence[Mapping[str, Any]]) -> None:
+    def _index_changed(
+        self, ids: Sequence[str], documents: Sequence[str], metadatas: Sequence[Mapping[str, Any]]
+    ) -> None:
         local = self._backend.lexical.digests(self._name, ids)
-        changed = [LexicalRow(i, d, str(m.get(DIGEST, "")))
-                   for i, d, m in zip(ids, documents, metadatas)
-                   if local.get(i) != str(m.get(DIGEST, ""))]
+        changed = [
+            LexicalRow(i, d, str(m.get(DIGEST, "")))
+            for i, d, m in zip(ids, documents, metadatas, strict=True)
+            if local.get(i) != str(m.get(DIGEST, ""))
+        ]
         if changed:
             self._backend.lexical.upsert(self._name, changed)
             logger.debug("lexical cache of %s: %d added/changed", self._name, len(changed))
@@ -525,7 +587,7 @@ class ChromaMemory:
         offset = 0
         while True:
             page = collection.get(include=["metadatas"], limit=MAX_BATCH, offset=offset)
-            for id_, meta in zip(page["ids"], page["metadatas"]):
+            for id_, meta in zip(page["ids"], page["metadatas"], strict=True):
                 remote[id_] = str(meta.get(DIGEST, ""))
                 newest = max(newest, float(meta.get(WRITTEN_AT, 0.0)))
             if len(page["ids"]) < MAX_BATCH:
@@ -538,14 +600,18 @@ class ChromaMemory:
             self._backend.lexical.delete(self._name, gone)
             logger.debug("lexical cache of %s: %d removed", self._name, len(gone))
         for start in range(0, len(changed), MAX_BATCH):
-            page = collection.get(ids=changed[start:start + MAX_BATCH],
-                                  include=["documents", "metadatas"])
+            page = collection.get(ids=changed[start : start + MAX_BATCH], include=["documents", "metadatas"])
             self._index_changed(page["ids"], page["documents"], page["metadatas"])
         return newest
 
-    def _hits(self, collection: Any, ranking: list[tuple[str, float]],
-              rows: dict[str, tuple[str, str, Mapping[str, Any]]], k: int,
-              mode: SearchMode) -> list[MemoryHit]:
+    def _hits(
+        self,
+        collection: Any,
+        ranking: list[tuple[str, float]],
+        rows: dict[str, tuple[str, str, Mapping[str, Any]]],
+        k: int,
+        mode: SearchMode,
+    ) -> list[MemoryHit]:
         """The best `k` records of a chunk ranking: a record counts once, at its best chunk."""
         scores: dict[str, float] = {}
         for id_, score in _newest_first_among_ties(ranking, rows, *TIES[mode]):
@@ -557,22 +623,30 @@ class ChromaMemory:
         records = _assemble(single)
         if multi:
             got = collection.get(where={PARENT_ID: {"$in": multi}}, include=["documents", "metadatas"])
-            records.update(_assemble(zip(got["ids"], got["documents"], got["metadatas"])))
-        return [MemoryHit(id=p, text=records[p].text, kind=records[p].kind,
-                          metadata=records[p].metadata, score=scores[p])
-                for p in best if p in records]
+            records.update(_assemble(zip(got["ids"], got["documents"], got["metadatas"], strict=True)))
+        return [
+            MemoryHit(
+                id=p,
+                text=records[p].text,
+                kind=records[p].kind,
+                metadata=records[p].metadata,
+                score=scores[p],
+            )
+            for p in best
+            if p in records
+        ]
 
-    def records(self, where: Mapping[str, Any] | None = None, *,
-                ids: Sequence[str] | None = None) -> list[MemoryRecord]:
+    def records(
+        self, where: Mapping[str, Any] | None = None, *, ids: Sequence[str] | None = None
+    ) -> list[MemoryRecord]:
         """Whole records matching `where` (and `ids`, if given), oldest first."""
         id_filter = {PARENT_ID: {"$in": list(ids)}} if ids is not None else None
         if ids is not None and not ids:
             return []
 
         def get(collection: Any) -> list[MemoryRecord]:
-            got = collection.get(where=_and(where, id_filter),
-                                 include=["documents", "metadatas"])
-            found = _assemble(zip(got["ids"], got["documents"], got["metadatas"]))
+            got = collection.get(where=_and(where, id_filter), include=["documents", "metadatas"])
+            found = _assemble(zip(got["ids"], got["documents"], got["metadatas"], strict=True))
             return sorted(found.values(), key=lambda r: (r.created_at, r.id))
 
         return self._run(False, get)
@@ -584,15 +658,18 @@ class ChromaMemory:
 
     def count(self, where: Mapping[str, Any] | None = None) -> int:
         """Number of records (not chunks) matching `where`."""
-        return self._run(False, lambda c: len(
-            c.get(where=_and(where, {CHUNK_INDEX: 0}), include=[])["ids"]))
+        return self._run(False, lambda c: len(c.get(where=_and(where, {CHUNK_INDEX: 0}), include=[])["ids"]))
 
-    def forget(self, *, thread_id: str | None = None, run_id: str | None = None,
-               namespace: str | None = None) -> int:
+    def forget(
+        self, *, thread_id: str | None = None, run_id: str | None = None, namespace: str | None = None
+    ) -> int:
         """Delete the records of one thread, one run, or a whole namespace; returns how many
         records were deleted. Give exactly one of the arguments."""
-        given = [(k, v) for k, v in (("thread_id", thread_id), ("run_id", run_id),
-                                     ("namespace", namespace)) if v is not None]
+        given = [
+            (k, v)
+            for k, v in (("thread_id", thread_id), ("run_id", run_id), ("namespace", namespace))
+            if v is not None
+        ]
         if len(given) != 1:
             raise ConfigError("`forget` needs exactly one of `thread_id`, `run_id`, `namespace`")
         key, value = given[0]
@@ -632,8 +709,9 @@ class ChromaMemory:
         """`add` in a worker thread."""
         return await asyncio.to_thread(lambda: self.add(text, **options))
 
-    async def aadd_documents(self, documents: Sequence[str | tuple[str, Mapping[str, Any]]],
-                             **options: Any) -> list[str]:
+    async def aadd_documents(
+        self, documents: Sequence[str | tuple[str, Mapping[str, Any]]], **options: Any
+    ) -> list[str]:
         """`add_documents` in a worker thread."""
         return await asyncio.to_thread(self.add_documents, documents, **options)
 
@@ -641,13 +719,15 @@ class ChromaMemory:
         """`write_records` in a worker thread."""
         await asyncio.to_thread(self.write_records, records)
 
-    async def asearch(self, query: str, k: int = 5, where: Mapping[str, Any] | None = None,
-                      *, mode: SearchMode = "hybrid") -> list[MemoryHit]:
+    async def asearch(
+        self, query: str, k: int = 5, where: Mapping[str, Any] | None = None, *, mode: SearchMode = "hybrid"
+    ) -> list[MemoryHit]:
         """`search` in a worker thread."""
         return await asyncio.to_thread(self.search, query, k, where, mode=mode)
 
-    async def arecords(self, where: Mapping[str, Any] | None = None, *,
-                       ids: Sequence[str] | None = None) -> list[MemoryRecord]:
+    async def arecords(
+        self, where: Mapping[str, Any] | None = None, *, ids: Sequence[str] | None = None
+    ) -> list[MemoryRecord]:
         """`records` in a worker thread."""
         return await asyncio.to_thread(self.records, where, ids=ids)
 
@@ -668,25 +748,51 @@ class ChromaMemory:
         return await recall(self, goal, thread_id=thread_id, budget=budget)
 
     async def aassemble_context(
-        self, *, goal: str, subtask: SubTask, dependencies: Mapping[str, SubTaskResult],
-        thread_id: str, budget: int, summarize: Summarize,
+        self,
+        *,
+        goal: str,
+        subtask: SubTask,
+        dependencies: Mapping[str, SubTaskResult],
+        thread_id: str,
+        budget: int,
+        summarize: Summarize,
     ) -> str:
         """The data block for a specialist: dependency outputs, retrieved records and the
         thread's rolling summary, within `budget` tokens (see `agentorch.memory._context`)."""
         from agentorch.memory._context import assemble_context
 
-        return await assemble_context(self, goal=goal, subtask=subtask, dependencies=dependencies,
-                                      thread_id=thread_id, budget=budget, summarize=summarize)
+        return await assemble_context(
+            self,
+            goal=goal,
+            subtask=subtask,
+            dependencies=dependencies,
+            thread_id=thread_id,
+            budget=budget,
+            summarize=summarize,
+        )
 
     async def aremember_run(
-        self, *, goal: str, thread_id: str, run_id: str, results: Mapping[str, SubTaskResult],
-        verdicts: Sequence[Verdict], answer: str,
+        self,
+        *,
+        goal: str,
+        thread_id: str,
+        run_id: str,
+        results: Mapping[str, SubTaskResult],
+        verdicts: Sequence[Verdict],
+        answer: str,
     ) -> None:
         """Store the goal, accepted results, critic feedback and answer; idempotent per run."""
         from agentorch.memory._context import remember_run
 
-        await remember_run(self, goal=goal, thread_id=thread_id, run_id=run_id, results=results,
-                           verdicts=verdicts, answer=answer)
+        await remember_run(
+            self,
+            goal=goal,
+            thread_id=thread_id,
+            run_id=run_id,
+            results=results,
+            verdicts=verdicts,
+            answer=answer,
+        )
 
     def close(self) -> None:
         """Release an ephemeral memory's collection (persistent and server data stay)."""

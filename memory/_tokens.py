@@ -90,6 +90,6 @@ def join_chunks(chunks: list[Chunk]) -> str:
     for chunk in sorted(chunks, key=lambda c: c.start):
         if chunk.end <= end:
             continue
-        out.append(chunk.text[max(0, end - chunk.start):])
+        out.append(chunk.text[max(0, end - chunk.start) :])
         end = chunk.end
     return "".join(out)

@@ -23,28 +23,47 @@ pytest.importorskip("pyinstrument", reason="needs the `bench` extra")
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_quick_benchmarks_write_tables_and_json(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "AGENTORCH_BENCH_RESULTS": str(tmp_path)}  # never clobber a full run's results
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "AGENTORCH_BENCH_RESULTS": str(tmp_path),
+    }  # never clobber a full run's results
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
-    for title in ("Parallel DAG, 12 sub-tasks", "Orchestration overhead", "Token cost",
-                  "Scale: checkpoint bytes"):
+    for title in (
+        "Parallel DAG, 12 sub-tasks",
+        "Orchestration overhead",
+        "Token cost",
+        "Scale: checkpoint bytes",
+    ):
         assert title in proc.stdout
     everything = json.loads((tmp_path / "all.json").read_text())
     assert everything["quick"] is True
-    assert {"dag", "overhead", "tokens", "scale", "cascade", "memory", "evals"} <= set(everything["workloads"])
+    assert {"dag", "overhead", "tokens", "scale", "cascade", "memory", "evals"} <= set(
+        everything["workloads"]
+    )
     for name in ("dag", "overhead", "tokens", "scale"):
         data = json.loads((tmp_path / f"{name}.json").read_text())
         assert data["rows"] and data["tables"]
     dag = everything["workloads"]["dag"]
-    assert {r["framework"] for r in dag["rows"]} == {
-        "agentorch", "send-graph", "plan-execute", "supervisor"}
+    assert {r["framework"] for r in dag["rows"]} == {"agentorch", "send-graph", "plan-execute", "supervisor"}
     assert all(r["wall_s"] > 0 and r["model_calls"] > 0 for r in dag["rows"])
     assert "## dag" in (tmp_path / "report.md").read_text()
     evals = everything["workloads"]["evals"]["result"]
     assert {(r["workers"], r["concurrency"], r["latency_s"]) for r in evals["rows"]} == {
-        (1, 4, 0.0), (2, 4, 0.0), (1, 1, 0.05), (1, 8, 0.05)}
+        (1, 4, 0.0),
+        (2, 4, 0.0),
+        (1, 1, 0.05),
+        (1, 8, 0.05),
+    }
     assert evals["latency_c8_vs_c1"] > 1 and evals["zero_latency_workers2_vs_1"] > 0
     assert "concurrency 8 gives" in proc.stdout
     cascade = {(r["hard_share"], r["setup"]): r for r in everything["workloads"]["cascade"]["rows"]}
@@ -59,10 +78,20 @@ def test_quick_benchmarks_write_tables_and_json(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(300)
 def test_the_cascade_workload_runs_alone_in_quick_mode(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "AGENTORCH_BENCH_RESULTS": str(tmp_path)}
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "cascade", "--quick"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "AGENTORCH_BENCH_RESULTS": str(tmp_path),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "cascade", "--quick"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     data = json.loads((tmp_path / "cascade.json").read_text())
     assert data["quick"] is True and data["latency_scale"] == 0.1
@@ -74,7 +103,14 @@ def test_the_cascade_workload_runs_alone_in_quick_mode(tmp_path: Path) -> None:
 
 def test_unknown_workload_is_refused() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "nope"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "nope"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 2
     assert "unknown workload" in proc.stderr

@@ -205,7 +205,8 @@ def test_a_missing_dependency_is_named_in_the_plan_problems() -> None:
     assert problems == ["Sub-task `a` depends on `ghost`, which is not in the plan."]
     twice = plan(st("a", "w"), st("a", "w", description="again"))
     assert plan_problems(Plan.model_validate(twice), ["w"], 5) == [
-        "Duplicate sub-task id `a`; ids must be unique."]
+        "Duplicate sub-task id `a`; ids must be unique."
+    ]
 
 
 def test_a_budget_stop_in_one_branch_dispatches_nothing_more() -> None:
@@ -274,10 +275,19 @@ def test_calls_replayed_after_a_failure_count_toward_the_budget() -> None:
         return "found"
 
     ask = AIMessage("", tool_calls=[{"name": "lookup", "args": {"q": "x"}, "id": "1"}])
-    llm = ScriptedChatModel({"planner": [plan(st("a", "w"))], "w": [ask, RuntimeError("down"), "done"],
-                             "critic": [ACCEPT], "synthesizer": ["s"]})
-    team = Team(agents=[Agent(name="w", role="w", tools=[lookup])], llm=llm,
-                budget=__import__("agentorch").Budget(max_llm_calls=3))
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "w"))],
+            "w": [ask, RuntimeError("down"), "done"],
+            "critic": [ACCEPT],
+            "synthesizer": ["s"],
+        }
+    )
+    team = Team(
+        agents=[Agent(name="w", role="w", tools=[lookup])],
+        llm=llm,
+        budget=__import__("agentorch").Budget(max_llm_calls=3),
+    )
     with pytest.raises(RunFailed):
         team.run("go", thread_id="t")
     result = team.resume("t")  # the first agent call is replayed, and it counts
@@ -293,8 +303,14 @@ def test_a_failed_run_reports_the_calls_the_failing_subtask_made() -> None:
         return "found"
 
     ask = AIMessage("", tool_calls=[{"name": "lookup", "args": {"q": "x"}, "id": "1"}])
-    llm = ScriptedChatModel({"planner": [plan(st("a", "w"))], "w": [ask, RuntimeError("down")],
-                             "critic": [ACCEPT], "synthesizer": ["s"]})
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "w"))],
+            "w": [ask, RuntimeError("down")],
+            "critic": [ACCEPT],
+            "synthesizer": ["s"],
+        }
+    )
     with pytest.raises(RunFailed) as failed:
         Team(agents=[Agent(name="w", role="w", tools=[lookup])], llm=llm).run("go")
     assert failed.value.result.usage.by_role["w"].calls == 1
@@ -310,8 +326,9 @@ def test_tokens_spent_before_an_approval_count_toward_the_budget_after_it() -> N
         return "wiped"
 
     ask = AIMessage("", tool_calls=[{"name": "wipe", "args": {"table": "t"}, "id": "1"}])
-    llm = ScriptedChatModel({"planner": [plan(st("a", "w"))], "w": [ask, "done"],
-                             "critic": [ACCEPT], "synthesizer": ["s"]})
+    llm = ScriptedChatModel(
+        {"planner": [plan(st("a", "w"))], "w": [ask, "done"], "critic": [ACCEPT], "synthesizer": ["s"]}
+    )
     agents = [Agent(name="w", role="w", tools=[wipe])]
     first = Team(agents=agents, llm=llm)
     paused = first.run("go", thread_id="t")

@@ -37,10 +37,11 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     port = _free_port()
     data = tmp_path_factory.mktemp("chroma-server")
-    log = open(data / "server.log", "wb")  # noqa: SIM115
+    log = open(data / "server.log", "wb")
     proc = subprocess.Popen(
         [_chroma_cli(), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(data)],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
@@ -80,14 +81,13 @@ def make_memory(backend: str, tmp_path: Path, request: pytest.FixtureRequest) ->
                 first = ChromaMemory.ephemeral(embedding=embedding, namespace=namespace, **options)
                 shared["backend"] = first._backend
                 return first
-            return ChromaMemory(namespace=namespace, embedding=embedding,
-                                _backend=shared["backend"], **options)
+            return ChromaMemory(
+                namespace=namespace, embedding=embedding, _backend=shared["backend"], **options
+            )
         if backend == "persistent":
-            return ChromaMemory(tmp_path / "mem", namespace=namespace, embedding=embedding,
-                                **options)
+            return ChromaMemory(tmp_path / "mem", namespace=namespace, embedding=embedding, **options)
         url = request.getfixturevalue("chroma_server")
-        return ChromaMemory.from_url(url, namespace=f"{unique}-{namespace}",
-                                     embedding=embedding, **options)
+        return ChromaMemory.from_url(url, namespace=f"{unique}-{namespace}", embedding=embedding, **options)
 
     return make
 

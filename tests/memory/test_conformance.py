@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from agentorch._errors import ConfigError
 from agentorch._types import SubTaskResult, Verdict
 from agentorch.memory import ChromaMemory, HashEmbeddings
-
-from collections.abc import Callable
 
 MemoryFactory = Callable[..., ChromaMemory]
 
@@ -83,8 +83,7 @@ def test_forget_thread_and_run(memory: ChromaMemory) -> None:
     assert memory.count() == 2
     assert memory.forget(thread_id="t1") == 1
     assert [h.text for h in memory.search("llamas", k=5)] == ["Thread two fact about llamas."]
-    assert [h.text for h in memory.search("llamas", k=5, mode="lexical")] == [
-        "Thread two fact about llamas."]
+    assert [h.text for h in memory.search("llamas", k=5, mode="lexical")] == ["Thread two fact about llamas."]
     with pytest.raises(ConfigError, match="exactly one"):
         memory.forget(thread_id="t2", run_id="r3")
 
@@ -96,8 +95,8 @@ def test_namespaces_are_isolated(make_memory: MemoryFactory) -> None:
     globex.add("Globex likes blue widgets.")
     for mode in ("vector", "lexical", "hybrid"):
         assert [h.text for h in globex.search("secret launch code 4471", k=5, mode=mode)] == [
-            "Globex likes blue widgets."] or globex.search("secret launch code 4471", k=5,
-                                                           mode=mode) == []
+            "Globex likes blue widgets."
+        ] or globex.search("secret launch code 4471", k=5, mode=mode) == []
     assert globex.count() == 1 and acme.count() == 1
     assert globex.forget(namespace=acme.namespace) == 1
     assert acme.count() == 0 and globex.count() == 1
@@ -116,28 +115,37 @@ def test_second_memory_on_same_store_sees_records(make_memory: MemoryFactory) ->
     reader = make_memory("shared")
     writer.add("Bob's birthday is on 9 July.")
     assert [h.text for h in reader.search("Bob birthday", k=1, mode="lexical")] == [
-        "Bob's birthday is on 9 July."]
+        "Bob's birthday is on 9 July."
+    ]
     writer.forget(thread_id="none")  # deleting nothing is fine
     assert reader.count() == 1
 
 
 async def test_remember_run_is_idempotent_and_recalled_by_next_run(memory: ChromaMemory) -> None:
     results = {
-        "research-1": SubTaskResult(subtask_id="research-1", agent="researcher",
-                                    output="Competitor Initech cut prices by 12% in May."),
-        "write-1": SubTaskResult(subtask_id="write-1", agent="writer", output="",
-                                 status="failed", error="timeout"),
+        "research-1": SubTaskResult(
+            subtask_id="research-1", agent="researcher", output="Competitor Initech cut prices by 12% in May."
+        ),
+        "write-1": SubTaskResult(
+            subtask_id="write-1", agent="writer", output="", status="failed", error="timeout"
+        ),
     }
-    verdicts = [Verdict(decision="revise", feedback="Cite the month of the price cut.",
-                        revise=["research-1"]), Verdict(decision="accept")]
+    verdicts = [
+        Verdict(decision="revise", feedback="Cite the month of the price cut.", revise=["research-1"]),
+        Verdict(decision="accept"),
+    ]
     for _ in range(2):  # a resumed run stores the same records again
-        await memory.aremember_run(goal="Analyse Initech pricing", thread_id="th-1",
-                                   run_id="run-1", results=results, verdicts=verdicts,
-                                   answer="Initech is undercutting us by 12%.")
+        await memory.aremember_run(
+            goal="Analyse Initech pricing",
+            thread_id="th-1",
+            run_id="run-1",
+            results=results,
+            verdicts=verdicts,
+            answer="Initech is undercutting us by 12%.",
+        )
     kinds = sorted(r.kind for r in await memory.arecords())
     assert kinds == ["feedback", "goal", "result", "result"]
-    recalled = await memory.arecall("How did Initech change its pricing?", thread_id="th-2",
-                                    budget=400)
+    recalled = await memory.arecall("How did Initech change its pricing?", thread_id="th-2", budget=400)
     assert "Competitor Initech cut prices by 12% in May." in recalled
     assert 'agent="researcher"' in recalled
     assert memory.count_tokens(recalled) <= 400

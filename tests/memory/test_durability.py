@@ -14,9 +14,15 @@ WRITER = str(Path(__file__).with_name("_writer.py"))
 
 
 def _write_concurrently(target: str, namespace: str, count: int, batch: int) -> None:
-    procs = [subprocess.Popen([sys.executable, WRITER, target, namespace, tag, str(count), str(batch)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for tag in ("alpha", "beta")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, WRITER, target, namespace, tag, str(count), str(batch)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for tag in ("alpha", "beta")
+    ]
     for proc in procs:
         out, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err[-3000:]
@@ -35,9 +41,11 @@ def _check_all_present(memory: ChromaMemory, count: int) -> None:
 
 def test_records_survive_a_process_restart(tmp_path: Path) -> None:
     path = tmp_path / "mem"
-    code = ("from agentorch.memory import ChromaMemory, HashEmbeddings\n"
-            f"m = ChromaMemory({str(path)!r}, namespace='keep', embedding=HashEmbeddings(dim=64))\n"
-            "m.add('The vault code is 7712.', kind='note', thread_id='t1')\n")
+    code = (
+        "from agentorch.memory import ChromaMemory, HashEmbeddings\n"
+        f"m = ChromaMemory({str(path)!r}, namespace='keep', embedding=HashEmbeddings(dim=64))\n"
+        "m.add('The vault code is 7712.', kind='note', thread_id='t1')\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     memory = ChromaMemory(path, namespace="keep", embedding=HashEmbeddings(dim=64))
     hits = memory.search("vault code", k=1)
@@ -62,7 +70,6 @@ def test_two_processes_writing_one_path_lose_nothing_at_scale(tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_two_processes_writing_one_server_lose_nothing(chroma_server: str) -> None:
-    reader = ChromaMemory.from_url(chroma_server, namespace="dur-shared",
-                                   embedding=HashEmbeddings(dim=64))
+    reader = ChromaMemory.from_url(chroma_server, namespace="dur-shared", embedding=HashEmbeddings(dim=64))
     _write_concurrently(chroma_server, "dur-shared", count=1000, batch=50)
     _check_all_present(reader, 1000)

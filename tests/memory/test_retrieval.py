@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 import pytest
 from langchain_core.embeddings import Embeddings
@@ -11,13 +12,20 @@ from langchain_core.embeddings import Embeddings
 from agentorch._errors import ConfigError
 from agentorch.memory import ChromaMemory, HashEmbeddings
 
-from collections.abc import Callable
-
 MemoryFactory = Callable[..., ChromaMemory]
 
-CONCEPTS = {"doctor": "doctor", "physician": "doctor", "gp": "doctor", "ana": "ana",
-            "weekend": "weekend", "saturday": "weekend", "door": "door", "code": "code",
-            "lab": "lab", "zephyr": "lab"}
+CONCEPTS = {
+    "doctor": "doctor",
+    "physician": "doctor",
+    "gp": "doctor",
+    "ana": "ana",
+    "weekend": "weekend",
+    "saturday": "weekend",
+    "door": "door",
+    "code": "code",
+    "lab": "lab",
+    "zephyr": "lab",
+}
 
 
 class SynonymEmbeddings(Embeddings):
@@ -57,11 +65,24 @@ def test_hybrid_keeps_what_only_the_lexical_side_finds(make_memory: MemoryFactor
 def test_hybrid_keeps_what_only_the_vector_side_finds(make_memory: MemoryFactory) -> None:
     # Every record says "Ana"; only the embedding knows a physician is a doctor.
     memory = make_memory("vec", embedding=SynonymEmbeddings())
-    for thing in ("bread", "a kite", "the fence", "soup", "a poem", "the car", "a chair",
-                  "the garden", "a cake", "the bike", "a scarf", "the shelf"):
+    for thing in (
+        "bread",
+        "a kite",
+        "the fence",
+        "soup",
+        "a poem",
+        "the car",
+        "a chair",
+        "the garden",
+        "a cake",
+        "the bike",
+        "a scarf",
+        "the shelf",
+    ):
         memory.add(f"Ana fixed {thing} on the weekend.")
-    evidence = memory.add("Ana went to her GP, Dr Ruiz, who she has trusted with her health "
-                          "for many years now.")
+    evidence = memory.add(
+        "Ana went to her GP, Dr Ruiz, who she has trusted with her health for many years now."
+    )
     query = "Who is Ana's physician?"
     assert evidence not in [h.id for h in memory.search(query, k=5, mode="lexical")]
     assert memory.search(query, k=1, mode="vector")[0].id == evidence
@@ -80,19 +101,17 @@ def test_hash_embeddings_v2_share_word_parts_and_skip_stop_words() -> None:
     v2, v1 = HashEmbeddings(dim=512), HashEmbeddings(dim=512, version=1)
 
     def cos(emb: HashEmbeddings, a: str, b: str) -> float:
-        return sum(x * y for x, y in zip(emb.embed_query(a), emb.embed_query(b)))
+        return sum(x * y for x, y in zip(emb.embed_query(a), emb.embed_query(b), strict=True))
 
     married = ("Priya is getting married in May", "the marriage of Priya")
     assert cos(v2, *married) > cos(v1, *married)
     assert v2.embed_query("Was it in the garden?") == v2.embed_query("garden")
-    assert v2.embed_documents(["Same text, same vector."]) == v2.embed_documents(
-        ["Same text, same vector."])
+    assert v2.embed_documents(["Same text, same vector."]) == v2.embed_documents(["Same text, same vector."])
     with pytest.raises(ConfigError, match="version"):
         HashEmbeddings(version=3)
 
 
-def test_a_namespace_written_by_hash_v1_names_the_version_to_open_it(
-        make_memory: MemoryFactory) -> None:
+def test_a_namespace_written_by_hash_v1_names_the_version_to_open_it(make_memory: MemoryFactory) -> None:
     make_memory("old", embedding=HashEmbeddings(dim=256, version=1)).add("hello")
     with pytest.raises(ConfigError, match=r"HashEmbeddings\(dim=256, version=1\)"):
         make_memory("old", embedding=HashEmbeddings(dim=256))
@@ -100,19 +119,21 @@ def test_a_namespace_written_by_hash_v1_names_the_version_to_open_it(
     assert reopened.search("hello", k=1)[0].text == "hello"
 
 
-def test_another_clients_writes_and_deletes_reach_the_lexical_side(
-        make_memory: MemoryFactory) -> None:
+def test_another_clients_writes_and_deletes_reach_the_lexical_side(make_memory: MemoryFactory) -> None:
     reader, writer = make_memory("sync"), make_memory("sync")
     reader.add("Zanzibar ferry leaves at 7.", thread_id="a")
-    assert [h.text for h in reader.search("Zanzibar", k=5, mode="lexical")] == [
-        "Zanzibar ferry leaves at 7."]
+    assert [h.text for h in reader.search("Zanzibar", k=5, mode="lexical")] == ["Zanzibar ferry leaves at 7."]
     writer.add("Zanzibar hotel is booked.", thread_id="b")
     rid = writer.add("Zanzibar visa expires soon.", thread_id="c")
     writer.add("Zanzibar visa renewed for a year.", id=rid, thread_id="c")  # replaced text
     assert sorted(h.text for h in reader.search("Zanzibar", k=5, mode="lexical")) == [
-        "Zanzibar ferry leaves at 7.", "Zanzibar hotel is booked.",
-        "Zanzibar visa renewed for a year."]
+        "Zanzibar ferry leaves at 7.",
+        "Zanzibar hotel is booked.",
+        "Zanzibar visa renewed for a year.",
+    ]
     writer.forget(thread_id="b")
     assert sorted(h.text for h in reader.search("Zanzibar", k=5, mode="lexical")) == [
-        "Zanzibar ferry leaves at 7.", "Zanzibar visa renewed for a year."]
+        "Zanzibar ferry leaves at 7.",
+        "Zanzibar visa renewed for a year.",
+    ]
     assert reader.search("hotel booked", k=5, mode="lexical") == []

@@ -35,10 +35,17 @@ def _plan(*subtasks: dict[str, Any]) -> dict[str, Any]:
     return {"subtasks": list(subtasks)}
 
 
-FACTS = {"id": "facts", "description": "Find the facts about the Globex contract renewal",
-         "agent": "researcher"}
-BRIEF = {"id": "brief", "description": "Write the Globex renewal brief", "agent": "writer",
-         "depends_on": ["facts"]}
+FACTS = {
+    "id": "facts",
+    "description": "Find the facts about the Globex contract renewal",
+    "agent": "researcher",
+}
+BRIEF = {
+    "id": "brief",
+    "description": "Write the Globex renewal brief",
+    "agent": "writer",
+    "depends_on": ["facts"],
+}
 
 
 def _summarizer(messages: list[BaseMessage]) -> str:
@@ -48,13 +55,16 @@ def _summarizer(messages: list[BaseMessage]) -> str:
     return "Summary: " + " ".join(firsts[:6])
 
 
-def _team(memory: ChromaMemory, script: dict[str, Any], *, budget: int = 600,
-          **options: Any) -> tuple[Team, ScriptedChatModel]:
+def _team(
+    memory: ChromaMemory, script: dict[str, Any], *, budget: int = 600, **options: Any
+) -> tuple[Team, ScriptedChatModel]:
     model = ScriptedChatModel({"summarizer": _summarizer, **script})
     team = Team(
-        agents=[Agent(name="researcher", role="Finds facts"),
-                Agent(name="writer", role="Writes briefs")],
-        llm=model, memory=memory, context_budget=budget, **options,
+        agents=[Agent(name="researcher", role="Finds facts"), Agent(name="writer", role="Writes briefs")],
+        llm=model,
+        memory=memory,
+        context_budget=budget,
+        **options,
     )
     return team, model
 
@@ -75,10 +85,18 @@ def memory() -> ChromaMemory:
 
 
 def test_planner_sees_relevant_past_results_and_notes(memory: ChromaMemory) -> None:
-    memory.add("The Globex contract renewal is due on 3 June 2026; owner: Dana Whitfield.",
-               kind="note", metadata={"source": "email"})
-    memory.add("Globex asked for a 7% discount at the last renewal.", kind="result",
-               thread_id="old", agent="researcher", subtask_id="facts")
+    memory.add(
+        "The Globex contract renewal is due on 3 June 2026; owner: Dana Whitfield.",
+        kind="note",
+        metadata={"source": "email"},
+    )
+    memory.add(
+        "Globex asked for a 7% discount at the last renewal.",
+        kind="result",
+        thread_id="old",
+        agent="researcher",
+        subtask_id="facts",
+    )
     memory.add("The cafeteria menu changes every Tuesday.", kind="note")
     team, model = _team(memory, _two_step_script("Renewal due 3 June 2026.", "Brief.", "Done."))
 
@@ -91,12 +109,17 @@ def test_planner_sees_relevant_past_results_and_notes(memory: ChromaMemory) -> N
     assert "due on 3 June 2026; owner: Dana Whitfield" in remembered
     assert "7% discount" in remembered
     # rendered as labelled data, with the record's kind and provenance
-    assert re.search(r'<data source="record:r-\w+" kind="note">\n'
-                     r"The Globex contract renewal", remembered)
+    assert re.search(
+        r'<data source="record:r-\w+" kind="note">\n'
+        r"The Globex contract renewal",
+        remembered,
+    )
     assert 'kind="result" agent="researcher" subtask="facts"' in remembered
     # recall happened before planning and within the budget
-    assert count_tokens_approximately([HumanMessage(remembered)],
-                                      extra_tokens_per_message=0) <= team.context_budget
+    assert (
+        count_tokens_approximately([HumanMessage(remembered)], extra_tokens_per_message=0)
+        <= team.context_budget
+    )
 
 
 def test_without_relevant_memory_the_planner_sees_no_memory_section(memory: ChromaMemory) -> None:
@@ -106,11 +129,13 @@ def test_without_relevant_memory_the_planner_sees_no_memory_section(memory: Chro
 
 
 def _seed_history(memory: ChromaMemory, thread_id: str, count: int) -> int:
-    texts = [f"Sub-task {i} found that supplier S{i % 37} quoted {i * 13} euros for part P{i}. "
-             f"Delivery takes {i % 9 + 2} weeks." for i in range(count)]
+    texts = [
+        f"Sub-task {i} found that supplier S{i % 37} quoted {i * 13} euros for part P{i}. "
+        f"Delivery takes {i % 9 + 2} weeks."
+        for i in range(count)
+    ]
     for i, text in enumerate(texts):
-        memory.add(text, kind="result", thread_id=thread_id, agent="researcher",
-                   subtask_id=f"old-{i}")
+        memory.add(text, kind="result", thread_id=thread_id, agent="researcher", subtask_id=f"old-{i}")
     return memory.count_tokens("\n\n".join(texts))
 
 
@@ -119,8 +144,9 @@ def test_specialist_context_stays_within_budget_as_history_grows(history: int) -
     memory = ChromaMemory.ephemeral(embedding=HashEmbeddings(dim=256))
     budget = 500
     history_tokens = _seed_history(memory, "job", history)
-    long_fact = " ".join(f"Supplier S{i} quoted {i * 11} euros for part P{i} on {i % 28 + 1} May."
-                         for i in range(80))  # a dependency output far over the budget
+    long_fact = " ".join(
+        f"Supplier S{i} quoted {i * 11} euros for part P{i} on {i % 28 + 1} May." for i in range(80)
+    )  # a dependency output far over the budget
     team, model = _team(memory, _two_step_script(long_fact, "Brief.", "Answer."), budget=budget)
 
     result = team.run("Compare supplier quotes for part P5", thread_id="job")
@@ -159,9 +185,10 @@ def test_a_run_remembers_goal_accepted_results_feedback_and_answer(memory: Chrom
         "planner": [_plan(FACTS, BRIEF)],
         "researcher": ["Renewal due 3 June 2026.", "Renewal due 3 June 2026; 7% discount asked."],
         "writer": ["Draft brief.", "Brief: renew by 3 June 2026, expect a 7% discount request."],
-        "critic": [{"decision": "revise", "feedback": "Mention the discount Globex asked for.",
-                    "revise": ["facts"]},
-                   {"decision": "accept"}],
+        "critic": [
+            {"decision": "revise", "feedback": "Mention the discount Globex asked for.", "revise": ["facts"]},
+            {"decision": "accept"},
+        ],
         "synthesizer": ["Renew Globex by 3 June 2026; they will ask for 7% off."],
     }
     team, _ = _team(memory, script)
@@ -175,8 +202,9 @@ def test_a_run_remembers_goal_accepted_results_feedback_and_answer(memory: Chrom
         assert record.metadata["thread_id"] == "t-1"
     assert by_kind["goal"] == ["Prepare the Globex contract renewal brief"]
     assert by_kind["feedback"] == ["Mention the discount Globex asked for."]
-    results = {r.metadata.get("subtask_id") or r.metadata.get("output"): r.text
-               for r in stored if r.kind == "result"}
+    results = {
+        r.metadata.get("subtask_id") or r.metadata.get("output"): r.text for r in stored if r.kind == "result"
+    }
     assert results == {  # the accepted attempts, not the superseded drafts
         "facts": "Renewal due 3 June 2026; 7% discount asked.",
         "brief": "Brief: renew by 3 June 2026, expect a 7% discount request.",
@@ -185,21 +213,35 @@ def test_a_run_remembers_goal_accepted_results_feedback_and_answer(memory: Chrom
     # remembering is idempotent per run: storing the same run again adds nothing
     count = memory.count()
     import asyncio
-    asyncio.run(memory.aremember_run(goal=result.goal, thread_id="t-1", run_id=result.run_id,
-                                     results=result.results, verdicts=result.verdicts,
-                                     answer=result.answer))
+
+    asyncio.run(
+        memory.aremember_run(
+            goal=result.goal,
+            thread_id="t-1",
+            run_id=result.run_id,
+            results=result.results,
+            verdicts=result.verdicts,
+            answer=result.answer,
+        )
+    )
     assert memory.count() == count
 
 
 def test_a_second_run_on_a_related_goal_finds_the_first_runs_results(memory: ChromaMemory) -> None:
-    first, _ = _team(memory, _two_step_script(
-        "Globex's renewal is due on 3 June 2026 and Dana Whitfield owns it.",
-        "Brief: renew Globex by 3 June 2026.", "Renew Globex by 3 June 2026."))
+    first, _ = _team(
+        memory,
+        _two_step_script(
+            "Globex's renewal is due on 3 June 2026 and Dana Whitfield owns it.",
+            "Brief: renew Globex by 3 June 2026.",
+            "Renew Globex by 3 June 2026.",
+        ),
+    )
     first.run("Prepare the Globex contract renewal brief", thread_id="run-1")
 
     second_script = {
-        "planner": [_plan({"id": "risks", "description": "List risks of the Globex renewal",
-                           "agent": "researcher"})],
+        "planner": [
+            _plan({"id": "risks", "description": "List risks of the Globex renewal", "agent": "researcher"})
+        ],
         "researcher": ["Risk: the deadline."],
         "critic": [{"decision": "accept"}],
         "synthesizer": ["Risk: the 3 June 2026 deadline."],
@@ -218,8 +260,10 @@ def test_namespaces_isolate_teams(tmp_path: Path) -> None:
     path = tmp_path / "mem"
     acme = ChromaMemory(path, namespace="acme", embedding=HashEmbeddings(dim=256))
     initech = ChromaMemory(path, namespace="initech", embedding=HashEmbeddings(dim=256))
-    team, _ = _team(acme, _two_step_script("Globex renewal: Dana Whitfield, 3 June 2026.",
-                                           "Globex brief.", "Globex answer."))
+    team, _ = _team(
+        acme,
+        _two_step_script("Globex renewal: Dana Whitfield, 3 June 2026.", "Globex brief.", "Globex answer."),
+    )
     team.run("Prepare the Globex contract renewal brief")
     assert acme.count() >= 4
 
@@ -251,14 +295,20 @@ print(json.dumps({"count": memory.count(), "recalled": recalled,
 def test_a_persistent_memory_reopened_in_a_new_process_still_has_the_run(tmp_path: Path) -> None:
     path = tmp_path / "mem"
     memory = ChromaMemory(path, namespace="acme", embedding=HashEmbeddings(dim=256))
-    team, _ = _team(memory, _two_step_script(
-        "Globex's renewal is due on 3 June 2026 and Dana Whitfield owns it.",
-        "Brief: renew Globex by 3 June 2026.", "Renew Globex by 3 June 2026."))
+    team, _ = _team(
+        memory,
+        _two_step_script(
+            "Globex's renewal is due on 3 June 2026 and Dana Whitfield owns it.",
+            "Brief: renew Globex by 3 June 2026.",
+            "Renew Globex by 3 June 2026.",
+        ),
+    )
     team.run("Prepare the Globex contract renewal brief", thread_id="run-1")
     count = memory.count()
 
-    done = subprocess.run([sys.executable, "-c", READER, str(path)], capture_output=True,
-                          text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-c", READER, str(path)], capture_output=True, text=True, timeout=180
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["count"] == count

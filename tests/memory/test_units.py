@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -21,11 +22,24 @@ from agentorch.memory._tokens import join_chunks, split_text
 
 
 def test_exported_names() -> None:
-    assert sorted(memory_pkg.__all__) == sorted([
-        "ChromaMemory", "HashEmbeddings", "MemoryHit", "MemoryRecord", "RecordKind",
-        "RECORD_KINDS", "SearchMode", "TokenCounter", "EmbeddingUnavailableError",
-        "DEFAULT_HNSW", "approximate_tokens", "render_data", "record_id", "validate_namespace",
-    ])
+    assert sorted(memory_pkg.__all__) == sorted(
+        [
+            "ChromaMemory",
+            "HashEmbeddings",
+            "MemoryHit",
+            "MemoryRecord",
+            "RecordKind",
+            "RECORD_KINDS",
+            "SearchMode",
+            "TokenCounter",
+            "EmbeddingUnavailableError",
+            "DEFAULT_HNSW",
+            "approximate_tokens",
+            "render_data",
+            "record_id",
+            "validate_namespace",
+        ]
+    )
     for name in memory_pkg.__all__:
         assert getattr(memory_pkg, name) is not None
 
@@ -34,12 +48,20 @@ def test_chroma_memory_satisfies_the_team_contract() -> None:
     assert isinstance(ChromaMemory.ephemeral(embedding=HashEmbeddings()), TeamMemory)
 
 
-@pytest.mark.parametrize(("namespace", "problem"), [
-    ("", "is empty"), ("a" * 129, "129 characters"), ("acme/research", "path separator"),
-    ("acme\\x", "path separator"), ("a..b", "'..'"), ("bad\x00name", "control character"),
-    ("naïve", "Chroma does not allow"), ("-lead", "Chroma does not allow"),
-    ("has space", "Chroma does not allow"),
-])
+@pytest.mark.parametrize(
+    ("namespace", "problem"),
+    [
+        ("", "is empty"),
+        ("a" * 129, "129 characters"),
+        ("acme/research", "path separator"),
+        ("acme\\x", "path separator"),
+        ("a..b", "'..'"),
+        ("bad\x00name", "control character"),
+        ("naïve", "Chroma does not allow"),
+        ("-lead", "Chroma does not allow"),
+        ("has space", "Chroma does not allow"),
+    ],
+)
 def test_invalid_namespaces_say_what_is_allowed(namespace: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem) as info:
         ChromaMemory.ephemeral(embedding=HashEmbeddings(), namespace=namespace)
@@ -53,14 +75,15 @@ def test_valid_namespaces(namespace: str) -> None:
 
 def test_hash_embeddings_are_deterministic_normalized_and_lexical() -> None:
     emb = HashEmbeddings(dim=256)
-    a, b, c = emb.embed_documents(["Alice likes green tea", "alice LIKES green tea!",
-                                   "The server port is 5433"])
+    a, b, c = emb.embed_documents(
+        ["Alice likes green tea", "alice LIKES green tea!", "The server port is 5433"]
+    )
     assert a == b == emb.embed_query("Alice likes green tea")
     assert len(a) == 256 and math.isclose(sum(x * x for x in a), 1.0)
-    cos = sum(x * y for x, y in zip(a, c))
+    cos = sum(x * y for x, y in zip(a, c, strict=True))
     assert abs(cos) < 0.3
     near = emb.embed_query("Alice likes tea")
-    assert sum(x * y for x, y in zip(a, near)) > 0.6
+    assert sum(x * y for x, y in zip(a, near, strict=True)) > 0.6
     assert emb.embed_query("") != [0.0] * 256
     with pytest.raises(ConfigError):
         HashEmbeddings(dim=2)
@@ -118,7 +141,7 @@ def test_chunks_overlap_and_rejoin_exactly() -> None:
     chunks = split_text(text, chunk_tokens=40, overlap=10, count=approximate_tokens)
     assert len(chunks) > 5
     assert all(approximate_tokens(c.text) <= 40 for c in chunks)
-    assert all(b.start < a.end for a, b in zip(chunks, chunks[1:]))  # they overlap
+    assert all(b.start < a.end for a, b in pairwise(chunks))  # they overlap
     assert all(c.text.rstrip().endswith(".") for c in chunks)  # cut between sentences
     assert join_chunks(list(reversed(chunks))) == text
 
@@ -141,7 +164,8 @@ def test_a_lexical_index_from_before_stemming_is_reindexed(tmp_path: Path) -> No
         "digest TEXT NOT NULL, UNIQUE (coll, id));"
         "CREATE VIRTUAL TABLE fts USING fts5(text, tokenize = 'unicode61');"
         "INSERT INTO docs VALUES (1, 'c', 'greta', 'd1');"
-        "INSERT INTO fts (rowid, text) VALUES (1, 'Greta lives in Bergen.');")
+        "INSERT INTO fts (rowid, text) VALUES (1, 'Greta lives in Bergen.');"
+    )
     db.commit()
     db.close()
     index = LexicalIndex(path)

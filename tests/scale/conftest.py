@@ -38,8 +38,9 @@ def need(ok: bool, what: str) -> None:
 
 
 def need_module(name: str, extra: str) -> None:
-    need(importlib.util.find_spec(name) is not None,
-         f"`{name}` is not installed (pip install -e \".[{extra}]\")")
+    need(
+        importlib.util.find_spec(name) is not None, f'`{name}` is not installed (pip install -e ".[{extra}]")'
+    )
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -86,8 +87,9 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("pg")
     port = free_port()
     script = REPO / "scripts" / "pg.sh"
-    out = subprocess.run(["bash", str(script), "start", str(data), str(port)],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        ["bash", str(script), "start", str(data), str(port)], capture_output=True, text=True, timeout=120
+    )
     if out.returncode != 0:
         raise RuntimeError(f"scripts/pg.sh start failed:\n{out.stdout}\n{out.stderr}")
     url = out.stdout.strip().splitlines()[-1]
@@ -111,16 +113,23 @@ def langgraph_server(tmp_path: Path) -> Iterator[str]:
     need_module("langgraph_api", "server")
     need_module("langgraph_sdk", "server")
     cli = _langgraph_cli()
-    need(cli is not None, "the `langgraph` CLI is not installed (pip install -e \".[server]\")")
+    need(cli is not None, 'the `langgraph` CLI is not installed (pip install -e ".[server]")')
     port = free_port()
     log = tmp_path / "langgraph-dev.log"
-    env = {**os.environ, "AGENTORCH_MODEL": "scripted", "LANGSMITH_TRACING": "false",
-           "LANGGRAPH_CLI_NO_ANALYTICS": "1", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "AGENTORCH_MODEL": "scripted",
+        "LANGSMITH_TRACING": "false",
+        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [str(cli), "dev", "--host", "127.0.0.1", "--port", str(port), "--no-browser",
-             "--no-reload"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [str(cli), "dev", "--host", "127.0.0.1", "--port", str(port), "--no-browser", "--no-reload"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         import urllib.request
@@ -150,15 +159,14 @@ def chroma_url(tmp_path: Path) -> Iterator[str]:
     log = tmp_path / "chroma.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [str(cli), "run", "--host", "127.0.0.1", "--port", str(port),
-             "--path", str(tmp_path / "chroma")],
-            stdout=out, stderr=subprocess.STDOUT,
+            [str(cli), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(tmp_path / "chroma")],
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         import chromadb
 
-        wait_until(lambda: chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat(),
-                   proc, log, 60)
+        wait_until(lambda: chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat(), proc, log, 60)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)

@@ -13,8 +13,9 @@ WORKER = str(Path(__file__).with_name("_chroma_worker.py"))
 
 
 def _run(url: str, namespace: str, goal: str) -> dict[str, str]:
-    out = subprocess.run([sys.executable, WORKER, url, namespace, goal], capture_output=True,
-                         text=True, timeout=180)
+    out = subprocess.run(
+        [sys.executable, WORKER, url, namespace, goal], capture_output=True, text=True, timeout=180
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -30,7 +30,8 @@ async def test_a_run_through_langgraph_server(langgraph_server: str) -> None:
     thread = await client.threads.create()
     events: list[tuple[str, object]] = []
     async for part in client.runs.stream(
-        thread["thread_id"], "research",
+        thread["thread_id"],
+        "research",
         input={"goal": "Write a one-page brief on solid-state batteries"},
         stream_mode=["updates", "custom"],
     ):
@@ -39,8 +40,7 @@ async def test_a_run_through_langgraph_server(langgraph_server: str) -> None:
 
     kinds = [kind for kind, _ in events]
     assert kinds[0] == "metadata"
-    nodes = {node for kind, data in events if kind == "updates" and isinstance(data, dict)
-             for node in data}
+    nodes = {node for kind, data in events if kind == "updates" and isinstance(data, dict) for node in data}
     assert {"plan", "specialist", "critic", "synthesize"} <= nodes
     started = [d for k, d in events if k == "custom" and d.get("type") == "subtask_started"]  # type: ignore[union-attr]
     assert {d["subtask_id"] for d in started} == {"tech", "market", "analysis", "brief"}  # type: ignore[index]

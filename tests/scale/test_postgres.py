@@ -15,8 +15,7 @@ WORKER = str(Path(__file__).with_name("_pg_worker.py"))
 
 
 def _worker(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, WORKER, *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, WORKER, *args], capture_output=True, text=True, timeout=120)
 
 
 def _calls(path: Path) -> list[tuple[str, str]]:
@@ -31,8 +30,7 @@ def test_a_run_killed_in_one_process_resumes_in_another(postgres_url: str, tmp_p
     first = _calls(calls)
     first_pid = first[0][0]
     # plan, both researchers (tool call + answer each), the analyst: all done; the writer died
-    assert Counter(role for _, role in first) == {
-        "planner": 1, "researcher": 4, "analyst": 1, "writer": 1}
+    assert Counter(role for _, role in first) == {"planner": 1, "researcher": 4, "analyst": 1, "writer": 1}
 
     resumed = _worker(postgres_url, "pg-crash", "resume", str(calls))
     assert resumed.returncode == 0, resumed.stderr[-2000:]
@@ -50,14 +48,15 @@ def test_a_run_killed_in_one_process_resumes_in_another(postgres_url: str, tmp_p
 
 
 @pytest.mark.slow
-def test_two_workers_share_one_database_on_different_threads(
-    postgres_url: str, tmp_path: Path
-) -> None:
+def test_two_workers_share_one_database_on_different_threads(postgres_url: str, tmp_path: Path) -> None:
     """Many workers, one PostgreSQL: concurrent runs on their own threads do not interfere."""
     procs = [
-        subprocess.Popen([sys.executable, WORKER, postgres_url, f"pg-par-{i}", "run",
-                          str(tmp_path / f"calls-{i}.txt")],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, WORKER, postgres_url, f"pg-par-{i}", "run", str(tmp_path / f"calls-{i}.txt")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(2)
     ]
     outs = [p.communicate(timeout=120) for p in procs]
