@@ -338,3 +338,40 @@ def test_tokens_spent_before_an_approval_count_toward_the_budget_after_it() -> N
     result = limited.resume("t", approve=True)
     assert result.status == "budget_exhausted"
     assert len(llm.calls_for("w")) == 1  # the agent was not asked again
+
+
+def test_an_agent_with_two_tools_of_one_name_is_refused() -> None:
+    @tool
+    def lookup(q: str) -> str:
+        """Look up."""
+        return q
+
+    with pytest.raises(ConfigError, match="two tools named lookup"):
+        Agent(name="a", role="r", tools=[lookup, lookup])
+
+
+class DictStructuredModel(ScriptedChatModel):
+    """Structured output parsed into plain dicts, as some providers' JSON modes give it."""
+
+    def with_structured_output(self, schema: Any, *, include_raw: bool = False, **kwargs: Any) -> Any:
+        from langchain_core.runnables import RunnableLambda
+
+        inner = super().with_structured_output(schema, include_raw=True, **kwargs)
+
+        def as_dict(out: dict[str, Any]) -> dict[str, Any]:
+            parsed = out["parsed"]
+            return {**out, "parsed": parsed.model_dump() if parsed is not None else None}
+
+        return inner | RunnableLambda(as_dict)
+
+
+def test_structured_output_parsed_as_a_dict_is_validated_and_repaired() -> None:
+    bad = {"subtasks": [{"id": "a", "description": "x", "agent": "nobody"}]}
+    llm = DictStructuredModel(
+        {"planner": [bad, plan(st("a", "w"))], "w": ["A"], "critic": [ACCEPT], "synthesizer": ["s"]},
+        model_name="dicts-1",
+    )
+    result = Team(agents=[Agent(name="w", role="w")], llm=llm).run("go")
+    assert result.status == "completed" and [s.agent for s in result.plan.subtasks] == ["w"]
+    assert "nobody" in llm.calls_for("planner")[1].messages[-1].content  # the repair named it
+    assert result.usage.by_role["planner"].calls == 2 and "dicts-1" in result.usage.by_model
