@@ -442,7 +442,7 @@ class ChromaMemory:
 
         >>> memory.search("Q3 report", k=3, where={"kind": "note"})  # doctest: +SKIP
         """
-        if not isinstance(k, int) or k < 1:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ConfigError(f"`k` must be a positive integer, got {k!r}")
         if mode not in _MODES:
             raise ConfigError(f"`mode` must be one of {_MODES}, got {mode!r}")

@@ -134,6 +134,21 @@ def test_bad_embedding_and_options_are_config_errors() -> None:
         memory.add("x", metadata={"tags": ["a"]})
     with pytest.raises(ConfigError, match="url"):
         ChromaMemory.from_url("localhost:8000", embedding=HashEmbeddings())
+    with pytest.raises(ConfigError, match="chunk_tokens"):
+        ChromaMemory.ephemeral(embedding=HashEmbeddings(), chunk_tokens=8)
+    with pytest.raises(ConfigError, match="chunk_overlap"):
+        ChromaMemory.ephemeral(embedding=HashEmbeddings(), chunk_tokens=64, chunk_overlap=-1)
+    for k in (0, -3, 2.5, True):
+        with pytest.raises(ConfigError, match="`k` must be a positive integer"):
+            memory.search("x", k=k)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="`mode` must be one of"):
+        memory.search("x", mode="fuzzy")  # type: ignore[arg-type]
+    for which in ({}, {"thread_id": "t", "run_id": "r"}):
+        with pytest.raises(ConfigError, match="exactly one of"):
+            memory.forget(**which)
+    for dim, version in ((4, 2), (64, 3)):
+        with pytest.raises(ConfigError, match="`dim`|`version`"):
+            HashEmbeddings(dim=dim, version=version)
 
 
 def test_chunks_overlap_and_rejoin_exactly() -> None:
