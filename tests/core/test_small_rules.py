@@ -375,3 +375,8 @@ def test_structured_output_parsed_as_a_dict_is_validated_and_repaired() -> None:
     assert result.status == "completed" and [s.agent for s in result.plan.subtasks] == ["w"]
     assert "nobody" in llm.calls_for("planner")[1].messages[-1].content  # the repair named it
     assert result.usage.by_role["planner"].calls == 2 and "dicts-1" in result.usage.by_model
+
+
+def test_an_agent_model_that_is_not_a_chat_model_is_refused() -> None:
+    with pytest.raises(ConfigError, match="Agent `a`: `llm`"):
+        Agent(name="a", role="r", llm="gpt-4o")  # type: ignore[arg-type]

@@ -198,3 +198,20 @@ def test_readme_memory_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     first, count = capsys.readouterr().out.splitlines()
     assert first.startswith("The Q3 report is due on 14 March. ")
     assert count == "3"
+
+
+def test_repeating_a_word_weighs_it_more_not_less() -> None:
+    emb = HashEmbeddings()
+    once, thrice = emb.embed_query("tea and coffee"), emb.embed_query("tea tea tea and coffee")
+    tea = emb.embed_query("tea")
+    dot = lambda a, b: sum(x * y for x, y in zip(a, b, strict=True))  # noqa: E731
+    assert dot(thrice, tea) > dot(once, tea) > 0
+
+
+def test_a_forgotten_namespace_can_be_written_again() -> None:
+    memory = ChromaMemory.ephemeral(embedding=HashEmbeddings())
+    memory.add("old note about tea")
+    assert memory.forget(namespace=memory.namespace) == 1
+    rid = memory.add("new note about coffee")
+    assert [h.id for h in memory.search("coffee", k=1)] == [rid]
+    assert memory.count() == 1
