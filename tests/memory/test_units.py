@@ -134,8 +134,8 @@ def test_bad_embedding_and_options_are_config_errors() -> None:
         memory.add("x", metadata={"tags": ["a"]})
     with pytest.raises(ConfigError, match="url"):
         ChromaMemory.from_url("localhost:8000", embedding=HashEmbeddings())
-    with pytest.raises(ConfigError, match="chunk_tokens"):
-        ChromaMemory.ephemeral(embedding=HashEmbeddings(), chunk_tokens=8)
+    with pytest.raises(ConfigError, match="`chunk_tokens` must be an integer >= 16, got 8"):
+        ChromaMemory.ephemeral(embedding=HashEmbeddings(), chunk_tokens=8, chunk_overlap=0)
     with pytest.raises(ConfigError, match="chunk_overlap"):
         ChromaMemory.ephemeral(embedding=HashEmbeddings(), chunk_tokens=64, chunk_overlap=-1)
     for k in (0, -3, 2.5, True):
