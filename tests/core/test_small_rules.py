@@ -268,26 +268,27 @@ def test_a_model_that_reports_no_usage_counts_as_one_call_of_zero_tokens() -> No
     assert (usage.calls, usage.input_tokens, usage.output_tokens, usage.total_tokens) == (1, 0, 0, 0)
 
 
-def test_calls_replayed_after_a_failure_count_toward_the_budget() -> None:
-    @tool
-    def lookup(q: str) -> str:
-        """Look up."""
-        return "found"
+@tool
+def lookup(q: str) -> str:
+    """Look up."""
+    return "found"
 
-    ask = AIMessage("", tool_calls=[{"name": "lookup", "args": {"q": "x"}, "id": "1"}])
+
+ASK_LOOKUP = AIMessage("", tool_calls=[{"name": "lookup", "args": {"q": "x"}, "id": "1"}])
+"""An agent's model asking for `lookup`."""
+
+
+def _lookup_team(agent_script: list[Any], **options: Any) -> tuple[Team, ScriptedChatModel]:
     llm = ScriptedChatModel(
-        {
-            "planner": [plan(st("a", "w"))],
-            "w": [ask, RuntimeError("down"), "done"],
-            "critic": [ACCEPT],
-            "synthesizer": ["s"],
-        }
+        {"planner": [plan(st("a", "w"))], "w": agent_script, "critic": [ACCEPT], "synthesizer": ["s"]}
     )
-    team = Team(
-        agents=[Agent(name="w", role="w", tools=[lookup])],
-        llm=llm,
-        budget=__import__("agentorch").Budget(max_llm_calls=3),
-    )
+    return Team(agents=[Agent(name="w", role="w", tools=[lookup])], llm=llm, **options), llm
+
+
+def test_calls_replayed_after_a_failure_count_toward_the_budget() -> None:
+    from agentorch import Budget
+
+    team, llm = _lookup_team([ASK_LOOKUP, RuntimeError("down"), "done"], budget=Budget(max_llm_calls=3))
     with pytest.raises(RunFailed):
         team.run("go", thread_id="t")
     result = team.resume("t")  # the first agent call is replayed, and it counts
@@ -297,22 +298,9 @@ def test_calls_replayed_after_a_failure_count_toward_the_budget() -> None:
 
 
 def test_a_failed_run_reports_the_calls_the_failing_subtask_made() -> None:
-    @tool
-    def lookup(q: str) -> str:
-        """Look up."""
-        return "found"
-
-    ask = AIMessage("", tool_calls=[{"name": "lookup", "args": {"q": "x"}, "id": "1"}])
-    llm = ScriptedChatModel(
-        {
-            "planner": [plan(st("a", "w"))],
-            "w": [ask, RuntimeError("down")],
-            "critic": [ACCEPT],
-            "synthesizer": ["s"],
-        }
-    )
+    team, _ = _lookup_team([ASK_LOOKUP, RuntimeError("down")])
     with pytest.raises(RunFailed) as failed:
-        Team(agents=[Agent(name="w", role="w", tools=[lookup])], llm=llm).run("go")
+        team.run("go")
     assert failed.value.result.usage.by_role["w"].calls == 1
     assert failed.value.result.usage.total.calls == 2  # planner + the answered agent call
 
