@@ -2,13 +2,24 @@
 
 Every LLM call — planner, critic, synthesizer, summarizer, specialists — is made by
 `RunContext.call_model`: it checks the budget, tags the call with its role in the run config
-metadata (so traces and scripted models know who is speaking), applies the per-call timeout and
-records token usage.
+metadata (so traces and scripted models know who is speaking) and records token usage.
+
+A sub-task's calls (its agent's and the summarizer's) run as LangGraph tasks (`model_call`)
+under the team's `RetryPolicy`, with `model_timeout` as the task's timeout: LangGraph retries and
+times them out, and checkpoints each answer when it arrives, so a sub-task that runs again after
+a crash, a failure or an approval replays answered calls instead of paying for them twice. A
+replayed answer counts toward the budget of the process that replays it (unless a paused
+sub-task's payload already counted it).
+
+The planner, critic and synthesizer call their models directly: their nodes carry the same
+`RetryPolicy`, and `model_timeout` as an idle timeout (each call is progress). Replaying their
+answers would be wrong: a run resumed after the planner gave no valid plan must ask again, not
+replay the same invalid answers.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import json
 import logging
 import time
@@ -18,6 +29,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langgraph.errors import NodeTimeoutError
+from langgraph.func import task
+from langgraph.types import RetryPolicy
 from pydantic import BaseModel, ValidationError
 
 from agentorch._errors import ConfigError
@@ -77,12 +91,6 @@ class RunContext:
         if usage.calls:
             before, _ = self.carried.get(role, (TokenUsage(), model))
             self.carried[role] = (before + usage, model)
-
-    def count_replayed(self, message: AIMessage) -> None:
-        """Count toward the budget a call answered in an earlier `run`/`resume` of this thread
-        that no finished node has recorded yet (a sub-task paused for approval, or failed)."""
-        self.llm_calls += 1
-        self.spend(message)
 
     def priced(self, message: AIMessage) -> TokenUsage:
         """The usage of an answer, with its cost under the team's prices.
@@ -145,7 +153,6 @@ class RunContext:
         message = await self._invoke(role, runnable, messages, subtask_id, round, run_name)
         if not isinstance(message, AIMessage):
             raise TypeError(f"The model for role `{role}` returned {type(message).__name__}.")
-        self.spend(message)
         return message
 
     async def _invoke(
@@ -156,11 +163,14 @@ class RunContext:
         subtask_id: str | None,
         round: int | None,
         run_name: str | None,
+        structured: bool = False,
     ) -> Any:
+        """One model call, a `model_call` task for a sub-task (see the module's docstring):
+        budget checked, answer counted (whether made now or replayed from the checkpoint)."""
         problem = self.budget_problem()
         if problem:
             raise BudgetExhausted(problem)
-        config: dict[str, Any] = {
+        options: dict[str, Any] = {
             "metadata": {
                 ROLE_KEY: role,
                 SUBTASK_KEY: subtask_id,
@@ -171,26 +181,38 @@ class RunContext:
             },
             "run_name": run_name or role,
         }
-        self.llm_calls += 1
         log.debug("model call role=%s subtask=%s messages=%d", role, subtask_id, len(messages))
-        coro = runnable.ainvoke(list(messages), config=config)
-        timeout = self.team.model_timeout
+        made: list[bool] = []
         began = time.monotonic()
+        call = (
+            _model_call if subtask_id is None else model_call_task(self.team.retry, self.team.model_timeout)
+        )
+        self.llm_calls += 1  # counted before the answer, so calls made in parallel see each other
         try:
-            out = await (asyncio.wait_for(coro, timeout) if timeout else coro)
+            out = await call(runnable, list(messages), options, made, structured)
+        except NodeTimeoutError as e:
+            self.failed_role = role
+            raise TimeoutError(
+                f"the model call took longer than model_timeout={self.team.model_timeout} s"
+            ) from e
         except BaseException:
             self.failed_role = role
             raise
         self.failed_role = None
+        raw = out.get("raw") if isinstance(out, dict) else out
+        if not made and subtask_id in self.precounted:
+            self.llm_calls -= 1  # answered before a pause: the paused sub-task's payload counted it
+        elif isinstance(raw, AIMessage):
+            self.spend(raw)
         if log.isEnabledFor(logging.DEBUG):
-            raw = out.get("raw") if isinstance(out, dict) else out
             tokens = usage_of(raw).total_tokens if isinstance(raw, AIMessage) else "?"
             log.debug(
-                "model answered role=%s subtask=%s in %.2fs, %s tokens",
+                "model answered role=%s subtask=%s in %.2fs, %s tokens%s",
                 role,
                 subtask_id,
                 time.monotonic() - began,
                 tokens,
+                "" if made else " (replayed from the checkpoint)",
             )
         return out
 
@@ -217,11 +239,7 @@ class RunContext:
         problems: list[str] = []
         for attempt in range(retries + 1):
             try:
-                out = dict(await self._invoke(role, structured, convo, None, round, None))
-            except (ValidationError, OutputParserException, json.JSONDecodeError) as e:
-                # ChatOpenAI's json_schema mode parses inside the call and raises instead of
-                # returning `parsing_error`: treat it as the same repairable problem
-                out = {"raw": None, "parsed": None, "parsing_error": e}
+                out = dict(await self._invoke(role, structured, convo, None, round, None, structured=True))
             except BudgetExhausted as e:  # the attempts already made still count
                 e.spent, e.model = usage, model
                 raise
@@ -230,7 +248,7 @@ class RunContext:
                 raise
             raw = out.get("raw")
             if isinstance(raw, AIMessage):
-                usage = usage + self.spend(raw)
+                usage = usage + self.priced(raw)
                 model = model_name_of(raw)
             value = out.get("parsed")
             if isinstance(value, dict):
@@ -262,6 +280,56 @@ class RunContext:
                 ),
             ]
         return None, problems, usage, model
+
+
+@functools.lru_cache(maxsize=64)
+def model_call_task(retry: RetryPolicy, timeout: float | None) -> Any:
+    """The `model_call` task under `retry` and `timeout` (one per policy, built once)."""
+    # langgraph 1.2 types `task(...)` as taking functions of no arguments (ParamSpec lost)
+    return task(name="model_call", retry_policy=retry, timeout=timeout)(_model_call)  # type: ignore[arg-type]
+
+
+async def _model_call(
+    runnable: Any, messages: list[BaseMessage], options: dict[str, Any], made: list[bool], structured: bool
+) -> Any:
+    """The body of a `model_call` task: what it returns is checkpointed, so structured output
+    comes back as plain data and tool-call arguments are made storable."""
+    made.append(True)  # a task replayed from the checkpoint does not run its body
+    try:
+        out = await runnable.ainvoke(messages, config=options)
+    except (ValidationError, OutputParserException, json.JSONDecodeError) as e:
+        if not structured:  # e.g. a body that is not JSON: a transient fault, retried
+            raise
+        # ChatOpenAI's json_schema mode parses inside the call and raises instead of returning
+        # `parsing_error`: the same repairable problem
+        return {"raw": None, "parsed": None, "parsing_error": _short(e)}
+    if isinstance(out, dict):  # with_structured_output(include_raw=True)
+        parsed, error = out.get("parsed"), out.get("parsing_error")
+        out = {
+            "raw": out.get("raw"),
+            "parsed": parsed.model_dump(mode="json") if isinstance(parsed, BaseModel) else parsed,
+            "parsing_error": None if error is None else _short(error),
+        }
+    raw = out.get("raw") if isinstance(out, dict) else out
+    if isinstance(raw, AIMessage):
+        for tool_call in raw.tool_calls:
+            tool_call["args"] = _checkpointable(tool_call.get("args") or {})
+    return out
+
+
+def _checkpointable(value: Any) -> Any:
+    """`value` with integers too big for a checkpoint (msgpack: 64 bits) as decimal strings.
+
+    A model may ask for a tool with any JSON number; saving such an answer would fail the run.
+    Typed tools still get the exact integer: pydantic parses decimal strings for `int`.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _checkpointable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_checkpointable(v) for v in value]
+    return value
 
 
 def _by_model(entries: Any) -> dict[str, TokenUsage]:

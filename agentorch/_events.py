@@ -115,8 +115,8 @@ def waiting_interrupts(snapshot: Any, pending_writes: Iterable[Any]) -> list[Pen
     answer tagged with its call id (see `Team.resume`).
     """
     answered = {
-        (task_id, answer[CALL_KEY])
-        for task_id, _channel, value in pending_writes
+        answer[CALL_KEY]
+        for _task, _channel, value in pending_writes
         if isinstance(value, list)
         for answer in value
         if isinstance(answer, dict) and CALL_KEY in answer and set(answer) <= _ANSWER_KEYS
@@ -125,7 +125,7 @@ def waiting_interrupts(snapshot: Any, pending_writes: Iterable[Any]) -> list[Pen
         i
         for t in snapshot.tasks
         for i in pending_interrupts(t.interrupts)
-        if (t.id, i.payload.get(CALL_KEY)) not in answered
+        if i.payload.get(CALL_KEY) is None or i.payload[CALL_KEY] not in answered
     ]
 
 

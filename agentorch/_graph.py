@@ -1,12 +1,16 @@
 """The team state machine on LangGraph.
 
-START -> [recall] -> plan -> [approve_plan] -> dispatch --Send--> specialist x N
-                      ^                          ^                    |
-                      | replan                   | revise / next wave v
-                      +---------------------- critic <------------ dispatch
+START -> [recall] -> plan -> [approve_plan] -> dispatch (a `specialist` task per sub-task,
+                      ^                          ^         each started as its inputs exist)
+                      | replan                   | revise      |
+                      +---------------------- critic <---------+
                                                  | accept / max_rounds
                                                  v
                                              synthesize -> [remember] -> END
+
+A sub-task's model calls are `model_call` tasks, retried and timed out by LangGraph (see
+`RunContext`). The planner, critic and synthesizer nodes carry the same retry policy, and the
+model timeout as an idle timeout, themselves.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.config import get_config
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import Command, RetryPolicy, Send, interrupt
+from langgraph.types import Command, RetryPolicy, TimeoutPolicy, interrupt
 
 from agentorch._context import BudgetExhausted, RunContext, model_name_of
 from agentorch._data import data_block
+from agentorch._dispatch import run_round
 from agentorch._errors import AgentorchError, CriticError, PlanError
 from agentorch._keys import (
     CRITIC,
@@ -32,13 +37,12 @@ from agentorch._keys import (
     NODE_PLAN,
     NODE_RECALL,
     NODE_REMEMBER,
-    NODE_SPECIALIST,
     NODE_SYNTHESIZE,
     PLANNER,
     SYNTHESIZER,
 )
 from agentorch._plan import downstream_of, plan_problems
-from agentorch._specialist import make_specialist_node, usage_update
+from agentorch._specialist import usage_update
 from agentorch._state import SpecialistInput, TeamState
 from agentorch._types import Plan, StepRecord, SubTaskResult, TokenUsage, Usage, Verdict
 
@@ -86,11 +90,12 @@ class GraphShape(NamedTuple):
     approve_plan: bool
     critic: bool
     retry: RetryPolicy
+    model_timeout: float | None
 
     @classmethod
     def of(cls, team: Team) -> GraphShape:
         """The shape of `team`."""
-        return cls(team.memory is not None, team.approve_plan, team.critic, team.retry)
+        return cls(team.memory is not None, team.approve_plan, team.critic, team.retry, team.model_timeout)
 
 
 def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGraph:
@@ -198,31 +203,27 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
         )
         return Command(goto=NODE_DISPATCH, update=update)
 
-    # dispatch and route are async (though they never await) so LangGraph runs them on the
-    # event loop: a sync node or branch is sent to a thread pool at every step
-    async def dispatch(state: TeamState) -> dict[str, Any]:
-        if not state.get("stop") and state.get("remaining_steps", 10**9) <= _STEP_MARGIN:
-            return {
-                "stop": "budget_exhausted",
-                "error": "LangGraph's recursion limit was about to be reached.",
-            }
-        return {}
-
-    async def route(state: TeamState) -> list[Send] | str:
+    async def dispatch(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
+        after = NODE_CRITIC if shape.critic else NODE_SYNTHESIZE
         if state.get("stop") or not state.get("plan"):
-            return NODE_SYNTHESIZE
+            return Command(goto=NODE_SYNTHESIZE)
+        if state.get("remaining_steps", 10**9) <= _STEP_MARGIN:
+            return Command(
+                goto=NODE_SYNTHESIZE,
+                update={
+                    "stop": "budget_exhausted",
+                    "error": "LangGraph's recursion limit was about to be reached.",
+                },
+            )
         results = state.get("results", {})
-        done = {k for k, r in results.items() if r["status"] == "done"}
-        # the plan in state is already `Plan.model_dump(mode="json")`: validating it again on
-        # every route cost O(plan size) per step, which dominated long chains
-        sends = [
-            Send(NODE_SPECIALIST, _specialist_input(state, dict(st)))
-            for st in state["plan"]["subtasks"]
-            if st["id"] not in results and all(d in done for d in st["depends_on"])
+        # the plan in state is already `Plan.model_dump(mode="json")`: not validated again
+        inputs = [
+            _specialist_input(state, dict(st)) for st in state["plan"]["subtasks"] if st["id"] not in results
         ]
-        if sends:
-            return sends
-        return NODE_CRITIC if shape.critic else NODE_SYNTHESIZE
+        if not inputs:
+            return Command(goto=after)
+        update = await run_round(ctx_of(runtime), inputs, results)
+        return Command(goto=NODE_SYNTHESIZE if update.get("stop") else after, update=update)
 
     async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
         ctx = ctx_of(runtime)
@@ -356,25 +357,23 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
         g.add_edge(START, NODE_PLAN)
     log.debug("building a team graph %s (first node %s)", shape, first)
     plan_targets = (NODE_APPROVE if shape.approve_plan else NODE_DISPATCH, NODE_SYNTHESIZE)
-    g.add_node(NODE_PLAN, plan, retry_policy=shape.retry, destinations=plan_targets)
+    # nodes that call a model directly: a call with no answer for `model_timeout` seconds fails
+    # the node attempt (the policy's idle timeout: each call is progress), and it is retried
+    calls = {
+        "retry_policy": shape.retry,
+        "timeout": TimeoutPolicy(idle_timeout=shape.model_timeout) if shape.model_timeout else None,
+    }
+    g.add_node(NODE_PLAN, plan, destinations=plan_targets, **calls)
     if shape.approve_plan:
         g.add_node(NODE_APPROVE, approve, destinations=(NODE_DISPATCH, END))
-    g.add_node(NODE_DISPATCH, dispatch)
-    g.add_node(NODE_SPECIALIST, make_specialist_node(ctx_of, shape.retry))
-    g.add_conditional_edges(
+    g.add_node(
         NODE_DISPATCH,
-        route,
-        [NODE_SPECIALIST, NODE_CRITIC if shape.critic else NODE_SYNTHESIZE, NODE_SYNTHESIZE],
+        dispatch,
+        destinations=(NODE_CRITIC, NODE_SYNTHESIZE) if shape.critic else (NODE_SYNTHESIZE,),
     )
-    g.add_edge(NODE_SPECIALIST, NODE_DISPATCH)
     if shape.critic:
-        g.add_node(
-            NODE_CRITIC,
-            critic,
-            retry_policy=shape.retry,
-            destinations=(NODE_PLAN, NODE_DISPATCH, NODE_SYNTHESIZE),
-        )
-    g.add_node(NODE_SYNTHESIZE, synthesize, retry_policy=shape.retry)
+        g.add_node(NODE_CRITIC, critic, destinations=(NODE_PLAN, NODE_DISPATCH, NODE_SYNTHESIZE), **calls)
+    g.add_node(NODE_SYNTHESIZE, synthesize, **calls)
     if shape.memory:
         g.add_node(NODE_REMEMBER, remember, retry_policy=shape.retry)
         g.add_edge(NODE_SYNTHESIZE, NODE_REMEMBER)
@@ -399,7 +398,6 @@ def _step(role: str, rnd: int, started: float, usage: TokenUsage, model: str) ->
 def _specialist_input(state: TeamState, subtask: dict[str, Any]) -> SpecialistInput:
     sid = subtask["id"]
     tries = [h for h in state.get("history", []) if h["subtask_id"] == sid]
-    results = state.get("results", {})
     feedback = state.get("feedback", {}).get(sid, "")
     return SpecialistInput(
         subtask=subtask,
@@ -409,7 +407,7 @@ def _specialist_input(state: TeamState, subtask: dict[str, Any]) -> SpecialistIn
         earlier=mark_sent_back(tries, state.get("verdicts", [])),
         feedback=feedback,
         previous_output=tries[-1]["output"] if feedback and tries else "",
-        dependencies={d: results[d] for d in subtask["depends_on"]},
+        dependencies={},  # filled in as they finish (`agentorch._dispatch`)
     )
 
 

@@ -1,31 +1,30 @@
-"""The specialist node: one agent's bounded tool-calling loop on one sub-task.
+"""The specialist: one agent's bounded tool-calling loop on one sub-task.
 
-For agents with tools, each model call and each tool execution runs as a LangGraph `@task`, so
-when the node is re-entered — after a tool-approval `interrupt()` or a crash — finished calls
-are replayed from the checkpoint instead of being made again. An agent without tools makes one
-model call, retried under the same policy, and the node's result is its checkpoint.
+It runs inside the `specialist` task the dispatcher starts per sub-task (`agentorch._dispatch`).
+Each model call (`model_call`, see `RunContext.call_model`) and each tool execution
+(`tool_call`) is a LangGraph task of its own, so when the sub-task runs again — after a
+tool-approval `interrupt()`, a failure or a crash — finished calls are replayed from the
+checkpoint instead of being made again.
 """
 
 from __future__ import annotations
 
-import asyncio
 import copy
+import functools
 import hashlib
 import json
 import logging
-import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.tool import ToolCall
 from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
-from langgraph.errors import GraphBubbleUp
+from langgraph.errors import GraphBubbleUp, NodeTimeoutError
 from langgraph.func import task
-from langgraph.types import RetryPolicy, interrupt
+from langgraph.types import interrupt
 from pydantic import BaseModel, ValidationError
 
 from agentorch._agent import Agent, tool_needs_approval, tool_timeout
@@ -39,9 +38,7 @@ from agentorch._types import SubTask, SubTaskResult, TokenUsage, ToolCallRecord
 
 log = logging.getLogger("agentorch")
 
-T = TypeVar("T")
-
-__all__ = ["SubTaskFailed", "make_specialist_node", "usage_update"]
+__all__ = ["SubTaskFailed", "specialist", "usage_update"]
 
 
 _MAX_SWITCHES = 10
@@ -89,309 +86,271 @@ def task_text(st: SubTask, inp: SpecialistInput, context: str) -> str:
     return "\n\n".join(parts)
 
 
-def make_specialist_node(context_of: Callable[[Any], RunContext], retry: RetryPolicy) -> Callable[..., Any]:
-    """Build the specialist node function; it takes its team from the run context."""
+@functools.lru_cache(maxsize=64)
+def _tool_task(timeout: float | None) -> Any:
+    """The `tool_call` task with `timeout` (LangGraph's own); tools are never retried: a tool
+    may have side effects, and its failure is an observation for the model."""
+    return task(name="tool_call", timeout=timeout)(_run_tool)  # type: ignore[arg-type]  # ParamSpec lost
 
-    async def call_agent_model(
-        ctx: RunContext,
-        agent: Agent,
-        model: Any,
-        messages: list[BaseMessage],
-        tools: bool,
-        st_id: str,
-        rnd: int,
-        made: list[bool],
-    ) -> AIMessage:
-        made.append(True)  # a task replayed from the checkpoint does not run this body
-        if tools and agent.tools:
-            model = model.bind_tools(list(agent.tools))
+
+async def _run_tool(tool: BaseTool, args: dict[str, Any]) -> dict[str, str]:
+    try:
+        out = await tool.ainvoke(args)
+        return {"output": out if isinstance(out, str) else json.dumps(out, default=str)}
+    except GraphBubbleUp:
+        raise
+    except Exception as e:  # a tool's failure is an observation for the model, not a crash
+        return {"error": f"Tool `{tool.name}` raised {type(e).__name__}: {e}"}
+
+
+async def _call_tool(tool: BaseTool, args: dict[str, Any], timeout: float | None) -> dict[str, str]:
+    try:
+        outcome: dict[str, str] = await _tool_task(timeout)(tool, args)
+        return outcome
+    except NodeTimeoutError:
+        return {"error": f"Tool `{tool.name}` timed out after {timeout} s."}
+
+
+async def work(
+    ctx: RunContext,
+    agent: Agent,
+    model: Any,
+    st: SubTask,
+    inp: SpecialistInput,
+    prompt: str,
+    attempt: int,
+    run: _Attempt,
+) -> None:
+    """One attempt: the agent's tool-calling loop on `model`, recorded into `run`."""
+    team = ctx.team
+    messages: list[BaseMessage] = [
+        SystemMessage(team.specialist_prompt(agent)),
+        HumanMessage(prompt),
+    ]
+    tools = {t.name: t for t in agent.tools}
+    seen: set[str] = set()
+    while True:
+        allow_tools = len(run.records) < team.max_tool_calls
         ai = await ctx.call_model(
             agent.name,
             messages,
-            model=model,
-            subtask_id=st_id,
-            round=rnd,
+            model=model.bind_tools(list(agent.tools)) if allow_tools and agent.tools else model,
+            subtask_id=st.id,
+            round=inp["round"],
             run_name=f"agent:{agent.name}",
         )
-        for tool_call in ai.tool_calls:
-            tool_call["args"] = _checkpointable(tool_call.get("args") or {})
-        return ai
-
-    # langgraph 1.2 types `task(...)` as taking functions of no arguments (ParamSpec lost)
-    model_call: Any = task(name="agent_model_call", retry_policy=retry)(call_agent_model)  # type: ignore[arg-type]
-
-    async def direct_model_call(
-        ctx: RunContext,
-        agent: Agent,
-        model: Any,
-        messages: list[BaseMessage],
-        tools: bool,
-        st_id: str,
-        rnd: int,
-        made: list[bool],
-    ) -> AIMessage:
-        return await _with_retry(
-            retry, lambda: call_agent_model(ctx, agent, model, messages, tools, st_id, rnd, made)
-        )
-
-    async def _run_tool(tool: BaseTool, args: dict[str, Any], timeout: float | None) -> dict[str, str]:
-        try:
-            coro = tool.ainvoke(args)
-            out = await (asyncio.wait_for(coro, timeout) if timeout else coro)
-            return {"output": out if isinstance(out, str) else json.dumps(out, default=str)}
-        except GraphBubbleUp:
-            raise
-        except TimeoutError:
-            return {"error": f"Tool `{tool.name}` timed out after {timeout} s."}
-        except Exception as e:  # a tool's failure is an observation for the model, not a crash
-            return {"error": f"Tool `{tool.name}` raised {type(e).__name__}: {e}"}
-
-    run_tool: Any = task(name="tool_call")(_run_tool)  # type: ignore[arg-type]  # (as above)
-
-    async def work(
-        ctx: RunContext,
-        agent: Agent,
-        model: Any,
-        st: SubTask,
-        inp: SpecialistInput,
-        prompt: str,
-        attempt: int,
-        run: _Attempt,
-    ) -> None:
-        """One attempt: the agent's tool-calling loop on `model`, recorded into `run`."""
-        team = ctx.team
-        messages: list[BaseMessage] = [
-            SystemMessage(team.specialist_prompt(agent)),
-            HumanMessage(prompt),
-        ]
-        tools = {t.name: t for t in agent.tools}
-        seen: set[str] = set()
-        # An agent without tools makes exactly one model call and cannot interrupt, so the
-        # node's own write is its durable record: a `@task` around that call only added a
-        # second checkpoint write of the same answer (and most of the per-sub-task
-        # orchestration time). Agents with tools keep one task per call, so resuming after
-        # an approval or a crash replays the calls already made.
-        ask_model = model_call if agent.tools else direct_model_call
-        while True:
-            allow_tools = len(run.records) < team.max_tool_calls
-            made: list[bool] = []
-            ai = await ask_model(ctx, agent, model, messages, allow_tools, st.id, inp["round"], made)
-            if not made and st.id not in ctx.precounted:
-                ctx.count_replayed(ai)  # answered before a failure: the budget counts it now
-            run.usage = run.usage + ctx.priced(ai)
-            run.model = model_name_of(ai)
-            messages.append(ai)
-            if not ai.tool_calls:
-                run.output = ai.text.strip()
-                break
-            if not allow_tools:
-                run.status = "failed"
-                run.error = f"kept calling tools past max_tool_calls={team.max_tool_calls}"
-                break
-            for call in ai.tool_calls:
-                record = await _handle_call(
-                    call, tools, seen, agent, st, team.tool_timeout, attempt, len(run.records), run.usage
-                )
-                run.records.append(record)
-                messages.append(
-                    ToolMessage(
-                        data_block(record.error or record.output, source=f"tool:{call['name']}"),
-                        tool_call_id=call.get("id") or "",
-                    )
-                )
-            if len(run.records) >= team.max_tool_calls:
-                messages.append(
-                    HumanMessage(
-                        f"You reached the limit of {team.max_tool_calls} tool calls. "
-                        "Answer now with what you have."
-                    )
-                )
-        if run.status == "done" and not run.output:
-            run.status, run.error = "failed", "the agent returned an empty answer"
-
-    async def specialist(inp: SpecialistInput, runtime: Any = None) -> dict[str, Any]:
-        ctx = context_of(runtime)
-        team = ctx.team
-        st = SubTask.model_validate(inp["subtask"])
-        agent = team.agent(st.agent)
-        routed = team.routed(agent.name)
-        earlier = [SubTaskResult.model_validate(h) for h in inp.get("earlier", [])]
-        attempt = inp["attempt"]
-        write = get_stream_writer()
-        summary_usage, summary_model = TokenUsage(), "unknown"
-        context, prompt = "", None  # assembled once, before the first model call
-        finished: list[dict[str, Any]] = []  # this node's attempts (several when models fail)
-        failed: tuple[Any, Exception] | None = None  # the model that failed last, and how
-
-        def fail(run: _Attempt, e: Exception) -> SubTaskFailed:
-            for r in finished:
-                ctx.carry(agent.name, TokenUsage(**r["usage"]), r["model"])
-            ctx.carry(agent.name, run.usage, run.model)
-            ctx.carry(SUMMARIZER, summary_usage, summary_model)
-            return SubTaskFailed(f"Sub-task `{st.id}` (agent `{agent.name}`) failed: {describe_error(e)}")
-
-        while True:
-            model = team.route(st, attempt, earlier) if routed else team.model_for(agent.name)
-            if failed is not None and model is failed[0]:  # a hook that offers the same model again
-                raise fail(_Attempt(model=""), failed[1]) from failed[1]
-            run = _Attempt(model=model_label(model) if model is not None else "")
-            started = time.time()
-            escalate = False
-            if model is None:
-                run.status, run.error = "failed", team.no_model_left(st, attempt)
-                log.warning("%s", run.error)
-            else:
-                write(
-                    {
-                        "type": "subtask_started",
-                        "subtask_id": st.id,
-                        "agent": agent.name,
-                        "round": inp["round"],
-                        "attempt": attempt,
-                        "model": run.model,
-                        "started_at": started,
-                    }
-                )
-                try:
-                    if prompt is None:
-                        context, summary_usage, summary_model = await team.specialist_context(ctx, st, inp)
-                        prompt = task_text(st, inp, context)
-                    await work(ctx, agent, model, st, inp, prompt, attempt, run)
-                except BudgetExhausted as e:
-                    run.status, run.error = "skipped", f"budget exhausted: {e}"
-                except (GraphBubbleUp, SubTaskFailed, ConfigError):
-                    raise
-                except Exception as e:  # our own errors too (ScriptExhausted...): say which sub-task
-                    # only the agent's model moves up a cascade: not a failed context assembly
-                    # (prompt None), nor our own errors (a script or a configuration to fix)
-                    if (
-                        not routed
-                        or prompt is None
-                        or isinstance(e, AgentorchError)
-                        or len(finished) >= _MAX_SWITCHES
-                    ):
-                        raise fail(run, e) from e
-                    run.status, run.error = "failed", f"model `{run.model}` failed: {describe_error(e)}"
-                    failed, escalate = (model, e), True
-                    log.info("sub-task %s attempt %d: %s; trying the next model", st.id, attempt, run.error)
-            result = SubTaskResult(
-                subtask_id=st.id,
-                agent=agent.name,
-                output=run.output,
-                status=run.status,
-                attempts=attempt,
-                round=inp["round"],
-                error=run.error,
-                started_at=started,
-                finished_at=time.time(),
-                usage=run.usage,
-                tool_calls=run.records,
-                context=context,
-                model=run.model,
-                prompt=prompt or "",
+        run.usage = run.usage + ctx.priced(ai)
+        run.model = model_name_of(ai)
+        messages.append(ai)
+        if not ai.tool_calls:
+            run.output = ai.text.strip()
+            break
+        if not allow_tools:
+            run.status = "failed"
+            run.error = f"kept calling tools past max_tool_calls={team.max_tool_calls}"
+            break
+        for call in ai.tool_calls:
+            record = await _handle_call(
+                call, tools, seen, agent, st, team.tool_timeout, attempt, len(run.records), run.usage
             )
-            finished.append(result.model_dump(mode="json"))
-            if not escalate:
-                break
-            earlier.append(result)
-            attempt += 1
-        usage: dict[str, Any] = (
-            usage_update(SUMMARIZER, summary_model, summary_usage) if summary_usage.calls else {}
-        )
+            run.records.append(record)
+            messages.append(
+                ToolMessage(
+                    data_block(record.error or record.output, source=f"tool:{call['name']}"),
+                    tool_call_id=call.get("id") or "",
+                )
+            )
+        if len(run.records) >= team.max_tool_calls:
+            messages.append(
+                HumanMessage(
+                    f"You reached the limit of {team.max_tool_calls} tool calls. "
+                    "Answer now with what you have."
+                )
+            )
+    if run.status == "done" and not run.output:
+        run.status, run.error = "failed", "the agent returned an empty answer"
+
+
+async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
+    """Run one sub-task: its agent's attempts (several when a cascade moves on), as a state update."""
+    team = ctx.team
+    st = SubTask.model_validate(inp["subtask"])
+    agent = team.agent(st.agent)
+    routed = team.routed(agent.name)
+    earlier = [SubTaskResult.model_validate(h) for h in inp.get("earlier", [])]
+    attempt = inp["attempt"]
+    write = get_stream_writer()
+    summary_usage, summary_model = TokenUsage(), "unknown"
+    context, prompt = "", None  # assembled once, before the first model call
+    finished: list[dict[str, Any]] = []  # this node's attempts (several when models fail)
+    failed: tuple[Any, Exception] | None = None  # the model that failed last, and how
+
+    def fail(run: _Attempt, e: Exception) -> SubTaskFailed:
         for r in finished:
-            usage = add_usage(
-                usage, usage_update(agent.name, r["model"] or "unknown", TokenUsage(**r["usage"]))
-            )
-        update: dict[str, Any] = {
-            "results": {st.id: finished[-1]},
-            "history": finished,
-            "feedback": {st.id: None},
-            "usage": usage,
-        }
-        if finished[-1]["status"] == "skipped":
-            update.update(stop="budget_exhausted", error=finished[-1]["error"])
-        return update
+            ctx.carry(agent.name, TokenUsage(**r["usage"]), r["model"])
+        ctx.carry(agent.name, run.usage, run.model)
+        ctx.carry(SUMMARIZER, summary_usage, summary_model)
+        return SubTaskFailed(f"Sub-task `{st.id}` (agent `{agent.name}`) failed: {describe_error(e)}")
 
-    async def _handle_call(
-        call: ToolCall,
-        tools: dict[str, BaseTool],
-        seen: set[str],
-        agent: Agent,
-        st: SubTask,
-        default_timeout: float | None,
-        attempt: int,
-        index: int,
-        spent: TokenUsage,
-    ) -> ToolCallRecord:
-        name, args = call["name"], dict(call.get("args") or {})
-        tool = tools.get(name)
-        if tool is None:
-            yours = ", ".join(sorted(tools)) or "none"
-            log.warning("agent %s asked for tool %r it does not have", agent.name, name)
-            return ToolCallRecord(
-                name=name,
-                args=args,
-                executed=False,
-                error=f"`{name}` is not one of your tools (yours: {yours}). It was not run.",
-            )
-        key = _tool_call_key(name, args)
-        if key in seen:
-            return ToolCallRecord(
-                name=name,
-                args=args,
-                executed=False,
-                error=f"You already called `{name}` with these arguments; its result is above. "
-                "Do not repeat the call: use the result or answer.",
-            )
-        seen.add(key)
-        approved_by = ""
-        problem = _args_problem(tool, args)  # nobody is asked to approve a call that cannot run
-        if problem is None and tool_needs_approval(tool):
-            decision = _ask_person(
+    while True:
+        model = team.route(st, attempt, earlier) if routed else team.model_for(agent.name)
+        if failed is not None and model is failed[0]:  # a hook that offers the same model again
+            raise fail(_Attempt(model=""), failed[1]) from failed[1]
+        run = _Attempt(model=model_label(model) if model is not None else "")
+        started = time.time()
+        escalate = False
+        if model is None:
+            run.status, run.error = "failed", team.no_model_left(st, attempt)
+            log.warning("%s", run.error)
+        else:
+            write(
                 {
-                    "kind": "tool",
-                    "agent": agent.name,
+                    "type": "subtask_started",
                     "subtask_id": st.id,
-                    "tool": name,
-                    "args": args,
-                    CALL_KEY: _call_id(st.id, attempt, index, key),
-                    # what the sub-task has spent so far: a person may want to know, and a resume
-                    # counts it toward the budget before any branch calls a model again
-                    "spent": {"calls": spent.calls, "total_tokens": spent.total_tokens, "cost": spent.cost},
+                    "agent": agent.name,
+                    "round": inp["round"],
+                    "attempt": attempt,
+                    "model": run.model,
+                    "started_at": started,
                 }
             )
-            asked = args
-            approved, args, approved_by = _read_decision(decision, args)
-            if not approved:
-                return ToolCallRecord(
-                    name=name,
-                    args=args,
-                    executed=False,
-                    approved_by=approved_by,
-                    error=f"A person denied the call to `{name}`. It was not run; continue without it.",
-                )
-            if args != asked:  # the person edited them
-                problem = _args_problem(tool, args)
-        if problem is not None:
+            try:
+                if prompt is None:
+                    context, summary_usage, summary_model = await team.specialist_context(ctx, st, inp)
+                    prompt = task_text(st, inp, context)
+                await work(ctx, agent, model, st, inp, prompt, attempt, run)
+            except BudgetExhausted as e:
+                run.status, run.error = "skipped", f"budget exhausted: {e}"
+            except (GraphBubbleUp, SubTaskFailed, ConfigError):
+                raise
+            except Exception as e:  # our own errors too (ScriptExhausted...): say which sub-task
+                # only the agent's model moves up a cascade: not a failed context assembly
+                # (prompt None), nor our own errors (a script or a configuration to fix)
+                if (
+                    not routed
+                    or prompt is None
+                    or isinstance(e, AgentorchError)
+                    or len(finished) >= _MAX_SWITCHES
+                ):
+                    raise fail(run, e) from e
+                run.status, run.error = "failed", f"model `{run.model}` failed: {describe_error(e)}"
+                failed, escalate = (model, e), True
+                log.info("sub-task %s attempt %d: %s; trying the next model", st.id, attempt, run.error)
+        result = SubTaskResult(
+            subtask_id=st.id,
+            agent=agent.name,
+            output=run.output,
+            status=run.status,
+            attempts=attempt,
+            round=inp["round"],
+            error=run.error,
+            started_at=started,
+            finished_at=time.time(),
+            usage=run.usage,
+            tool_calls=run.records,
+            context=context,
+            model=run.model,
+            prompt=prompt or "",
+        )
+        finished.append(result.model_dump(mode="json"))
+        if not escalate:
+            break
+        earlier.append(result)
+        attempt += 1
+    usage: dict[str, Any] = (
+        usage_update(SUMMARIZER, summary_model, summary_usage) if summary_usage.calls else {}
+    )
+    for r in finished:
+        usage = add_usage(usage, usage_update(agent.name, r["model"] or "unknown", TokenUsage(**r["usage"])))
+    update: dict[str, Any] = {
+        "results": {st.id: finished[-1]},
+        "history": finished,
+        "feedback": {st.id: None},
+        "usage": usage,
+    }
+    if finished[-1]["status"] == "skipped":
+        update.update(stop="budget_exhausted", error=finished[-1]["error"])
+    return update
+
+
+async def _handle_call(
+    call: ToolCall,
+    tools: dict[str, BaseTool],
+    seen: set[str],
+    agent: Agent,
+    st: SubTask,
+    default_timeout: float | None,
+    attempt: int,
+    index: int,
+    spent: TokenUsage,
+) -> ToolCallRecord:
+    name, args = call["name"], dict(call.get("args") or {})
+    tool = tools.get(name)
+    if tool is None:
+        yours = ", ".join(sorted(tools)) or "none"
+        log.warning("agent %s asked for tool %r it does not have", agent.name, name)
+        return ToolCallRecord(
+            name=name,
+            args=args,
+            executed=False,
+            error=f"`{name}` is not one of your tools (yours: {yours}). It was not run.",
+        )
+    key = _tool_call_key(name, args)
+    if key in seen:
+        return ToolCallRecord(
+            name=name,
+            args=args,
+            executed=False,
+            error=f"You already called `{name}` with these arguments; its result is above. "
+            "Do not repeat the call: use the result or answer.",
+        )
+    seen.add(key)
+    approved_by = ""
+    problem = _args_problem(tool, args)  # nobody is asked to approve a call that cannot run
+    if problem is None and tool_needs_approval(tool):
+        decision = _ask_person(
+            {
+                "kind": "tool",
+                "agent": agent.name,
+                "subtask_id": st.id,
+                "tool": name,
+                "args": args,
+                CALL_KEY: _call_id(st.id, attempt, index, key),
+                # what the sub-task has spent so far: a person may want to know, and a resume
+                # counts it toward the budget before any branch calls a model again
+                "spent": {"calls": spent.calls, "total_tokens": spent.total_tokens, "cost": spent.cost},
+            }
+        )
+        asked = args
+        approved, args, approved_by = _read_decision(decision, args)
+        if not approved:
             return ToolCallRecord(
                 name=name,
                 args=args,
                 executed=False,
                 approved_by=approved_by,
-                error=f"The arguments do not fit `{name}`: {problem}. It was not run; call it "
-                "again with valid arguments.",
+                error=f"A person denied the call to `{name}`. It was not run; continue without it.",
             )
-        outcome: dict[str, str] = await run_tool(tool, args, tool_timeout(tool, default_timeout))
+        if args != asked:  # the person edited them
+            problem = _args_problem(tool, args)
+    if problem is not None:
         return ToolCallRecord(
             name=name,
             args=args,
-            executed=True,
-            output=outcome.get("output", ""),
-            error=outcome.get("error", ""),
+            executed=False,
             approved_by=approved_by,
+            error=f"The arguments do not fit `{name}`: {problem}. It was not run; call it "
+            "again with valid arguments.",
         )
-
-    return specialist
+    outcome = await _call_tool(tool, args, tool_timeout(tool, default_timeout))
+    return ToolCallRecord(
+        name=name,
+        args=args,
+        executed=True,
+        output=outcome.get("output", ""),
+        error=outcome.get("error", ""),
+        approved_by=approved_by,
+    )
 
 
 def _args_problem(tool: BaseTool, args: dict[str, Any]) -> str | None:
@@ -418,55 +377,6 @@ def _args_problem(tool: BaseTool, args: dict[str, Any]) -> str | None:
     except Exception:  # a validator that breaks on a copy: let the tool itself judge
         return None
     return None
-
-
-def _checkpointable(value: Any) -> Any:
-    """`value` with integers too big for a checkpoint (msgpack: 64 bits) as decimal strings.
-
-    A model may ask for a tool with any JSON number; saving such an answer would fail the run.
-    Typed tools still get the exact integer: pydantic parses decimal strings for `int`.
-    """
-    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _checkpointable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_checkpointable(v) for v in value]
-    return value
-
-
-async def _with_retry(policy: RetryPolicy, call: Callable[[], Awaitable[T]]) -> T:
-    """Run `call` under `policy` the way LangGraph retries a task: `max_attempts` tries,
-    `initial_interval * backoff_factor**n` capped at `max_interval`, plus up to 1 s of jitter."""
-    failures = 0
-    while True:
-        try:
-            return await call()
-        except Exception as exc:
-            failures += 1
-            if failures >= policy.max_attempts or not _retries_on(policy, exc):
-                raise
-            interval = min(
-                policy.max_interval, policy.initial_interval * policy.backoff_factor ** (failures - 1)
-            )
-            delay = interval + random.uniform(0, 1) if policy.jitter else interval
-            log.info(
-                "retrying model call after %.2f s (attempt %d) after %s: %s",
-                delay,
-                failures,
-                type(exc).__name__,
-                exc,
-            )
-            await asyncio.sleep(delay)
-
-
-def _retries_on(policy: RetryPolicy, exc: Exception) -> bool:
-    on = policy.retry_on
-    if isinstance(on, Sequence):
-        return isinstance(exc, tuple(on))
-    if isinstance(on, type) and issubclass(on, Exception):
-        return isinstance(exc, on)
-    return bool(on(exc))  # type: ignore[call-arg]
 
 
 def _call_id(subtask_id: str, attempt: int, index: int, key: str) -> str:

@@ -6,7 +6,7 @@ import functools
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -32,7 +32,7 @@ from agentorch._errors import (
 )
 from agentorch._events import Event, Interrupted, events_from_chunk, waiting_interrupts
 from agentorch._graph import GraphShape, build_graph, mark_sent_back
-from agentorch._keys import CALL_KEY, CRITIC, NODE_SPECIALIST, PLANNER, SUMMARIZER, SYNTHESIZER
+from agentorch._keys import CALL_KEY, CRITIC, PLANNER, SUMMARIZER, SYNTHESIZER
 from agentorch._memory import TeamMemory
 from agentorch._models import (
     STRUCTURED_OUTPUT_METHODS,
@@ -47,7 +47,7 @@ from agentorch._models import (
     model_label,
 )
 from agentorch._plan import plan_problems
-from agentorch._state import SpecialistInput, add_usage
+from agentorch._state import SpecialistInput, add_usage, merge_results
 from agentorch._sync import iterate_sync, run_sync
 from agentorch._tracing import ensure_tracing_usable, trace_config
 from agentorch._types import (
@@ -533,7 +533,7 @@ class Team:
     async def aresult(self, thread_id: str) -> RunResult:
         """The `RunResult` of the run on `thread_id`, as its last checkpoint holds it."""
         snapshot = await self._compiled().aget_state(_config(thread_id))
-        values: dict[str, Any] = dict(snapshot.values or {})
+        values = _with_round_so_far(snapshot.values or {}, await self._pending_writes(snapshot))
         interrupts = await self._waiting(snapshot)
         status = values.get("status") or ("interrupted" if interrupts else "failed")
         return _result_from_state(values, thread_id, status, interrupts)
@@ -548,8 +548,12 @@ class Team:
         """The interrupts of `snapshot` that wait for an answer (see `waiting_interrupts`)."""
         if not any(t.interrupts for t in snapshot.tasks):
             return []
+        return waiting_interrupts(snapshot, await self._pending_writes(snapshot))
+
+    async def _pending_writes(self, snapshot: Any) -> list[Any]:
+        """The writes saved for the step of `snapshot` (its tasks' results and answers)."""
         saved = await self._compiled().checkpointer.aget_tuple(snapshot.config)  # type: ignore[union-attr]
-        return waiting_interrupts(snapshot, (saved.pending_writes or []) if saved else [])
+        return list(saved.pending_writes or []) if saved else []
 
     async def _failed_result(self, thread_id: str, message: str, spent: Usage | None = None) -> RunResult:
         """The run on `thread_id` as its checkpoint holds it, marked failed, plus `spent` usage
@@ -633,25 +637,12 @@ class Team:
     ) -> AsyncIterator[Event]:
         graph = self._compiled()
         ctx = RunContext(team=self, thread_id=thread_id)
-        reported: set[tuple[str, int]] = set()  # (sub-task, attempt) of subtask_finished events
         if isinstance(graph_input, dict):  # a new run on a fresh thread: nothing spent yet
             run_id = graph_input.get("run_id", "")
         else:  # resuming: budgets count on from what the thread already spent
             snapshot = await graph.aget_state(_config(thread_id))
-            finished = _finished_events(snapshot)
-            # sub-tasks finished in the step being resumed were reported by an earlier call
-            reported.update(_attempt_of(ev) for ev in finished)
-            values = snapshot.values or {}
-            # ... and their usage is saved with the step, not yet in the state's values
-            saved = [
-                t.result["usage"]
-                for t in snapshot.tasks
-                if t.name == NODE_SPECIALIST and isinstance(t.result, dict) and "usage" in t.result
-            ]
-            recorded = values.get("usage") or {}
-            for more in saved:
-                recorded = add_usage(recorded, more)
-            usage = _usage_from_state(recorded).total
+            values = _with_round_so_far(snapshot.values or {}, await self._pending_writes(snapshot))
+            usage = _usage_from_state(values.get("usage") or {}).total
             ctx.llm_calls, ctx.tokens, ctx.cost = usage.calls, usage.total_tokens, usage.cost
             # sub-tasks paused for approval made calls no finished node has recorded: count
             # them now, before any resumed branch may call a model
@@ -685,8 +676,6 @@ class Team:
                     if ev["type"] == "subtask_started" and ev["subtask_id"] in carrying_on:
                         carrying_on.discard(ev["subtask_id"])
                         continue
-                    if ev["type"] == "subtask_finished":
-                        reported.add(_attempt_of(ev))
                     if log.isEnabledFor(logging.DEBUG):
                         log.debug("thread %s: %s", thread_id, describe_event(ev))
                     yield ev
@@ -703,11 +692,6 @@ class Team:
                 message = f"The `{ctx.failed_role}` model call failed: {message}"
             failed = await self._failed_result(thread_id, message, ctx.carried_usage())
             log.warning("run on thread %s failed: %s", thread_id, message)
-            # siblings that finished as the step failed are saved, but LangGraph may stop
-            # streaming before their updates are out; resuming replays them without a report
-            for ev in _finished_events(await graph.aget_state(_config(thread_id))):
-                if _attempt_of(ev) not in reported:
-                    yield ev
             resumable = (
                 f"{message} (thread_id {thread_id!r}; finished sub-tasks are kept — "
                 f"`team.resume({thread_id!r})` continues the run)"
@@ -722,19 +706,18 @@ def _shared_graph(shape: GraphShape) -> CompiledStateGraph[Any, Any, Any, Any]:
     return build_graph(shape).compile()
 
 
-def _finished_events(snapshot: Any) -> list[Event]:
-    """`subtask_finished` events of the specialist tasks `snapshot`'s step has saved."""
-    return [
-        ev
-        for t in snapshot.tasks
-        if t.name == NODE_SPECIALIST and isinstance(t.result, dict)
-        for ev in events_from_chunk("updates", {NODE_SPECIALIST: t.result})
-        if ev["type"] == "subtask_finished"
-    ]
-
-
-def _attempt_of(ev: Any) -> tuple[str, int]:
-    return ev["subtask_id"], ev["result"].attempts
+def _with_round_so_far(values: Mapping[str, Any], pending_writes: Iterable[Any]) -> dict[str, Any]:
+    """A thread's state `values` plus the sub-tasks that finished in a round that has not ended
+    (paused, failed or cut off): their `specialist` tasks' updates, saved as each finished, are
+    in the checkpoint's `pending_writes` but not yet in its values."""
+    out = dict(values)
+    for update in pending_writes:
+        value = update[2]
+        if isinstance(value, dict) and {"results", "history", "usage"} <= value.keys():
+            out["results"] = merge_results(out.get("results"), value["results"])
+            out["history"] = [*out.get("history", []), *value["history"]]
+            out["usage"] = add_usage(out.get("usage"), value["usage"])
+    return out
 
 
 def _unfinished(snapshot: Any) -> bool:

@@ -13,7 +13,7 @@ from langgraph.types import RetryPolicy
 
 from agentorch import Agent, AgentorchError, ConfigError, RunFailed, Team, tool
 from agentorch._context import model_name_of
-from agentorch._specialist import _read_decision, _retries_on, _with_retry
+from agentorch._specialist import _read_decision
 from agentorch._team import retryable
 from agentorch.llms import ScriptedChatModel
 from agentorch.memory import ChromaMemory, HashEmbeddings
@@ -58,29 +58,49 @@ def test_our_own_errors_are_never_retried() -> None:
         (lambda e: False, False),
     ],
 )
-def test_a_retry_policy_may_name_an_error_class_a_tuple_or_a_predicate(retry_on: Any, retried: bool) -> None:
-    assert _retries_on(RetryPolicy(retry_on=retry_on), TimeoutError("slow")) is retried
+@pytest.mark.parametrize("tools", [False, True])
+def test_a_retry_policy_may_name_an_error_class_a_tuple_or_a_predicate(
+    retry_on: Any, retried: bool, tools: bool
+) -> None:
+    """LangGraph's own RetryPolicy retries an agent's model call, with tools or without."""
+
+    @tool
+    def look(q: str) -> str:
+        """Look something up."""
+        return "found"
+
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "w"))],
+            "w": [TimeoutError("slow"), "A"],
+            "critic": [ACCEPT],
+            "synthesizer": ["s"],
+        }
+    )
+    policy = RetryPolicy(max_attempts=2, initial_interval=0.0, jitter=False, retry_on=retry_on)
+    team = Team(agents=[Agent(name="w", role="w", tools=[look] if tools else [])], llm=llm, retry=policy)
+    if retried:
+        assert team.run("go").results["a"].output == "A"
+    else:
+        with pytest.raises(RunFailed, match="slow"):
+            team.run("go")
 
 
-def test_direct_calls_retry_as_the_policy_says_then_give_up() -> None:
-    attempts: list[int] = []
-
-    async def flaky() -> str:
-        attempts.append(1)
-        if len(attempts) < 3:
-            raise TimeoutError("slow")
-        return "ok"
-
+def test_a_model_call_is_tried_max_attempts_times_then_the_run_fails_naming_it() -> None:
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "w"))],
+            "w": [TimeoutError("slow 1"), TimeoutError("slow 2"), TimeoutError("slow 3"), "A"],
+            "critic": [ACCEPT],
+            "synthesizer": ["s"],
+        }
+    )
     policy = RetryPolicy(max_attempts=3, initial_interval=0.0, jitter=False, retry_on=TimeoutError)
-    assert asyncio.run(_with_retry(policy, flaky)) == "ok" and len(attempts) == 3
-    attempts.clear()
-    with pytest.raises(TimeoutError):
-        asyncio.run(
-            _with_retry(
-                RetryPolicy(max_attempts=2, initial_interval=0.0, jitter=False, retry_on=TimeoutError), flaky
-            )
-        )
-    assert len(attempts) == 2
+    team = Team(agents=[Agent(name="w", role="w")], llm=llm, retry=policy)
+    with pytest.raises(RunFailed, match="slow 3") as failed:
+        team.run("go", thread_id="t")
+    assert failed.value.result.usage.by_role.get("w") is None  # no call answered
+    assert team.resume("t").results["a"].output == "A"  # the fourth call answers on resume
 
 
 def test_a_team_retry_policy_with_an_error_class_retries_that_class_only() -> None:

@@ -271,7 +271,7 @@ async def test_compile_returns_a_langgraph_graph_that_runs_directly() -> None:
     assert out["answer"] == "answer" and out["status"] == "completed"
     mermaid = team.draw()
     assert mermaid.startswith("---") or "graph TD" in mermaid
-    for node in ("plan", "dispatch", "specialist", "critic", "synthesize"):
+    for node in ("plan", "dispatch", "critic", "synthesize"):
         assert node in mermaid
 
 

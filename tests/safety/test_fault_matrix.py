@@ -298,22 +298,24 @@ def test_max_seconds_budget_stops_a_slow_run_with_partial_results() -> None:
 
 
 async def test_langgraph_recursion_limit_ends_the_run_with_a_status() -> None:
-    chain = [st("t0", "writer")] + [st(f"t{i}", "writer", f"t{i - 1}") for i in range(1, 12)]
+    # a round is two steps (dispatch, critic): a critic that always asks for a revision
+    # reaches any recursion limit; the run stops cleanly a few steps before it
+    revise = {"decision": "revise", "feedback": "again", "revise": ["a"]}
     llm = ScriptedChatModel(
         {
-            "planner": [plan(*chain)],
-            "writer": [f"W{i}" for i in range(12)],
-            "critic": [ACCEPT],
+            "planner": [plan(st("a", "writer"))],
+            "writer": [f"W{i}" for i in range(20)],
+            "critic": [revise] * 20,
             "synthesizer": ["x"],
         }
     )
-    graph = team_of(llm).compile()
+    graph = team_of(llm, max_rounds=50).compile()
     out = await graph.ainvoke(
-        {"goal": "long chain", "round": 0}, {"configurable": {"thread_id": "rl"}, "recursion_limit": 16}
+        {"goal": "endless revisions", "round": 0},
+        {"configurable": {"thread_id": "rl"}, "recursion_limit": 16},
     )
     assert out["status"] == "budget_exhausted" and "recursion limit" in out["error"]
-    done = [k for k, r in out["results"].items() if r["status"] == "done"]
-    assert 0 < len(done) < 12 and out["answer"].startswith("## t0\nW0")
+    assert 2 <= len(out["history"]) < 8 and all(h["status"] == "done" for h in out["history"])
 
 
 def test_budget_counts_retries_and_carries_recorded_calls_across_resume() -> None:
@@ -337,18 +339,17 @@ def test_budget_counts_retries_and_carries_recorded_calls_across_resume() -> Non
     assert len(llm.calls) == 7
 
 
-def test_a_failing_subtask_cancels_running_siblings_and_resume_finishes_both() -> None:
+def test_a_failing_subtask_lets_running_siblings_finish_and_resume_runs_only_it() -> None:
     llm = ScriptedChatModel(
-        _two_parallel(researcher=[ValueError("boom"), "A"]), latency={"writer": 0.5, "*": 0.0}
+        _two_parallel(researcher=[ValueError("boom"), "A"]), latency={"writer": 0.3, "*": 0.0}
     )
     team = team_of(llm, retry=FAST_RETRY)
-    started = time.monotonic()
     with pytest.raises(RunFailed) as info:
         team.run("goal", thread_id="cancel")
-    assert time.monotonic() - started < 0.45  # the run did not wait for the slow sibling
-    assert info.value.result.results == {}
-    assert not llm.calls_for("writer")  # its call was cancelled before it answered
+    # the slow sibling was not cancelled: its answer is kept with the failed run
+    assert info.value.result.results["b"].output == "B" and len(llm.calls_for("writer")) == 1
     result = team.resume("cancel")
     assert result.status == "completed" and result.answer == "final"
     assert [c.role for c in llm.calls].count("writer") == 1
+    assert [c.role for c in llm.calls].count("researcher") == 2
     assert sorted(h.subtask_id for h in result.history) == ["a", "b"]

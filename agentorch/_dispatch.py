@@ -1,0 +1,150 @@
+"""Eager dispatch: a sub-task starts the moment its own dependencies have finished.
+
+One `dispatch` node runs a whole round. It starts one `specialist` task (LangGraph's functional
+API) per sub-task of the round that has no result yet, all at once and in plan order, and each
+task first waits, in-process, for the results of its own dependencies. So a sub-task never waits
+for a slow sibling it does not depend on, as it would between LangGraph supersteps.
+
+Why all at once: LangGraph names a task by the node's step and the order of the task calls, and
+replays a finished task's checkpointed result when the node runs again with the same call
+order (after an approval, a failure or a crash). Calls made as dependencies finish would follow
+the timing of the models; calls made up front in plan order are the same on every run.
+
+What each task ends with:
+- its state update (the sub-task finished, failed or was skipped by a budget): checkpointed when
+  it finishes, streamed as an `updates` chunk (`{"specialist": update}`), merged into the node's
+  update at the end of the round;
+- None: it never started, because a dependency did not finish with status "done" or the run
+  stopped (a budget); that is final for the round, so it may be replayed;
+- `_NotStarted` (raised): a dependency raised or paused for approval. Raised, not returned,
+  because LangGraph keeps no result for a task that raised: when the run continues, it starts.
+
+A failure or a pause never cancels a sibling: every task that can run ends first (its result is
+saved), then the node raises the error, or pauses with every pending interrupt at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from langgraph.errors import GraphInterrupt
+from langgraph.func import task
+
+from agentorch._context import RunContext
+from agentorch._keys import NODE_SPECIALIST
+from agentorch._specialist import specialist
+from agentorch._state import SpecialistInput, add_usage, merge_results
+
+log = logging.getLogger("agentorch")
+
+__all__ = ["run_round"]
+
+
+class _NotStarted(Exception):
+    """A sub-task did not start: one of its dependencies raised or paused."""
+
+
+class _Round:
+    """What the tasks of one round share: the run context, and each sub-task's outcome.
+
+    `outcome[id]` resolves with the sub-task's result (a dumped `SubTaskResult`), with None when
+    it never ran, or with `_NotStarted` when it raised or paused.
+    """
+
+    def __init__(self, ctx: RunContext, results: dict[str, dict[str, Any]], todo: list[str]) -> None:
+        self.ctx = ctx
+        loop = asyncio.get_running_loop()
+        self.outcome: dict[str, asyncio.Future[Any]] = {}
+        for sid, result in results.items():
+            self.outcome[sid] = loop.create_future()
+            self.outcome[sid].set_result(result)
+        for sid in todo:
+            self.outcome[sid] = loop.create_future()
+        self.stopped = False
+
+    def __repr__(self) -> str:  # what traces show as the task's second input
+        return f"<round of {len(self.outcome)} sub-tasks>"
+
+    def settle(self, sid: str, fut: asyncio.Future[Any]) -> None:
+        """Record how the task of `sid` ended (a done callback of its future)."""
+        if fut.cancelled() or fut.exception() is not None:
+            self.outcome[sid].set_result(_NotStarted)
+            return
+        update = fut.result()
+        if update is None:
+            self.outcome[sid].set_result(None)
+            return
+        if update.get("stop"):
+            self.stopped = True
+        self.outcome[sid].set_result(update["results"][sid])
+
+    async def dependencies(self, depends_on: list[str]) -> dict[str, dict[str, Any]] | None:
+        """The results of `depends_on` once all have finished; None when one did not finish
+        with status "done" or the run stopped; raises `_NotStarted` when one raised or paused."""
+        found = {d: await self.outcome[d] for d in depends_on}
+        if any(r is _NotStarted for r in found.values()):
+            raise _NotStarted()
+        if self.stopped or any(r is None or r["status"] != "done" for r in found.values()):
+            return None
+        return found
+
+
+async def _specialist_task(inp: SpecialistInput, rnd: _Round) -> dict[str, Any] | None:
+    deps = await rnd.dependencies(list(inp["subtask"]["depends_on"]))
+    if deps is None:
+        return None
+    return await specialist(rnd.ctx, {**inp, "dependencies": deps})
+
+
+# langgraph 1.2 types `task(...)` as taking functions of no arguments (ParamSpec lost)
+_specialist_call: Any = task(name=NODE_SPECIALIST)(_specialist_task)  # type: ignore[arg-type]
+
+
+async def run_round(
+    ctx: RunContext, inputs: list[SpecialistInput], results: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Run every sub-task of `inputs` (plan order, no result yet) as its dependencies finish;
+    `results` holds the round's results so far. Returns the round's merged state update."""
+    rnd = _Round(ctx, results, [inp["subtask"]["id"] for inp in inputs])
+    futures: dict[str, asyncio.Future[Any]] = {}
+    finished: list[dict[str, Any]] = []  # task updates, in the order the tasks ended
+    for inp in inputs:
+        sid = inp["subtask"]["id"]
+        fut = _specialist_call(inp, rnd)
+        fut.add_done_callback(lambda f, sid=sid: rnd.settle(sid, f))
+        futures[sid] = fut
+    await asyncio.wait(futures.values())
+    interrupts: list[Any] = []
+    failure: BaseException | None = None
+    for fut in futures.values():  # plan order: the first failure of the plan is raised
+        exc = fut.exception()
+        if isinstance(exc, GraphInterrupt):
+            interrupts.extend(exc.args[0] if exc.args else ())
+        elif isinstance(exc, _NotStarted):
+            continue
+        elif exc is not None:
+            failure = failure or exc
+        elif (update := fut.result()) is not None:
+            finished.append(update)
+    if failure is not None:
+        raise failure
+    if interrupts:
+        log.debug("round paused with %d pending interrupts", len(interrupts))
+        raise GraphInterrupt(interrupts)
+    finished.sort(key=lambda u: min(h["finished_at"] for h in u["history"]))
+    return _merge(finished)
+
+
+def _merge(updates: list[dict[str, Any]]) -> dict[str, Any]:
+    """The state update of a round: its tasks' updates, merged as the state's reducers would."""
+    merged: dict[str, Any] = {"results": {}, "history": [], "feedback": {}, "usage": {}}
+    for u in updates:
+        merged["results"] = merge_results(merged["results"], u["results"])
+        merged["history"].extend(u["history"])
+        merged["feedback"].update(u["feedback"])
+        merged["usage"] = add_usage(merged["usage"], u["usage"])
+        if u.get("stop"):
+            merged["stop"], merged["error"] = u["stop"], u["error"]
+    return merged
