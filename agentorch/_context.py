@@ -53,8 +53,10 @@ log = logging.getLogger("agentorch")
 M = TypeVar("M", bound=BaseModel)
 
 
-class BudgetExhausted(Exception):
+class BudgetExhausted(RuntimeError):
     """Control flow: a budget limit was reached before a model call. Never reaches users.
+
+    A `RuntimeError`, so LangGraph's default retry rule does not retry it.
 
     Raised inside `call_structured`, it carries what the earlier repair attempts used."""
 
@@ -167,9 +169,6 @@ class RunContext:
     ) -> Any:
         """One model call, a `model_call` task for a sub-task (see the module's docstring):
         budget checked, answer counted (whether made now or replayed from the checkpoint)."""
-        problem = self.budget_problem()
-        if problem:
-            raise BudgetExhausted(problem)
         options: dict[str, Any] = {
             "metadata": {
                 ROLE_KEY: role,
@@ -187,9 +186,8 @@ class RunContext:
         call = (
             _model_call if subtask_id is None else model_call_task(self.team.retry, self.team.model_timeout)
         )
-        self.llm_calls += 1  # counted before the answer, so calls made in parallel see each other
         try:
-            out = await call(runnable, list(messages), options, made, structured)
+            out = await call(self, runnable, list(messages), options, made, structured)
         except NodeTimeoutError as e:
             self.failed_role = role
             raise TimeoutError(
@@ -200,9 +198,11 @@ class RunContext:
             raise
         self.failed_role = None
         raw = out.get("raw") if isinstance(out, dict) else out
-        if not made and subtask_id in self.precounted:
-            self.llm_calls -= 1  # answered before a pause: the paused sub-task's payload counted it
-        elif isinstance(raw, AIMessage):
+        if not made:  # answered in an earlier run/resume of this thread: count it now, unless
+            if subtask_id in self.precounted:  # the paused sub-task's payload counted it already
+                return out
+            self.llm_calls += 1
+        if isinstance(raw, AIMessage):
             self.spend(raw)
         if log.isEnabledFor(logging.DEBUG):
             tokens = usage_of(raw).total_tokens if isinstance(raw, AIMessage) else "?"
@@ -290,11 +290,21 @@ def model_call_task(retry: RetryPolicy, timeout: float | None) -> Any:
 
 
 async def _model_call(
-    runnable: Any, messages: list[BaseMessage], options: dict[str, Any], made: list[bool], structured: bool
+    ctx: RunContext,
+    runnable: Any,
+    messages: list[BaseMessage],
+    options: dict[str, Any],
+    made: list[bool],
+    structured: bool,
 ) -> Any:
-    """The body of a `model_call` task: what it returns is checkpointed, so structured output
-    comes back as plain data and tool-call arguments are made storable."""
+    """The body of a `model_call` task (or a direct call): the budget is checked here, so an
+    answer replayed from the checkpoint is never refused. What it returns is checkpointed, so
+    structured output comes back as plain data and tool-call arguments are made storable."""
+    problem = ctx.budget_problem()
+    if problem:
+        raise BudgetExhausted(problem)
     made.append(True)  # a task replayed from the checkpoint does not run its body
+    ctx.llm_calls += 1  # counted before the answer, so calls made in parallel see each other
     try:
         out = await runnable.ainvoke(messages, config=options)
     except (ValidationError, OutputParserException, json.JSONDecodeError) as e:

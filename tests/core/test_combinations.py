@@ -126,6 +126,17 @@ def test_after_a_failed_run_an_answered_approval_is_not_pending_and_resume_conti
     assert [(c.args, c.executed) for c in calls] == [({"table": "users"}, False), ({"table": "orders"}, True)]
 
 
+def test_a_budget_reached_exactly_at_a_pause_still_counts_the_paused_call_after_resume() -> None:
+    # found by the random runs: the call that asked for approval is replayed on resume; the
+    # budget (reached by it) must not refuse the replay and lose its usage
+    team, ran = _wipe_team([_ask("wipe", table="users"), "never asked"])
+    team.budget = Budget(max_llm_calls=2)  # the planner's call and the one that asks
+    assert team.run("clean up", thread_id="t").status == "interrupted"
+    result = team.resume("t", approve=True)
+    assert ran == ["users"] and result.status == "budget_exhausted"
+    assert result.usage.total.calls == 2 and result.results["a"].usage.calls == 1
+
+
 def test_an_answer_for_another_call_is_never_applied_to_this_one() -> None:
     # a LangGraph resume map keyed by the first interrupt's id (as a client holding a stale id
     # would send) reaches the task's next interrupt; agentorch asks again instead of running it
