@@ -180,7 +180,7 @@ async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
     earlier = [SubTaskResult.model_validate(h) for h in inp.get("earlier", [])]
     attempt = inp["attempt"]
     write = get_stream_writer()
-    summary_usage, summary_model = TokenUsage(), "unknown"
+    summaries: list[tuple[TokenUsage, str]] = []  # summarizer calls: (usage, model)
     context, prompt = "", None  # assembled once, before the first model call
     finished: list[dict[str, Any]] = []  # this node's attempts (several when models fail)
     failed: tuple[Any, Exception] | None = None  # the model that failed last, and how
@@ -189,7 +189,8 @@ async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
         for r in finished:
             ctx.carry(agent.name, TokenUsage(**r["usage"]), r["model"])
         ctx.carry(agent.name, run.usage, run.model)
-        ctx.carry(SUMMARIZER, summary_usage, summary_model)
+        for u, m in summaries:
+            ctx.carry(SUMMARIZER, u, m)
         return SubTaskFailed(f"Sub-task `{st.id}` (agent `{agent.name}`) failed: {describe_error(e)}")
 
     while True:
@@ -216,7 +217,7 @@ async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
             )
             try:
                 if prompt is None:
-                    context, summary_usage, summary_model = await team.specialist_context(ctx, st, inp)
+                    context = await team.specialist_context(ctx, st, inp, summaries)
                     prompt = task_text(st, inp, context)
                 await work(ctx, agent, model, st, inp, prompt, attempt, run)
             except BudgetExhausted as e:
@@ -257,9 +258,9 @@ async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
             break
         earlier.append(result)
         attempt += 1
-    usage: dict[str, Any] = (
-        usage_update(SUMMARIZER, summary_model, summary_usage) if summary_usage.calls else {}
-    )
+    usage: dict[str, Any] = {}
+    for u, m in summaries:
+        usage = add_usage(usage, usage_update(SUMMARIZER, m, u))
     for r in finished:
         usage = add_usage(usage, usage_update(agent.name, r["model"] or "unknown", TokenUsage(**r["usage"])))
     update: dict[str, Any] = {

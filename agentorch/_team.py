@@ -386,16 +386,15 @@ class Team:
         )
 
     async def specialist_context(
-        self, ctx: RunContext, st: SubTask, inp: SpecialistInput
-    ) -> tuple[str, TokenUsage, str]:
-        """The data a specialist gets for `st`, plus the summarizer usage spent assembling it."""
+        self, ctx: RunContext, st: SubTask, inp: SpecialistInput, spent: list[tuple[TokenUsage, str]]
+    ) -> str:
+        """The data a specialist gets for `st`. Each summarizer call made to assemble it is
+        appended to `spent` (usage, model) as it answers, so none is lost if a later one fails."""
         deps = {k: SubTaskResult.model_validate(v) for k, v in inp["dependencies"].items()}
         if self.memory is None:
-            text = "\n".join(
+            return "\n".join(
                 data_block(r.output, source=f"subtask:{k}", agent=r.agent) for k, r in deps.items()
             )
-            return text, TokenUsage(), ""
-        spent: list[tuple[TokenUsage, str]] = []
 
         async def summarize(text: str, max_tokens: int) -> str:
             request = f"Summarize the records below in at most {max_tokens} tokens.\n\n"
@@ -410,7 +409,7 @@ class Team:
             spent.append((ctx.priced(ai), model_name_of(ai)))
             return ai.text
 
-        text = await self.memory.aassemble_context(
+        return await self.memory.aassemble_context(
             goal=inp["goal"],
             subtask=st,
             dependencies=deps,
@@ -418,10 +417,6 @@ class Team:
             budget=self.context_budget,
             summarize=summarize,
         )
-        total = TokenUsage()
-        for u, _ in spent:
-            total = total + u
-        return text, total, spent[-1][1] if spent else ""
 
     # -- graph ------------------------------------------------------------------------------
 

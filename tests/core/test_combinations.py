@@ -296,3 +296,31 @@ def test_plain_text_where_structure_was_required_is_reported_as_such() -> None:
     Team(agents=[Agent(name="w", role="w")], llm=llm).run("go")
     repair = llm.calls_for("planner")[1].messages[-1].content
     assert "plain text" in repair and "None" not in repair
+
+
+def test_a_budget_reached_while_memory_summarizes_keeps_the_summaries_already_made(tmp_path: Any) -> None:
+    # found by the random runs: the second summary of a dependent's context is refused by the
+    # budget; the first one was answered and must stay in the usage
+    from agentorch.memory import ChromaMemory, HashEmbeddings
+
+    long = " ".join(f"fact{i} about the topic number {i}." for i in range(400))
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "w"), st("b", "w"), st("c", "w", "a", "b"))],
+            "w": [long, long, "C"],
+            "summarizer": ["short summary"] * 5,
+            "critic": [ACCEPT],
+            "synthesizer": ["s"],
+        }
+    )
+    team = Team(
+        agents=[Agent(name="w", role="w")],
+        llm=llm,
+        memory=ChromaMemory(tmp_path / "mem", embedding=HashEmbeddings()),
+        context_budget=200,
+        budget=Budget(max_llm_calls=4),
+    )
+    result = team.run("go")
+    assert result.status == "budget_exhausted"
+    assert [c.role for c in llm.calls] == ["planner", "w", "w", "summarizer"]
+    assert result.usage.total.calls == 4 and result.usage.by_role["summarizer"].calls == 1
