@@ -15,7 +15,8 @@ What each task ends with:
   it finishes, streamed as an `updates` chunk (`{"specialist": update}`), merged into the node's
   update at the end of the round;
 - None: it never started, because a dependency did not finish with status "done" or the run
-  stopped (a budget); that is final for the round, so it may be replayed;
+  stopped (a budget, reached in this invocation of the node); that is final for the round, so
+  it may be replayed;
 - `_NotStarted` (raised): a dependency raised or paused for approval. Raised, not returned,
   because LangGraph keeps no result for a task that raised: when the run continues, it starts.
 
@@ -73,12 +74,7 @@ class _Round:
             self.outcome[sid].set_result(_NotStarted)
             return
         update = fut.result()
-        if update is None:
-            self.outcome[sid].set_result(None)
-            return
-        if update.get("stop"):
-            self.stopped = True
-        self.outcome[sid].set_result(update["results"][sid])
+        self.outcome[sid].set_result(None if update is None else update["results"][sid])
 
     async def dependencies(self, depends_on: list[str]) -> dict[str, dict[str, Any]] | None:
         """The results of `depends_on` once all have finished; None when one did not finish
@@ -95,7 +91,12 @@ async def _specialist_task(inp: SpecialistInput, rnd: _Round) -> dict[str, Any] 
     deps = await rnd.dependencies(list(inp["subtask"]["depends_on"]))
     if deps is None:
         return None
-    return await specialist(rnd.ctx, {**inp, "dependencies": deps})
+    update = await specialist(rnd.ctx, {**inp, "dependencies": deps})
+    if update.get("stop"):
+        # set by a sub-task that ran now, never by a replayed one: a sub-task resumed after
+        # an approval carries on (the budget refuses its next call if it must)
+        rnd.stopped = True
+    return update
 
 
 # langgraph 1.2 types `task(...)` as taking functions of no arguments (ParamSpec lost)

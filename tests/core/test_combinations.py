@@ -324,3 +324,45 @@ def test_a_budget_reached_while_memory_summarizes_keeps_the_summaries_already_ma
     assert result.status == "budget_exhausted"
     assert [c.role for c in llm.calls] == ["planner", "w", "w", "summarizer"]
     assert result.usage.total.calls == 4 and result.usage.by_role["summarizer"].calls == 1
+
+
+def test_a_subtask_paused_in_a_round_a_budget_stopped_carries_on_when_resumed() -> None:
+    # found by the random runs: `b` is stopped by the budget while `a` waits for approval; on
+    # resume `a` must carry on (and be refused its next call), not vanish with its usage
+    ran: list[str] = []
+
+    @tool(requires_approval=True)
+    def wipe(table: str) -> str:
+        """Delete every row of a table (needs a person's approval)."""
+        ran.append(table)
+        return f"wiped {table}"
+
+    @tool
+    def lookup(query: str) -> str:
+        """Look something up."""
+        return f"found {query}"
+
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("b", "writer"), st("a", "ops"))],
+            "ops": [_ask("wipe", table="users"), "never asked"],
+            "writer": [_ask("lookup", query="q"), "never asked"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
+    team = Team(
+        agents=[
+            Agent(name="ops", role="Operates", tools=[wipe]),
+            Agent(name="writer", role="Writes", tools=[lookup]),
+        ],
+        llm=llm,
+        budget=Budget(max_llm_calls=3),  # the planner's, b's first and a's first call
+    )
+    paused = team.run("clean up", thread_id="t")
+    assert paused.status == "interrupted" and paused.results["b"].status == "skipped"
+    result = team.resume("t", approve=True)
+    assert ran == ["users"] and result.status == "budget_exhausted"
+    assert result.results["a"].status == "skipped" and result.results["a"].usage.calls == 1
+    assert [h.subtask_id for h in result.history].count("a") == 1
+    assert result.usage.total.calls == 3 == len([c for c in llm.calls if c.response is not None])
