@@ -4,7 +4,8 @@ agentorch uses only the OpenTelemetry *API*: spans go to whatever tracer provide
 application installed (`opentelemetry.trace.set_tracer_provider`). When none is installed, or
 the installed one hands out no-op tracers (`OTEL_SDK_DISABLED=true`), no handler is attached to
 the run at all, so tracing costs nothing. The `agentorch` CLI installs the SDK with an OTLP
-exporter when the standard `OTEL_*` environment variables ask for one (`sdk_from_env`).
+exporter when the standard `OTEL_*` environment variables ask for one
+(`install_sdk_from_env`).
 
 The spans are built by a LangChain callback handler attached to the run's config, from the
 runs LangChain reports (the graph, model calls, tool calls) and the metadata every agentorch
@@ -25,13 +26,12 @@ first run (for a sub-task, the enclosing run that served only it) and ends at it
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -39,6 +39,7 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import LLMResult
+from langgraph.errors import GraphInterrupt
 
 from agentorch._errors import ConfigError
 from agentorch._keys import ROLE_KEY, ROUND_KEY, RUN_ID_KEY, SUBTASK_KEY, TEAM_KEY, THREAD_KEY
@@ -51,7 +52,7 @@ except ImportError:  # the `otel` extra is not installed: no spans
 
 log = logging.getLogger("agentorch")
 
-__all__ = ["OTelHandler", "otel_handler", "sdk_from_env"]
+__all__ = ["OTelHandler", "otel_handler", "install_sdk_from_env"]
 
 # GenAI semantic conventions (https://opentelemetry.io/docs/specs/semconv/gen-ai/)
 OPERATION = "gen_ai.operation.name"
@@ -101,6 +102,18 @@ def otel_handler() -> OTelHandler | None:
 
 
 @dataclass
+class _Tool:
+    """A tool call no sub-task has claimed yet: its span waits until one does, or the run ends."""
+
+    name: str
+    call_id: Any
+    start: int
+    enclosing: tuple[UUID, ...]  # the LangChain runs it ran inside, innermost first
+    end: int | None = None
+    error: BaseException | None = None
+
+
+@dataclass
 class _Group:
     """A round or a sub-task: a span that is no LangChain run, ended at its last activity."""
 
@@ -132,6 +145,9 @@ class OTelHandler(BaseCallbackHandler):
         self._rounds: dict[int, _Group] = {}
         self._subtasks: dict[_Key, _Group] = {}
         self._tokens = [0, 0]
+        self._paused = False
+        self._orphans: dict[UUID, _Tool] = {}  # running tool calls of no known sub-task
+        self._waiting: list[_Tool] = []  # finished ones
 
     # -- the run -------------------------------------------------------------------------
 
@@ -180,8 +196,10 @@ class OTelHandler(BaseCallbackHandler):
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         if run_id == self._root:
             self._end_run(error, None)
-        else:
-            self._forget(run_id)
+            return
+        if isinstance(error, GraphInterrupt):  # a node paused for a person: the run ends so
+            self._paused = True
+        self._forget(run_id)
 
     def _forget(self, run_id: UUID) -> None:
         now = time.time_ns()
@@ -194,25 +212,25 @@ class OTelHandler(BaseCallbackHandler):
 
     def _end_run(self, error: BaseException | None, status: str | None) -> None:
         with self._lock:
-            span, self._root_span = self._root_span, None
+            span = self._root_span
             if span is None:
                 return
+            for tool in [*self._waiting, *self._orphans.values()]:
+                self._emit_tool(tool, None)  # no sub-task ever claimed them
             for rnd in list(self._rounds):
                 self._close_round(rnd)
-            for model_span, _, _ in self._spans.values():  # cancelled before they ended
-                model_span.end()
-            self._spans.clear()
-            self._parents.clear()
-            self._started.clear()
-            self._owner.clear()
+            for call_span, _, _ in self._spans.values():  # cancelled before they ended
+                call_span.end()
+            self._root_span = None
+            for state in (self._waiting, self._orphans, self._spans, self._parents, self._started, self._owner):
+                state.clear()
         _set_tokens(span, self._tokens)
+        if isinstance(error, GraphInterrupt) or (error is None and not status and self._paused):
+            status = "interrupted"
+        elif error is not None:
+            _record_error(span, error)
         if status:
             span.set_attribute(A_STATUS, status)
-        if error is not None:
-            if _is_interrupt(error):
-                span.set_attribute(A_STATUS, "interrupted")
-            else:
-                _record_error(span, error)
         span.end()
 
     # -- rounds and sub-tasks ----------------------------------------------------------------
@@ -282,6 +300,8 @@ class OTelHandler(BaseCallbackHandler):
                 first,
                 agent,
             )
+        if self._waiting:
+            self._adopt(key)
         return group.span
 
     def _served_subtask(self, run: UUID | None) -> _Key | None:
@@ -415,7 +435,7 @@ class OTelHandler(BaseCallbackHandler):
         span.end(end_time=now)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._end_failed(error, run_id)
+        self._end_call(run_id, error)
 
     # -- tool calls --------------------------------------------------------------------------
 
@@ -432,63 +452,89 @@ class OTelHandler(BaseCallbackHandler):
         now = time.time_ns()
         meta = metadata or {}
         name = str(kwargs.get("name") or (serialized or {}).get("name") or "tool")
+        call_id = kwargs.get("tool_call_id")
         with self._lock:
             if self._root_span is None or parent_run_id not in self._parents:
                 return
             self._parents[run_id] = parent_run_id
             rnd = meta.get(ROUND_KEY)
+            key: _Key | None
             if meta.get(SUBTASK_KEY) is not None:  # the call names its sub-task itself
-                key: _Key | None = (rnd if isinstance(rnd, int) else None, str(meta[SUBTASK_KEY]))
-                self._subtask(key, meta.get(ROLE_KEY), parent_run_id, now)  # type: ignore[arg-type]
+                key = (rnd if isinstance(rnd, int) else None, str(meta[SUBTASK_KEY]))
+                self._subtask(key, meta.get(ROLE_KEY), parent_run_id, now)
             else:
                 key = self._served_subtask(parent_run_id)
-            if key is not None and key not in self._subtasks:
-                key = None
-            rnd = key[0] if key is not None else None
-            role = self._subtasks[key].role if key is not None else None
-            span = self.tracer.start_span(
-                f"execute_tool {name}",
-                context=trace.set_span_in_context(self._parent_span(key, None)),
-                start_time=now,
-                attributes=_attrs(
-                    {
-                        OPERATION: "execute_tool",
-                        TOOL_NAME: name,
-                        TOOL_TYPE: "function",
-                        TOOL_CALL_ID: kwargs.get("tool_call_id"),
-                        A_ROLE: role,
-                        A_SUBTASK: key[1] if key is not None else None,
-                        A_ROUND: rnd,
-                        **self._base,
-                    }
-                ),
-            )
-            self._spans[run_id] = (span, key, rnd)
+            if key is None or key not in self._subtasks:
+                # e.g. the first call of a resumed run, whose model call was replayed: a later
+                # call of its sub-task claims an enclosing run and adopts it (`_adopt`)
+                self._orphans[run_id] = _Tool(name, call_id, now, self._enclosing(parent_run_id))
+                return
+            self._spans[run_id] = (self._tool_span(name, call_id, key, now), key, key[0])
+
+    def _tool_span(self, name: str, call_id: Any, key: _Key | None, start: int) -> Any:
+        group = self._subtasks.get(key) if key is not None else None
+        return self.tracer.start_span(
+            f"execute_tool {name}",
+            context=trace.set_span_in_context(group.span if group else self._root_span),
+            start_time=start,
+            attributes=_attrs(
+                {
+                    OPERATION: "execute_tool",
+                    TOOL_NAME: name,
+                    TOOL_TYPE: "function",
+                    TOOL_CALL_ID: call_id,
+                    A_ROLE: group.role if group else None,
+                    A_SUBTASK: key[1] if group and key else None,
+                    A_ROUND: key[0] if group and key else None,
+                    **self._base,
+                }
+            ),
+        )
+
+    def _enclosing(self, run: UUID | None) -> tuple[UUID, ...]:
+        chain = []
+        while run is not None and run != self._root:
+            chain.append(run)
+            run = self._parents.get(run)
+        return tuple(chain)
+
+    def _adopt(self, key: _Key) -> None:
+        """Give `key`'s sub-task the finished tool calls made inside a run it now claims."""
+        for tool in [t for t in self._waiting if any(self._owner.get(r) == key for r in t.enclosing)]:
+            self._waiting.remove(tool)
+            self._emit_tool(tool, key)
+
+    def _emit_tool(self, tool: _Tool, key: _Key | None) -> None:
+        span = self._tool_span(tool.name, tool.call_id, key, tool.start)
+        end = tool.end or time.time_ns()
+        self._touch(key, key[0] if key else None, end, (0, 0))
+        if tool.error is not None:
+            _record_error(span, tool.error)
+        span.end(end_time=end)
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        now = time.time_ns()
-        with self._lock:
-            self._parents.pop(run_id, None)
-            entry = self._spans.pop(run_id, None)
-            if entry is None:
-                return
-            span, key, rnd = entry
-            self._touch(key, rnd, now, (0, 0))
-        span.end(end_time=now)
+        self._end_call(run_id, None)
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._end_failed(error, run_id)
+        self._end_call(run_id, error)
 
-    def _end_failed(self, error: BaseException, run_id: UUID) -> None:
+    def _end_call(self, run_id: UUID, error: BaseException | None) -> None:
+        """End a tool call's span, or a model call's that failed."""
         now = time.time_ns()
         with self._lock:
             self._parents.pop(run_id, None)
+            orphan = self._orphans.pop(run_id, None)
+            if orphan is not None:
+                orphan.end, orphan.error = now, error
+                self._waiting.append(orphan)
+                return
             entry = self._spans.pop(run_id, None)
             if entry is None:
                 return
             span, key, rnd = entry
             self._touch(key, rnd, now, (0, 0))
-        _record_error(span, error)
+        if error is not None:
+            _record_error(span, error)
         span.end(end_time=now)
 
 
@@ -510,12 +556,6 @@ def _message_of(response: LLMResult) -> AIMessage | None:
     return None
 
 
-def _is_interrupt(error: BaseException) -> bool:
-    from langgraph.errors import GraphBubbleUp
-
-    return isinstance(error, GraphBubbleUp)
-
-
 def _record_error(span: Any, error: BaseException) -> None:
     span.record_exception(error)
     span.set_attribute(ERROR_TYPE, type(error).__qualname__)
@@ -527,28 +567,18 @@ def _record_error(span: Any, error: BaseException) -> None:
 _EXPORTERS = ("otlp", "console", "none")
 
 
-@contextlib.contextmanager
-def sdk_from_env() -> Iterator[None]:
-    """Install the OpenTelemetry SDK for the duration of a CLI command when the standard
-    environment variables ask for an exporter; flush and shut it down at the end.
+def install_sdk_from_env() -> Any:
+    """Install the OpenTelemetry SDK when the standard environment variables ask for an
+    exporter, for the `agentorch` CLI; the installed `TracerProvider` (call its `shutdown()` at
+    exit to flush) or None.
 
     Asks for one: `OTEL_TRACES_EXPORTER` (`otlp`, `console`, `none`, comma-separated) or an
     OTLP endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`).
     `OTEL_SDK_DISABLED=true` or a tracer provider already installed (`opentelemetry-instrument`)
-    leaves everything as it is. The exporters read the rest of the standard variables
-    themselves (headers, timeout, protocol, `OTEL_SERVICE_NAME`, sampling, batching).
+    leaves everything as it is. The SDK and exporters read the other standard variables
+    themselves (headers, timeout, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, sampling,
+    batching). A variable agentorch cannot honour raises `ConfigError` saying what to change.
     """
-    provider = _provider_from_env()
-    if provider is None:
-        yield
-        return
-    try:
-        yield
-    finally:
-        provider.shutdown()  # flushes the batch processor
-
-
-def _provider_from_env() -> Any:
     env = os.environ
     names = [n.strip().lower() for n in env.get("OTEL_TRACES_EXPORTER", "").split(",") if n.strip()]
     endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -562,7 +592,8 @@ def _provider_from_env() -> Any:
             f"OTEL_TRACES_EXPORTER={env['OTEL_TRACES_EXPORTER']!r}: agentorch knows "
             f"{', '.join(_EXPORTERS)}, not {', '.join(unknown)}."
         )
-    if names == ["none"]:
+    names = [n for n in names if n != "none"]
+    if not names:
         return None
     if trace is None:
         raise ConfigError(
