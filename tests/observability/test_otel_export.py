@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -21,6 +22,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from agentorch import RunResult
 from agentorch.cli import main
 from tests.fake_langsmith import FakeLangSmith
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 class OtlpReceiver:
@@ -143,6 +146,19 @@ def test_the_cli_exports_a_run_over_otlp_http_and_to_langsmith_at_once(tmp_path:
     assert [r["name"] for r in runs.values() if not r.get("parent_run_id")] == ["research"]
     names = {r["name"] for r in runs.values()}
     assert {"planner", "agent:researcher", "critic", "synthesizer", "search"} <= names
+
+
+@pytest.mark.slow
+def test_the_readme_example_traces_a_run_into_the_applications_provider() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### OpenTelemetry", 1)[1].split("\n## ", 1)[0]
+    example = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    example += "print(result.usage.total.calls, sum(len(a.tool_calls) for a in result.history))\n"
+    out = subprocess.run([sys.executable, "-c", example], env=_env(), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    shown, counted = out.stdout.splitlines()
+    calls, tools = counted.split()
+    assert shown == f"{calls} model calls, {tools} tool calls" and int(tools) > 0
 
 
 def test_an_exporter_the_cli_cannot_honour_is_a_usage_error(
