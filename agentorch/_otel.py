@@ -12,7 +12,7 @@ runs LangChain reports (the graph, model calls, tool calls) and the metadata eve
 model call carries (role, sub-task, round). The tree:
 
     invoke_workflow {team}                 the run (or one resume of it)
-      round {n}                            from the first to the last call of round n
+      round {n}                            from the end of round n-1 to its last call
         chat {model}                       the planner, critic, synthesizer
         invoke_agent {agent}               one sub-task in round n
           chat {model}                     the agent's model calls
@@ -20,8 +20,9 @@ model call carries (role, sub-task, round). The tree:
 
 A tool call belongs to the sub-task named in its own metadata when it carries one, otherwise to
 the sub-task of the nearest enclosing LangChain run that served only that sub-task (a
-specialist node or task). Round and sub-task spans are not LangChain runs: each starts at its
-first run (for a sub-task, the enclosing run that served only it) and ends at its last.
+specialist node or task). Round and sub-task spans are not LangChain runs: a round starts where
+the previous one ended (round 1 with the run), a sub-task with the first enclosing run that
+served only it; each ends with its last call.
 """
 
 from __future__ import annotations
@@ -124,11 +125,8 @@ class _Group:
 
 
 class OTelHandler(BaseCallbackHandler):
-    """Turns one team run's LangChain callbacks into OpenTelemetry spans (see the module doc).
-
-    agentorch attaches one to every run when a tracer provider is installed; use it yourself to
-    trace a graph from `team.compile()`: `graph.ainvoke(..., {"callbacks": [OTelHandler(tracer)]})`.
-    """
+    """Turns one team run's LangChain callbacks into OpenTelemetry spans (see the module doc);
+    agentorch attaches a new one to every run (`trace_config`) when a tracer provider is installed."""
 
     run_inline = True  # called on the caller's thread and context, never in an executor
 
@@ -143,6 +141,7 @@ class OTelHandler(BaseCallbackHandler):
         self._root_span: Any = None
         self._base: dict[str, Any] = {}  # attributes of every span: thread and run id
         self._rounds: dict[int, _Group] = {}
+        self._rounds_from = 0  # where the next round span starts: the end of the last one
         self._subtasks: dict[_Key, _Group] = {}
         self._tokens = [0, 0]
         self._paused = False
@@ -170,6 +169,7 @@ class OTelHandler(BaseCallbackHandler):
             if self._root is not None:
                 return  # not under this run: not ours to trace
             self._root, self._parents[run_id] = run_id, None
+            self._rounds_from = now
             meta = metadata or {}
             self._base = _attrs({A_THREAD: meta.get(THREAD_KEY), A_RUN: meta.get(RUN_ID_KEY)})
             team = str(meta.get(TEAM_KEY) or kwargs.get("name") or "team")
@@ -197,8 +197,8 @@ class OTelHandler(BaseCallbackHandler):
         if run_id == self._root:
             self._end_run(error, None)
             return
-        if isinstance(error, GraphInterrupt):  # a node paused for a person: the run ends so
-            self._paused = True
+        if isinstance(error, GraphInterrupt):  # a node paused for a person
+            self._paused = True  # so the run ends "interrupted"
         self._forget(run_id)
 
     def _forget(self, run_id: UUID) -> None:
@@ -222,7 +222,14 @@ class OTelHandler(BaseCallbackHandler):
             for call_span, _, _ in self._spans.values():  # cancelled before they ended
                 call_span.end()
             self._root_span = None
-            for state in (self._waiting, self._orphans, self._spans, self._parents, self._started, self._owner):
+            for state in (
+                self._waiting,
+                self._orphans,
+                self._spans,
+                self._parents,
+                self._started,
+                self._owner,
+            ):
                 state.clear()
         _set_tokens(span, self._tokens)
         if isinstance(error, GraphInterrupt) or (error is None and not status and self._paused):
@@ -235,11 +242,14 @@ class OTelHandler(BaseCallbackHandler):
 
     # -- rounds and sub-tasks ----------------------------------------------------------------
 
-    def _round(self, rnd: int, start: int) -> Any:
+    def _round(self, rnd: int) -> Any:
+        """The span of round `rnd`: rounds follow each other, so it starts where the last ended
+        (the first where the run started) and ends with its last call."""
         group = self._rounds.get(rnd)
         if group is None:
             for earlier in [r for r in self._rounds if r < rnd]:
                 self._close_round(earlier)  # the next round began: the earlier one is over
+            start = self._rounds_from
             group = self._rounds[rnd] = _Group(
                 self.tracer.start_span(
                     f"round {rnd}",
@@ -259,6 +269,7 @@ class OTelHandler(BaseCallbackHandler):
             sub.span.end(end_time=sub.last)
             group.last = max(group.last, sub.last)
         group.span.end(end_time=group.last)
+        self._rounds_from = max(self._rounds_from, group.last)
 
     def _subtask(self, key: _Key, role: str | None, parent_run: UUID | None, start: int) -> Any:
         """The span of sub-task `key`, opened at the first call made for it."""
@@ -281,7 +292,7 @@ class OTelHandler(BaseCallbackHandler):
         group = self._subtasks.get(key)
         if group is None:
             rnd, subtask_id = key
-            parent = self._round(rnd, first) if rnd is not None else self._root_span
+            parent = self._round(rnd) if rnd is not None else self._root_span
             agent = role or "agent"
             group = self._subtasks[key] = _Group(
                 self.tracer.start_span(
@@ -311,7 +322,7 @@ class OTelHandler(BaseCallbackHandler):
             if owner is _SHARED:
                 return None
             if owner is not None:
-                return owner  # type: ignore[no-any-return]
+                return owner
             run = self._parents.get(run)
         return None
 
@@ -383,7 +394,7 @@ class OTelHandler(BaseCallbackHandler):
             if key is not None:
                 self._subtask(key, role, parent_run_id, now)
             elif rnd is not None:
-                self._round(rnd, now)
+                self._round(rnd)
             span = self.tracer.start_span(
                 f"{operation} {model}" if model else operation,
                 context=trace.set_span_in_context(self._parent_span(key, rnd)),
@@ -415,7 +426,7 @@ class OTelHandler(BaseCallbackHandler):
                 return
             span, key, rnd = entry
             message = _message_of(response)
-            usage = (message.usage_metadata or {}) if message is not None else {}
+            usage: Mapping[str, Any] = (message.usage_metadata or {}) if message is not None else {}
             tokens = (int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)))
             self._touch(key, rnd, now, tokens if usage else (0, 0))
         if message is not None:

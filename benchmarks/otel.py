@@ -94,7 +94,9 @@ def run(quick: bool) -> dict[str, Any]:
     """Measure in a child process (see the module doc); its results."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "otel.json"
-        command = [sys.executable, "-m", "benchmarks.otel", "--out", str(out)] + (["--quick"] if quick else [])
+        command = [sys.executable, "-m", "benchmarks.otel", "--out", str(out)] + (
+            ["--quick"] if quick else []
+        )
         subprocess.run(command, check=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         data: dict[str, Any] = json.loads(out.read_text())
     for text in data["tables"]:

@@ -142,7 +142,11 @@ def test_a_run_is_one_trace_of_rounds_subtasks_model_and_tool_calls(
     assert find.attributes["gen_ai.operation.name"] == "invoke_agent"
     assert find.attributes["gen_ai.agent.name"] == "finder"
     assert find.attributes["agentorch.subtask_id"] == "find"
-    assert _shape(spans, find) == [("chat m-1", "finder"), ("execute_tool lookup", "finder"), ("chat m-1", "finder")]
+    assert _shape(spans, find) == [
+        ("chat m-1", "finder"),
+        ("execute_tool lookup", "finder"),
+        ("chat m-1", "finder"),
+    ]
     tool_span = _children(spans, find)[1]
     assert tool_span.attributes["gen_ai.operation.name"] == "execute_tool"
     assert tool_span.attributes["gen_ai.tool.name"] == "lookup"
@@ -159,8 +163,9 @@ def test_a_run_is_one_trace_of_rounds_subtasks_model_and_tool_calls(
         assert c.attributes["gen_ai.provider.name"] == c.attributes["gen_ai.system"]
     assert sum(c.attributes["gen_ai.usage.input_tokens"] for c in calls) == total.input_tokens
     assert sum(c.attributes["gen_ai.usage.output_tokens"] for c in calls) == total.output_tokens
-    assert sum(c.attributes["gen_ai.usage.output_tokens"] for c in _children(spans, find)[::2]) == (
-        find.attributes["gen_ai.usage.output_tokens"]
+    assert (
+        sum(c.attributes["gen_ai.usage.output_tokens"] for c in _children(spans, find)[::2])
+        == (find.attributes["gen_ai.usage.output_tokens"])
     )
     # a parent's time holds its children's
     by_id = {s.context.span_id: s for s in spans}
@@ -184,7 +189,9 @@ def test_failures_are_error_spans(exporter: InMemorySpanExporter) -> None:
     assert failed_tool.status.status_code is trace.StatusCode.ERROR
     assert failed_tool.attributes["error.type"] == "RuntimeError"
     assert failed_tool.attributes["agentorch.subtask_id"] == "find"
-    failed_calls = [s for s in spans if s.name == "chat m-1" and s.status.status_code is trace.StatusCode.ERROR]
+    failed_calls = [
+        s for s in spans if s.name == "chat m-1" and s.status.status_code is trace.StatusCode.ERROR
+    ]
     assert failed_calls and all(s.attributes["error.type"] == "ValueError" for s in failed_calls)
     (root,) = [s for s in spans if s.name == "invoke_workflow otel-team"]
     assert root.status.status_code is trace.StatusCode.ERROR
@@ -238,7 +245,9 @@ def test_a_team_run_inside_a_traced_runnable_stays_nested_in_its_callbacks(
         def __init__(self) -> None:
             self.runs: dict[Any, tuple[str, Any]] = {}
 
-        def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: Any, parent_run_id: Any = None, **kw: Any) -> None:
+        def on_chain_start(
+            self, serialized: Any, inputs: Any, *, run_id: Any, parent_run_id: Any = None, **kw: Any
+        ) -> None:
             self.runs[run_id] = (kw.get("name") or "", parent_run_id)
 
     team = _two_rounds()

@@ -86,6 +86,8 @@ def _decode(request: ExportTraceServiceRequest) -> list[dict[str, Any]]:
                         "trace": s.trace_id.hex(),
                         "id": s.span_id.hex(),
                         "parent": s.parent_span_id.hex() or None,
+                        "start": s.start_time_unix_nano,
+                        "end": s.end_time_unix_nano,
                         "attributes": {a.key: _value(a.value) for a in s.attributes},
                         "scope": ss.scope.name,
                         "resource": resource,
@@ -117,7 +119,11 @@ def test_the_cli_exports_a_run_over_otlp_http_and_to_langsmith_at_once(tmp_path:
         )
         command = ["demo", "--latency", "0", "--plain", "--thread-id", "t-cli", "--save", str(record)]
         out = subprocess.run(
-            [sys.executable, "-m", "agentorch", *command], env=env, capture_output=True, text=True, timeout=120
+            [sys.executable, "-m", "agentorch", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert out.returncode == 0, out.stderr
         runs = langsmith.runs
@@ -135,13 +141,20 @@ def test_the_cli_exports_a_run_over_otlp_http_and_to_langsmith_at_once(tmp_path:
         assert s["attributes"]["agentorch.thread_id"] == "t-cli"
         assert s["attributes"]["agentorch.run_id"] == result.run_id
     by_id = {s["id"]: s for s in spans}
+    for s in spans:  # a parent's time holds its children's (parallel researchers included)
+        if s is not root:
+            parent = by_id[s["parent"]]
+            assert parent["start"] <= s["start"] <= s["end"] <= parent["end"], (parent["name"], s["name"])
     tools = [s for s in spans if s["attributes"].get("gen_ai.operation.name") == "execute_tool"]
     assert tools and {by_id[t["parent"]]["name"] for t in tools} == {"invoke_agent researcher"}
     calls = [s for s in spans if s["attributes"].get("gen_ai.operation.name") == "chat"]
     assert len(calls) == result.usage.total.calls
     assert sum(c["attributes"]["gen_ai.usage.input_tokens"] for c in calls) == result.usage.total.input_tokens
     assert {by_id[s["parent"]]["name"] for s in spans if s["name"].startswith("round ")} == {root["name"]}
-    assert sorted(s["attributes"]["agentorch.round"] for s in spans if s["name"].startswith("round ")) == [1, 2]
+    assert sorted(s["attributes"]["agentorch.round"] for s in spans if s["name"].startswith("round ")) == [
+        1,
+        2,
+    ]
     # LangSmith got its trace as without OpenTelemetry: one root, the calls named by role
     assert [r["name"] for r in runs.values() if not r.get("parent_run_id")] == ["research"]
     names = {r["name"] for r in runs.values()}
@@ -154,7 +167,9 @@ def test_the_readme_example_traces_a_run_into_the_applications_provider() -> Non
     section = text.split("### OpenTelemetry", 1)[1].split("\n## ", 1)[0]
     example = re.findall(r"```python\n(.*?)```", section, re.S)[0]
     example += "print(result.usage.total.calls, sum(len(a.tool_calls) for a in result.history))\n"
-    out = subprocess.run([sys.executable, "-c", example], env=_env(), capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", example], env=_env(), capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     shown, counted = out.stdout.splitlines()
     calls, tools = counted.split()
