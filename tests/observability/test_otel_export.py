@@ -112,6 +112,7 @@ def test_the_cli_exports_a_run_over_otlp_http_and_to_langsmith_at_once(tmp_path:
     with OtlpReceiver() as otlp, FakeLangSmith() as langsmith:
         env = _env(
             OTEL_EXPORTER_OTLP_ENDPOINT=otlp.url,
+            OTEL_TRACES_EXPORTER="otlp,console",
             OTEL_SERVICE_NAME="agentorch-test",
             LANGSMITH_TRACING="true",
             LANGSMITH_API_KEY="test-key",
@@ -128,6 +129,9 @@ def test_the_cli_exports_a_run_over_otlp_http_and_to_langsmith_at_once(tmp_path:
         assert out.returncode == 0, out.stderr
         runs = langsmith.runs
     result = RunResult.load(record)
+    # the console exporter writes to stderr: stdout keeps the run's own output
+    assert '"name": "invoke_workflow research"' in out.stderr
+    assert "invoke_workflow" not in out.stdout and "final" in out.stdout
     assert set(otlp.paths) == {"/v1/traces"}
     spans = [s for s in otlp.spans if s["scope"] == "agentorch"]
     assert {s["resource"]["service.name"] for s in spans} == {"agentorch-test"}
