@@ -4,8 +4,7 @@ agentorch uses only the OpenTelemetry *API*: spans go to whatever tracer provide
 application installed (`opentelemetry.trace.set_tracer_provider`). When none is installed, or
 the installed one hands out no-op tracers (`OTEL_SDK_DISABLED=true`), no handler is attached to
 the run at all, so tracing costs nothing. The `agentorch` CLI installs the SDK with an OTLP
-exporter when the standard `OTEL_*` environment variables ask for one
-(`install_sdk_from_env`).
+exporter when the standard `OTEL_*` environment variables ask for one (`_otel_export`).
 
 The spans are built by a LangChain callback handler attached to the run's config, from the
 runs LangChain reports (the graph, model calls, tool calls) and the metadata every agentorch
@@ -28,8 +27,6 @@ served only it; each ends with its last call.
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -42,7 +39,6 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import LLMResult
 from langgraph.errors import GraphInterrupt
 
-from agentorch._errors import ConfigError
 from agentorch._keys import ROLE_KEY, ROUND_KEY, RUN_ID_KEY, SUBTASK_KEY, TEAM_KEY, THREAD_KEY
 
 try:
@@ -53,7 +49,7 @@ except ImportError:  # the `otel` extra is not installed: no spans
 
 log = logging.getLogger("agentorch")
 
-__all__ = ["OTelHandler", "otel_handler", "install_sdk_from_env"]
+__all__ = ["OTelHandler", "otel_handler"]
 
 # GenAI semantic conventions (https://opentelemetry.io/docs/specs/semconv/gen-ai/)
 OPERATION = "gen_ai.operation.name"
@@ -571,95 +567,3 @@ def _record_error(span: Any, error: BaseException) -> None:
     span.record_exception(error)
     span.set_attribute(ERROR_TYPE, type(error).__qualname__)
     span.set_status(trace.Status(trace.StatusCode.ERROR, str(error)[:500]))
-
-
-# -- the SDK, for the CLI ------------------------------------------------------------------
-
-_EXPORTERS = ("otlp", "console", "none")
-
-
-def install_sdk_from_env() -> Any:
-    """Install the OpenTelemetry SDK when the standard environment variables ask for an
-    exporter, for the `agentorch` CLI; the installed `TracerProvider` (call its `shutdown()` at
-    exit to flush) or None.
-
-    Asks for one: `OTEL_TRACES_EXPORTER` (`otlp`, `console`, `none`, comma-separated) or an
-    OTLP endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`).
-    `OTEL_SDK_DISABLED=true` or a tracer provider already installed (`opentelemetry-instrument`)
-    leaves everything as it is. The SDK and exporters read the other standard variables
-    themselves (headers, timeout, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, sampling,
-    batching). A variable agentorch cannot honour raises `ConfigError` saying what to change.
-    """
-    env = os.environ
-    names = [n.strip().lower() for n in env.get("OTEL_TRACES_EXPORTER", "").split(",") if n.strip()]
-    endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    if not names and endpoint:
-        names = ["otlp"]
-    if not names or env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
-        return None
-    unknown = [n for n in names if n not in _EXPORTERS]
-    if unknown:
-        raise ConfigError(
-            f"OTEL_TRACES_EXPORTER={env['OTEL_TRACES_EXPORTER']!r}: agentorch knows "
-            f"{', '.join(_EXPORTERS)}, not {', '.join(unknown)}."
-        )
-    names = [n for n in names if n != "none"]
-    if not names:
-        return None
-    if trace is None:
-        raise ConfigError(
-            "OTEL_* variables ask for trace export, but OpenTelemetry is not installed: "
-            'pip install "agentorch[otel]".'
-        )
-    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        return None  # installed already (e.g. by opentelemetry-instrument): keep it
-    try:
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-    except ImportError:
-        raise ConfigError(
-            'OTEL_* variables ask for trace export: pip install "agentorch[otel]" '
-            "(the OpenTelemetry SDK and OTLP exporter)."
-        ) from None
-    resource = Resource.create()
-    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
-        resource = resource.merge(Resource({"service.name": "agentorch"}))
-    provider = TracerProvider(resource=resource)
-    for name in names:
-        if name == "otlp":
-            provider.add_span_processor(BatchSpanProcessor(_otlp_exporter()))
-        elif name == "console":
-            # stdout carries the run's own output (--json): spans go to stderr
-            provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
-    trace.set_tracer_provider(provider)
-    log.info("OpenTelemetry: exporting spans with %s", ", ".join(names))
-    return provider
-
-
-def _otlp_exporter() -> Any:
-    protocol = (
-        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-        or "http/protobuf"
-    ).strip()
-    try:
-        if protocol == "http/protobuf":
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-            return OTLPSpanExporter()
-        if protocol == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
-                OTLPSpanExporter as GrpcExporter,
-            )
-
-            return GrpcExporter()
-    except ImportError as e:
-        raise ConfigError(
-            f"The OTLP exporter for protocol {protocol!r} is not installed ({e.name}): "
-            'pip install "agentorch[otel]" for http/protobuf, or '
-            "opentelemetry-exporter-otlp-proto-grpc for grpc."
-        ) from None
-    raise ConfigError(
-        f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r} is not supported: use http/protobuf or grpc."
-    )

@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 
 from agentorch._errors import AgentorchError, ConfigError, RunFailed
-from agentorch._otel import install_sdk_from_env
+from agentorch._otel_export import install_sdk_from_env
 from agentorch._refs import resolve_ref
 from agentorch._report_cli import load_prices
 from agentorch._team import Team
