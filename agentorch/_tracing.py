@@ -1,4 +1,5 @@
-"""LangSmith tracing: the metadata every run carries, and a guard against tracing without a key.
+"""Tracing: the metadata every run carries (LangSmith), a guard against LangSmith tracing without
+a key, and the OpenTelemetry handler attached when a tracer provider is installed (`_otel`).
 
 Tracing is LangChain's own: with `LANGSMITH_TRACING=true` and `LANGSMITH_API_KEY` set, every team
 run becomes one trace — the LangGraph graph at the root, its nodes below, and each model call
@@ -18,8 +19,10 @@ import os
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import ensure_config, merge_configs
 
 from agentorch._keys import RUN_ID_KEY, TEAM_KEY
+from agentorch._otel import otel_handler
 
 log = logging.getLogger("agentorch")
 
@@ -68,8 +71,18 @@ def ensure_tracing_usable() -> None:
 
 
 def trace_config(thread_id: str, run_id: str, team_name: str) -> RunnableConfig:
-    """The run config of a team run: its thread, and trace metadata every child run inherits."""
+    """The run config of a team run: its thread, trace metadata every child run inherits, and
+    the OpenTelemetry handler when a tracer provider is installed (none otherwise: no cost)."""
     metadata: dict[str, Any] = {TEAM_KEY: team_name}
     if run_id:
         metadata[RUN_ID_KEY] = run_id
-    return {"configurable": {"thread_id": thread_id}, "metadata": metadata}
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id}, "metadata": metadata}
+    handler = otel_handler()
+    if handler is not None:
+        # added to the callbacks of a runnable the team runs inside (if any), not replacing
+        # them: such a run stays nested in the caller's LangSmith trace
+        inherited = ensure_config().get("callbacks")
+        config["callbacks"] = merge_configs(
+            {"callbacks": inherited} if inherited else None, {"callbacks": [handler]}
+        )["callbacks"]
+    return config

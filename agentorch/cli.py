@@ -13,7 +13,8 @@ from typing import Any
 
 from rich.console import Console
 
-from agentorch._errors import AgentorchError, RunFailed
+from agentorch._errors import AgentorchError, ConfigError, RunFailed
+from agentorch._otel_export import install_sdk_from_env
 from agentorch._refs import resolve_ref
 from agentorch._report_cli import load_prices
 from agentorch._team import Team
@@ -170,7 +171,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    return int(args.func(args))
+    try:
+        tracing = install_sdk_from_env()  # OTLP export when the OTEL_* variables ask for it
+    except ConfigError as e:
+        print(f"Error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    finally:
+        if tracing is not None:
+            tracing.shutdown()  # flushes the spans still batched
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Workloads: dag (parallel DAG vs the critical-path bound and three baselines), overhead
 (orchestration time per sub-task), tokens (prompt tokens as prior work grows), scale (RSS and
 checkpoint bytes up to 1,000 sub-tasks), cascade (cost and wall time of a cheap-then-strong
-model cascade against strong and cheap models everywhere), memory (the memory layer's own
+model cascade against strong and cheap models everywhere), otel (runs with no tracer provider
+against runs traced by the OpenTelemetry SDK), memory (the memory layer's own
 benchmark, benchmarks/memory_bench.py) and evals (benchmarks/evals_bench.py, when present). No workload
 named: all of them. `--quick` runs small sizes (about a minute in all); it is what the tests run.
 
@@ -26,7 +27,7 @@ from typing import Any
 
 from benchmarks._common import RESULTS_DIR, machine_info, write_json
 
-OWN = ("dag", "overhead", "tokens", "scale", "cascade")
+OWN = ("dag", "overhead", "tokens", "scale", "cascade", "otel")
 EXTERNAL = {"memory": "benchmarks.memory_bench", "evals": "benchmarks.evals_bench"}
 USAGE = __doc__
 

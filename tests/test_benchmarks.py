@@ -47,7 +47,7 @@ def test_quick_benchmarks_write_tables_and_json(tmp_path: Path) -> None:
         assert title in proc.stdout
     everything = json.loads((tmp_path / "all.json").read_text())
     assert everything["quick"] is True
-    assert {"dag", "overhead", "tokens", "scale", "cascade", "memory", "evals"} <= set(
+    assert {"dag", "overhead", "tokens", "scale", "cascade", "otel", "memory", "evals"} <= set(
         everything["workloads"]
     )
     for name in ("dag", "overhead", "tokens", "scale"):
@@ -74,6 +74,9 @@ def test_quick_benchmarks_write_tables_and_json(tmp_path: Path) -> None:
     assert cascade[(0.3, "cascade")]["calls_strong"] == round(0.3 * 48)
     assert cascade[(0.1, "cascade")]["cost_vs_strong"] < cascade[(0.7, "cascade")]["cost_vs_strong"] < 1.0
     assert "Cascades: sweep of the hard share" in proc.stdout
+    otel = everything["workloads"]["otel"]
+    assert {r["run"] for r in otel["rows"]} == {"wave 20", "chain 20", "research demo"}
+    assert otel["spans"] > 0 and otel["check_us"] > 0
 
 
 @pytest.mark.timeout(300)
