@@ -136,8 +136,8 @@ def _agent_tool(t: BaseTool, server: str, connection: Mapping[str, Any]) -> Base
     async def call(**args: Any) -> str:
         try:
             content = await (_unless_gone(t.ainvoke(args), url) if url else t.ainvoke(args))
-        except ToolException:
-            raise
+        except ToolException as e:  # the server answered with an error (the adapter's own type)
+            raise ToolException(str(e)) from e
         except Exception as e:  # transport and session failures: an observation, not a crash
             raise ToolException(
                 f"MCP server `{server}` failed during the call: {describe_error(_root(e))}"

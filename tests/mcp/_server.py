@@ -1,12 +1,15 @@
 """A small MCP server for the tests, built with the `mcp` package's FastMCP.
 
-`python _server.py stdio` serves over stdio; `python _server.py http PORT` serves streamable
-HTTP on 127.0.0.1:PORT at /mcp. `crash` ends the server's process in the middle of the call."""
+`python _server.py stdio` serves over stdio; `python _server.py http PORT` serves streamable HTTP
+on 127.0.0.1:PORT at /mcp. Notes live as files in $NOTES_DIR, so a test sees what a call did.
+`crash` ends the server's process in the middle of the call."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
+from pathlib import Path
 
 from mcp.server.fastmcp import FastMCP
 
@@ -24,13 +27,20 @@ def lookup(topic: str) -> str:
 @server.tool()
 def delete_note(name: str) -> str:
     """Delete a stored note (destructive)."""
+    (Path(os.environ["NOTES_DIR"]) / name).unlink()
     return f"deleted note {name}"
+
+
+@server.tool()
+async def wait(seconds: float) -> str:
+    """Wait, then answer."""
+    await asyncio.sleep(seconds)
+    return "waited"
 
 
 @server.tool()
 def crash(reason: str) -> str:
     """Stop the server in the middle of the call."""
-    sys.stdout.flush()
     os._exit(3)
 
 
