@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from langgraph.types import RetryPolicy
 
 from agentorch import Agent, Team, mcp_server
@@ -60,7 +59,9 @@ async def test_a_team_served_over_http_answers_a_goal(tmp_path: Path) -> None:
     from mcp.client.streamable_http import streamable_http_client
 
     port = free_port()
-    proc = serve_http([*SERVE, "--http", "--port", str(port)], tmp_path / "serve.log", port, env=_env(), cwd=ROOT)
+    proc = serve_http(
+        [*SERVE, "--http", "--port", str(port)], tmp_path / "serve.log", port, env=_env(), cwd=ROOT
+    )
     try:
         async with (
             streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write, _),

@@ -56,7 +56,9 @@ async def test_an_agent_calls_its_mcp_tool_and_the_result_reaches_the_answer(fac
     assert "Lithium-metal anodes reach 400-500 Wh/kg." in result.answer
     [record] = result.results["t"].tool_calls
     assert record.name == "lookup" and record.args == {"topic": "lithium"}
-    assert record.executed and record.output == "Lithium-metal anodes reach 400-500 Wh/kg." and not record.error
+    assert (
+        record.executed and record.output == "Lithium-metal anodes reach 400-500 Wh/kg." and not record.error
+    )
 
 
 async def test_an_mcp_tool_the_agent_was_not_given_is_refused(facts: Facts, notes: Path) -> None:
