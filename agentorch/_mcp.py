@@ -139,6 +139,9 @@ def _agent_tool(t: BaseTool, server: str, connection: Mapping[str, Any]) -> Base
         except ToolException as e:  # the server answered with an error (the adapter's own type)
             raise ToolException(str(e)) from e
         except Exception as e:  # transport and session failures: an observation, not a crash
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # a timeout whose cleanup failed (anyio)
+                raise asyncio.CancelledError() from e
             raise ToolException(
                 f"MCP server `{server}` failed during the call: {describe_error(_root(e))}"
             ) from e
