@@ -26,6 +26,7 @@ from agentorch._events import (
     SubtaskFinished,
     SubtaskStarted,
 )
+from agentorch._mcp import TeamRunSummary, mcp_server, mcp_tools, mcp_tools_sync
 from agentorch._memory import Summarize, TeamMemory
 from agentorch._plan import plan_problems, ready_subtasks
 from agentorch._team import Team
@@ -85,10 +86,14 @@ __all__ = [
     "Summarize",
     "Team",
     "TeamMemory",
+    "TeamRunSummary",
     "TokenUsage",
     "ToolCallRecord",
     "Usage",
     "Verdict",
+    "mcp_server",
+    "mcp_tools",
+    "mcp_tools_sync",
     "plan_problems",
     "ready_subtasks",
     "requires_approval",

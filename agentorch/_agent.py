@@ -43,7 +43,7 @@ def tool(
     """
 
     def mark(t: BaseTool) -> BaseTool:
-        return _mark(t, requires_approval=requires_approval, timeout=timeout)
+        return mark_tool(t, requires_approval=requires_approval, timeout=timeout)
 
     if args and (callable(args[0]) or isinstance(args[0], BaseTool)) and not kwargs:
         return mark(_lc_tool(*args))
@@ -55,10 +55,11 @@ def tool(
 
 def requires_approval(t: BaseTool, timeout: float | None = None) -> BaseTool:
     """Mark an existing LangChain tool as needing a person's approval before each call."""
-    return _mark(t, requires_approval=True, timeout=timeout)
+    return mark_tool(t, requires_approval=True, timeout=timeout)
 
 
-def _mark(t: BaseTool, *, requires_approval: bool, timeout: float | None) -> BaseTool:
+def mark_tool(t: BaseTool, *, requires_approval: bool, timeout: float | None) -> BaseTool:
+    """Set agentorch's approval and timeout marks on `t` (kept beside its other metadata)."""
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
     ):

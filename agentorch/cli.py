@@ -21,13 +21,13 @@ from agentorch._team import Team
 from agentorch._types import RunResult
 from agentorch._view import JsonView, LiveView, PlainView, usage_table
 
-__all__ = ["main", "load_team"]
+__all__ = ["main", "load_team", "need_model"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # modules that add sub-commands: each has `register(subparsers) -> None`; a command's handler
 # returns the exit code. Listed here, not discovered, so `--help` is the same everywhere.
-_COMMAND_MODULES = ("agentorch.evals._cli", "agentorch._report_cli")
+_COMMAND_MODULES = ("agentorch.evals._cli", "agentorch._report_cli", "agentorch._mcp")
 
 
 def load_team(spec: str) -> Team:
@@ -92,18 +92,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return _watch(team, args.goal or DEMO_GOAL, args)
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def need_model(command: str = "run") -> bool:
+    """Whether a model is configured in the environment; if not, say on stderr what to set."""
     from agentorch.llms import model_configured
 
-    scripted = os.environ.get("AGENTORCH_MODEL", "").strip().lower() == "scripted"
-    if not (scripted or model_configured()):
-        print(
-            "agentorch run needs a model. Set OPENAI_API_KEY (and optionally AGENTORCH_MODEL, "
-            "default gpt-4o-mini) for OpenAI, or OPENAI_BASE_URL=http://127.0.0.1:8000/v1 and "
-            "AGENTORCH_MODEL=<model name> for a local OpenAI-compatible server (vLLM, Ollama, "
-            "llama.cpp). AGENTORCH_MODEL=scripted runs the offline demo model.",
-            file=sys.stderr,
-        )
+    if os.environ.get("AGENTORCH_MODEL", "").strip().lower() == "scripted" or model_configured():
+        return True
+    print(
+        f"agentorch {command} needs a model. Set OPENAI_API_KEY (and optionally AGENTORCH_MODEL, "
+        "default gpt-4o-mini) for OpenAI, or OPENAI_BASE_URL=http://127.0.0.1:8000/v1 and "
+        "AGENTORCH_MODEL=<model name> for a local OpenAI-compatible server (vLLM, Ollama, "
+        "llama.cpp). AGENTORCH_MODEL=scripted runs the offline demo model.",
+        file=sys.stderr,
+    )
+    return False
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    if not need_model():
         return EXIT_USAGE
     try:
         team = load_team(args.team)
