@@ -14,10 +14,12 @@ import os
 import shlex
 import sys
 import uuid
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rich.console import Console
 from rich.table import Table
 
@@ -44,10 +46,12 @@ _COMMAND_MODULES = ("agentorch.evals._cli", "agentorch._report_cli")
 
 
 def load_team(spec: str) -> Team:
-    """Load a `Team` from `path/to/file.py[:attr]` or `package.module[:attr]` (attr: `team`)."""
+    """Load a `Team` from `path/to/file.py[:attr]` or `package.module[:attr]` (attr: `team`).
+
+    A file is executed on every call, so each command gets a team of its own."""
     target, _, attr = spec.partition(":")
     try:
-        team = resolve_ref(f"{target}:{attr or 'team'}", base=Path.cwd())
+        team = resolve_ref(f"{target}:{attr or 'team'}", base=Path.cwd(), fresh=True)
     except LookupError as e:
         raise AgentorchError(f"Cannot load the team `{spec}`: {e}") from None
     if not isinstance(team, Team):
@@ -56,6 +60,28 @@ def load_team(spec: str) -> Team:
             "point --team at a module that defines `team = Team(...)`."
         )
     return team
+
+
+# Teams the command gave a checkpoint file or plan approval. It sets them on a team that has
+# not run yet (Team compiles its graph, with its saver, on the first run); a team object it
+# already set up once in this process (a module's team, run twice through `main`) is refused.
+_SET_UP: weakref.WeakSet[Team] = weakref.WeakSet()
+
+
+def _set_up(team: Team, checkpointer: AsyncSqliteSaver | None, approve_plan: bool) -> None:
+    if checkpointer is None and not approve_plan:
+        return
+    if team in _SET_UP:
+        raise ConfigError(
+            "This team object was already run by the command in this process, so it cannot take "
+            "another checkpoint file; name a team file (`--team path/to/team.py`), which is "
+            "loaded afresh for every command."
+        )
+    _SET_UP.add(team)
+    if checkpointer is not None:
+        team.checkpointer = checkpointer
+    if approve_plan:
+        team.approve_plan = True
 
 
 def _team_ref(spec: str) -> str:
@@ -88,9 +114,6 @@ def _build(origin: Origin) -> Team:
         team = build_team(demo_model(latency=float(origin.options.get("latency", 0.3))))
     else:
         team = load_team(origin.team)
-    if origin.options.get("approve_plan"):
-        # a team the command just loaded has not run, so it compiles with these settings
-        team.approve_plan = True
     return team
 
 
@@ -108,7 +131,9 @@ class _Session:
     def __init__(self, team: Team, thread_id: str, args: argparse.Namespace, prices: Any) -> None:
         self.team, self.thread_id, self.args, self.prices = team, thread_id, args, prices
         self.console = Console(stderr=bool(args.json))
-        self.asker = Console(stderr=True)  # prompts and hints: visible even when stdout is piped
+        self.asker = Console(
+            stderr=True, soft_wrap=True, highlight=False
+        )  # prompts and hints: visible even when stdout is piped
         self.checkpoints: str | None = getattr(args, "checkpoints", None)
         self.by = args.by or _default_approver()
 
@@ -158,6 +183,8 @@ class _Session:
             if answers is None:
                 _save(result, self.args.save, self.console)
                 return EXIT_WAITING
+            if isinstance(view, LiveView):
+                view.board.notes.append(f"answered {len(answers)} approval(s); resuming")
             events = iterate_sync(self.team.aresume_stream(tid, decisions=answers))
         _save(result, self.args.save, self.console)
         if not self.args.json:
@@ -168,7 +195,7 @@ class _Session:
         return f"agentorch resume {shlex.quote(self.thread_id)} --checkpoints {shlex.quote(str(self.checkpoints))}"
 
 
-def _error(args: argparse.Namespace, message: str) -> int:
+def _error(message: str) -> int:
     Console(stderr=True).print(f"Error: {message}", style="red", markup=False, soft_wrap=True)
     return EXIT_USAGE
 
@@ -179,23 +206,26 @@ def _start(origin: Origin, goal: str, args: argparse.Namespace) -> int:
         prices = load_prices(args.prices) if args.prices else None
         team = _build(origin)
     except AgentorchError as e:
-        return _error(args, str(e))
+        return _error(str(e))
     thread_id = args.thread_id or uuid.uuid4().hex
     with contextlib.ExitStack() as stack:
+        saver = None
         if args.checkpoints:
             try:
                 saver = stack.enter_context(open_checkpoints(args.checkpoints, create=True))
             except ConfigError as e:
-                return _error(args, str(e))
+                return _error(str(e))
             if run_sync(thread_status(saver, thread_id)) is not None:
                 return _error(
-                    args,
                     f"thread {thread_id!r} already holds a run in `{args.checkpoints}`: "
                     f"`agentorch resume {thread_id} --checkpoints {args.checkpoints}` continues it, "
                     "or leave out --thread-id for a new one.",
                 )
             save_origin(args.checkpoints, thread_id, origin)
-            team.checkpointer = saver  # before the team's first run, which compiles with it
+        try:
+            _set_up(team, saver, bool(origin.options.get("approve_plan")))
+        except ConfigError as e:
+            return _error(str(e))
         session = _Session(team, thread_id, args, prices)
         session.asker.print(
             f"thread {thread_id}" + (f" · checkpoints {args.checkpoints}" if args.checkpoints else ""),
@@ -248,7 +278,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
             if origin.command == "run" and (missing := _missing_model()):
                 raise ConfigError(missing)
             team = _build(origin)
-            team.checkpointer = saver  # before the team's first run, which compiles with it
+            _set_up(team, saver, bool(origin.options.get("approve_plan")))
             session = _Session(team, tid, args, prices)
             decisions: dict[str, Any] | None = None
             if status == "interrupted":
@@ -275,7 +305,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
                 _show_so_far(view, team.result(tid))
             return session.follow(iterate_sync(team.aresume_stream(tid, decisions=decisions)), view)
     except AgentorchError as e:
-        return _error(args, str(e))
+        return _error(str(e))
 
 
 def _show_so_far(view: LiveView, result: RunResult) -> None:
@@ -303,7 +333,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
         with open_checkpoints(args.checkpoints, create=False) as saver:
             rows = run_sync(list_runs(saver, args.checkpoints))
     except AgentorchError as e:
-        return _error(args, str(e))
+        return _error(str(e))
     if args.json:
         for r in rows:
             print(json.dumps({**dataclasses.asdict(r), "updated": r.updated.isoformat()}, ensure_ascii=False))
