@@ -48,7 +48,9 @@ def _logged(what: str, respond: Any) -> Any:
 
 
 def _findings(messages: list[BaseMessage]) -> str:
-    return "Report: " + "; ".join(sorted(set(re.findall(r"(?:Finding|Outcome) \w+: [^<\n]+", _human(messages)))))
+    return "Report: " + "; ".join(
+        sorted(set(re.findall(r"(?:Finding|Outcome) \w+: [^<\n]+", _human(messages))))
+    )
 
 
 def _synthesize(messages: list[BaseMessage]) -> str:
@@ -92,8 +94,16 @@ parallel = Team(
                 "planner",
                 lambda m: {
                     "subtasks": [
-                        *({"id": t, "description": f"Research {t}", "agent": "researcher"} for t in FETCH_SECONDS),
-                        {"id": "e", "description": "Report", "agent": "writer", "depends_on": list(FETCH_SECONDS)},
+                        *(
+                            {"id": t, "description": f"Research {t}", "agent": "researcher"}
+                            for t in FETCH_SECONDS
+                        ),
+                        {
+                            "id": "e",
+                            "description": "Report",
+                            "agent": "writer",
+                            "depends_on": list(FETCH_SECONDS),
+                        },
                     ]
                 },
             ),

@@ -60,7 +60,7 @@ def test_run_with_a_bad_team_spec_is_a_usage_error(capsys, monkeypatch) -> None:
     assert "does not exist" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["run"], ["eval"], ["report"]])
+@pytest.mark.parametrize("command", [[], ["demo"], ["run"], ["resume"], ["runs"], ["eval"], ["report"]])
 def test_every_command_has_help(command: list[str]) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "agentorch", *command, "--help"],

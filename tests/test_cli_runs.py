@@ -45,7 +45,10 @@ def _runs(db: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, dict]:
 
 def _waiting_ids(stderr: str) -> dict[str, str]:
     """table -> the short approval id the pause message shows for its tool call."""
-    return dict((t, i) for i, t in re.findall(r"^\s+(\w{8})\s+tool delete_records\(\{\"table\": \"(\w+)\"\}\)", stderr, re.M))
+    return dict(
+        (t, i)
+        for i, t in re.findall(r"^\s+(\w{8})\s+tool delete_records\(\{\"table\": \"(\w+)\"\}\)", stderr, re.M)
+    )
 
 
 # -- in process: pause, flags, listing --------------------------------------------------------
@@ -64,7 +67,12 @@ def test_a_paused_run_says_how_to_resume_and_flags_decide_each_approval(
     assert set(ids) == {"stale_x", "stale_y"}
 
     listed = _runs(db, capsys)["g1"]
-    assert (listed["goal"], listed["status"], listed["waiting"], listed["rounds"]) == ("Clean up", "interrupted", 2, 1)
+    assert (listed["goal"], listed["status"], listed["waiting"], listed["rounds"]) == (
+        "Clean up",
+        "interrupted",
+        2,
+        1,
+    )
     assert listed["team"] == f"gated (run {TEAM}:gated)"
 
     # wrong answers are refused and the run keeps waiting
@@ -81,7 +89,19 @@ def test_a_paused_run_says_how_to_resume_and_flags_decide_each_approval(
     assert main([*run, "--plain"]) == EXIT_USAGE
     assert "agentorch resume g1" in capsys.readouterr().err
 
-    code = main([*resume, "--edit", ids["stale_x"], '{"table": "edited"}', "--deny", "--by", "bob", "--save", str(record)])
+    code = main(
+        [
+            *resume,
+            "--edit",
+            ids["stale_x"],
+            '{"table": "edited"}',
+            "--deny",
+            "--by",
+            "bob",
+            "--save",
+            str(record),
+        ]
+    )
     assert code == EXIT_OK
     out = capsys.readouterr().out
     assert "final status=completed" in out and "plan_created" not in out  # only what is new
@@ -108,13 +128,22 @@ def test_plan_approval_from_flags_with_an_edited_plan_file(
     resume = ["resume", "p", "--checkpoints", str(db), "--plain"]
     assert main([*resume, "--edit", plan_id, f"@{plan}"]) == EXIT_USAGE
     assert "unknown agent" in capsys.readouterr().err.lower()
-    plan.write_text(json.dumps({"subtasks": [{"id": "a", "description": "Research a", "agent": "researcher"}]}))
+    plan.write_text(
+        json.dumps({"subtasks": [{"id": "a", "description": "Research a", "agent": "researcher"}]})
+    )
     assert main([*resume, "--edit", plan_id, f"@{plan}"]) == EXIT_OK
     assert "final status=completed\nReport: Finding a: notes-a\n" in capsys.readouterr().out
-    assert {ln[1] for ln in _lines(log) if ln[0] == "model"} == {"planner", "researcher:a", "critic", "synthesizer"}
+    assert {ln[1] for ln in _lines(log) if ln[0] == "model"} == {
+        "planner",
+        "researcher:a",
+        "critic",
+        "synthesizer",
+    }
 
 
-def test_a_denied_plan_ends_the_run_rejected(tmp_path: Path, log: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_denied_plan_ends_the_run_rejected(
+    tmp_path: Path, log: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "runs.sqlite"
     run = ["run", "Report", "--team", f"{TEAM}:parallel", "--checkpoints", str(db), "--thread", "p"]
     assert main([*run, "--approve-plan", "--plain", "--no-input"]) == EXIT_WAITING
@@ -124,7 +153,9 @@ def test_a_denied_plan_ends_the_run_rejected(tmp_path: Path, log: Path, capsys: 
     assert [ln[1] for ln in _lines(log)] == ["planner"]
 
 
-def test_resume_and_runs_say_what_is_wrong(tmp_path: Path, log: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_resume_and_runs_say_what_is_wrong(
+    tmp_path: Path, log: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = tmp_path / "nothing.sqlite"
     assert main(["runs", "--checkpoints", str(missing)]) == EXIT_USAGE
     assert "No checkpoint file" in capsys.readouterr().err and not missing.exists()
@@ -133,7 +164,9 @@ def test_resume_and_runs_say_what_is_wrong(tmp_path: Path, log: Path, capsys: py
     assert main(["runs", "--checkpoints", str(junk)]) == EXIT_USAGE
     assert "is not a usable SQLite checkpoint file" in capsys.readouterr().err
     db = tmp_path / "runs.sqlite"
-    assert main(["run", "Report", "--team", f"{TEAM}:parallel", "--checkpoints", str(db), "--plain"]) == EXIT_OK
+    assert (
+        main(["run", "Report", "--team", f"{TEAM}:parallel", "--checkpoints", str(db), "--plain"]) == EXIT_OK
+    )
     assert main(["resume", "nope", "--checkpoints", str(db)]) == EXIT_USAGE
     assert f"`agentorch runs --checkpoints {db}` lists them" in capsys.readouterr().err
 
@@ -160,7 +193,10 @@ def test_runs_lists_threads_started_from_python_and_resume_needs_their_team(
     assert (listed["goal"], listed["status"], listed["team"]) == ("Clean from Python", "interrupted", "gated")
     assert main(["resume", "py", "--checkpoints", str(db), "--approve"]) == EXIT_USAGE
     assert "pass `--team path/to/team.py[:attr]`" in capsys.readouterr().err
-    assert main(["resume", "py", "--checkpoints", str(db), "--team", f"{TEAM}:gated", "--approve", "--plain"]) == 0
+    assert (
+        main(["resume", "py", "--checkpoints", str(db), "--team", f"{TEAM}:gated", "--approve", "--plain"])
+        == 0
+    )
     assert sorted(ln[1] for ln in _lines(log) if ln[0] == "tool-run") == ["stale_x", "stale_y"]
 
 
@@ -178,7 +214,9 @@ def test_a_run_killed_mid_flight_resumes_without_redoing_finished_subtasks(
 ) -> None:
     db = tmp_path / "runs.sqlite"
     first = subprocess.Popen(
-        _cli("run", "Report on three topics", "--team", f"{TEAM}:parallel", "--checkpoints", str(db), "--plain"),
+        _cli(
+            "run", "Report on three topics", "--team", f"{TEAM}:parallel", "--checkpoints", str(db), "--plain"
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -199,7 +237,10 @@ def test_a_run_killed_mid_flight_resumes_without_redoing_finished_subtasks(
 
     assert _runs(db, capsys)[thread]["status"] == "unfinished"
     second = subprocess.run(
-        _cli("resume", thread, "--checkpoints", str(db), "--plain"), capture_output=True, text=True, timeout=60
+        _cli("resume", thread, "--checkpoints", str(db), "--plain"),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert second.returncode == 0, second.stderr
     assert f"final status=completed\n{REPORT}\n" in second.stdout
@@ -224,7 +265,12 @@ def _terminal(*args: str, env: dict[str, str] | None = None):  # -> pexpect.spaw
         if env is None or var not in env:
             full.pop(var, None)
     return pexpect.spawn(
-        sys.executable, ["-m", "agentorch", *args], env=full, encoding="utf-8", timeout=60, dimensions=(50, 120)
+        sys.executable,
+        ["-m", "agentorch", *args],
+        env=full,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 120),
     )
 
 
@@ -276,7 +322,16 @@ def test_a_plan_is_edited_in_the_editor_at_a_terminal(tmp_path: Path, log: Path)
         "plan['subtasks'] = plan['subtasks'][:1]\n"
         "json.dump(plan, open(sys.argv[1], 'w'))\n"
     )
-    run = ("run", "Report", "--team", f"{TEAM}:parallel", "--approve-plan", "--checkpoints", str(db), "--plain")
+    run = (
+        "run",
+        "Report",
+        "--team",
+        f"{TEAM}:parallel",
+        "--approve-plan",
+        "--checkpoints",
+        str(db),
+        "--plain",
+    )
     term = _terminal(*run, env={"EDITOR": f"{sys.executable} {editor}"})
     term.expect(r"Approve the plan\?")
     term.expect(r"\? ")
@@ -286,14 +341,21 @@ def test_a_plan_is_edited_in_the_editor_at_a_terminal(tmp_path: Path, log: Path)
     term.expect(pexpect_eof())
     term.close()
     assert term.exitstatus == 0
-    assert {ln[1] for ln in _lines(log) if ln[0] == "model"} == {"planner", "researcher:a", "critic", "synthesizer"}
+    assert {ln[1] for ln in _lines(log) if ln[0] == "model"} == {
+        "planner",
+        "researcher:a",
+        "critic",
+        "synthesizer",
+    }
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_quitting_at_the_prompt_leaves_the_run_waiting_for_resume(tmp_path: Path, log: Path) -> None:
     db = tmp_path / "runs.sqlite"
-    term = _terminal("run", "Clean up", "--team", f"{TEAM}:gated", "--checkpoints", str(db), "--thread", "q", "--plain")
+    term = _terminal(
+        "run", "Clean up", "--team", f"{TEAM}:gated", "--checkpoints", str(db), "--thread", "q", "--plain"
+    )
     term.expect(r"\(1 of 2\)")
     term.expect(r"\? ")
     term.sendline("q")
@@ -314,6 +376,29 @@ def test_quitting_at_the_prompt_leaves_the_run_waiting_for_resume(tmp_path: Path
     assert sorted(ln[1] for ln in _lines(log) if ln[0] == "tool-run") == ["stale_x", "stale_y"]
     # without a terminal and without flags, resume only says what waits: nothing to answer now
     again = subprocess.run(
-        _cli("resume", "q", "--checkpoints", str(db)), capture_output=True, text=True, stdin=subprocess.DEVNULL
+        _cli("resume", "q", "--checkpoints", str(db)),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     assert again.returncode == EXIT_USAGE and "has already finished" in again.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_the_readme_command_line_example_runs_as_written(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Command line") : readme.index("## Seeing the team work")]
+    lines = re.findall(r"```bash\n(.*?)```", section, re.S)[0].strip().splitlines()
+    outcomes = []
+    for line in lines:
+        words = line.split()
+        assert words[0] == "agentorch"
+        done = subprocess.run(
+            _cli(*words[1:]), cwd=tmp_path, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60
+        )
+        outcomes.append((done.returncode, done.stdout, done.stderr))
+    assert [code for code, _, _ in outcomes] == [EXIT_WAITING, EXIT_OK, EXIT_OK], outcomes
+    assert "agentorch resume brief-1 --checkpoints runs.sqlite --approve" in outcomes[0][2]
+    assert re.search(r"brief-1 +│ interrupted", outcomes[1][1])
+    assert "final status=completed" in outcomes[2][1] and "Risks:" in outcomes[2][1]
