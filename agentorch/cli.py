@@ -39,6 +39,7 @@ __all__ = ["main", "load_team", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_WA
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_WAITING = 3
 """The run waits for a person's approval (and nobody could be asked): `agentorch resume` it."""
+EXIT_STOPPED = 130  # Ctrl-C, as shells report SIGINT
 
 # modules that add sub-commands: each has `register(subparsers) -> None`; a command's handler
 # returns the exit code. Listed here, not discovered, so `--help` is the same everywhere.
@@ -177,6 +178,10 @@ class _Session:
             except AgentorchError as e:
                 self.console.print(f"Error: {e}", style="red", markup=False, soft_wrap=True)
                 return EXIT_FAILED
+            except KeyboardInterrupt:
+                hint = f"continue with: {self.resume_command()}" if self.checkpoints else "nothing was kept"
+                self.asker.print(f"Stopped ({hint}).", markup=False)
+                return EXIT_STOPPED
             if result.status != "interrupted":
                 break
             answers = self.ask(result.interrupts)

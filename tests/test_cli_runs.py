@@ -116,6 +116,14 @@ def test_a_paused_run_says_how_to_resume_and_flags_decide_each_approval(
     assert "has already finished (status completed)" in capsys.readouterr().err
 
 
+def test_without_a_checkpoint_file_a_pause_says_nothing_was_kept(
+    log: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "Clean up", "--team", f"{TEAM}:gated", "--plain", "--no-input"]) == EXIT_WAITING
+    err = capsys.readouterr().err
+    assert "checkpoints are in memory and end with this process" in err and "agentorch resume" not in err
+
+
 def test_plan_approval_from_flags_with_an_edited_plan_file(
     tmp_path: Path, log: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -302,7 +310,10 @@ def test_a_terminal_asks_about_each_waiting_tool_call_one_by_one(tmp_path: Path,
     term.close()
     assert term.exitstatus == 0
     assert sorted(tables) == ["x", "y"]
-    assert [ln[1] for ln in _lines(log) if ln[0] == "tool-run"] == [f"stale_{tables[0]}", "edited"]
+    # the first call ran as asked, the second with the edited arguments (in parallel: any order)
+    assert sorted(ln[1] for ln in _lines(log) if ln[0] == "tool-run") == sorted(
+        [f"stale_{tables[0]}", "edited"]
+    )
 
 
 def pexpect_eof():  # the EOF pattern, imported lazily like pexpect itself
@@ -351,6 +362,29 @@ def test_a_plan_is_edited_in_the_editor_at_a_terminal(tmp_path: Path, log: Path)
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
+def test_ctrl_c_stops_the_run_and_says_how_to_resume_it(tmp_path: Path, log: Path) -> None:
+    db = tmp_path / "runs.sqlite"
+    term = _terminal(
+        "run", "Report", "--team", f"{TEAM}:parallel", "--checkpoints", str(db), "--thread", "c", "--plain"
+    )
+    term.expect("finished a ")
+    time.sleep(0.2)  # a's checkpoint write lands (saved in the background)
+    term.sendintr()
+    term.expect(f"Stopped \\(continue with: agentorch resume c --checkpoints {db}\\)")
+    term.expect(pexpect_eof())
+    term.close()
+    assert term.exitstatus == 130
+    pid1 = _lines(log)[0][-1]
+    done = subprocess.run(
+        _cli("resume", "c", "--checkpoints", str(db), "--plain"), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"final status=completed\n{REPORT}\n" in done.stdout
+    assert not [ln for ln in _lines(log) if ln[-1] != pid1 and ln[1] in ("researcher:a", "a")]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
 def test_quitting_at_the_prompt_leaves_the_run_waiting_for_resume(tmp_path: Path, log: Path) -> None:
     db = tmp_path / "runs.sqlite"
     term = _terminal(
@@ -395,7 +429,12 @@ def test_the_readme_command_line_example_runs_as_written(tmp_path: Path) -> None
         words = line.split()
         assert words[0] == "agentorch"
         done = subprocess.run(
-            _cli(*words[1:]), cwd=tmp_path, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60
+            _cli(*words[1:]),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
         )
         outcomes.append((done.returncode, done.stdout, done.stderr))
     assert [code for code, _, _ in outcomes] == [EXIT_WAITING, EXIT_OK, EXIT_OK], outcomes
