@@ -55,7 +55,9 @@ class RunRow:
     """Approvals the run waits for."""
     updated: datetime
     team: str
-    """The team's name, and how the command started it when it did."""
+    """The team's name."""
+    started_by: str
+    """How the command started it (`run <team ref>`, `demo`), or "" (from Python)."""
 
 
 @contextlib.contextmanager
@@ -147,9 +149,7 @@ async def list_runs(saver: AsyncSqliteSaver, path: str | Path) -> list[RunRow]:
         values = latest.checkpoint.get("channel_values", {})
         status, waiting = _status(latest)
         origin = load_origin(path, tid)
-        team = str(latest.metadata.get("agentorch_team", ""))
-        if origin is not None:
-            team += f" ({origin.command}" + (f" {origin.team}" if origin.team else "") + ")"
+        started_by = f"{origin.command} {origin.team}".strip() if origin is not None else ""
         rows.append(
             RunRow(
                 thread_id=tid,
@@ -158,7 +158,8 @@ async def list_runs(saver: AsyncSqliteSaver, path: str | Path) -> list[RunRow]:
                 rounds=int(values.get("round", 0) or 0),
                 waiting=waiting,
                 updated=datetime.fromisoformat(latest.checkpoint["ts"]),
-                team=team,
+                team=str(latest.metadata.get("agentorch_team", "")),
+                started_by=started_by,
             )
         )
     return sorted(rows, key=lambda r: r.updated, reverse=True)

@@ -344,12 +344,14 @@ def _cmd_runs(args: argparse.Namespace) -> int:
             print(json.dumps({**dataclasses.asdict(r), "updated": r.updated.isoformat()}, ensure_ascii=False))
         return EXIT_OK
     table = Table(title=f"{len(rows)} runs in {args.checkpoints}")
-    for col in ("thread", "status", "rounds", "updated", "goal", "team"):
-        table.add_column(col, overflow="fold")
+    for col in ("thread", "status", "rounds", "updated", "goal"):
+        table.add_column(col, overflow="fold", justify="right" if col == "rounds" else "left")
+    table.add_column("team")
     for r in rows:
         status = r.status + (f" ({r.waiting} waiting)" if r.waiting else "")
         updated = r.updated.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(r.thread_id, status, str(r.rounds), updated, r.goal, r.team)
+        goal = r.goal if len(r.goal) <= 40 else r.goal[:39] + "…"
+        table.add_row(r.thread_id, status, str(r.rounds), updated, goal, r.team)
     Console().print(table)
     return EXIT_OK
 

@@ -73,7 +73,7 @@ def test_a_paused_run_says_how_to_resume_and_flags_decide_each_approval(
         2,
         1,
     )
-    assert listed["team"] == f"gated (run {TEAM}:gated)"
+    assert (listed["team"], listed["started_by"]) == ("gated", f"run {TEAM}:gated")
 
     # wrong answers are refused and the run keeps waiting
     resume = ["resume", "g1", "--checkpoints", str(db), "--plain", "--no-input"]
@@ -199,6 +199,7 @@ def test_runs_lists_threads_started_from_python_and_resume_needs_their_team(
     assert asyncio.run(start()) == "interrupted"
     listed = _runs(db, capsys)["py"]
     assert (listed["goal"], listed["status"], listed["team"]) == ("Clean from Python", "interrupted", "gated")
+    assert listed["started_by"] == ""
     assert main(["resume", "py", "--checkpoints", str(db), "--approve"]) == EXIT_USAGE
     assert "pass `--team path/to/team.py[:attr]`" in capsys.readouterr().err
     assert (
