@@ -15,9 +15,10 @@ from typing import Any
 __all__ = ["resolve_ref"]
 
 
-def resolve_ref(ref: str, *, base: Path | None = None) -> Any:
+def resolve_ref(ref: str, *, base: Path | None = None, fresh: bool = False) -> Any:
     """The object `ref` names: `package.module:attr` or `path/to/file.py:attr` (relative to
-    `base`). Raises `LookupError` (message says what to change) when it cannot be found."""
+    `base`). Raises `LookupError` (message says what to change) when it cannot be found.
+    A file is loaded once per process, or, with `fresh`, again (replacing the earlier load)."""
     if not isinstance(ref, str) or ":" not in ref:
         raise LookupError(f"{ref!r} is not a reference; write `package.module:attr` or `file.py:attr`.")
     target, _, attr = ref.rpartition(":")
@@ -30,7 +31,7 @@ def resolve_ref(ref: str, *, base: Path | None = None) -> Any:
             raise LookupError(f"cannot import module `{target}`: {e}") from None
         except AttributeError:
             raise LookupError(f"`{target}` has no attribute `{attr}`.") from None
-    obj: Any = _load_file(target, base)
+    obj: Any = _load_file(target, base, fresh)
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise LookupError(f"`{target}` has no attribute `{attr}`.")
@@ -38,7 +39,7 @@ def resolve_ref(ref: str, *, base: Path | None = None) -> Any:
     return obj
 
 
-def _load_file(target: str, base: Path | None) -> Any:
+def _load_file(target: str, base: Path | None, fresh: bool) -> Any:
     path = Path(target)
     if not path.is_absolute() and base is not None:
         path = base / path
@@ -46,7 +47,7 @@ def _load_file(target: str, base: Path | None) -> Any:
     if not path.is_file():
         raise LookupError(f"file `{path}` does not exist.")
     name = "agentorch_eval_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
-    if name in sys.modules:
+    if name in sys.modules and not fresh:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -56,6 +57,6 @@ def _load_file(target: str, base: Path | None) -> Any:
     try:
         spec.loader.exec_module(module)
     except Exception as e:
-        del sys.modules[name]
+        sys.modules.pop(name, None)
         raise LookupError(f"importing `{path}` failed: {type(e).__name__}: {e}") from None
     return module

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
@@ -51,6 +52,10 @@ class _LoopThread:
         except BaseException:
             if tasks and not tasks[0].done():  # Ctrl-C in the caller: stop the work too
                 self.loop.call_soon_threadsafe(tasks[0].cancel)
+                # ... and let it unwind first: the caller's clean-up (closing the async
+                # generator it was pulling from) fails while that generator still runs
+                with contextlib.suppress(BaseException):
+                    result.result(timeout=30)
             raise
 
     def close(self) -> None:

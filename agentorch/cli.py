@@ -1,29 +1,46 @@
-"""The `agentorch` command line: demo, run (and more commands as they are registered)."""
+"""The `agentorch` command line: demo, run, resume, runs (and more commands as they are
+registered)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import getpass
 import importlib
+import json
 import logging
 import os
+import shlex
 import sys
 import uuid
+import weakref
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rich.console import Console
+from rich.table import Table
 
+from agentorch._cli_approvals import ALL, ask, from_flags, show_waiting
+from agentorch._cli_store import Origin, list_runs, load_origin, open_checkpoints, save_origin, thread_status
 from agentorch._errors import AgentorchError, ConfigError, RunFailed
+from agentorch._events import Event, PlanCreated, SubtaskFinished
 from agentorch._otel_export import install_sdk_from_env
 from agentorch._refs import resolve_ref
 from agentorch._report_cli import load_prices
+from agentorch._sync import iterate_sync, run_sync
 from agentorch._team import Team
-from agentorch._types import RunResult
+from agentorch._types import PendingInterrupt, RunResult
 from agentorch._view import JsonView, LiveView, PlainView, usage_table
 
-__all__ = ["main", "load_team", "need_model"]
+__all__ = ["main", "load_team", "need_model", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_WAITING"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_WAITING = 3
+"""The run waits for a person's approval (and nobody could be asked): `agentorch resume` it."""
+EXIT_STOPPED = 130  # Ctrl-C, as shells report SIGINT
 
 # modules that add sub-commands: each has `register(subparsers) -> None`; a command's handler
 # returns the exit code. Listed here, not discovered, so `--help` is the same everywhere.
@@ -31,10 +48,12 @@ _COMMAND_MODULES = ("agentorch.evals._cli", "agentorch._report_cli", "agentorch.
 
 
 def load_team(spec: str) -> Team:
-    """Load a `Team` from `path/to/file.py[:attr]` or `package.module[:attr]` (attr: `team`)."""
+    """Load a `Team` from `path/to/file.py[:attr]` or `package.module[:attr]` (attr: `team`).
+
+    A file is executed on every call, so each command gets a team of its own."""
     target, _, attr = spec.partition(":")
     try:
-        team = resolve_ref(f"{target}:{attr or 'team'}", base=Path.cwd())
+        team = resolve_ref(f"{target}:{attr or 'team'}", base=Path.cwd(), fresh=True)
     except LookupError as e:
         raise AgentorchError(f"Cannot load the team `{spec}`: {e}") from None
     if not isinstance(team, Team):
@@ -45,38 +64,297 @@ def load_team(spec: str) -> Team:
     return team
 
 
-def _watch(team: Team, goal: str, args: argparse.Namespace) -> int:
-    thread_id = args.thread_id or uuid.uuid4().hex
-    console = Console(stderr=bool(args.json))
+# Teams the command gave a checkpoint file or plan approval. It sets them on a team that has
+# not run yet (Team compiles its graph, with its saver, on the first run); a team object it
+# already set up once in this process (a module's team, run twice through `main`) is refused.
+_SET_UP: weakref.WeakSet[Team] = weakref.WeakSet()
+
+
+def _set_up(team: Team, checkpointer: AsyncSqliteSaver | None, approve_plan: bool) -> None:
+    if checkpointer is None and not approve_plan:
+        return
+    if team in _SET_UP:
+        raise ConfigError(
+            "This team object was already run by the command in this process, so it cannot take "
+            "another checkpoint file; name a team file (`--team path/to/team.py`), which is "
+            "loaded afresh for every command."
+        )
+    _SET_UP.add(team)
+    if checkpointer is not None:
+        team.checkpointer = checkpointer
+    if approve_plan:
+        team.approve_plan = True
+
+
+def _team_ref(spec: str) -> str:
+    """`spec` with a file path made absolute, so `resume` finds the file from anywhere."""
+    target, sep, attr = spec.partition(":")
+    if target.endswith(".py"):
+        target = str(Path(target).resolve())
+    return target + sep + attr
+
+
+def _missing_model(command: str = "run") -> str | None:
+    """What to set when no model can be built from the environment (None: one can)."""
+    from agentorch.llms import model_configured
+
+    if os.environ.get("AGENTORCH_MODEL", "").strip().lower() == "scripted" or model_configured():
+        return None
+    return (
+        f"agentorch {command} needs a model. Set OPENAI_API_KEY (and optionally AGENTORCH_MODEL, "
+        "default gpt-4o-mini) for OpenAI, or OPENAI_BASE_URL=http://127.0.0.1:8000/v1 and "
+        "AGENTORCH_MODEL=<model name> for a local OpenAI-compatible server (vLLM, Ollama, "
+        "llama.cpp). AGENTORCH_MODEL=scripted runs the offline demo model."
+    )
+
+
+def _build(origin: Origin) -> Team:
+    """The team a command starts (or resumes) from its origin."""
+    if origin.command == "demo":
+        from agentorch.graphs.research import build_team, demo_model
+
+        team = build_team(demo_model(latency=float(origin.options.get("latency", 0.3))))
+    else:
+        team = load_team(origin.team)
+    return team
+
+
+def _default_approver() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (some containers)
+        return "cli"
+
+
+class _Session:
+    """One command's work on one thread: its team, where its checkpoints live, how it shows
+    events and asks for approvals."""
+
+    def __init__(self, team: Team, thread_id: str, args: argparse.Namespace, prices: Any) -> None:
+        self.team, self.thread_id, self.args, self.prices = team, thread_id, args, prices
+        self.console = Console(stderr=bool(args.json))
+        self.asker = Console(
+            stderr=True, soft_wrap=True, highlight=False
+        )  # prompts and hints: visible even when stdout is piped
+        self.checkpoints: str | None = getattr(args, "checkpoints", None)
+        self.by = args.by or _default_approver()
+
+    def view(self, goal: str) -> Any:
+        if self.args.json:
+            return JsonView(sys.stdout)
+        if self.args.plain or not sys.stdout.isatty():
+            return PlainView(sys.stdout)
+        return LiveView(goal=goal, prices=self.prices)
+
+    def interactive(self) -> bool:
+        return sys.stdin.isatty() and not self.args.no_input
+
+    def ask(self, pending: list[PendingInterrupt]) -> dict[str, Any] | None:
+        """The person's answers, or None (after saying how to continue) to decide later."""
+        if self.interactive():
+            answers = ask(pending, self.team, self.asker, by=self.by)
+            if answers is not None:
+                return answers
+        show_waiting(pending, self.asker, thread_id=self.thread_id, checkpoints=self.checkpoints)
+        return None
+
+    def follow(self, events: Iterable[Event], view: Any) -> int:
+        """Show `events`, ask for approvals whenever the run pauses, and return the exit code."""
+        tid = self.thread_id
+        while True:
+            try:
+                try:
+                    view.consume(events)
+                finally:  # stop the run if the view did (Ctrl-C, a closed pipe) before the saver closes
+                    close = getattr(events, "close", None)
+                    if close is not None:
+                        close()
+                result = self.team.result(tid)
+            except RunFailed as e:
+                self.console.print(f"Run failed: {e}", style="red", markup=False, soft_wrap=True)
+                _save(e.result, self.args.save, self.console)
+                if self.checkpoints:
+                    self.asker.print(f"Continue with: {self.resume_command()}", markup=False, soft_wrap=True)
+                return EXIT_FAILED
+            except AgentorchError as e:
+                self.console.print(f"Error: {e}", style="red", markup=False, soft_wrap=True)
+                return EXIT_FAILED
+            except KeyboardInterrupt:
+                hint = f"continue with: {self.resume_command()}" if self.checkpoints else "nothing was kept"
+                self.asker.print(f"Stopped ({hint}).", markup=False)
+                return EXIT_STOPPED
+            if result.status != "interrupted":
+                break
+            answers = self.ask(result.interrupts)
+            if answers is None:
+                _save(result, self.args.save, self.console)
+                return EXIT_WAITING
+            if isinstance(view, LiveView):
+                view.board.notes.append(f"answered {len(answers)} approval(s); resuming")
+            events = iterate_sync(self.team.aresume_stream(tid, decisions=answers))
+        _save(result, self.args.save, self.console)
+        if not self.args.json:
+            self.console.print(usage_table(result, self.prices))
+        return EXIT_OK if result.status == "completed" else EXIT_FAILED
+
+    def resume_command(self) -> str:
+        return f"agentorch resume {shlex.quote(self.thread_id)} --checkpoints {shlex.quote(str(self.checkpoints))}"
+
+
+def _error(message: str) -> int:
+    Console(stderr=True).print(f"Error: {message}", style="red", markup=False, soft_wrap=True)
+    return EXIT_USAGE
+
+
+def _start(origin: Origin, goal: str, args: argparse.Namespace) -> int:
+    """Run a new thread of the team `origin` names on `goal` (run and demo)."""
     try:
         prices = load_prices(args.prices) if args.prices else None
+        team = _build(origin)
     except AgentorchError as e:
-        console.print(f"Error: {e}", style="red", markup=False, soft_wrap=True)
+        return _error(str(e))
+    thread_id = args.thread_id or uuid.uuid4().hex
+    with contextlib.ExitStack() as stack:
+        saver = None
+        if args.checkpoints:
+            try:
+                saver = stack.enter_context(open_checkpoints(args.checkpoints, create=True))
+            except ConfigError as e:
+                return _error(str(e))
+            if run_sync(thread_status(saver, thread_id)) is not None:
+                return _error(
+                    f"thread {thread_id!r} already holds a run in `{args.checkpoints}`: "
+                    f"`agentorch resume {thread_id} --checkpoints {args.checkpoints}` continues it, "
+                    "or leave out --thread-id for a new one.",
+                )
+            save_origin(args.checkpoints, thread_id, origin)
+        try:
+            _set_up(team, saver, bool(origin.options.get("approve_plan")))
+        except ConfigError as e:
+            return _error(str(e))
+        session = _Session(team, thread_id, args, prices)
+        session.asker.print(
+            f"thread {thread_id}" + (f" · checkpoints {args.checkpoints}" if args.checkpoints else ""),
+            markup=False,
+            soft_wrap=True,
+        )
+        return session.follow(team.stream(goal, thread_id=thread_id), session.view(goal))
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from agentorch.graphs.research import DEMO_GOAL
+
+    options: dict[str, Any] = {"latency": args.latency, "approve_plan": args.approve_plan}
+    return _start(Origin("demo", options=options), args.goal or DEMO_GOAL, args)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    missing = _missing_model()
+    if missing:
+        print(missing, file=sys.stderr)
         return EXIT_USAGE
-    events = team.stream(goal, thread_id=thread_id)
-    if args.json:
-        view: Any = JsonView(sys.stdout)
-    elif args.plain or not sys.stdout.isatty():
-        view = PlainView(sys.stdout)
-    else:
-        view = LiveView(goal=goal, prices=prices)
+    origin = Origin("run", team=_team_ref(args.team), options={"approve_plan": args.approve_plan})
+    return _start(origin, args.goal, args)
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    flags = bool(args.approve or args.deny or args.edit)
+    tid, path = args.thread, args.checkpoints
     try:
-        view.consume(events)
-        result = team.result(thread_id)
-    except RunFailed as e:
-        console.print(f"Run failed: {e}", style="red", markup=False, soft_wrap=True)
-        result = e.result
-        _save(result, args.save, console)
-        return EXIT_FAILED
+        prices = load_prices(args.prices) if args.prices else None
+        with open_checkpoints(path, create=False) as saver:
+            status = run_sync(thread_status(saver, tid))
+            if status is None:
+                raise ConfigError(
+                    f"No run on thread {tid!r} in `{path}`; `agentorch runs --checkpoints {path}` lists them."
+                )
+            if status not in ("interrupted", "unfinished"):
+                raise ConfigError(f"The run on thread {tid!r} has already finished (status {status}).")
+            origin = load_origin(path, tid)
+            if args.team:
+                options = origin.options if origin is not None else {}
+                origin = Origin(
+                    "run", team=_team_ref(args.team), options={"approve_plan": options.get("approve_plan")}
+                )
+            elif origin is None:
+                raise ConfigError(
+                    f"Thread {tid!r} was not started by the agentorch command; pass "
+                    "`--team path/to/team.py[:attr]` (the team that started it) to resume it."
+                )
+            if origin.command == "run" and (missing := _missing_model()):
+                raise ConfigError(missing)
+            team = _build(origin)
+            _set_up(team, saver, bool(origin.options.get("approve_plan")))
+            session = _Session(team, tid, args, prices)
+            decisions: dict[str, Any] | None = None
+            if status == "interrupted":
+                pending = team.result(tid).interrupts
+                if flags:
+                    decisions = from_flags(
+                        pending,
+                        team,
+                        approve=args.approve or (),
+                        deny=args.deny or (),
+                        edit=args.edit or (),
+                        by=session.by,
+                    )
+                else:
+                    decisions = session.ask(pending)
+                    if decisions is None:
+                        return EXIT_WAITING
+            elif flags:
+                raise ConfigError(
+                    f"The run on thread {tid!r} is not waiting for approval; resume it without --approve/--deny/--edit."
+                )
+            view = session.view(team.result(tid).goal)
+            if isinstance(view, LiveView):
+                _show_so_far(view, team.result(tid))
+            return session.follow(iterate_sync(team.aresume_stream(tid, decisions=decisions)), view)
     except AgentorchError as e:
-        console.print(f"Error: {e}", style="red", markup=False, soft_wrap=True)
-        return EXIT_FAILED
-    _save(result, args.save, console)
-    if not args.json:
-        console.print(usage_table(result, prices))
-    if result.status == "interrupted":
-        console.print(f"Waiting for approval; continue with team.resume({thread_id!r}, approve=...).")
-    return EXIT_OK if result.status in ("completed", "interrupted") else EXIT_FAILED
+        return _error(str(e))
+
+
+def _show_so_far(view: LiveView, result: RunResult) -> None:
+    """Fold what a resumed run already did into the live board: its plan and finished work."""
+    if result.plan is not None:
+        view.board.apply(PlanCreated(type="plan_created", round=max(result.rounds, 1), plan=result.plan))
+    for r in result.results.values():
+        view.board.apply(
+            SubtaskFinished(
+                type="subtask_finished",
+                subtask_id=r.subtask_id,
+                agent=r.agent,
+                round=r.round,
+                status=r.status,
+                duration=r.duration,
+                tokens=r.usage.total_tokens,
+                model=r.model,
+                result=r,
+            )
+        )
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    try:
+        with open_checkpoints(args.checkpoints, create=False) as saver:
+            rows = run_sync(list_runs(saver, args.checkpoints))
+    except AgentorchError as e:
+        return _error(str(e))
+    if args.json:
+        for r in rows:
+            print(json.dumps({**dataclasses.asdict(r), "updated": r.updated.isoformat()}, ensure_ascii=False))
+        return EXIT_OK
+    table = Table(title=f"{len(rows)} runs in {args.checkpoints}")
+    for col in ("thread", "status", "rounds", "updated", "goal"):
+        table.add_column(col, overflow="fold", justify="right" if col == "rounds" else "left")
+    table.add_column("team")
+    for r in rows:
+        status = r.status + (f" ({r.waiting} waiting)" if r.waiting else "")
+        updated = r.updated.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        goal = r.goal if len(r.goal) <= 40 else r.goal[:39] + "…"
+        table.add_row(r.thread_id, status, str(r.rounds), updated, goal, r.team)
+    Console().print(table)
+    return EXIT_OK
 
 
 def _save(result: RunResult, path: str | None, console: Console) -> None:
@@ -85,38 +363,12 @@ def _save(result: RunResult, path: str | None, console: Console) -> None:
         console.print(f"Run record saved to {path}")
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from agentorch.graphs.research import DEMO_GOAL, build_team, demo_model
-
-    team = build_team(demo_model(latency=args.latency))
-    return _watch(team, args.goal or DEMO_GOAL, args)
-
-
 def need_model(command: str = "run") -> bool:
     """Whether a model is configured in the environment; if not, say on stderr what to set."""
-    from agentorch.llms import model_configured
-
-    if os.environ.get("AGENTORCH_MODEL", "").strip().lower() == "scripted" or model_configured():
-        return True
-    print(
-        f"agentorch {command} needs a model. Set OPENAI_API_KEY (and optionally AGENTORCH_MODEL, "
-        "default gpt-4o-mini) for OpenAI, or OPENAI_BASE_URL=http://127.0.0.1:8000/v1 and "
-        "AGENTORCH_MODEL=<model name> for a local OpenAI-compatible server (vLLM, Ollama, "
-        "llama.cpp). AGENTORCH_MODEL=scripted runs the offline demo model.",
-        file=sys.stderr,
-    )
-    return False
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    if not need_model():
-        return EXIT_USAGE
-    try:
-        team = load_team(args.team)
-    except AgentorchError as e:
-        print(f"Error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    return _watch(team, args.goal, args)
+    missing = _missing_model(command)
+    if missing:
+        print(missing, file=sys.stderr)
+    return missing is None
 
 
 def _add_view_options(p: argparse.ArgumentParser) -> None:
@@ -124,13 +376,80 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     mode.add_argument("--plain", action="store_true", help="one line per event (default when not a terminal)")
     mode.add_argument("--json", action="store_true", help="JSON Lines event stream on stdout")
     p.add_argument("--save", metavar="FILE", help="write the run record (JSON) to FILE")
-    p.add_argument("--thread-id", help="LangGraph thread id for the run (default: random)")
     p.add_argument(
         "--prices",
         metavar="JSON",
         help="price table per 1M tokens, to show cost: a JSON file or inline JSON like "
         "'{\"gpt-4o-mini\": [0.15, 0.60]}' (input, output)",
     )
+    p.add_argument(
+        "--no-input",
+        action="store_true",
+        help="never ask in the terminal: when the run waits for approval, print how to resume "
+        f"it and exit {EXIT_WAITING}",
+    )
+    p.add_argument(
+        "--by", metavar="NAME", help="who approves, recorded with each tool call (default: your login)"
+    )
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    _add_view_options(p)
+    p.add_argument("--thread-id", "--thread", help="LangGraph thread id for the run (default: random)")
+    p.add_argument(
+        "--checkpoints",
+        metavar="FILE",
+        help="keep the run in this SQLite checkpoint file (created if missing), so "
+        "`agentorch resume` can continue it after a crash or a pause",
+    )
+    p.add_argument("--approve-plan", action="store_true", help="pause for a person to approve the plan")
+
+
+def _add_resume_commands(sub: Any) -> None:
+    resume = sub.add_parser(
+        "resume",
+        help="continue a run kept with --checkpoints: after a crash, a failure or a pause",
+        description="Continue the run on THREAD from its last checkpoint; finished sub-tasks are "
+        "not run again. A run waiting for approval is answered with --approve/--deny/--edit, or, "
+        "without them in a terminal, by asking you.",
+    )
+    resume.add_argument("thread", help="the thread id `run` printed (`agentorch runs` lists them)")
+    resume.add_argument("--checkpoints", metavar="FILE", required=True, help="the run's checkpoint file")
+    resume.add_argument(
+        "--team",
+        help="the team file (path/to/team.py[:attr]) or module[:attr]; default: the team that started the run",
+    )
+    resume.add_argument(
+        "--approve",
+        action="append",
+        nargs="?",
+        const=ALL,
+        metavar="ID",
+        help="approve the waiting plan or tool call ID (a prefix will do); bare: all of them",
+    )
+    resume.add_argument(
+        "--deny", action="append", nargs="?", const=ALL, metavar="ID", help="deny ID; bare: all of them"
+    )
+    resume.add_argument(
+        "--edit",
+        action="append",
+        nargs=2,
+        metavar=("ID", "JSON"),
+        help="approve ID with edited tool arguments (a JSON object) or an edited plan (JSON); "
+        "@FILE reads the JSON from FILE",
+    )
+    _add_view_options(resume)
+    resume.set_defaults(func=_cmd_resume)
+
+    runs = sub.add_parser(
+        "runs",
+        help="list the runs of a checkpoint file",
+        description="List the runs kept in a checkpoint file: thread, status, rounds, last "
+        "update, goal and team, most recent first.",
+    )
+    runs.add_argument("--checkpoints", metavar="FILE", required=True, help="the checkpoint file")
+    runs.add_argument("--json", action="store_true", help="one JSON object per run")
+    runs.set_defaults(func=_cmd_runs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--latency", type=float, default=0.3, help="seconds per scripted model call (default 0.3)"
     )
-    _add_view_options(demo)
+    _add_run_options(demo)
     demo.set_defaults(func=_cmd_demo)
 
     run = sub.add_parser(
@@ -165,8 +484,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="agentorch.graphs.research",
         help="team file (path/to/team.py[:attr]) or module[:attr]; default: the research team",
     )
-    _add_view_options(run)
+    _add_run_options(run)
     run.set_defaults(func=_cmd_run)
+    _add_resume_commands(sub)
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser

@@ -60,7 +60,9 @@ def test_run_with_a_bad_team_spec_is_a_usage_error(capsys, monkeypatch) -> None:
     assert "does not exist" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["run"], ["eval"], ["report"], ["mcp-serve"]])
+@pytest.mark.parametrize(
+    "command", [[], ["demo"], ["run"], ["resume"], ["runs"], ["eval"], ["report"], ["mcp-serve"]]
+)
 def test_every_command_has_help(command: list[str]) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "agentorch", *command, "--help"],
