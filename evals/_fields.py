@@ -219,19 +219,21 @@ class RaiseResponse(_Spec):
 
     @field_validator("raise_")
     @classmethod
-    def _exception_class(cls, name: str) -> str:
-        _exception_class(name)
+    def _names_an_exception(cls, name: str, info: ValidationInfo) -> str:
+        _exception_class(name, info)
         return name
 
-    def exception(self) -> Exception:
-        """A fresh instance of the exception."""
-        return _exception_class(self.raise_)(self.message or f"scripted {self.raise_}")
+
+def _raise(response: RaiseResponse, info: ValidationInfo) -> Exception:
+    """A fresh instance of the exception a `{raise: ...}` response names."""
+    message = response.message or f"scripted {response.raise_}"
+    return _exception_class(response.raise_, info)(message)
 
 
-def _exception_class(name: str) -> type[Exception]:
+def _exception_class(name: str, info: ValidationInfo) -> type[Exception]:
     try:
-        found = resolve_ref(name) if ":" in name else getattr(builtins, name, None)
-    except LookupError:
+        found = _resolve(name, info) if ":" in name else getattr(builtins, name, None)
+    except ValueError:
         found = None
     if not (isinstance(found, type) and issubclass(found, Exception)):
         raise ValueError(
@@ -270,7 +272,7 @@ def _response_kind(value: Any) -> str | None:
 Response = Annotated[
     Annotated[str, Tag("text")]
     | Annotated[ToolCallsResponse, AfterValidator(ToolCallsResponse.message), Tag("tool_calls")]
-    | Annotated[RaiseResponse, AfterValidator(RaiseResponse.exception), Tag("raise")]
+    | Annotated[RaiseResponse, AfterValidator(_raise), Tag("raise")]
     | Annotated[dict[str, Any], Tag("structured")]
     | Annotated[SkipJsonSchema[Any], Tag("object")],
     Discriminator(

@@ -3,8 +3,8 @@
 A `Suite` names a team, a model setup and cases; a `Case` is a goal, optional overrides and
 `Expectations`. The same models validate a YAML file (`load_suite`) and keyword arguments in
 Python, and generate `suite.schema.json`: where a file writes a name (`module:attr`, a
-scripted fault, a cassette path), Python may pass the object itself (see `_fields`). Every
-problem is a `SuiteError` naming the file, the case and the field.
+scripted fault, a cassette path), Python may pass the object itself (see `_fields`). A bad
+file is a `SuiteError` naming the file, the case and the field.
 """
 
 from __future__ import annotations
