@@ -7,13 +7,22 @@ runs them (`run_suites`, plain asyncio loops).
   their waiting (ideal: 8x).
 
 Each row reports the CPU time per case (this process and its workers) and how busy that kept
-the CPU. `python -m benchmarks.evals_bench [--quick]` prints a table; `run(quick)` returns the
-figures. `--quick` uses fewer cases and 50 ms calls.
+the CPU.
+
+- CPU per case against a hand-written LangGraph `Send` graph making the same model calls
+  (`benchmarks/_research_send.py`, checked call for call against an agentorch case first):
+  zero latency, concurrency 4, one process, in interleaved blocks so that drifting load on a
+  shared machine hits both alike. Issue 17's target: agentorch's CPU per eval case <= 1.5x.
+
+`python -m benchmarks.evals_bench [--quick]` prints a table; `run(quick)` returns the figures.
+`--quick` uses fewer cases and 50 ms calls.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import resource
 import tempfile
 import time
@@ -23,9 +32,14 @@ from typing import Any
 import yaml
 
 from agentorch.evals import run_suites
-from agentorch.graphs.research import DEMO_GOAL
+from agentorch.graphs.research import DEMO_GOAL, build_team, demo_model
+from benchmarks import _research_send
+from benchmarks._common import Timer, input_tokens
 
 __all__ = ["run", "main"]
+
+TARGET_VS_SEND = 1.5
+"""Issue 17: agentorch's CPU per eval case <= 1.5x the hand-written Send graph's."""
 
 
 def _suite_file(folder: Path, n: int, latency: float) -> Path:
@@ -69,6 +83,53 @@ def _measure(file: Path, n: int, concurrency: int, workers: int, latency: float)
     }
 
 
+async def _hand_written(graph: Any, n: int, concurrency: int) -> None:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with gate:
+            answer = await _research_send.run_case(graph, demo_model())
+        if not answer.startswith("Solid-state batteries: investment brief"):
+            raise RuntimeError(f"the hand-written case answered {answer[:80]!r}")
+
+    await asyncio.gather(*(one() for _ in range(n)))
+
+
+def _versus_send_graph(folder: Path, per_block: int, blocks: int) -> dict[str, Any]:
+    """CPU per case: agentorch eval cases (`run_suites`, one process) against the hand-written
+    Send graph, same calls, zero latency, concurrency 4, `blocks` interleaved blocks each."""
+    ours, theirs = demo_model(), demo_model()
+    build_team(ours).run(DEMO_GOAL)
+    graph = _research_send.build_graph()
+    asyncio.run(_research_send.run_case(graph, theirs))
+    _research_send.same_calls(ours.calls, theirs.calls)  # like with like, or no figure at all
+    file = _suite_file(folder, per_block, 0.0)
+    cpu = {"agentorch": 0.0, "send-graph": 0.0}
+    for _ in range(blocks):
+        with Timer() as t:
+            [result] = run_suites([file], concurrency=4, workers=1)
+        if not result.passed:
+            raise RuntimeError(f"benchmark case failed: {next(c for c in result.cases if not c.passed)}")
+        cpu["agentorch"] += t.cpu
+        with Timer() as t:
+            asyncio.run(_hand_written(graph, per_block, 4))
+        cpu["send-graph"] += t.cpu
+    n = per_block * blocks
+    ms = {k: round(v / n * 1000, 2) for k, v in cpu.items()}
+    return {
+        "cases": n,
+        "blocks": blocks,
+        "model_calls_per_case": len(ours.calls),
+        "input_tokens_per_case": {
+            "agentorch": input_tokens(ours.calls),
+            "send-graph": input_tokens(theirs.calls),
+        },
+        "cpu_ms_per_case": ms,
+        "cpu_vs_send_graph": round(ms["agentorch"] / ms["send-graph"], 2),
+        "target": TARGET_VS_SEND,
+    }
+
+
 def _rate(rows: list[dict[str, Any]], **where: Any) -> float:
     return next(r["cases_per_s"] for r in rows if all(r[k] == v for k, v in where.items()))
 
@@ -76,14 +137,22 @@ def _rate(rows: list[dict[str, Any]], **where: Any) -> float:
 def run(quick: bool = False) -> dict[str, Any]:
     """Run the benchmark; `quick` uses fewer cases and shorter calls."""
     n_zero, n_wait, latency = (60, 8, 0.05) if quick else (2000, 16, 1.0)
+    per_block, blocks = (20, 2) if quick else (250, 4)
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         zero, waiting = _suite_file(Path(tmp), n_zero, 0.0), _suite_file(Path(tmp), n_wait, latency)
         rows = [_measure(zero, n_zero, 4, workers, 0.0) for workers in (1, 2)]
         rows += [_measure(waiting, n_wait, conc, 1, latency) for conc in (1, 8)]
+        versus = _versus_send_graph(Path(tmp), per_block, blocks)
     return {
         "name": "evals",
         "quick": quick,
+        "load_average": {
+            "start": [round(x, 2) for x in load_before],
+            "end": [round(x, 2) for x in os.getloadavg()],
+        },
         "rows": rows,
+        "versus_send_graph": versus,
         "zero_latency_workers2_vs_1": round(
             _rate(rows, workers=2) / _rate(rows, workers=1, latency_s=0.0), 2
         ),
@@ -109,6 +178,18 @@ def format_table(report: dict[str, Any]) -> str:
         f"of 1; {report['latency_s'] * 1000:.0f} ms per call: concurrency 8 gives "
         f"{report['latency_c8_vs_c1']}x the throughput of 1"
     )
+    v = report["versus_send_graph"]
+    tokens, ms = v["input_tokens_per_case"], v["cpu_ms_per_case"]
+    lines += [
+        "",
+        f"CPU per case, same {v['model_calls_per_case']} model calls, zero latency, concurrency 4, "
+        f"{v['cases']} cases each in {v['blocks']} interleaved blocks:",
+        f"{'contender':>22} {'cpu ms/case':>12} {'input tokens/case':>18}",
+        f"{'agentorch eval case':>22} {ms['agentorch']:>12.2f} {tokens['agentorch']:>18}",
+        f"{'hand-written Send':>22} {ms['send-graph']:>12.2f} {tokens['send-graph']:>18}",
+        f"agentorch / hand-written: {v['cpu_vs_send_graph']}x (target <= {v['target']}x); load average "
+        f"{report['load_average']['start'][0]} at the start, {report['load_average']['end'][0]} at the end",
+    ]
     return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ True
 
 from agentorch._errors import CassetteError, CassetteMiss, SuiteError
 from agentorch.evals._cassette import RecordingChatModel, ReplayChatModel
+from agentorch.evals._expect import Expectations
 from agentorch.evals._judge import JudgeVerdict, LLMJudge
 from agentorch.evals._langsmith import upload_to_langsmith
 from agentorch.evals._report import Comparison, compare_results, load_results, write_html, write_results
@@ -29,8 +30,7 @@ from agentorch.evals._runner import (
     run_suites,
 )
 from agentorch.evals._scorers import Observation, Score, Scorer, peak_parallel
-from agentorch.evals._spec import Expectations
-from agentorch.evals._suite import Case, ModelSetup, Suite, load_suite, load_suites
+from agentorch.evals._suite import Case, MemorySetup, ModelSetup, Suite, load_suite, load_suites
 
 __all__ = [
     "Case",
@@ -41,6 +41,7 @@ __all__ = [
     "Expectations",
     "JudgeVerdict",
     "LLMJudge",
+    "MemorySetup",
     "ModelSetup",
     "Observation",
     "Outcome",

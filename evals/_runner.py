@@ -25,10 +25,10 @@ from pydantic import (
 
 from agentorch import ConfigError, PendingInterrupt, PlanError, RunFailed, RunResult, Team
 from agentorch.evals._build import ObservedMemory, build_model, build_team, new_memory
+from agentorch.evals._expect import Approvals, ToolApproval
 from agentorch.evals._judge import LLMJudge
 from agentorch.evals._scorers import Observation, Score, scorers_for
-from agentorch.evals._spec import ToolApproval
-from agentorch.evals._suite import Approvals, Case, Suite, load_suites
+from agentorch.evals._suite import Case, Suite, load_suites
 
 log = logging.getLogger("agentorch.evals")
 
@@ -267,8 +267,8 @@ async def arun_case(suite: Suite, case: Case) -> CaseResult:
     memory: ObservedMemory | None = None
     team: Team | None = None
     try:
-        seed = case.memory if case.memory is not None else suite.memory
-        memory = await new_memory(seed) if seed is not None else None
+        setup = case.memory if case.memory is not None else suite.memory
+        memory = await new_memory(setup.seed) if setup is not None else None
         team = build_team(suite, case, build_model(suite.model, case, file=suite.file), memory)
         result, interrupts = await _run(
             team, case, case.approvals if case.approvals is not None else suite.approvals

@@ -1,4 +1,4 @@
-"""The JSON Schema of suite files, generated from `SuiteSpec`.
+"""The JSON Schema of suite files, generated from the `Suite` model.
 
 Regenerate the shipped `suite.schema.json` with `python -m agentorch.evals._schema`.
 """
@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agentorch.evals._spec import SuiteSpec
+from agentorch.evals._suite import Suite
 
 __all__ = ["suite_schema", "SCHEMA_PATH"]
 
@@ -18,7 +18,7 @@ SCHEMA_PATH = Path(__file__).with_name("suite.schema.json")
 
 def suite_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of an agentorch suite file."""
-    schema = SuiteSpec.model_json_schema()
+    schema = Suite.model_json_schema()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://github.com/agentorch/agentorch/evals/suite.schema.json",

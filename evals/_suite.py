@@ -1,83 +1,117 @@
-"""Suites and cases in Python, and loading them from YAML files.
+"""Suites and cases: one set of pydantic models for suite files and for Python.
 
 A `Suite` names a team, a model setup and cases; a `Case` is a goal, optional overrides and
-`Expectations`. YAML files (see `suite.schema.json`) load into the same objects through
-`load_suite`. Every problem is a `SuiteError` naming the file, the case and the field.
+`Expectations`. The same models validate a YAML file (`load_suite`) and keyword arguments in
+Python, and generate `suite.schema.json`: where a file writes a name (`module:attr`, a
+scripted fault, a cassette path), Python may pass the object itself (see `_fields`). A bad
+file is a `SuiteError` naming the file, the case and the field.
 """
 
 from __future__ import annotations
 
-import builtins
-import itertools
-from collections.abc import Callable, Mapping, Sequence
+import inspect
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue, SkipJsonSchema
+from pydantic_core import CoreSchema
 
-from agentorch import Team
 from agentorch._errors import SuiteError
-from agentorch._refs import resolve_ref
-from agentorch.evals._spec import CASE_ID_PATTERN, Approval, CaseSpec, Expectations, ModelSpec, SuiteSpec
+from agentorch.evals._expect import CASE_ID_PATTERN, Approvals, Expectations
+from agentorch.evals._fields import (
+    READY_MADE_TEAMS,
+    SUITE_DIR,
+    CassettePath,
+    ModelFactory,
+    RoleScript,
+    ScorerRef,
+    TeamOption,
+    TeamRef,
+)
 
-__all__ = ["Case", "Suite", "ModelSetup", "Approvals", "load_suite", "load_suites", "suite_files"]
-
-READY_MADE_TEAMS: dict[str, str] = {
-    "research": "agentorch.graphs.research:build_team",
-}
-"""Short names of the ready-made teams a suite can name with `team: research`."""
-
-Approvals = Literal["approve", "reject"] | list[Approval] | None
-"""How a case answers interrupts: all approved, all rejected, or these answers in order."""
+__all__ = [
+    "Case",
+    "Suite",
+    "ModelSetup",
+    "MemorySetup",
+    "READY_MADE_TEAMS",
+    "load_suite",
+    "load_suites",
+    "suite_files",
+]
 
 _SUITE_SUFFIXES = (".yaml", ".yml")
 
 
-class _Runtime(BaseModel):
-    """Validated like the file format, but holding live objects (callables, teams, models)."""
+class _SuiteModel(BaseModel):
+    """Frozen and strict about unknown fields. Built in Python, a bad value raises pydantic's
+    `ValidationError` (a `ValueError`) naming the field; loaded from a file, a `SuiteError`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    def __init__(self, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as e:
-            raise _suite_error(
-                e,
-                data,
-                file=str(data.get("file", "") or ""),
-                case=str(data.get("id", "")) if isinstance(self, Case) else "",
-            ) from None
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # the docstring's first paragraph describes the file section; its example is Python
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        schema["description"] = " ".join(inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].split())
+        return schema
 
 
-class ModelSetup(_Runtime):
-    """The model of a suite: a script, a factory (optionally overridden by a script) or a cassette.
+class ModelSetup(_SuiteModel):
+    """The model every case runs on (a fresh one per case): a script, a factory (optionally
+    overridden by a script) or a cassette.
 
     Example:
         >>> setup = ModelSetup(script={"planner": [{"subtasks": []}]}, latency=0.01)
     """
 
-    factory: Callable[[], BaseChatModel] | None = None
-    """Builds a fresh model per case; if it returns a `ScriptedChatModel`, `script` entries
-    replace its roles."""
-    script: dict[str, Any] = Field(default_factory=dict)
-    """ScriptedChatModel script: role -> list of responses or a callable of the messages."""
-    cassette: Path | None = None
-    """A cassette recorded by `RecordingChatModel`, replayed offline."""
-    latency: float | dict[str, float] = 0.0
-    """Seconds per scripted call (or per role)."""
+    factory: ModelFactory | None = Field(
+        default=None,
+        description="`module:attr` of a function returning a chat model, e.g. "
+        "`agentorch.graphs.research:demo_model`. `script` entries override its roles when it "
+        "returns a ScriptedChatModel.",
+    )
+    script: dict[str, RoleScript] = Field(
+        default_factory=dict,
+        description="Role (or `role:subtask_id`, or `*`) -> responses, for a ScriptedChatModel.",
+    )
+    cassette: CassettePath | None = Field(
+        default=None, description="A JSONL cassette (relative to the suite file) to replay."
+    )
+    latency: float | dict[str, float] = Field(
+        default=0.0, description="Seconds per scripted call, or per role ('*' for the rest)."
+    )
 
-    @property
-    def empty(self) -> bool:
-        """No model configured at all."""
-        return self.factory is None and not self.script and self.cassette is None
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelSetup:
+        if self.cassette is not None and (self.factory is not None or self.script):
+            raise ValueError(
+                "a cassette replays a whole run: give `cassette` alone, without `factory` or `script`"
+            )
+        return self
 
 
-class Case(_Runtime):
-    """One eval case.
+class MemorySetup(_SuiteModel):
+    """A fresh ephemeral Chroma memory (hashing embeddings, offline) seeded before each case."""
+
+    seed: list[str] = Field(default_factory=list, description="Texts stored as notes.")
+
+
+class Case(_SuiteModel):
+    """One eval case: a goal, optional overrides, and what to expect.
 
     Example:
         >>> case = Case(id="brief", goal="Write a brief", expect={"status": "completed"})
@@ -85,40 +119,33 @@ class Case(_Runtime):
         'completed'
     """
 
-    id: str = Field(pattern=CASE_ID_PATTERN)
-    """Unique within the suite."""
-    goal: str = Field(min_length=1)
-    """The goal given to the team."""
-    expect: Expectations = Field(default_factory=Expectations)
-    """Built-in checks; each field set becomes a scorer."""
-    scorers: list[Any] = Field(default_factory=list)
-    """Custom scorers: functions `(RunResult, Case) -> Score | bool`, or `Scorer` instances."""
-    script: dict[str, Any] = Field(default_factory=dict)
-    """Per-role script entries replacing the suite's for this case."""
-    latency: float | dict[str, float] | None = None
-    """Overrides the suite model's latency."""
-    team_options: dict[str, Any] = Field(default_factory=dict)
-    """Merged over the suite's team options."""
-    memory: list[str] | None = None
-    """Texts seeding a fresh memory for this case (replaces the suite's seed)."""
-    approvals: Approvals = None
-    """Replaces the suite's approvals."""
+    id: str = Field(pattern=CASE_ID_PATTERN, description="Unique within the suite.")
+    goal: str = Field(min_length=1, description="The goal given to the team.")
     description: str = ""
     tags: list[str] = Field(default_factory=list)
+    script: dict[str, RoleScript] = Field(
+        default_factory=dict, description="Per-role script entries replacing the suite's."
+    )
+    latency: float | dict[str, float] | None = Field(default=None, description="Overrides model.latency.")
+    team_options: dict[str, TeamOption] = Field(
+        default_factory=dict, description="Merged over the suite's team_options."
+    )
+    memory: MemorySetup | None = Field(default=None, description="Replaces the suite's memory.")
+    approvals: Approvals = Field(default=None, description="Replaces the suite's approvals.")
+    expect: Expectations = Field(default_factory=Expectations)
+    scorers: list[ScorerRef] = Field(
+        default_factory=list,
+        description="Custom scorers: functions `(RunResult, Case) -> Score | bool` (in a file, "
+        "their `module:attr`), or `Scorer` instances.",
+    )
 
-    @field_validator("scorers")
-    @classmethod
-    def _callable_scorers(cls, value: list[Any]) -> list[Any]:
-        for i, s in enumerate(value):
-            if not callable(s) and not hasattr(s, "ascore"):
-                raise ValueError(
-                    f"item {i} ({s!r}) is not a scorer: give a function (RunResult, Case) -> Score"
-                )
-        return value
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
 
 
-class Suite(_Runtime):
-    """A named set of cases run against one team and model setup.
+class Suite(_SuiteModel):
+    """A named set of cases run against one team and model setup (a suite file).
 
     Example:
         >>> from agentorch.graphs.research import demo_model
@@ -129,38 +156,39 @@ class Suite(_Runtime):
         ['brief']
     """
 
-    name: str = Field(min_length=1)
-    team: Any
-    """A ready-made team name ("research"), a `module:attr` reference, a `Team`, or a function
-    `(llm, **team_options) -> Team` (called once per case, so nothing leaks between cases)."""
-    cases: list[Case] = Field(min_length=1)
-    model: ModelSetup = Field(default_factory=ModelSetup)
-    team_options: dict[str, Any] = Field(default_factory=dict)
-    """Keyword arguments for the team function; `budget` and `retry` may be mappings."""
-    memory: list[str] | None = None
-    """Texts seeding a fresh ephemeral memory for every case (None: no memory)."""
-    approvals: Approvals = None
-    judge_model: ModelSetup | None = None
-    """The model `expect.judge` asks (its role is "judge")."""
+    name: str = Field(
+        default="",
+        validate_default=True,
+        description="Defaults to the file name.",
+        json_schema_extra=_no_default,  # required in Python, optional in a file
+    )
     description: str = ""
-    file: str = ""
-    """The file the suite was loaded from ("" when built in Python)."""
+    team: TeamRef
+    team_options: dict[str, TeamOption] = Field(
+        default_factory=dict,
+        description="Keyword arguments for the team function (`budget` and `retry` may be "
+        "mappings; `{ref: module:attr}` passes a Python object).",
+    )
+    model: ModelSetup = Field(default_factory=ModelSetup)
+    judge_model: ModelSetup | None = Field(
+        default=None, description="The model of `expect.judge` (role `judge`)."
+    )
+    memory: MemorySetup | None = Field(default=None, description="Seeds a fresh memory for every case.")
+    approvals: Approvals = Field(
+        default=None,
+        description="How interrupts are answered: all approved, all rejected, or answers in order.",
+    )
+    cases: list[Case] = Field(min_length=1)
+    file: SkipJsonSchema[str] = Field(
+        default="", description="The file the suite was loaded from ('' when built in Python)."
+    )
 
-    @field_validator("team")
+    @field_validator("name")
     @classmethod
-    def _team_reference(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            ref = READY_MADE_TEAMS.get(value, value)
-            try:
-                value = resolve_ref(ref)
-            except LookupError as e:
-                known = ", ".join(READY_MADE_TEAMS)
-                raise ValueError(f"{e} (ready-made teams: {known})") from None
-        if not isinstance(value, Team) and not callable(value):
-            raise ValueError(
-                f"must be a Team or a function (llm, **options) -> Team, got {type(value).__name__}"
-            )
-        return value
+    def _named(cls, name: str) -> str:
+        if not name:
+            raise ValueError("a suite needs a name (a suite file defaults it to the file name)")
+        return name
 
     @field_validator("cases")
     @classmethod
@@ -217,168 +245,15 @@ def load_suite(path: str | Path) -> Suite:
             f"a suite file must be a mapping with `team`, `model` and `cases`, got {type(raw).__name__}",
             file=file,
         )
+    if "file" in raw:  # set by the loader, never written in the file
+        raise SuiteError(
+            "unknown field; check the spelling against suite.schema.json", file=file, field="file"
+        )
+    data = {**raw, "name": raw.get("name") or p.stem, "file": file}
     try:
-        spec = SuiteSpec.model_validate(raw)
+        return Suite.model_validate(data, context={SUITE_DIR: p.parent})
     except ValidationError as e:
-        raise _suite_error(e, raw, file=file) from None
-    return _suite_from_spec(spec, p)
-
-
-def _suite_from_spec(spec: SuiteSpec, path: Path) -> Suite:
-    file, base = str(path), path.parent
-    cases = [_case_from_spec(c, file, base) for c in spec.cases]
-    team = _resolve(READY_MADE_TEAMS.get(spec.team, spec.team), base, file, "", "team")
-    options = {
-        k: _options_value(v, base, file, "", f"team_options.{k}") for k, v in spec.team_options.items()
-    }
-    return Suite(
-        name=spec.name or path.stem,
-        description=spec.description,
-        team=team,
-        team_options=options,
-        model=_model_from_spec(spec.model, file, base, "model"),
-        judge_model=_model_from_spec(spec.judge_model, file, base, "judge_model")
-        if spec.judge_model
-        else None,
-        memory=list(spec.memory.seed) if spec.memory else None,
-        approvals=spec.approvals,
-        cases=cases,
-        file=file,
-    )
-
-
-def _case_from_spec(spec: CaseSpec, file: str, base: Path) -> Case:
-    scorers = [_resolve(ref, base, file, spec.id, f"scorers[{i}]") for i, ref in enumerate(spec.scorers)]
-    for i, s in enumerate(scorers):
-        if not callable(s):
-            raise SuiteError(
-                f"{spec.scorers[i]!r} is not a function", file=file, case=spec.id, field=f"scorers[{i}]"
-            )
-    return Case(
-        id=spec.id,
-        goal=spec.goal,
-        description=spec.description,
-        tags=spec.tags,
-        expect=spec.expect,
-        scorers=scorers,
-        script=_script_from_spec(spec.script, base, file, spec.id, "script"),
-        latency=spec.latency,
-        team_options={
-            k: _options_value(v, base, file, spec.id, f"team_options.{k}")
-            for k, v in spec.team_options.items()
-        },
-        memory=list(spec.memory.seed) if spec.memory else None,
-        approvals=spec.approvals,
-    )
-
-
-def _model_from_spec(spec: ModelSpec, file: str, base: Path, field: str) -> ModelSetup:
-    factory = _resolve(spec.factory, base, file, "", f"{field}.factory") if spec.factory else None
-    if factory is not None and not callable(factory):
-        raise SuiteError(
-            f"{spec.factory!r} is not a function returning a chat model", file=file, field=f"{field}.factory"
-        )
-    cassette = None
-    if spec.cassette:
-        cassette = Path(spec.cassette) if Path(spec.cassette).is_absolute() else base / spec.cassette
-        if not cassette.is_file():
-            raise SuiteError(f"cassette `{cassette}` does not exist", file=file, field=f"{field}.cassette")
-    return ModelSetup(
-        factory=factory,
-        script=_script_from_spec(spec.script, base, file, "", f"{field}.script"),
-        cassette=cassette,
-        latency=spec.latency,
-    )
-
-
-def _resolve(ref: str, base: Path, file: str, case: str, field: str) -> Any:
-    try:
-        return resolve_ref(ref, base=base)
-    except LookupError as e:
-        hint = f" (ready-made teams: {', '.join(READY_MADE_TEAMS)})" if field == "team" else ""
-        raise SuiteError(f"{e}{hint}", file=file, case=case, field=field) from None
-
-
-def _options_value(value: Any, base: Path, file: str, case: str, field: str) -> Any:
-    """Team option values: `{ref: "module:attr"}` names a Python object; the rest is literal."""
-    if isinstance(value, dict) and set(value) == {"ref"}:
-        return _resolve(value["ref"], base, file, case, f"{field}.ref")
-    return value
-
-
-def _script_from_spec(
-    script: Mapping[str, Any], base: Path, file: str, case: str, field: str
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for role, entry in script.items():
-        where = f"{field}.{role}"
-        if isinstance(entry, dict):  # {call: "module:attr"}, checked by the spec
-            fn = _resolve(entry["call"], base, file, case, f"{where}.call")
-            if not callable(fn):
-                raise SuiteError(
-                    f"{entry['call']!r} is not a function", file=file, case=case, field=f"{where}.call"
-                )
-            out[role] = fn
-        else:
-            out[role] = [_response(r, file, case, f"{where}[{i}]") for i, r in enumerate(entry)]
-    return out
-
-
-_call_ids = itertools.count(1)
-
-
-def _response(value: Any, file: str, case: str, field: str) -> Any:
-    """A scripted response from its YAML form (see `RoleScriptSpec`)."""
-    if isinstance(value, str):
-        return value
-    if not isinstance(value, dict):
-        raise SuiteError(
-            f"a response must be text, a mapping (structured output), {{tool_calls: [...]}} or "
-            f"{{raise: ErrorName}}, got {value!r}",
-            file=file,
-            case=case,
-            field=field,
-        )
-    if "raise" in value and set(value) <= {"raise", "message"}:
-        return _exception(value, file, case, field)
-    if "tool_calls" in value and set(value) <= {"tool_calls", "content"}:
-        calls = value["tool_calls"]
-        if not isinstance(calls, list) or not all(
-            isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("args", {}), dict)
-            for c in calls
-        ):
-            raise SuiteError(
-                "`tool_calls` must be a list of {name: str, args: mapping}",
-                file=file,
-                case=case,
-                field=f"{field}.tool_calls",
-            )
-        return AIMessage(
-            content=str(value.get("content", "")),
-            tool_calls=[
-                {"name": c["name"], "args": dict(c.get("args", {})), "id": f"call-{next(_call_ids)}"}
-                for c in calls
-            ],
-        )
-    return value
-
-
-def _exception(value: Mapping[str, Any], file: str, case: str, field: str) -> BaseException:
-    name = str(value["raise"])
-    message = str(value.get("message", f"scripted {name}"))
-    try:
-        cls = resolve_ref(name) if ":" in name else getattr(builtins, name, None)
-    except LookupError:
-        cls = None
-    if not (isinstance(cls, type) and issubclass(cls, Exception)):
-        raise SuiteError(
-            f"{name!r} is not an exception class (use a builtin name like `TimeoutError` "
-            "or `module:ErrorClass`)",
-            file=file,
-            case=case,
-            field=f"{field}.raise",
-        )
-    return cls(message)
+        raise _suite_error(e, data, file=file) from None
 
 
 # -- validation errors -> SuiteError ------------------------------------------------------------
@@ -395,18 +270,18 @@ def _suite_error(error: ValidationError, raw: Any, *, file: str, case: str = "")
     else:
         node = raw
     path: list[str] = []
-    for part in loc:
-        if isinstance(part, int) and isinstance(node, list) and part < len(node):
+    for i, part in enumerate(loc):
+        if isinstance(part, int) and isinstance(node, (list, tuple)) and part < len(node):
             path[-1:] = [f"{path[-1]}[{part}]" if path else f"[{part}]"]
             node = node[part]
-        elif isinstance(part, str) and isinstance(node, dict) and part in node:
+        elif isinstance(part, str) and isinstance(node, Mapping) and part in node:
             path.append(part)
             node = node[part]
-        elif isinstance(part, str) and part.isidentifier():
-            path.append(part)  # a missing or unknown field
+        elif i == len(loc) - 1 and first["type"] in ("missing", "extra_forbidden"):
+            path.append(str(part))  # the missing or unknown field itself
+        elif not isinstance(part, str):
             break
-        else:
-            break  # a union member tag like 'list[str]'
+        # else: a union member's tag ('list[str]', 'tool_calls'): not part of the file's path
     return SuiteError(_problem(first, node), file=file, case=case, field=".".join(path))
 
 

@@ -66,6 +66,9 @@ def test_quick_benchmarks_write_tables_and_json(tmp_path: Path) -> None:
     }
     assert evals["latency_c8_vs_c1"] > 1 and evals["zero_latency_workers2_vs_1"] > 0
     assert "concurrency 8 gives" in proc.stdout
+    versus = evals["versus_send_graph"]  # checked call for call before it is timed
+    assert versus["model_calls_per_case"] == 12 and versus["cases"] == 40
+    assert versus["cpu_vs_send_graph"] > 0 and "agentorch / hand-written:" in proc.stdout
     cascade = {(r["hard_share"], r["setup"]): r for r in everything["workloads"]["cascade"]["rows"]}
     assert {setup for _, setup in cascade} == {"strong", "cheap", "cascade"}
     # what does not depend on the machine: who answered, success, rounds and cost ratios

@@ -25,8 +25,16 @@ def test_the_yaml_example_is_a_passing_suite(tmp_path: Path) -> None:
     assert {s.name for s in result.cases[0].scores} >= {"judge", "max_parallel", "dependents_wait"}
 
 
+def _python_block(containing: str) -> str:
+    return next(b for b in re.findall(r"```python\n(.*?)```", _section(), re.S) if containing in b)
+
+
+def test_the_python_suite_example_runs() -> None:
+    exec(compile(_python_block("Suite(**yaml.safe_load"), "README-evals-python", "exec"), {})
+
+
 def test_the_pytest_example_runs() -> None:
-    code = re.search(r"```python\n(.*?)```", _section(), re.S).group(1)
+    code = _python_block("def test_my_team")
     scope: dict[str, object] = {}
     exec(compile(code, "README-evals", "exec"), scope)
     scope["test_my_team"](lambda script, **kw: ScriptedChatModel(script, **kw))  # type: ignore[operator]

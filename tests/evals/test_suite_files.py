@@ -126,6 +126,60 @@ def test_schema_file_is_generated_from_the_spec_and_accepts_shipped_suites() -> 
             "scorers[0]",
             "not a function",
         ),
+        (
+            ("expect: {status: completed}", "expect: {}\n    script: {researcher: [5]}"),
+            "ok",
+            "script.researcher[0]",
+            "a response must be text, a mapping",
+        ),
+        (
+            (
+                "expect: {status: completed}",
+                "expect: {}\n    script: {researcher: [{tool_calls: [{args: {}}]}]}",
+            ),
+            "ok",
+            "script.researcher[0].tool_calls[0].name",
+            "required",
+        ),
+        (
+            ("expect: {status: completed}", "expect: {}\n    script: {critic: {call: 'nope:accept'}}"),
+            "ok",
+            "script.critic.call",
+            "cannot import module `nope`",
+        ),
+        (
+            ("expect: {status: completed}", "expect: {}\n    script: {critic: accept}"),
+            "ok",
+            "script.critic",
+            "a list of responses or {call: module:attr}",
+        ),
+        (
+            (
+                "expect: {status: completed}",
+                "expect: {}\n    team_options: {search_tool: {ref: 'nope.mod:x'}}",
+            ),
+            "ok",
+            "team_options.search_tool",
+            "`ref`: cannot import module `nope.mod`",
+        ),
+        (
+            ('{factory: "agentorch.graphs.research:demo_model"}', "{cassette: run.jsonl}"),
+            "",
+            "model.cassette",
+            "run.jsonl` does not exist",
+        ),
+        (
+            ("agentorch.graphs.research:demo_model", "agentorch.graphs.research:DEMO_GOAL"),
+            "",
+            "model.factory",
+            "not a function returning a chat model",
+        ),
+        (
+            ("team: research", "team: agentorch.graphs.research:DEMO_GOAL"),
+            "",
+            "team",
+            "must be a Team or a function (llm, **options) -> Team; 'agentorch.graphs.research:DEMO_GOAL' names a str",
+        ),
     ],
 )
 def test_errors_name_the_file_the_case_and_the_field(
