@@ -359,11 +359,11 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
     plan_targets = (NODE_APPROVE if shape.approve_plan else NODE_DISPATCH, NODE_SYNTHESIZE)
     # nodes that call a model directly: a call with no answer for `model_timeout` seconds fails
     # the node attempt (the policy's idle timeout: each call is progress), and it is retried
-    calls = {
-        "retry_policy": shape.retry,
-        "timeout": TimeoutPolicy(idle_timeout=shape.model_timeout) if shape.model_timeout else None,
-    }
-    g.add_node(NODE_PLAN, plan, destinations=plan_targets, **calls)
+    retry, idle = (
+        shape.retry,
+        TimeoutPolicy(idle_timeout=shape.model_timeout) if shape.model_timeout else None,
+    )
+    g.add_node(NODE_PLAN, plan, destinations=plan_targets, retry_policy=retry, timeout=idle)
     if shape.approve_plan:
         g.add_node(NODE_APPROVE, approve, destinations=(NODE_DISPATCH, END))
     g.add_node(
@@ -372,8 +372,14 @@ def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGra
         destinations=(NODE_CRITIC, NODE_SYNTHESIZE) if shape.critic else (NODE_SYNTHESIZE,),
     )
     if shape.critic:
-        g.add_node(NODE_CRITIC, critic, destinations=(NODE_PLAN, NODE_DISPATCH, NODE_SYNTHESIZE), **calls)
-    g.add_node(NODE_SYNTHESIZE, synthesize, **calls)
+        g.add_node(
+            NODE_CRITIC,
+            critic,
+            destinations=(NODE_PLAN, NODE_DISPATCH, NODE_SYNTHESIZE),
+            retry_policy=retry,
+            timeout=idle,
+        )
+    g.add_node(NODE_SYNTHESIZE, synthesize, retry_policy=retry, timeout=idle)
     if shape.memory:
         g.add_node(NODE_REMEMBER, remember, retry_policy=shape.retry)
         g.add_edge(NODE_SYNTHESIZE, NODE_REMEMBER)
