@@ -167,10 +167,11 @@ async def list_runs(saver: AsyncSqliteSaver, path: str | Path) -> list[RunRow]:
 
 def _waiting(pending_writes: list[Any]) -> int:
     """How many interrupts of a checkpoint's pending writes still wait for an answer: the
-    core's rule (`waiting_interrupts`) over the tasks those writes belong to."""
-    tasks: dict[str, list[Interrupt]] = {}
-    for task_id, _channel, value in pending_writes:
+    core's rule (`waiting_interrupts`) over those writes' interrupts, each once (a sub-task's
+    pause is written by its own task and again by the dispatch node that raised it)."""
+    interrupts: dict[str, Interrupt] = {}
+    for _task_id, _channel, value in pending_writes:
         if isinstance(value, (list, tuple)):
-            tasks.setdefault(task_id, []).extend(v for v in value if isinstance(v, Interrupt))
-    snapshot = SimpleNamespace(tasks=[SimpleNamespace(id=k, interrupts=v) for k, v in tasks.items()])
+            interrupts.update((v.id, v) for v in value if isinstance(v, Interrupt))
+    snapshot = SimpleNamespace(tasks=[SimpleNamespace(interrupts=list(interrupts.values()))])
     return len(waiting_interrupts(snapshot, pending_writes))
