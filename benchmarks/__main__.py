@@ -27,7 +27,7 @@ from typing import Any
 
 from benchmarks._common import RESULTS_DIR, machine_info, write_json
 
-OWN = ("dag", "overhead", "tokens", "scale", "cascade", "otel")
+OWN = ("dag", "uneven", "overhead", "tokens", "scale", "cascade", "otel")
 EXTERNAL = {"memory": "benchmarks.memory_bench", "evals": "benchmarks.evals_bench"}
 USAGE = __doc__
 

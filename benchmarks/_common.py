@@ -175,6 +175,7 @@ def team_script(plan: dict[str, Any]) -> dict[str, Any]:
     }
     for name in AGENTS:
         script[name] = specialist_response
+    script["*"] = specialist_response  # agents of other plans (the uneven-latency workload)
     return script
 
 

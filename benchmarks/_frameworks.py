@@ -42,8 +42,9 @@ from benchmarks._common import (
 __all__ = ["run_agentorch", "run_send_graph", "run_plan_execute", "run_supervisor", "FRAMEWORKS"]
 
 
-def _agents() -> list[Agent]:
-    return [Agent(name=a, role=f"The {a}: checks supplier data") for a in AGENTS]
+def _agents(shape: Shape) -> list[Agent]:
+    names = dict.fromkeys([*AGENTS, *(agent for _, agent, _ in shape.subtasks)])
+    return [Agent(name=a, role=f"The {a}: checks supplier data") for a in names]
 
 
 def make_team(
@@ -53,7 +54,7 @@ def make_team(
     model = ScriptedChatModel({**team_script(shape.plan()), **(script or {})}, latency=latency)
     kwargs: dict[str, Any] = {"max_subtasks": max(20, shape.size), "max_rounds": 1}
     kwargs.update(team_kwargs)
-    return Team(agents=_agents(), llm=model, **kwargs), model
+    return Team(agents=_agents(shape), llm=model, **kwargs), model
 
 
 async def run_agentorch(
@@ -259,8 +260,9 @@ async def run_plan_execute(shape: Shape, latency: Any) -> dict[str, Any]:
     script: dict[str, Any] = {
         "planner": [{"steps": steps}],
         "replanner": replanner,
-        "executor": specialist_response,
+        "*": specialist_response,  # the executor, speaking as the step's agent
     }
+    agent_of = {step: agent for step, (_, agent, _) in zip(steps, shape.subtasks, strict=True)}
     model = ScriptedChatModel(script, latency=latency)
     agent_executor = create_react_agent(model, tools=[], prompt="You are a helpful assistant.")
     planner = model.with_structured_output(PEPlan)
@@ -274,7 +276,8 @@ async def run_plan_execute(shape: Shape, latency: Any) -> dict[str, Any]:
             f"For the following plan:\n{plan_str}\n\nYou are tasked with executing step {1}, {task}."
         )
         response = await agent_executor.ainvoke(
-            {"messages": [("user", task_formatted)]}, config={"metadata": {ROLE_KEY: "executor"}}
+            {"messages": [("user", task_formatted)]},
+            config={"metadata": {ROLE_KEY: agent_of.get(task, "executor")}},
         )
         return {"past_steps": [(task, response["messages"][-1].content)]}
 
@@ -352,13 +355,22 @@ async def run_supervisor(
     from langgraph.prebuilt import create_react_agent
     from langgraph_supervisor import create_supervisor
 
-    sup_model = ScriptedChatModel({"*": _supervisor_router(shape)}, latency=latency)
-    worker_model = ScriptedChatModel({"*": specialist_response}, latency=latency)
-    workers = [create_react_agent(worker_model, tools=[], name=a, prompt=f"You are the {a}.") for a in AGENTS]
+    names = list(dict.fromkeys(agent for _, agent, _ in shape.subtasks))
+
+    def latency_of(role: str) -> Any:
+        return latency.get(role, latency.get("*", 0.0)) if isinstance(latency, dict) else latency
+
+    sup_model = ScriptedChatModel({"*": _supervisor_router(shape)}, latency=latency_of("supervisor"))
+    # one worker model per agent, so a per-agent latency applies to its calls
+    worker_models = [ScriptedChatModel({"*": specialist_response}, latency=latency_of(a)) for a in names]
+    workers = [
+        create_react_agent(m, tools=[], name=a, prompt=f"You are the {a}.")
+        for a, m in zip(names, worker_models, strict=True)
+    ]
     app = create_supervisor(
         workers,
         model=sup_model,
-        prompt="You manage a team: " + ", ".join(AGENTS) + ". Hand each sub-task of the plan "
+        prompt="You manage a team: " + ", ".join(names) + ". Hand each sub-task of the plan "
         "to its agent, one at a time, then answer.",
     ).compile()
     plan = "\n".join(
@@ -370,14 +382,15 @@ async def run_supervisor(
     done = {m.text.split(":", 1)[0] for m in out["messages"] if m.text.startswith("Result for ")}
     if len(done) < shape.size:
         raise RuntimeError(f"the supervisor finished {len(done)} of {shape.size} sub-tasks")
-    calls = sup_model.calls + worker_model.calls
+    worker_calls = [c for m in worker_models for c in m.calls]
+    calls = sup_model.calls + worker_calls
     return {
         "seconds": t.seconds,
         "cpu": t.cpu,
         "calls": len(calls),
         "input_tokens": input_tokens(calls),
         "supervisor_calls": sup_model.calls,
-        "worker_calls": worker_model.calls,
+        "worker_calls": worker_calls,
     }
 
 
