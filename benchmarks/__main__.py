@@ -1,6 +1,7 @@
 """`python -m benchmarks [workload ...] [--quick]` — run the benchmarks, print tables, write JSON.
 
-Workloads: dag (parallel DAG vs the critical-path bound and three baselines), overhead
+Workloads: dag (parallel DAG vs the critical-path bound and three baselines), uneven (per-agent
+latencies: wall against the latency-weighted critical-path bound), overhead
 (orchestration time per sub-task), tokens (prompt tokens as prior work grows), scale (RSS and
 checkpoint bytes up to 1,000 sub-tasks), cascade (cost and wall time of a cheap-then-strong
 model cascade against strong and cheap models everywhere), otel (runs with no tracer provider

@@ -47,7 +47,7 @@ def test_quick_benchmarks_write_tables_and_json(tmp_path: Path) -> None:
         assert title in proc.stdout
     everything = json.loads((tmp_path / "all.json").read_text())
     assert everything["quick"] is True
-    assert {"dag", "overhead", "tokens", "scale", "cascade", "otel", "memory", "evals"} <= set(
+    assert {"dag", "uneven", "overhead", "tokens", "scale", "cascade", "otel", "memory", "evals"} <= set(
         everything["workloads"]
     )
     for name in ("dag", "overhead", "tokens", "scale"):
@@ -77,6 +77,13 @@ def test_quick_benchmarks_write_tables_and_json(tmp_path: Path) -> None:
     assert cascade[(0.3, "cascade")]["calls_strong"] == round(0.3 * 48)
     assert cascade[(0.1, "cascade")]["cost_vs_strong"] < cascade[(0.7, "cascade")]["cost_vs_strong"] < 1.0
     assert "Cascades: sweep of the hard share" in proc.stdout
+    uneven = everything["workloads"]["uneven"]
+    plans = {(r["plan"], r["framework"]) for r in uneven["rows"]}
+    for name in ("slow beside chain", "out of phase", "4 chains of 4", "random 12 (seed 0)"):
+        assert {(name, "agentorch"), (name, "send-graph")} <= plans
+    # every contender made the same model calls on every plan
+    for name in {p for p, _ in plans}:
+        assert len({r["model_calls"] for r in uneven["rows"] if r["plan"] == name}) == 1
     otel = everything["workloads"]["otel"]
     assert {r["run"] for r in otel["rows"]} == {"wave 20", "chain 20", "research demo"}
     assert otel["spans"] > 0 and otel["check_us"] > 0

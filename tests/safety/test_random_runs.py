@@ -306,14 +306,14 @@ def check(
         (c.name, repr(c.args)) for agent, c in records if c.executed and c.name in GRANTS[agent]
     )
     assert all(c.name in GRANTS[agent] for agent, c in records if c.executed)
-    # a sibling's failure cancels tool calls in flight, which run again on resume (README,
-    # "Not guaranteed"); without failures every execution is exactly one recorded call
+    # a failure never cancels a sibling's tool call in flight, and a resumed sub-task replays the
+    # calls it made: failures or not, every execution is exactly one recorded call
     if result.status != "interrupted":
-        assert (ran == granted) if failures == 0 else (set(ran) == set(granted)), (ran, granted)
+        assert ran == granted, (ran, granted)
     # a gated tool ran only with arguments a person approved, once per approval
     wiped = Counter(repr(args) for name, _, args in world.executed if name == "wipe")
     approved = Counter(repr(a) for a in world.approved)
-    assert all(n <= approved[a] or (failures and approved[a]) for a, n in wiped.items()), (wiped, approved)
+    assert all(n <= approved[a] for a, n in wiped.items()), (wiped, approved)
     assert all(c.approved_by for _, c in records if c.name == "wipe" and c.executed)
     # each attempt once in history; sub-tasks that finished were not run again
     attempts = [(h.subtask_id, h.attempts) for h in result.history]
