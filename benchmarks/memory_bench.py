@@ -23,22 +23,22 @@ from agentorch.memory._schema import new_record
 from agentorch.memory._store import DEFAULT_HNSW
 
 try:
+    from benchmarks._idf import QueryIdfHashEmbeddings
     from benchmarks._memory_data import (
         make_multi_hop,
         make_near_duplicates,
         make_paraphrased,
         make_workload,
     )
-    from benchmarks._idf import QueryIdfHashEmbeddings
     from benchmarks._minilm import load_minilm
 except ImportError:  # run as a script from inside benchmarks/
+    from _idf import QueryIdfHashEmbeddings  # type: ignore[no-redef]
     from _memory_data import (  # type: ignore[no-redef]
         make_multi_hop,
         make_near_duplicates,
         make_paraphrased,
         make_workload,
     )
-    from _idf import QueryIdfHashEmbeddings  # type: ignore[no-redef]
     from _minilm import load_minilm  # type: ignore[no-redef]
 
 logger = logging.getLogger("benchmarks.memory")
@@ -51,7 +51,9 @@ SETS = {
         sessions=20 if quick else 100, turns_per_session=20, seed=7 + seed
     ),
     "paraphrased": lambda quick, seed: make_paraphrased(people=12 if quick else 24, seed=11 + seed),
-    "near-duplicates": lambda quick, seed: make_near_duplicates(orders=300 if quick else 1200, seed=13 + seed),
+    "near-duplicates": lambda quick, seed: make_near_duplicates(
+        orders=300 if quick else 1200, seed=13 + seed
+    ),
     "two-part": lambda quick, seed: make_multi_hop(filler=200 if quick else 600, seed=17 + seed),
 }
 """Retrieval test sets, each built differently (see benchmarks/_memory_data.py)."""
@@ -376,9 +378,7 @@ def run(
     out: dict[str, Any] = {}
     if "retrieval" in parts:
         out["retrieval"] = [
-            row
-            for label, make in embeddings(quick).items()
-            for row in retrieval_quality(quick, make, label)
+            row for label, make in embeddings(quick).items() for row in retrieval_quality(quick, make, label)
         ]
     if "ann" in parts:
         out["ann_recall@10"] = ann_recall(quick)

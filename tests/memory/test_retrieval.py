@@ -139,7 +139,6 @@ def test_another_clients_writes_and_deletes_reach_the_lexical_side(make_memory: 
     assert reader.search("hotel booked", k=5, mode="lexical") == []
 
 
-
 class TableEmbeddings(Embeddings):
     """Vectors given per text, so a test sets each record's cosine with the query exactly.
     Texts not in the table get one vector far from the query."""
@@ -167,7 +166,9 @@ FILLER = [
 ]
 
 
-def _two_statements(make_memory: MemoryFactory, older_cos: float, newer_cos: float) -> tuple[str, str, ChromaMemory]:
+def _two_statements(
+    make_memory: MemoryFactory, older_cos: float, newer_cos: float
+) -> tuple[str, str, ChromaMemory]:
     # Both statements match the query's words alike (the lexical side ties them); the
     # embedding puts the older one at `older_cos` and the newer one at `newer_cos`.
     older_text, newer_text = "Priya lives in Perth.", "Priya lives in Osaka."
