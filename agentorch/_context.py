@@ -88,6 +88,25 @@ class RunContext:
     """The role whose model call raised last (None once a later call answers): names the role
     in a failure's message."""
 
+    @classmethod
+    def from_state(cls, team: Team, thread_id: str, state: Mapping[str, Any]) -> RunContext:
+        """A context for a node of a graph invoked without one (LangGraph Server,
+        `team.compile()`): its budget counters start from the usage the thread's state records,
+        and its clock from the run's first recorded step, so budgets count per run."""
+        usage = state.get("usage") or {}
+        totals = [TokenUsage(**counts) for counts in usage.get("by_role", {}).values()]
+        spent = sum(totals, TokenUsage())
+        first = min((s["started_at"] for s in state.get("steps", [])), default=None)
+        started = time.monotonic() - (time.time() - first) if first is not None else time.monotonic()
+        return cls(
+            team=team,
+            thread_id=thread_id,
+            started=started,
+            llm_calls=spent.calls,
+            tokens=spent.total_tokens,
+            cost=spent.cost,
+        )
+
     def carry(self, role: str, usage: TokenUsage, model: str) -> None:
         """Keep `usage` of calls `role` made in a node attempt that is failing."""
         if usage.calls:

@@ -32,7 +32,7 @@ from agentorch._errors import (
 )
 from agentorch._events import Event, Interrupted, events_from_chunk, waiting_interrupts
 from agentorch._graph import GraphShape, build_graph, mark_sent_back
-from agentorch._keys import CALL_KEY, CRITIC, PLANNER, SUMMARIZER, SYNTHESIZER
+from agentorch._keys import CALL_KEY, CRITIC, PLANNER, SUMMARIZER, SYNTHESIZER, TEAM_CONFIG
 from agentorch._memory import TeamMemory
 from agentorch._models import (
     STRUCTURED_OUTPUT_METHODS,
@@ -430,11 +430,14 @@ class Team:
         team's own, or False for none — for hosts that bring their own persistence (LangGraph
         Server refuses graphs that carry a checkpointer).
         """
-        graph = build_graph(GraphShape.of(self), self)
+        graph = build_graph(GraphShape.of(self))
         if checkpointer is False:
-            return graph.compile(name=self.name, **kwargs)
-        cp = self._check_checkpointer(checkpointer) if checkpointer is not None else self.checkpointer
-        return graph.compile(checkpointer=cp, name=self.name, **kwargs)
+            compiled = graph.compile(name=self.name, **kwargs)
+        else:
+            cp = self._check_checkpointer(checkpointer) if checkpointer is not None else self.checkpointer
+            compiled = graph.compile(checkpointer=cp, name=self.name, **kwargs)
+        # invoked without `Team.run`'s context (LangGraph Server), the nodes find the team here
+        return compiled.with_config(configurable={TEAM_CONFIG: self})
 
     def _compiled(self) -> CompiledStateGraph[Any, Any, Any, Any]:
         # the graph `run` uses: one compiled graph per shape, shared by every team of that
