@@ -43,6 +43,7 @@ from agentorch._keys import (
     TRACE_ROUND_KEY,
     TRACE_SUBTASK_KEY,
 )
+from agentorch._services import Services
 from agentorch._types import Budget, TokenUsage, Usage, price_for
 
 if TYPE_CHECKING:
@@ -87,6 +88,11 @@ class RunContext:
     failed_role: str | None = None
     """The role whose model call raised last (None once a later call answers): names the role
     in a failure's message."""
+
+    @property
+    def services(self) -> Services:
+        """The team's prompts, model routing and context builder."""
+        return Services.of(self.team)
 
     @classmethod
     def from_state(cls, team: Team, thread_id: str, state: Mapping[str, Any]) -> RunContext:
@@ -251,7 +257,7 @@ class RunContext:
         invalid after `retries` repairs), the last problems, the usage of all attempts and the
         name of the model that answered.
         """
-        structured = self.team.structured_model(role, schema)
+        structured = self.services.structured_model(role, schema)
         convo = list(messages)
         # calls answered in earlier attempts of this node (retried after an error) count too
         usage, model = self.carried.pop(role, (TokenUsage(), "unknown"))

@@ -142,7 +142,7 @@ async def plan(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
             "The critic asked for a new plan:\n" + data_block(verdict.get("feedback", ""), source="critic")
         )
     messages = [
-        SystemMessage(team.planner_prompt()),
+        SystemMessage(ctx.services.planner_prompt()),
         HumanMessage("\n\n".join(human)),
     ]
     started = time.time()
@@ -232,7 +232,7 @@ async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]
     rnd = state["round"]
     ids = {st.id for st in current.subtasks}
     messages = [
-        SystemMessage(team.critic_prompt()),
+        SystemMessage(ctx.services.critic_prompt()),
         HumanMessage(
             f"Goal: {state['goal']}\n\nRound {rnd} of at most {team.max_rounds}.\n\n"
             f"Results:\n{results_block(current, state.get('results', {}))}"
@@ -286,7 +286,6 @@ async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]
 
 async def synthesize(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = run_context(state, runtime)
-    team = ctx.team
     current = Plan.model_validate(state["plan"]) if state.get("plan") else None
     results = state.get("results", {})
     stop = state.get("stop", "")
@@ -305,7 +304,7 @@ async def synthesize(state: TeamState, runtime: Runtime[RunContext]) -> dict[str
     if stop == "budget_exhausted":
         return {**update, "answer": best_available_answer(current, results)}
     messages = [
-        SystemMessage(team.synthesizer_prompt()),
+        SystemMessage(ctx.services.synthesizer_prompt()),
         HumanMessage(f"Goal: {state['goal']}\n\nResults:\n{results_block(current, results)}"),
     ]
     started = time.time()
