@@ -25,9 +25,11 @@ from agentorch import Agent, Team, tool
 from agentorch.llms import ScriptedChatModel
 from agentorch.memory import ChromaMemory, HashEmbeddings
 
-# four parallel researchers whose tool calls take different times, then one writer
+# four parallel researchers whose tool calls take different times; an editor that needs only
+# the fastest one (it starts, eagerly, while the slow ones still run); then one writer
 TOPICS = {"a": 0.15, "b": 0.7, "c": 1.3, "d": 1.9}
 WRITER_LATENCY = 0.8
+EDITOR_LATENCY = 0.3
 
 
 def log(line: str) -> None:
@@ -75,7 +77,8 @@ def _digest_of(messages: list[BaseMessage]) -> str:
 PLAN = {
     "subtasks": [
         *({"id": t, "description": f"Research {t}", "agent": "researcher"} for t in TOPICS),
-        {"id": "e", "description": "Write the report", "agent": "writer", "depends_on": list(TOPICS)},
+        {"id": "f", "description": "Edit the first finding", "agent": "editor", "depends_on": ["a"]},
+        {"id": "e", "description": "Write the report", "agent": "writer", "depends_on": [*TOPICS, "f"]},
     ]
 }
 
@@ -96,14 +99,16 @@ def build_team(checkpointer: Any, memory: ChromaMemory) -> Team:
         {
             "planner": _logged("planner", lambda m: PLAN),
             "writer": _logged("writer", lambda m: "Report over " + _digest_of(m)),
+            "editor": _logged("editor", lambda m: "Edited " + _digest_of(m)),
             "critic": _logged("critic", lambda m: {"decision": "accept", "feedback": "fine"}),
             "synthesizer": _logged("synthesizer", lambda m: "ANSWER " + _digest_of(m)),
             "summarizer": _logged("summarizer", lambda m: "summary"),
         }
     )
-    llm = ScriptedChatModel(script, latency={"writer": WRITER_LATENCY, "*": 0.0})
+    llm = ScriptedChatModel(script, latency={"writer": WRITER_LATENCY, "editor": EDITOR_LATENCY, "*": 0.0})
     agents = [
         Agent(name="researcher", role="Finds facts", tools=[fetch]),
+        Agent(name="editor", role="Edits findings"),
         Agent(name="writer", role="Writes reports"),
     ]
     return Team(

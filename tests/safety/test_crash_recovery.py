@@ -1,7 +1,8 @@
 """A team run killed with SIGKILL mid-flight resumes in a new process without losing or redoing work.
 
 The child (`_crash_child.py`) runs four parallel researchers (each: model call -> slow tool ->
-model call) and a writer that depends on all four, on an `AsyncSqliteSaver` file and a
+model call), an editor that depends only on the fastest researcher (so it starts and finishes
+while the slow ones still run), and a writer that depends on all five, on an `AsyncSqliteSaver` file and a
 persistent `ChromaMemory`. Every model call and tool execution appends a line to a shared log,
 so we can count what ran in which process. A pending tool approval, too, outlives the process
 that asked for it and is decided in another.
@@ -104,15 +105,17 @@ def _memory_texts(workdir: Path) -> list[str]:
 KILL_POINTS: dict[str, tuple[Any, float]] = {
     # tool `a` is running: one model call of `a` done, nothing finished
     "tool-a-running": (lambda done, log: ("tool-start", "a") in {r[:2] for r in log}, 0.05),
-    "after-1-of-4": (lambda done, log: len(done) >= 1, 0.2),
-    "after-2-of-4": (lambda done, log: len(done) >= 2, 0.2),
-    "after-3-of-4": (lambda done, log: len(done) >= 3, 0.2),
+    "after-1-of-4": (lambda done, log: len(set(done) & set(RESEARCH)) >= 1, 0.2),
+    "after-2-of-4": (lambda done, log: len(set(done) & set(RESEARCH)) >= 2, 0.2),
+    "after-3-of-4": (lambda done, log: len(set(done) & set(RESEARCH)) >= 3, 0.2),
+    # eager dispatch: the fast branch `a` and its dependent `f` finished, slow `d` still running
+    "fast-branch-done-slow-running": (lambda done, log: {"a", "f"} <= set(done) and "d" not in done, 0.2),
     # the whole first wave finished; the dependent writer is working
-    "writer-running": (lambda done, log: len(done) >= 4, 0.2),
+    "writer-running": (lambda done, log: set(RESEARCH) | {"f"} <= set(done), 0.2),
     # the run's records are in memory, the `remember` step is not yet checkpointed
     "remembering": (lambda done, log: ("remembered", "-") in {r[:2] for r in log}, 0.1),
     # no grace: killed the instant the event is seen, while its write may be in flight
-    "instant-after-2-of-4": (lambda done, log: len(done) >= 2, 0.0),
+    "instant-after-2-of-4": (lambda done, log: len(set(done) & set(RESEARCH)) >= 2, 0.0),
 }
 
 
@@ -151,8 +154,8 @@ def test_sigkill_mid_wave_then_resume_loses_and_repeats_nothing(
     assert {k: r.output for k, r in result.results.items()} == {
         k: r.output for k, r in expected.results.items()
     }
-    # nothing lost or duplicated: one attempt per sub-task, five history entries
-    assert sorted(h.subtask_id for h in result.history) == ["a", "b", "c", "d", "e"]
+    # nothing lost or duplicated: one attempt per sub-task, six history entries
+    assert sorted(h.subtask_id for h in result.history) == ["a", "b", "c", "d", "e", "f"]
     assert all(r.attempts == 1 and r.status == "done" for r in result.results.values())
     assert [r.executed for k in RESEARCH for r in result.results[k].tool_calls] == [True] * 4
 
@@ -173,9 +176,11 @@ def test_sigkill_mid_wave_then_resume_loses_and_repeats_nothing(
         return
 
     # finished (saved) sub-tasks were not executed again: no model call, no tool call in process 2
-    redone = {r[2] for r in p2 if r[0] == "model" and r[1] == "researcher"} | {
-        r[1] for r in p2 if r[0].startswith("tool")
-    }
+    redone = (
+        {r[2] for r in p2 if r[0] == "model" and r[1] == "researcher"}
+        | {r[1] for r in p2 if r[0].startswith("tool")}
+        | {"f" for r in p2 if r[:2] == ("model", "editor")}
+    )
     assert not (redone & done_before_kill), f"re-executed after the crash: {redone & done_before_kill}"
     # no tool finished twice
     done_tools = Counter(r[1] for r in log_after if r[0] == "tool-done")
