@@ -63,10 +63,10 @@ class FieldCheck(_Spec):
 
     eq: Any = Field(default=None, description="Equal to this value.")
     ne: Any = Field(default=None, description="Not equal to this value.")
-    lt: float | str | None = Field(default=None, description="Less than this.")
-    le: float | str | None = Field(default=None, description="Less than or equal to this.")
-    gt: float | str | None = Field(default=None, description="Greater than this.")
-    ge: float | str | None = Field(default=None, description="Greater than or equal to this.")
+    lt: int | float | str | None = Field(default=None, description="Less than this.")
+    le: int | float | str | None = Field(default=None, description="Less than or equal to this.")
+    gt: int | float | str | None = Field(default=None, description="Greater than this.")
+    ge: int | float | str | None = Field(default=None, description="Greater than or equal to this.")
     contains: Any = Field(default=None, description="A substring of a text, or an item of a list.")
     matches: str | None = Field(default=None, description="A regex a text matches (re.search).")
 
