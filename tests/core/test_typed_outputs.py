@@ -10,9 +10,10 @@ import pytest
 from langchain_core.messages import AIMessage
 from langgraph.types import RetryPolicy
 from pydantic import BaseModel, Field, RootModel
+from rich.console import Console
 
 from agentorch import Agent, ConfigError, RunFailed, RunResult, Team
-from agentorch._view import PlainView
+from agentorch._view import LiveView, PlainView
 from agentorch.llms import ScriptedChatModel, cascade
 from tests.helpers import ACCEPT, call, plan, st
 
@@ -151,10 +152,17 @@ def test_typed_data_survives_a_failure_and_resume_without_asking_again() -> None
 def test_the_report_and_the_plain_view_show_the_data() -> None:
     llm = ScriptedChatModel(script([{**QUOTE, "supplier": "<b>Acme</b>"}]))
     team = pricing_team(llm)
+    events = list(team.stream("goal", thread_id="typed-report"))
     out = io.StringIO()
-    PlainView(out).consume(team.stream("goal", thread_id="typed-report"))
+    PlainView(out).consume(events)
     assert "finished quote [pricer] done" in out.getvalue()
     assert 'data={"supplier": "<b>Acme</b>", "price": 3.5, "tags": ["bulk"]}' in out.getvalue()
+    screen = io.StringIO()
+    live = LiveView(console=Console(file=screen, width=120))
+    for ev in events:
+        live.board.apply(ev)
+    live.console.print(live)
+    assert 'data {"supplier": "<b>Acme</b>", "price": 3.5, "tags": ["bulk"]}' in screen.getvalue()
     page = team.result("typed-report").to_html()
     assert '<table class="data">' in page
     assert '<code>price</code></td><td class="data-value">3.5</td>' in page

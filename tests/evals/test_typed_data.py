@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
+from pathlib import Path
+
 import pytest
+import yaml
 
 from agentorch.evals import Expectations, FieldCheck, SuiteError, load_suite, run_suite
 
-TEAM = '''
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+TEAM = """
 from pydantic import BaseModel
 from agentorch import Agent, Team
 
@@ -19,7 +26,7 @@ class Quote(BaseModel):
 
 def build_team(llm, **options):
     return Team(agents=[Agent(name="pricer", role="Finds the best price", output=Quote)], llm=llm, **options)
-'''
+"""
 
 SUITE = """
 name: typed
@@ -77,8 +84,18 @@ def test_a_suite_asserts_on_the_fields_of_typed_data(write) -> None:
 
     missing = by_case["no-data"]["data"]
     assert not missing.passed
-    assert missing.detail.startswith("`quote` has no typed data (status 'failed'): agent `pricer` gave no valid")
+    assert missing.detail.startswith(
+        "`quote` has no typed data (status 'failed'): agent `pricer` gave no valid"
+    )
     assert [c.outcome for c in result.cases] == ["passed", "failed", "failed"]
+
+
+def test_the_readme_data_example_is_valid() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("`data` checks the fields") :]
+    snippet = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    expect = Expectations.model_validate(yaml.safe_load(textwrap.dedent(snippet))["expect"])
+    assert expect.data is not None and expect.data["quote"]["price"].holds(3.5) == []
 
 
 def test_field_checks_in_python() -> None:
