@@ -43,6 +43,7 @@ from agentorch._keys import (
     TRACE_ROUND_KEY,
     TRACE_SUBTASK_KEY,
 )
+from agentorch._services import Services
 from agentorch._types import Budget, TokenUsage, Usage, price_for
 
 if TYPE_CHECKING:
@@ -87,6 +88,30 @@ class RunContext:
     failed_role: str | None = None
     """The role whose model call raised last (None once a later call answers): names the role
     in a failure's message."""
+
+    @property
+    def services(self) -> Services:
+        """The team's prompts, model routing and context builder."""
+        return Services.of(self.team)
+
+    @classmethod
+    def from_state(cls, team: Team, thread_id: str, state: Mapping[str, Any]) -> RunContext:
+        """A context for a node of a graph invoked without one (LangGraph Server,
+        `team.compile()`): its budget counters start from the usage the thread's state records,
+        and its clock from the run's first recorded step, so budgets count per run."""
+        usage = state.get("usage") or {}
+        totals = [TokenUsage(**counts) for counts in usage.get("by_role", {}).values()]
+        spent = sum(totals, TokenUsage())
+        first = min((s["started_at"] for s in state.get("steps", [])), default=None)
+        started = time.monotonic() - (time.time() - first) if first is not None else time.monotonic()
+        return cls(
+            team=team,
+            thread_id=thread_id,
+            started=started,
+            llm_calls=spent.calls,
+            tokens=spent.total_tokens,
+            cost=spent.cost,
+        )
 
     def carry(self, role: str, usage: TokenUsage, model: str) -> None:
         """Keep `usage` of calls `role` made in a node attempt that is failing."""
@@ -240,7 +265,7 @@ class RunContext:
         like the agent's other calls; its caller keeps the usage account, told of each answer
         through `on_answer`, so nothing is carried here.
         """
-        structured = self.team.structured_model(role, schema, model)
+        structured = self.services.structured_model(role, schema, model)
         convo = list(messages)
         node_call = subtask_id is None
         # calls answered in earlier attempts of this node (retried after an error) count too

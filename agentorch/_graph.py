@@ -40,6 +40,7 @@ from agentorch._keys import (
     NODE_SYNTHESIZE,
     PLANNER,
     SYNTHESIZER,
+    TEAM_CONFIG,
 )
 from agentorch._plan import downstream_of, plan_problems
 from agentorch._specialist import usage_update
@@ -98,252 +99,259 @@ class GraphShape(NamedTuple):
         return cls(team.memory is not None, team.approve_plan, team.critic, team.retry, team.model_timeout)
 
 
-def build_graph(shape: GraphShape, default_team: Team | None = None) -> StateGraph:
+def run_context(state: TeamState, runtime: Runtime[RunContext] | None) -> RunContext:
+    """The services a node runs with: the run context `Team.run` passes, or, for a graph
+    invoked directly (`team.compile()`, LangGraph Server), one for its team whose budget
+    counters start from what the thread's state records, so budgets count per run there too."""
+    ctx = getattr(runtime, "context", None)
+    if isinstance(ctx, RunContext):
+        return ctx
+    configurable = get_config().get("configurable", {})
+    team = configurable.get(TEAM_CONFIG)
+    if team is None:
+        raise AgentorchError(
+            "This graph is shared between teams and needs the run context that `Team.run` "
+            "passes; to invoke a graph directly, use `team.compile()`."
+        )
+    return RunContext.from_state(team, str(configurable.get("thread_id", "")), state)
+
+
+async def recall(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = run_context(state, runtime)
+    team = ctx.team
+    text = await team.memory.arecall(  # type: ignore[union-attr]
+        state["goal"], thread_id=ctx.thread_id, budget=team.context_budget
+    )
+    return {"recalled": text}
+
+
+async def plan(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
+    ctx = run_context(state, runtime)
+    team = ctx.team
+    rnd = max(1, state.get("round", 0))
+    previous = Plan.model_validate(state["plan"]) if state.get("plan") else None
+    human = [f"Goal: {state['goal']}"]
+    if state.get("recalled"):
+        # memory renders its records as labelled <data> blocks already (TeamMemory.arecall)
+        human.append("What the team remembers:\n" + state["recalled"])
+    if previous is not None:
+        verdict = state["verdicts"][-1] if state.get("verdicts") else {}
+        human.append("Your previous plan:\n" + data_block(previous.model_dump_json(), source="plan"))
+        human.append("Its results:\n" + results_block(previous, state.get("results", {})))
+        human.append(
+            "The critic asked for a new plan:\n" + data_block(verdict.get("feedback", ""), source="critic")
+        )
+    messages = [
+        SystemMessage(ctx.services.planner_prompt()),
+        HumanMessage("\n\n".join(human)),
+    ]
+    started = time.time()
+    try:
+        new, problems, usage, model = await ctx.call_structured(
+            PLANNER,
+            Plan,
+            messages,
+            retries=team.plan_retries,
+            round=rnd,
+            check=lambda p: plan_problems(p, team.agent_names, team.max_subtasks),
+        )
+    except BudgetExhausted as e:
+        return Command(
+            goto=NODE_SYNTHESIZE,
+            update={"stop": "budget_exhausted", "error": str(e), **_spent_update(PLANNER, e)},
+        )
+    if new is None:
+        raise PlanError(
+            f"The planner produced no valid plan after {team.plan_retries + 1} attempts. "
+            "Last problems: " + "; ".join(problems),
+            problems,
+            spent=Usage(by_role={PLANNER: usage}, by_model={model: usage}),
+        )
+    update: dict[str, Any] = {
+        "plan": new.model_dump(mode="json"),
+        "plans": [new.model_dump(mode="json")],
+        "round": rnd,
+        "usage": usage_update(PLANNER, model, usage),
+        "steps": [_step(PLANNER, rnd, started, usage, model)],
+    }
+    if previous is not None:
+        update["results"] = _stale_results(previous, new, state.get("results", {}))
+    goto = NODE_APPROVE if team.approve_plan else NODE_DISPATCH
+    return Command(goto=goto, update=update)
+
+
+def approve(state: TeamState) -> Command[Any]:
+    decision = interrupt({"kind": "plan", "plan": state["plan"], "round": state["round"]})
+    if decision is True:
+        return Command(goto=NODE_DISPATCH)
+    if decision is False or decision is None:
+        return Command(
+            goto=END,
+            update={
+                "stop": "rejected",
+                "status": "rejected",
+                "error": "The plan was rejected at approval.",
+            },
+        )
+    edited = Plan.model_validate(decision)
+    dumped = edited.model_dump(mode="json")
+    update: dict[str, Any] = {"plan": dumped, "plans": [dumped]}
+    # results kept from an earlier round must be judged against the plan that runs
+    update["results"] = _stale_results(Plan.model_validate(state["plan"]), edited, state.get("results", {}))
+    return Command(goto=NODE_DISPATCH, update=update)
+
+
+async def dispatch(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
+    """Run the round: every sub-task without a result, each as its inputs exist."""
+    after = NODE_CRITIC if run_context(state, runtime).team.critic else NODE_SYNTHESIZE
+    if state.get("stop") or not state.get("plan"):
+        return Command(goto=NODE_SYNTHESIZE)
+    if state.get("remaining_steps", 10**9) <= _STEP_MARGIN:
+        return Command(
+            goto=NODE_SYNTHESIZE,
+            update={
+                "stop": "budget_exhausted",
+                "error": "LangGraph's recursion limit was about to be reached.",
+            },
+        )
+    results = state.get("results", {})
+    # the plan in state is already `Plan.model_dump(mode="json")`: not validated again
+    inputs = [
+        _specialist_input(state, dict(st)) for st in state["plan"]["subtasks"] if st["id"] not in results
+    ]
+    if not inputs:
+        return Command(goto=after)
+    update = await run_round(run_context(state, runtime), inputs, results)
+    return Command(goto=NODE_SYNTHESIZE if update.get("stop") else after, update=update)
+
+
+async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
+    ctx = run_context(state, runtime)
+    team = ctx.team
+    current = Plan.model_validate(state["plan"])
+    rnd = state["round"]
+    ids = {st.id for st in current.subtasks}
+    messages = [
+        SystemMessage(ctx.services.critic_prompt()),
+        HumanMessage(
+            f"Goal: {state['goal']}\n\nRound {rnd} of at most {team.max_rounds}.\n\n"
+            f"Results:\n{results_block(current, state.get('results', {}))}"
+        ),
+    ]
+    started = time.time()
+    try:
+        verdict, problems, usage, model = await ctx.call_structured(
+            CRITIC,
+            Verdict,
+            messages,
+            retries=team.plan_retries,
+            round=rnd,
+            check=lambda v: _verdict_problems(v, ids),
+        )
+    except BudgetExhausted as e:
+        return Command(
+            goto=NODE_SYNTHESIZE,
+            update={"stop": "budget_exhausted", "error": str(e), **_spent_update(CRITIC, e)},
+        )
+    if verdict is None:
+        ctx.carry(CRITIC, usage, model)
+        raise CriticError(
+            f"The critic gave no valid verdict after {team.plan_retries + 1} attempts: "
+            + "; ".join(problems),
+            problems,
+        )
+    update: dict[str, Any] = {
+        "verdicts": [verdict.model_dump(mode="json")],
+        "reviewed_round": rnd,
+        "usage": usage_update(CRITIC, model, usage),
+        "steps": [_step(CRITIC, rnd, started, usage, model)],
+    }
+    if verdict.decision == "accept":
+        return Command(goto=NODE_SYNTHESIZE, update=update)
+    if rnd >= team.max_rounds:
+        update.update(
+            stop="max_rounds",
+            error=f"max_rounds={team.max_rounds} reached; the critic still asked "
+            f"to {verdict.decision}: {verdict.feedback}",
+        )
+        return Command(goto=NODE_SYNTHESIZE, update=update)
+    update["round"] = rnd + 1
+    if verdict.decision == "replan":
+        return Command(goto=NODE_PLAN, update=update)
+    redo = downstream_of(current, verdict.revise)
+    update["results"] = dict.fromkeys(redo)
+    update["feedback"] = dict.fromkeys(verdict.revise, verdict.feedback)
+    return Command(goto=NODE_DISPATCH, update=update)
+
+
+async def synthesize(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = run_context(state, runtime)
+    current = Plan.model_validate(state["plan"]) if state.get("plan") else None
+    results = state.get("results", {})
+    stop = state.get("stop", "")
+    error = state.get("error", "")
+    failed = []
+    if current is not None:
+        failed = [st.id for st in current.subtasks if results.get(st.id, {}).get("status") != "done"]
+    status = stop or ("failed" if failed else "completed")
+    if status == "failed":
+        error = "Sub-tasks not completed: " + ", ".join(
+            f"`{i}` ({results[i]['error'] if i in results else 'not run'})" for i in failed
+        )
+    update: dict[str, Any] = {"status": status, "error": error}
+    if current is None:
+        return {**update, "answer": ""}
+    if stop == "budget_exhausted":
+        return {**update, "answer": best_available_answer(current, results)}
+    messages = [
+        SystemMessage(ctx.services.synthesizer_prompt()),
+        HumanMessage(f"Goal: {state['goal']}\n\nResults:\n{results_block(current, results)}"),
+    ]
+    started = time.time()
+    try:
+        ai = await ctx.call_model(SYNTHESIZER, messages, round=state.get("round"))
+    except BudgetExhausted as e:
+        return {
+            "status": "budget_exhausted",
+            "error": str(e),
+            "answer": best_available_answer(current, results),
+        }
+    model, usage = model_name_of(ai), ctx.priced(ai)
+    return {
+        **update,
+        "answer": ai.text.strip(),
+        "usage": usage_update(SYNTHESIZER, model, usage),
+        "steps": [_step(SYNTHESIZER, state.get("round", 1), started, usage, model)],
+    }
+
+
+async def remember(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = run_context(state, runtime)
+    team = ctx.team
+    results = {
+        k: SubTaskResult.model_validate(v)
+        for k, v in state.get("results", {}).items()
+        if v["status"] == "done"
+    }
+    await team.memory.aremember_run(  # type: ignore[union-attr]
+        goal=state["goal"],
+        thread_id=ctx.thread_id,
+        run_id=state.get("run_id", ""),
+        results=results,
+        verdicts=[Verdict.model_validate(v) for v in state.get("verdicts", [])],
+        answer=state.get("answer", ""),
+    )
+    return {}
+
+
+def build_graph(shape: GraphShape) -> StateGraph:
     """Describe a team graph of `shape` as a LangGraph `StateGraph` (uncompiled).
 
-    Nodes take their team from the run context (`Team.run` passes one). `default_team` serves
-    invocations without it, such as LangGraph Server's; without one they are refused.
+    The nodes are this module's functions; they take their team and services from the run
+    context (`Team.run` passes one) or from `team.compile()`'s config (see `run_context`).
     """
-
-    def ctx_of(runtime: Runtime[RunContext] | None) -> RunContext:
-        ctx = getattr(runtime, "context", None)
-        if isinstance(ctx, RunContext):
-            return ctx
-        if default_team is None:
-            raise AgentorchError(
-                "This graph is shared between teams and needs the run context that `Team.run` "
-                "passes; to invoke a graph directly, use `team.compile()`."
-            )
-        # invoked without agentorch's context (e.g. LangGraph Server): budgets count per node
-        thread = get_config().get("configurable", {}).get("thread_id", "")
-        return RunContext(team=default_team, thread_id=str(thread))
-
-    async def recall(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-        ctx = ctx_of(runtime)
-        team = ctx.team
-        text = await team.memory.arecall(  # type: ignore[union-attr]
-            state["goal"], thread_id=ctx.thread_id, budget=team.context_budget
-        )
-        return {"recalled": text}
-
-    async def plan(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
-        ctx = ctx_of(runtime)
-        team = ctx.team
-        rnd = max(1, state.get("round", 0))
-        previous = Plan.model_validate(state["plan"]) if state.get("plan") else None
-        human = [f"Goal: {state['goal']}"]
-        if state.get("recalled"):
-            # memory renders its records as labelled <data> blocks already (TeamMemory.arecall)
-            human.append("What the team remembers:\n" + state["recalled"])
-        if previous is not None:
-            verdict = state["verdicts"][-1] if state.get("verdicts") else {}
-            human.append("Your previous plan:\n" + data_block(previous.model_dump_json(), source="plan"))
-            human.append("Its results:\n" + results_block(previous, state.get("results", {})))
-            human.append(
-                "The critic asked for a new plan:\n"
-                + data_block(verdict.get("feedback", ""), source="critic")
-            )
-        messages = [
-            SystemMessage(team.planner_prompt()),
-            HumanMessage("\n\n".join(human)),
-        ]
-        started = time.time()
-        try:
-            new, problems, usage, model = await ctx.call_structured(
-                PLANNER,
-                Plan,
-                messages,
-                retries=team.plan_retries,
-                round=rnd,
-                check=lambda p: plan_problems(p, team.agent_names, team.max_subtasks),
-            )
-        except BudgetExhausted as e:
-            return Command(
-                goto=NODE_SYNTHESIZE,
-                update={"stop": "budget_exhausted", "error": str(e), **_spent_update(PLANNER, e)},
-            )
-        if new is None:
-            raise PlanError(
-                f"The planner produced no valid plan after {team.plan_retries + 1} attempts. "
-                "Last problems: " + "; ".join(problems),
-                problems,
-                spent=Usage(by_role={PLANNER: usage}, by_model={model: usage}),
-            )
-        update: dict[str, Any] = {
-            "plan": new.model_dump(mode="json"),
-            "plans": [new.model_dump(mode="json")],
-            "round": rnd,
-            "usage": usage_update(PLANNER, model, usage),
-            "steps": [_step(PLANNER, rnd, started, usage, model)],
-        }
-        if previous is not None:
-            update["results"] = _stale_results(previous, new, state.get("results", {}))
-        goto = NODE_APPROVE if shape.approve_plan else NODE_DISPATCH
-        return Command(goto=goto, update=update)
-
-    def approve(state: TeamState) -> Command[Any]:
-        decision = interrupt({"kind": "plan", "plan": state["plan"], "round": state["round"]})
-        if decision is True:
-            return Command(goto=NODE_DISPATCH)
-        if decision is False or decision is None:
-            return Command(
-                goto=END,
-                update={
-                    "stop": "rejected",
-                    "status": "rejected",
-                    "error": "The plan was rejected at approval.",
-                },
-            )
-        edited = Plan.model_validate(decision)
-        dumped = edited.model_dump(mode="json")
-        update: dict[str, Any] = {"plan": dumped, "plans": [dumped]}
-        # results kept from an earlier round must be judged against the plan that runs
-        update["results"] = _stale_results(
-            Plan.model_validate(state["plan"]), edited, state.get("results", {})
-        )
-        return Command(goto=NODE_DISPATCH, update=update)
-
-    async def dispatch(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
-        after = NODE_CRITIC if shape.critic else NODE_SYNTHESIZE
-        if state.get("stop") or not state.get("plan"):
-            return Command(goto=NODE_SYNTHESIZE)
-        if state.get("remaining_steps", 10**9) <= _STEP_MARGIN:
-            return Command(
-                goto=NODE_SYNTHESIZE,
-                update={
-                    "stop": "budget_exhausted",
-                    "error": "LangGraph's recursion limit was about to be reached.",
-                },
-            )
-        results = state.get("results", {})
-        # the plan in state is already `Plan.model_dump(mode="json")`: not validated again
-        inputs = [
-            _specialist_input(state, dict(st)) for st in state["plan"]["subtasks"] if st["id"] not in results
-        ]
-        if not inputs:
-            return Command(goto=after)
-        update = await run_round(ctx_of(runtime), inputs, results)
-        return Command(goto=NODE_SYNTHESIZE if update.get("stop") else after, update=update)
-
-    async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
-        ctx = ctx_of(runtime)
-        team = ctx.team
-        current = Plan.model_validate(state["plan"])
-        rnd = state["round"]
-        ids = {st.id for st in current.subtasks}
-        messages = [
-            SystemMessage(team.critic_prompt()),
-            HumanMessage(
-                f"Goal: {state['goal']}\n\nRound {rnd} of at most {team.max_rounds}.\n\n"
-                f"Results:\n{results_block(current, state.get('results', {}))}"
-            ),
-        ]
-        started = time.time()
-        try:
-            verdict, problems, usage, model = await ctx.call_structured(
-                CRITIC,
-                Verdict,
-                messages,
-                retries=team.plan_retries,
-                round=rnd,
-                check=lambda v: _verdict_problems(v, ids),
-            )
-        except BudgetExhausted as e:
-            return Command(
-                goto=NODE_SYNTHESIZE,
-                update={"stop": "budget_exhausted", "error": str(e), **_spent_update(CRITIC, e)},
-            )
-        if verdict is None:
-            ctx.carry(CRITIC, usage, model)
-            raise CriticError(
-                f"The critic gave no valid verdict after {team.plan_retries + 1} attempts: "
-                + "; ".join(problems),
-                problems,
-            )
-        update: dict[str, Any] = {
-            "verdicts": [verdict.model_dump(mode="json")],
-            "reviewed_round": rnd,
-            "usage": usage_update(CRITIC, model, usage),
-            "steps": [_step(CRITIC, rnd, started, usage, model)],
-        }
-        if verdict.decision == "accept":
-            return Command(goto=NODE_SYNTHESIZE, update=update)
-        if rnd >= team.max_rounds:
-            update.update(
-                stop="max_rounds",
-                error=f"max_rounds={team.max_rounds} reached; the critic still asked "
-                f"to {verdict.decision}: {verdict.feedback}",
-            )
-            return Command(goto=NODE_SYNTHESIZE, update=update)
-        update["round"] = rnd + 1
-        if verdict.decision == "replan":
-            return Command(goto=NODE_PLAN, update=update)
-        redo = downstream_of(current, verdict.revise)
-        update["results"] = dict.fromkeys(redo)
-        update["feedback"] = dict.fromkeys(verdict.revise, verdict.feedback)
-        return Command(goto=NODE_DISPATCH, update=update)
-
-    async def synthesize(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-        ctx = ctx_of(runtime)
-        team = ctx.team
-        current = Plan.model_validate(state["plan"]) if state.get("plan") else None
-        results = state.get("results", {})
-        stop = state.get("stop", "")
-        error = state.get("error", "")
-        failed = []
-        if current is not None:
-            failed = [st.id for st in current.subtasks if results.get(st.id, {}).get("status") != "done"]
-        status = stop or ("failed" if failed else "completed")
-        if status == "failed":
-            error = "Sub-tasks not completed: " + ", ".join(
-                f"`{i}` ({results[i]['error'] if i in results else 'not run'})" for i in failed
-            )
-        update: dict[str, Any] = {"status": status, "error": error}
-        if current is None:
-            return {**update, "answer": ""}
-        if stop == "budget_exhausted":
-            return {**update, "answer": best_available_answer(current, results)}
-        messages = [
-            SystemMessage(team.synthesizer_prompt()),
-            HumanMessage(f"Goal: {state['goal']}\n\nResults:\n{results_block(current, results)}"),
-        ]
-        started = time.time()
-        try:
-            ai = await ctx.call_model(SYNTHESIZER, messages, round=state.get("round"))
-        except BudgetExhausted as e:
-            return {
-                "status": "budget_exhausted",
-                "error": str(e),
-                "answer": best_available_answer(current, results),
-            }
-        model, usage = model_name_of(ai), ctx.priced(ai)
-        return {
-            **update,
-            "answer": ai.text.strip(),
-            "usage": usage_update(SYNTHESIZER, model, usage),
-            "steps": [_step(SYNTHESIZER, state.get("round", 1), started, usage, model)],
-        }
-
-    async def remember(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-        ctx = ctx_of(runtime)
-        team = ctx.team
-        results = {
-            k: SubTaskResult.model_validate(v)
-            for k, v in state.get("results", {}).items()
-            if v["status"] == "done"
-        }
-        await team.memory.aremember_run(  # type: ignore[union-attr]
-            goal=state["goal"],
-            thread_id=ctx.thread_id,
-            run_id=state.get("run_id", ""),
-            results=results,
-            verdicts=[Verdict.model_validate(v) for v in state.get("verdicts", [])],
-            answer=state.get("answer", ""),
-        )
-        return {}
-
     # No `context_schema`: LangGraph Server passes the run's `context` as a dict, which LangGraph
-    # would coerce into `RunContext(**context)` and fail; `ctx_of` accepts whatever comes.
+    # would coerce into `RunContext(**context)` and fail; `run_context` accepts whatever comes.
     # context type Any: nodes read a `Runtime[RunContext]`, but the graph declares no
     # context_schema (see above), so LangGraph's typing would expect a runtime of None
     g = cast("StateGraph[TeamState, Any, Any, Any]", StateGraph(TeamState))

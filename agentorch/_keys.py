@@ -33,8 +33,9 @@ TOOL_TIMEOUT: Final = "agentorch_timeout"
 # key of a tool-approval interrupt's payload (and of its answer) naming the call it is about
 CALL_KEY: Final = "call"
 
-# configurable key under which a run's private context travels
-RUN_CONTEXT: Final = "agentorch_run"
+# configurable key under which `team.compile()`'s graph carries its team (LangGraph keeps keys
+# starting with "__" out of checkpoint metadata)
+TEAM_CONFIG: Final = "__agentorch_team"
 
 # plain trace metadata (LangSmith filters on these): the run, round and sub-task of every call
 RUN_ID_KEY: Final = "run_id"

@@ -131,7 +131,7 @@ async def work(
     agent, then its answer as its `output` schema (see `typed_answer`)."""
     team = ctx.team
     messages: list[BaseMessage] = [
-        SystemMessage(team.specialist_prompt(agent)),
+        SystemMessage(ctx.services.specialist_prompt(agent)),
         HumanMessage(prompt),
     ]
     if agent.output is not None and not agent.tools:  # nothing to loop over: answer typed
@@ -231,7 +231,8 @@ async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
     team = ctx.team
     st = SubTask.model_validate(inp["subtask"])
     agent = team.agent(st.agent)
-    routed = team.routed(agent.name)
+    services = ctx.services
+    routed = services.routed(agent.name)
     earlier = [SubTaskResult.model_validate(h) for h in inp.get("earlier", [])]
     attempt = inp["attempt"]
     write = get_stream_writer()
@@ -249,14 +250,14 @@ async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
         return SubTaskFailed(f"Sub-task `{st.id}` (agent `{agent.name}`) failed: {describe_error(e)}")
 
     while True:
-        model = team.route(st, attempt, earlier) if routed else team.model_for(agent.name)
+        model = services.route(st, attempt, earlier) if routed else team.model_for(agent.name)
         if failed is not None and model is failed[0]:  # a hook that offers the same model again
             raise fail(_Attempt(model=""), failed[1]) from failed[1]
         run = _Attempt(model=model_label(model) if model is not None else "")
         started = time.time()
         escalate = False
         if model is None:
-            run.status, run.error = "failed", team.no_model_left(st, attempt)
+            run.status, run.error = "failed", services.no_model_left(st, attempt)
             log.warning("%s", run.error)
         else:
             write(
@@ -272,7 +273,7 @@ async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
             )
             try:
                 if prompt is None:
-                    context = await team.specialist_context(ctx, st, inp, summaries)
+                    context = await services.specialist_context(ctx, st, inp, summaries)
                     prompt = task_text(st, inp, context)
                 await work(ctx, agent, model, st, inp, prompt, attempt, run)
             except BudgetExhausted as e:

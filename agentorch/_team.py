@@ -9,19 +9,16 @@ import uuid
 from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
-from langchain_core.messages import HumanMessage, SystemMessage
-from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, RetryPolicy, StreamMode, default_retry_on
-from pydantic import BaseModel
 
 import agentorch.prompts as prompt_files
 from agentorch._agent import Agent
-from agentorch._context import BudgetExhausted, RunContext, model_name_of
-from agentorch._data import data_block
+from agentorch._context import BudgetExhausted, RunContext
 from agentorch._errors import (
     AgentorchError,
     ConfigError,
@@ -32,11 +29,10 @@ from agentorch._errors import (
 )
 from agentorch._events import Event, Interrupted, events_from_chunk, waiting_interrupts
 from agentorch._graph import GraphShape, build_graph, mark_sent_back
-from agentorch._keys import CALL_KEY, CRITIC, PLANNER, SUMMARIZER, SYNTHESIZER
+from agentorch._keys import CALL_KEY, CRITIC, PLANNER, SUMMARIZER, SYNTHESIZER, TEAM_CONFIG
 from agentorch._memory import TeamMemory
 from agentorch._models import (
     STRUCTURED_OUTPUT_METHODS,
-    Cascade,
     ChatModel,
     ModelSpec,
     RouteModel,
@@ -47,7 +43,7 @@ from agentorch._models import (
     model_label,
 )
 from agentorch._plan import plan_problems
-from agentorch._state import SpecialistInput, add_usage, merge_results
+from agentorch._state import add_usage, merge_results
 from agentorch._sync import iterate_sync, run_sync
 from agentorch._tracing import ensure_tracing_usable, trace_config
 from agentorch._types import (
@@ -58,7 +54,6 @@ from agentorch._types import (
     Plan,
     RunResult,
     StepRecord,
-    SubTask,
     SubTaskResult,
     TokenUsage,
     Usage,
@@ -210,7 +205,6 @@ class Team:
                 f"Unknown prompt names {sorted(unknown)}; "
                 f"overridable prompts: {', '.join(prompt_files.PROMPT_NAMES)}."
             )
-        self._prompts = dict(prompts or {})
         if structured_output_method not in (None, *STRUCTURED_OUTPUT_METHODS):
             raise ConfigError(
                 f"`structured_output_method` must be one of {', '.join(STRUCTURED_OUTPUT_METHODS)} "
@@ -228,8 +222,8 @@ class Team:
         self.route_model = route_model
         self._check_models()
         self._graph: CompiledStateGraph[Any, Any, Any, Any] | None = None
-        # structured-output runnables per (role, schema): converting a schema costs ~2 ms
-        self._structured: dict[tuple[int, type[BaseModel]], Runnable[Any, Any]] = {}
+        self.prompts: dict[str, str] = dict(prompts or {})
+        """Overrides of the bundled prompts by name."""
 
     # -- configuration helpers --------------------------------------------------------------
 
@@ -288,6 +282,11 @@ class Team:
                     f"{', '.join(f'`{m}`' for m in unpriced)}: pass `Team(prices={{{example}}})`."
                 )
 
+    def model_spec(self, role: str) -> ModelSpec | None:
+        """What `role` (an agent name or a team role) is configured with: a chat model, a
+        cascade, or None."""
+        return self._model_or_none(role)
+
     def _model_or_none(self, role: str) -> ModelSpec | None:
         agent = self._by_name.get(role)
         if agent is not None and agent.llm is not None:
@@ -309,45 +308,6 @@ class Team:
             raise ConfigError(f"No model configured for role `{role}`.")
         return members(model)
 
-    def routed(self, agent: str) -> bool:
-        """Whether `agent`'s attempts are routed (a cascade or `route_model`): a failed model
-        call then moves on to the next model instead of failing the run."""
-        return self.route_model is not None or isinstance(self._model_or_none(agent), Cascade)
-
-    def route(self, subtask: SubTask, attempt: int, history: Sequence[SubTaskResult]) -> ChatModel | None:
-        """The chat model for `attempt` of `subtask` given its earlier attempts, or None when
-        no model is left: `route_model` if set, else the agent's cascade (or its one model)."""
-        if self.route_model is None:
-            spec = self._model_or_none(subtask.agent)
-            return spec.route(subtask, attempt, history) if isinstance(spec, Cascade) else spec
-        chosen = self.route_model(subtask, attempt, list(history))
-        if chosen is not None and (isinstance(chosen, Cascade) or chat_model_problem(chosen)):
-            raise ConfigError(
-                f"`route_model` must return a chat model or None for sub-task `{subtask.id}`, got {chosen!r}."
-            )
-        return chosen
-
-    def structured_model(self, role: str, schema: type[BaseModel], model: Any = None) -> Runnable[Any, Any]:
-        """`role`'s model (or the given chat `model`, e.g. a cascade's member) asking for
-        `schema` (with the raw message), built once per team, model and schema."""
-        chat = model if model is not None else self.model_for(role)
-        key = (id(chat), schema)  # the cached runnable holds `chat`, so its id stays unique
-        if key not in self._structured:
-            method = self.structured_output_method
-            options = {"method": method} if method else {}  # not every model takes `method`
-            self._structured[key] = chat.with_structured_output(schema, include_raw=True, **options)
-        return self._structured[key]
-
-    def no_model_left(self, subtask: SubTask, attempt: int) -> str:
-        """Why `attempt` of `subtask` has no model (`route` returned None)."""
-        if self.route_model is not None:
-            why = f"`route_model` returned no model for attempt {attempt}"
-        else:
-            why = (
-                f"its agent's {self._model_or_none(subtask.agent)!r} has no model left for attempt {attempt}"
-            )
-        return f"Sub-task `{subtask.id}` (agent `{subtask.agent}`) ran out of models: {why}."
-
     def agent(self, name: str) -> Agent:
         """The agent called `name`."""
         return self._by_name[name]
@@ -356,67 +316,6 @@ class Team:
     def agent_names(self) -> list[str]:
         """Names of the team's agents, in order."""
         return list(self._by_name)
-
-    def _prompt(self, name: str) -> str:
-        return self._prompts.get(name) or prompt_files.load(name)
-
-    def planner_prompt(self) -> str:
-        """The planner's system prompt for this team."""
-        roster = "\n".join(
-            f"- {a.name}: {a.role}" + (f" (tools: {', '.join(t.name for t in a.tools)})" if a.tools else "")
-            for a in self.agents
-        )
-        return prompt_files.render(self._prompt("planner"), agents=roster, max_subtasks=self.max_subtasks)
-
-    def critic_prompt(self) -> str:
-        """The critic's system prompt."""
-        return self._prompt("critic")
-
-    def synthesizer_prompt(self) -> str:
-        """The synthesizer's system prompt."""
-        return self._prompt("synthesizer")
-
-    def specialist_prompt(self, agent: Agent) -> str:
-        """The system prompt of `agent`: its name, role and instructions — never other agents' text."""
-        return prompt_files.render(
-            self._prompt("specialist"),
-            name=agent.name,
-            role=agent.role,
-            instructions=agent.instructions or "",
-        )
-
-    async def specialist_context(
-        self, ctx: RunContext, st: SubTask, inp: SpecialistInput, spent: list[tuple[TokenUsage, str]]
-    ) -> str:
-        """The data a specialist gets for `st`. Each summarizer call made to assemble it is
-        appended to `spent` (usage, model) as it answers, so none is lost if a later one fails."""
-        deps = {k: SubTaskResult.model_validate(v) for k, v in inp["dependencies"].items()}
-        if self.memory is None:
-            return "\n".join(
-                data_block(r.output, source=f"subtask:{k}", agent=r.agent) for k, r in deps.items()
-            )
-
-        async def summarize(text: str, max_tokens: int) -> str:
-            request = f"Summarize the records below in at most {max_tokens} tokens.\n\n"
-            ai = await ctx.call_model(
-                SUMMARIZER,
-                [
-                    SystemMessage(self._prompt("summarizer")),
-                    HumanMessage(request + data_block(text, source="records")),
-                ],
-                subtask_id=st.id,
-            )
-            spent.append((ctx.priced(ai), model_name_of(ai)))
-            return ai.text
-
-        return await self.memory.aassemble_context(
-            goal=inp["goal"],
-            subtask=st,
-            dependencies=deps,
-            thread_id=ctx.thread_id,
-            budget=self.context_budget,
-            summarize=summarize,
-        )
 
     # -- graph ------------------------------------------------------------------------------
 
@@ -430,11 +329,14 @@ class Team:
         team's own, or False for none — for hosts that bring their own persistence (LangGraph
         Server refuses graphs that carry a checkpointer).
         """
-        graph = build_graph(GraphShape.of(self), self)
+        graph = build_graph(GraphShape.of(self))
         if checkpointer is False:
-            return graph.compile(name=self.name, **kwargs)
-        cp = self._check_checkpointer(checkpointer) if checkpointer is not None else self.checkpointer
-        return graph.compile(checkpointer=cp, name=self.name, **kwargs)
+            compiled = graph.compile(name=self.name, **kwargs)
+        else:
+            cp = self._check_checkpointer(checkpointer) if checkpointer is not None else self.checkpointer
+            compiled = graph.compile(checkpointer=cp, name=self.name, **kwargs)
+        # invoked without `Team.run`'s context (LangGraph Server), the nodes find the team here
+        return compiled.with_config(configurable={TEAM_CONFIG: self})
 
     def _compiled(self) -> CompiledStateGraph[Any, Any, Any, Any]:
         # the graph `run` uses: one compiled graph per shape, shared by every team of that

@@ -23,6 +23,7 @@ from agentorch.memory._schema import new_record
 from agentorch.memory._store import DEFAULT_HNSW
 
 try:
+    from benchmarks._idf import QueryIdfHashEmbeddings
     from benchmarks._memory_data import (
         make_multi_hop,
         make_near_duplicates,
@@ -31,6 +32,7 @@ try:
     )
     from benchmarks._minilm import load_minilm
 except ImportError:  # run as a script from inside benchmarks/
+    from _idf import QueryIdfHashEmbeddings  # type: ignore[no-redef]
     from _memory_data import (  # type: ignore[no-redef]
         make_multi_hop,
         make_near_duplicates,
@@ -45,70 +47,103 @@ MODES = ("vector", "lexical", "hybrid")
 
 
 SETS = {
-    "dialogue": lambda quick: make_workload(sessions=20 if quick else 100, turns_per_session=20),
-    "paraphrased": lambda quick: make_paraphrased(people=12 if quick else 24),
-    "near-duplicates": lambda quick: make_near_duplicates(orders=300 if quick else 1200),
-    "two-part": lambda quick: make_multi_hop(filler=200 if quick else 600),
+    "dialogue": lambda quick, seed: make_workload(
+        sessions=20 if quick else 100, turns_per_session=20, seed=7 + seed
+    ),
+    "paraphrased": lambda quick, seed: make_paraphrased(people=12 if quick else 24, seed=11 + seed),
+    "near-duplicates": lambda quick, seed: make_near_duplicates(
+        orders=300 if quick else 1200, seed=13 + seed
+    ),
+    "two-part": lambda quick, seed: make_multi_hop(filler=200 if quick else 600, seed=17 + seed),
 }
 """Retrieval test sets, each built differently (see benchmarks/_memory_data.py)."""
+SEEDS = (0, 100, 200)
+"""Each set is built with each of these seed offsets and the questions are pooled: one build
+has 56 to 300 questions, too few to tell a 0.02 difference from noise."""
 
 
-def _recall(memory: ChromaMemory, workload: Any, mode: str) -> dict[str, float]:
-    """Mean share of each question's evidence turns found in the top 5 / top 10."""
-    found5 = found10 = 0.0
+def _found(memory: ChromaMemory, workload: Any, mode: str) -> list[tuple[float, float]]:
+    """Per question, the share of its evidence turns in the top 5 and in the top 10."""
+    out = []
     for question in workload.questions:
         ids = [h.id for h in memory.search(question.text, k=10, mode=mode)]
         needed = set(question.needed)
-        found5 += len(needed & set(ids[:5])) / len(needed)
-        found10 += len(needed & set(ids)) / len(needed)
-    n = len(workload.questions)
-    return {"recall@5": round(found5 / n, 3), "recall@10": round(found10 / n, 3)}
+        out.append((len(needed & set(ids[:5])) / len(needed), len(needed & set(ids)) / len(needed)))
+    return out
+
+
+def _paired_interval(a: list[float], b: list[float], draws: int = 2000) -> tuple[float, float]:
+    """95% bootstrap interval of mean(a - b) over questions (paired, fixed seed)."""
+    rng = random.Random(5)
+    diffs = [x - y for x, y in zip(a, b, strict=True)]
+    means = sorted(sum(rng.choice(diffs) for _ in diffs) / len(diffs) for _ in range(draws))
+    return round(means[int(0.025 * draws)], 3), round(means[int(0.975 * draws) - 1], 3)
 
 
 def embeddings(quick: bool) -> dict[str, Any]:
-    """The embeddings measured: both HashEmbeddings versions, and all-MiniLM-L6-v2 if
-    installed (not in quick runs: its numpy encoder takes minutes on two cores)."""
+    """The embeddings measured: both HashEmbeddings versions, v2 with query-time IDF (an
+    experiment, benchmarks/_idf.py), and all-MiniLM-L6-v2 if installed (not in quick runs:
+    its numpy encoder takes minutes on two cores). Each entry builds a fresh embedding."""
     out: dict[str, Any] = {
-        "HashEmbeddings v2 (default)": HashEmbeddings(),
-        "HashEmbeddings v1": HashEmbeddings(version=1),
+        "HashEmbeddings v2 (default)": HashEmbeddings,
+        "HashEmbeddings v1": lambda: HashEmbeddings(version=1),
+        "v2 + query IDF (experiment)": QueryIdfHashEmbeddings,
     }
     if quick:
         return out
     real, label = load_minilm()
     if real is not None:
-        out[label] = real
+        out[label] = lambda: real
     else:
         logger.info("retrieval with all-MiniLM-L6-v2 %s", label)
     return out
 
 
-def retrieval_quality(quick: bool, embedding: Any, label: str) -> list[dict[str, Any]]:
-    """recall@5 / recall@10 of the evidence turns for each test set and search mode."""
+def retrieval_quality(quick: bool, make_embedding: Any, label: str) -> list[dict[str, Any]]:
+    """recall@5 / recall@10 of the evidence turns for each test set and search mode, over
+    the seeds of `SEEDS` (one in quick runs), and the hybrid's margin over its better side
+    at recall@10 with a 95% interval."""
     rows = []
     for name, build in SETS.items():
-        workload = build(quick)
-        memory = ChromaMemory.ephemeral(embedding=embedding)
-        memory.write_records(
-            [
-                new_record(
-                    id=t.id,
-                    text=t.text,
-                    namespace=memory.namespace,
-                    kind="note",
-                    metadata={"session": t.session},
-                )
-                for t in workload.turns
-            ]
-        )
+        found: dict[str, list[tuple[float, float]]] = {m: [] for m in MODES}
+        records = 0
+        for seed in SEEDS[:1] if quick else SEEDS:
+            workload = build(quick, seed)
+            memory = ChromaMemory.ephemeral(embedding=make_embedding())
+            memory.write_records(
+                [
+                    new_record(
+                        id=t.id,
+                        text=t.text,
+                        namespace=memory.namespace,
+                        kind="note",
+                        metadata={"session": t.session},
+                    )
+                    for t in workload.turns
+                ]
+            )
+            records += len(workload.turns)
+            for mode in MODES:
+                found[mode] += _found(memory, workload, mode)
+            memory.close()
         row: dict[str, Any] = {
             "set": name,
             "embedding": label,
-            "records": len(workload.turns),
-            "questions": len(workload.questions),
+            "records": records,
+            "questions": len(found["hybrid"]),
         }
         for mode in MODES:
-            row[mode] = _recall(memory, workload, mode)
-        memory.close()
+            n = len(found[mode])
+            row[mode] = {
+                "recall@5": round(sum(f[0] for f in found[mode]) / n, 3),
+                "recall@10": round(sum(f[1] for f in found[mode]) / n, 3),
+            }
+        better = max(("vector", "lexical"), key=lambda m: row[m]["recall@10"])
+        row["hybrid_vs_better@10"] = {
+            "side": better,
+            "margin": round(row["hybrid"]["recall@10"] - row[better]["recall@10"], 3),
+            "interval": _paired_interval([f[1] for f in found["hybrid"]], [f[1] for f in found[better]]),
+        }
         rows.append(row)
     return rows
 
@@ -153,20 +188,43 @@ def ann_recall(quick: bool) -> dict[str, Any]:
 def _latencies(
     memory: ChromaMemory, texts: list[str], modes: tuple[str, ...] = MODES, queries: int = 60
 ) -> dict[str, float]:
-    """p50 / p95 query latency (ms, k=10) per mode, queries made of five words of a record."""
+    """p50 / p95 query latency (ms, k=10) per mode, and per mode its p50 and p95 as a ratio
+    to a baseline measured in the same loop: a plain Chroma query of the same collection
+    (the query embedded the same way, top 10 with documents and metadata), what a user of
+    Chroma alone would run. Each query runs the baseline and every mode back to back, in a
+    rotating order, so load from other processes hits all of them alike and the ratios hold
+    on a busy machine where absolute times do not. Queries are five words of a record."""
     rng = random.Random(1)
-    result: dict[str, float] = {}
-    for mode in modes:
-        memory.search("warm up", k=10, mode=mode)  # first lexical search on a server syncs
-        latencies = []
-        for _ in range(queries):
-            query = " ".join(texts[rng.randrange(len(texts))].split()[:5])
+
+    def baseline(query: str) -> None:
+        vector = memory._embedder.embed_query(query)
+        memory._run(
+            False,
+            lambda c: c.query(
+                query_embeddings=[vector], n_results=10, include=["documents", "metadatas", "distances"]
+            ),
+        )
+
+    runs: dict[str, Any] = {m: (lambda q, m=m: memory.search(q, k=10, mode=m)) for m in modes}
+    runs["chroma"] = baseline
+    for run_one in runs.values():
+        run_one("warm up")  # the first lexical search on a server syncs
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
+    for n in range(queries):
+        query = " ".join(texts[rng.randrange(len(texts))].split()[:5])
+        for name in names[n % len(names) :] + names[: n % len(names)]:
             t0 = time.perf_counter()
-            memory.search(query, k=10, mode=mode)
-            latencies.append((time.perf_counter() - t0) * 1000)
+            runs[name](query)
+            times[name].append((time.perf_counter() - t0) * 1000)
+    result: dict[str, float] = {}
+    for name, latencies in times.items():
         latencies.sort()
-        result[f"{mode}_p50_ms"] = round(statistics.median(latencies), 2)
-        result[f"{mode}_p95_ms"] = round(latencies[math.ceil(0.95 * len(latencies)) - 1], 2)
+        result[f"{name}_p50_ms"] = round(statistics.median(latencies), 2)
+        result[f"{name}_p95_ms"] = round(latencies[math.ceil(0.95 * len(latencies)) - 1], 2)
+    for name in modes:
+        for q in ("p50", "p95"):
+            result[f"{name}_{q}_x"] = round(result[f"{name}_{q}_ms"] / result[f"chroma_{q}_ms"], 2)
     return result
 
 
@@ -320,7 +378,7 @@ def run(
     out: dict[str, Any] = {}
     if "retrieval" in parts:
         out["retrieval"] = [
-            row for label, emb in embeddings(quick).items() for row in retrieval_quality(quick, emb, label)
+            row for label, make in embeddings(quick).items() for row in retrieval_quality(quick, make, label)
         ]
     if "ann" in parts:
         out["ann_recall@10"] = ann_recall(quick)
@@ -335,36 +393,47 @@ def run(
 
 def _print(results: dict[str, Any]) -> None:
     if "retrieval" in results:
-        print("Retrieval: recall@5 / recall@10 of the evidence turns")
+        print("Retrieval: recall@5 / recall@10 of the evidence turns (seeds pooled)")
         print(
-            f"  {'set':16} {'turns':>5} {'qs':>4}  {'embedding':28} " + "  ".join(f"{m:>13}" for m in MODES)
+            f"  {'set':16} {'turns':>5} {'qs':>4}  {'embedding':28} "
+            + "  ".join(f"{m:>13}" for m in MODES)
+            + "  hybrid - better side @10 [95% interval]"
         )
         for r in results["retrieval"]:
             cells = "  ".join(f"{r[m]['recall@5']:.3f} / {r[m]['recall@10']:.3f}" for m in MODES)
-            print(f"  {r['set']:16} {r['records']:>5} {r['questions']:>4}  {r['embedding'][:28]:28} {cells}")
+            h = r["hybrid_vs_better@10"]
+            low, high = h["interval"]
+            print(
+                f"  {r['set']:16} {r['records']:>5} {r['questions']:>4}  {r['embedding'][:28]:28} {cells}"
+                f"  {h['margin']:+.3f} vs {h['side']} [{low:+.3f}, {high:+.3f}]"
+            )
     if "ann_recall@10" in results:
         a = results["ann_recall@10"]
         print(
             f"ANN recall@10 vs exact ({a['vectors']} vectors): agentorch HNSW "
             f"{a['agentorch']:.3f}, Chroma default {a['chroma-default']:.3f}"
         )
-    if "throughput" in results:
-        print("Throughput and query latency (k=10; persistent, embedding included)")
-    for t in results.get("throughput", []):
-        print(
-            f"  {t['records']:>7} records  add {t['add_per_s']:>6}/s  "
-            + "  ".join(f"{m} p50 {t[f'{m}_p50_ms']} ms p95 {t[f'{m}_p95_ms']} ms" for m in MODES)
-        )
-    if "server" in results:
-        print("Query latency against a `chroma run` server (k=10, loopback)")
-        for t in results["server"]:
+    for key, title in (
+        ("throughput", "Throughput and query latency (k=10; persistent, embedding included)"),
+        ("server", "Query latency against a `chroma run` server (k=10, loopback)"),
+    ):
+        if key not in results:
+            continue
+        print(title)
+        print("  ratio = p50 (p95) over a plain Chroma query of the same collection, same loop")
+        for t in results[key]:
             if "skipped" in t:
                 print(f"  {t['records']:>7} records  skipped: {t['skipped']}")
                 continue
             print(
-                f"  {t['records']:>7} records  add {t['add_per_s']:>6}/s  "
-                + "  ".join(f"{m} p50 {t[f'{m}_p50_ms']} ms p95 {t[f'{m}_p95_ms']} ms" for m in MODES)
+                f"  {t['records']:>7} records  add {t['add_per_s']:>6}/s  chroma query p50 "
+                f"{t['chroma_p50_ms']} ms p95 {t['chroma_p95_ms']} ms"
             )
+            for m in MODES:
+                print(
+                    f"  {'':>7}          {m:>8} p50 {t[f'{m}_p50_ms']:>6} ms p95 {t[f'{m}_p95_ms']:>6} ms"
+                    f"  {t[f'{m}_p50_x']:.2f}x ({t[f'{m}_p95_x']:.2f}x)"
+                )
     if "context_growth" not in results:
         return
     print("Context tokens per specialist call")

@@ -65,10 +65,12 @@ so writers whose clocks lag by up to this much are not missed."""
 FUSION_WEIGHTS = {"vector": 0.5, "lexical": 0.5}
 """Hybrid search: weights of the convex combination of the two sides' min-max normalized
 scores (see `fuse_scores`). Equal weights, not fitted to any benchmark."""
-TIES = {"vector": (0.01, False), "lexical": (0.01, True), "hybrid": (0.05, True)}
-"""(tolerance, relative) within which two scores of one ranking count as a tie. Records the
-query cannot tell apart (e.g. "X now lives in Oslo" and, earlier, "X now lives in Perth") are
-then ranked newest first: in agent memory a later statement usually supersedes an older one."""
+TIES = {"vector": (0.01, False), "lexical": (0.01, True)}
+"""(tolerance, relative) within which two scores of one side count as a tie. Records the query
+cannot tell apart (e.g. "X now lives in Oslo" and, earlier, "X now lives in Perth") are then
+ranked newest first: in agent memory a later statement usually supersedes an older one. The
+hybrid ranking has no constant of its own: its tolerance is these two carried through the
+fusion's normalization (see `fused_tolerance`)."""
 MAX_BATCH = 5000  # Chroma's limit is 5461 records per call
 _MODES = ("hybrid", "vector", "lexical")
 
@@ -137,6 +139,22 @@ def fuse_scores(
     fused = [(i, FUSION_WEIGHTS["vector"] * v[i] + FUSION_WEIGHTS["lexical"] * lx[i]) for i in ids]
     fused.sort(key=lambda e: -e[1])
     return fused
+
+
+def fused_tolerance(vector: Mapping[str, float], lexical: Mapping[str, float], ids: Sequence[str]) -> float:
+    """The tie tolerance of `fuse_scores`' ranking: each side's own tie tolerance (`TIES`, a
+    relative one taken at the side's best score) in that side's min-max normalized units,
+    weighted as in the fusion. Two fused scores closer than this differ by less than what
+    both sides would call a tie, so the query cannot tell the records apart."""
+    tolerance = 0.0
+    for side, scores in (("vector", vector), ("lexical", lexical)):
+        values = [scores.get(i, 0.0) for i in ids]
+        if not values or max(values) <= min(values):
+            continue  # a flat side adds nothing to the fused scores
+        tie, relative = TIES[side]
+        absolute = tie * abs(max(values)) if relative else tie
+        tolerance += FUSION_WEIGHTS[side] * absolute / (max(values) - min(values))
+    return tolerance
 
 
 def _newest_first_among_ties(
@@ -474,10 +492,9 @@ class ChromaMemory:
             if mode != "vector":
                 rankings["lexical"] = self._lexical_ranking(collection, query, pool, where, rows, vectors)
             if mode == "hybrid":
-                ranking = self._fused(query, vector, rankings, rows, vectors or {})
-            else:
-                ranking = rankings[mode]
-            return self._hits(collection, ranking, rows, k, mode)
+                ranking, tie = self._fused(query, vector, rankings, rows, vectors or {})
+                return self._hits(collection, ranking, rows, k, (tie, False))
+            return self._hits(collection, rankings[mode], rows, k, TIES[mode])
 
         return self._run(False, search)
 
@@ -488,9 +505,10 @@ class ChromaMemory:
         rankings: dict[str, list[tuple[str, float]]],
         rows: dict[str, tuple[str, str, Mapping[str, Any]]],
         vectors: Mapping[str, Any],
-    ) -> list[tuple[str, float]]:
-        """`fuse_scores` over the union of both sides' candidates; each side's missing scores
-        are computed, not guessed, so a record found by one side is judged by both."""
+    ) -> tuple[list[tuple[str, float]], float]:
+        """`fuse_scores` over the union of both sides' candidates, and its tie tolerance
+        (`fused_tolerance`); each side's missing scores are computed, not guessed, so a
+        record found by one side is judged by both."""
         vec, lex = dict(rankings["vector"]), dict(rankings["lexical"])
         only_lexical = [i for i in lex if i not in vec]
         if only_lexical and vector is not None:
@@ -498,7 +516,8 @@ class ChromaMemory:
         only_vector = [i for i in vec if i not in lex]
         if only_vector:
             lex.update(self._backend.lexical.search(self._name, query, len(only_vector), ids=only_vector))
-        return fuse_scores(vec, lex, list(rows))
+        ids = list(rows)
+        return fuse_scores(vec, lex, ids), fused_tolerance(vec, lex, ids)
 
     def _lexical_ranking(
         self,
@@ -510,20 +529,25 @@ class ChromaMemory:
         vectors: dict[str, Any] | None = None,
     ) -> list[tuple[str, float]]:
         """bm25 ranking of chunks passing `where`; their rows go into `rows` and, if
-        `vectors` is given, their stored embeddings into it (hybrid search scores them)."""
+        `vectors` is given, their stored embeddings into it (hybrid search scores them).
+        Chunks already in `rows` (the vector side found them, so they pass `where` and have
+        a vector score) are not fetched again; only the others are, with their embeddings."""
         if self._backend.syncs_lexical:
             self._sync_lexical(collection)
         # a selective filter is applied after ranking, so look deeper when there is one
         found = self._backend.lexical.search(self._name, query, pool * 10 if where else pool)
         if not found:
             return []
-        include = ["documents", "metadatas"] + (["embeddings"] if vectors is not None else [])
-        got = collection.get(ids=[i for i, _ in found], where=dict(where) if where else None, include=include)
-        for id_, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-            rows[id_] = (id_, doc, meta)
-        if vectors is not None:
-            vectors.update(zip(got["ids"], got["embeddings"], strict=True))
-        present = set(got["ids"])
+        present = {i for i, _ in found if i in rows}
+        missing = [i for i, _ in found if i not in rows]
+        if missing:
+            include = ["documents", "metadatas"] + (["embeddings"] if vectors is not None else [])
+            got = collection.get(ids=missing, where=dict(where) if where else None, include=include)
+            for id_, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                rows[id_] = (id_, doc, meta)
+            if vectors is not None:
+                vectors.update(zip(got["ids"], got["embeddings"], strict=True))
+            present.update(got["ids"])
         return [(i, s) for i, s in found if i in present][:pool]
 
     def _announce_change(self, collection: Any) -> None:
@@ -610,11 +634,12 @@ class ChromaMemory:
         ranking: list[tuple[str, float]],
         rows: dict[str, tuple[str, str, Mapping[str, Any]]],
         k: int,
-        mode: SearchMode,
+        ties: tuple[float, bool],
     ) -> list[MemoryHit]:
-        """The best `k` records of a chunk ranking: a record counts once, at its best chunk."""
+        """The best `k` records of a chunk ranking, newest first among ties within `ties`
+        (tolerance, relative): a record counts once, at its best chunk."""
         scores: dict[str, float] = {}
-        for id_, score in _newest_first_among_ties(ranking, rows, *TIES[mode]):
+        for id_, score in _newest_first_among_ties(ranking, rows, *ties):
             parent = str(rows[id_][2][PARENT_ID])
             scores.setdefault(parent, score)
         best = list(scores)[:k]

@@ -166,14 +166,15 @@ def test_effort_high_starts_at_the_strongest_model() -> None:
     cheap = ScriptedChatModel({"writer": ["easy part"]}, model_name="cheap")
     strong = ScriptedChatModel({"writer": ["hard part"]}, model_name="strong")
     hard = {**st("h", "writer"), "effort": "high"}
-    team = writer_team(boss([plan(st("e", "writer"), hard)], [ACCEPT]), cascade(cheap, strong))
+    planner = boss([plan(st("e", "writer"), hard)], [ACCEPT])
+    team = writer_team(planner, cascade(cheap, strong))
 
     result = team.run("Do both")
 
     assert {k: r.model for k, r in result.results.items()} == {"e": "cheap", "h": "strong"}
     assert [c.subtask_id for c in strong.calls] == ["h"]
     assert result.plan is not None and result.plan.subtask("h").effort == "high"
-    assert '"high"' in team.planner_prompt()
+    assert '"high"' in planner.calls_for("planner")[0].messages[0].text  # the planner is told
 
 
 def test_a_team_wide_cascade_gives_the_other_roles_its_first_model() -> None:

@@ -137,3 +137,63 @@ def test_another_clients_writes_and_deletes_reach_the_lexical_side(make_memory: 
         "Zanzibar visa renewed for a year.",
     ]
     assert reader.search("hotel booked", k=5, mode="lexical") == []
+
+
+class TableEmbeddings(Embeddings):
+    """Vectors given per text, so a test sets each record's cosine with the query exactly.
+    Texts not in the table get one vector far from the query."""
+
+    def __init__(self, table: dict[str, tuple[float, float, float]]) -> None:
+        self.table = table
+
+    def embed_query(self, text: str) -> list[float]:
+        return list(self.table.get(text, (0.1, 0.0, math.sqrt(0.99))))
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self.embed_query(t) for t in texts]
+
+
+def _at_cosine(c: float) -> tuple[float, float, float]:
+    """A unit vector whose cosine with the query vector (1, 0, 0) is `c`."""
+    return (c, math.sqrt(1.0 - c * c), 0.0)
+
+
+QUERY = "Where does Priya live?"
+FILLER = [
+    "Lunch moved to Thursday because of the new schedule.",
+    "The printer on the second floor is out of toner.",
+    "Quarterly planning starts next week with the finance team.",
+]
+
+
+def _two_statements(
+    make_memory: MemoryFactory, older_cos: float, newer_cos: float
+) -> tuple[str, str, ChromaMemory]:
+    # Both statements match the query's words alike (the lexical side ties them); the
+    # embedding puts the older one at `older_cos` and the newer one at `newer_cos`.
+    older_text, newer_text = "Priya lives in Perth.", "Priya lives in Osaka."
+    embedding = TableEmbeddings(
+        {QUERY: (1.0, 0.0, 0.0), older_text: _at_cosine(older_cos), newer_text: _at_cosine(newer_cos)}
+    )
+    memory = make_memory("ties", embedding=embedding)
+    for text in FILLER:
+        memory.add(text)
+    older = memory.add(older_text)
+    newer = memory.add(newer_text)
+    return older, newer, memory
+
+
+def test_hybrid_ranks_newest_first_what_neither_side_tells_apart(make_memory: MemoryFactory) -> None:
+    # 0.800 vs 0.795: closer than the vector side's own tie tolerance (0.01), and the lexical
+    # side ties them too, so the later statement, which supersedes the earlier, comes first.
+    older, newer, memory = _two_statements(make_memory, 0.800, 0.795)
+    assert [h.id for h in memory.search(QUERY, k=2, mode="vector")] == [newer, older]
+    assert [h.id for h in memory.search(QUERY, k=2)] == [newer, older]
+
+
+def test_hybrid_keeps_a_clearly_better_match_above_a_newer_one(make_memory: MemoryFactory) -> None:
+    # 0.80 vs 0.75: the vector side tells them apart and the lexical side has no preference,
+    # so being newer does not lift the worse match above the better one.
+    older, newer, memory = _two_statements(make_memory, 0.80, 0.75)
+    assert [h.id for h in memory.search(QUERY, k=2, mode="vector")] == [older, newer]
+    assert [h.id for h in memory.search(QUERY, k=2)] == [older, newer]
