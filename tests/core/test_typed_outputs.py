@@ -12,7 +12,7 @@ from langgraph.types import RetryPolicy
 from pydantic import BaseModel, Field, RootModel
 from rich.console import Console
 
-from agentorch import Agent, ConfigError, RunFailed, RunResult, Team
+from agentorch import Agent, Budget, ConfigError, RunFailed, RunResult, Team
 from agentorch._view import LiveView, PlainView
 from agentorch.llms import ScriptedChatModel, cascade
 from tests.helpers import ACCEPT, call, plan, st
@@ -218,3 +218,18 @@ def test_a_cascade_asks_the_model_of_the_attempt_for_the_schema() -> None:
     ]
     assert strong.calls[0].tools == ["Quote"]
     assert result.usage.by_model["strong"].calls == 1
+
+
+def test_a_budget_reached_during_repairs_skips_the_subtask_and_counts_its_calls() -> None:
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("quote", "pricer"))],
+            "pricer": [{"supplier": "Acme"}],  # invalid; the repair is refused by the budget
+            "synthesizer": ["unused"],
+        }
+    )
+    result = pricing_team(llm, budget=Budget(max_llm_calls=2)).run("goal")
+    assert result.status == "budget_exhausted"
+    quote = result.results["quote"]
+    assert quote.status == "skipped" and quote.data is None
+    assert quote.usage.calls == 1 and result.usage.by_role["pricer"].calls == 1
