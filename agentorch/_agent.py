@@ -8,6 +8,7 @@ from typing import Any
 
 from langchain_core.tools import BaseTool
 from langchain_core.tools import tool as _lc_tool
+from pydantic import BaseModel, RootModel
 
 from agentorch._errors import ConfigError
 from agentorch._keys import REQUIRES_APPROVAL, RESERVED_ROLES, TOOL_TIMEOUT
@@ -93,9 +94,20 @@ class Agent:
         tools: LangChain tools (use `agentorch.tool`); the agent can call only these.
         llm: this agent's own chat model, or a `cascade(cheap, strong)` it escalates through
             per attempt; default is the team's model for this agent's name.
+        output: a pydantic model class: the agent's final answer is asked for as this schema
+            (structured output, repaired like the planner's when invalid) and kept as a dict in
+            `RunResult.results[id].data`; `output` holds its JSON text. None: a text answer.
+
+    Example:
+        >>> from pydantic import BaseModel
+        >>> class Quote(BaseModel):
+        ...     supplier: str
+        ...     price: float
+        >>> Agent(name="pricer", role="Finds the best price", output=Quote).output.__name__
+        'Quote'
     """
 
-    __slots__ = ("name", "role", "instructions", "tools", "llm")
+    __slots__ = ("name", "role", "instructions", "tools", "llm", "output")
 
     def __init__(
         self,
@@ -104,6 +116,7 @@ class Agent:
         instructions: str | None = None,
         tools: Sequence[BaseTool | Callable[..., Any]] = (),
         llm: ModelSpec | None = None,
+        output: type[BaseModel] | None = None,
     ) -> None:
         if not isinstance(name, str) or not _NAME.match(name):
             raise ConfigError(
@@ -133,12 +146,43 @@ class Agent:
             raise ConfigError(f"Agent `{name}` has two tools named {', '.join(dupes)}.")
         if llm is not None and (problem := chat_model_problem(llm)) is not None:
             raise ConfigError(f"Agent `{name}`: `llm`: {problem}.")
+        if output is not None:
+            _check_output(name, output)
         self.name = name
         self.role = role.strip()
         self.instructions = instructions
         self.tools: tuple[BaseTool, ...] = tuple(checked)
         self.llm = llm
+        self.output: type[BaseModel] | None = output
 
     def __repr__(self) -> str:
         tools = ", ".join(t.name for t in self.tools)
-        return f"Agent(name={self.name!r}, role={self.role!r}, tools=[{tools}])"
+        typed = f", output={self.output.__name__}" if self.output is not None else ""
+        return f"Agent(name={self.name!r}, role={self.role!r}, tools=[{tools}]{typed})"
+
+
+def _check_output(agent: str, output: object) -> None:
+    """Raise `ConfigError` unless `output` is a pydantic model class a model can answer with:
+    an object with fields, whose JSON schema can be generated."""
+    hint = "e.g. `class Quote(BaseModel): price: float`, then `Agent(..., output=Quote)`"
+    if isinstance(output, BaseModel):
+        raise ConfigError(
+            f"Agent `{agent}`: `output` must be a pydantic model class, got an instance of "
+            f"`{type(output).__name__}`; pass the class itself (`output={type(output).__name__}`)."
+        )
+    if not (isinstance(output, type) and issubclass(output, BaseModel)):
+        raise ConfigError(
+            f"Agent `{agent}`: `output` must be a pydantic model class ({hint}), got {output!r}."
+        )
+    if issubclass(output, RootModel):
+        raise ConfigError(
+            f"Agent `{agent}`: `output={output.__name__}` is a RootModel; structured output needs an "
+            f"object with named fields ({hint}; wrap a list in a field)."
+        )
+    try:
+        output.model_json_schema()
+    except Exception as e:  # pydantic raises several kinds for types without a JSON schema
+        raise ConfigError(
+            f"Agent `{agent}`: `output={output.__name__}` has no JSON schema to ask a model for "
+            f"({type(e).__name__}: {e}); use JSON-compatible field types."
+        ) from None

@@ -23,7 +23,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -250,31 +250,47 @@ class RunContext:
         check: Any = None,
         retries: int = 2,
         round: int | None = None,
+        model: Any = None,
+        subtask_id: str | None = None,
+        run_name: str | None = None,
+        on_answer: Callable[[AIMessage], None] | None = None,
     ) -> tuple[M | None, list[str], TokenUsage, str]:
         """Ask `role` for a `schema` instance, feeding problems back for repair.
 
         `check(value) -> list[str]` adds semantic validation. Returns the value (None if still
         invalid after `retries` repairs), the last problems, the usage of all attempts and the
         name of the model that answered.
+
+        A sub-task's call (`subtask_id`, on its attempt's chat `model`) is a `model_call` task
+        like the agent's other calls; its caller keeps the usage account, told of each answer
+        through `on_answer`, so nothing is carried here.
         """
-        structured = self.services.structured_model(role, schema)
+        structured = self.services.structured_model(role, schema, model)
         convo = list(messages)
+        node_call = subtask_id is None
         # calls answered in earlier attempts of this node (retried after an error) count too
-        usage, model = self.carried.pop(role, (TokenUsage(), "unknown"))
+        usage, answered_by = (
+            self.carried.pop(role, (TokenUsage(), "unknown")) if node_call else (TokenUsage(), "unknown")
+        )
         problems: list[str] = []
         for attempt in range(retries + 1):
             try:
-                out = dict(await self._invoke(role, structured, convo, None, round, None, structured=True))
+                out = dict(
+                    await self._invoke(role, structured, convo, subtask_id, round, run_name, structured=True)
+                )
             except BudgetExhausted as e:  # the attempts already made still count
-                e.spent, e.model = usage, model
+                e.spent, e.model = usage, answered_by
                 raise
             except BaseException:
-                self.carry(role, usage, model)
+                if node_call:
+                    self.carry(role, usage, answered_by)
                 raise
             raw = out.get("raw")
             if isinstance(raw, AIMessage):
                 usage = usage + self.priced(raw)
-                model = model_name_of(raw)
+                answered_by = model_name_of(raw)
+                if on_answer is not None:
+                    on_answer(raw)
             value = out.get("parsed")
             if isinstance(value, dict):
                 try:
@@ -292,7 +308,7 @@ class RunContext:
             else:
                 problems = list(check(value)) if check else []
                 if not problems:
-                    return value, [], usage, model
+                    return value, [], usage, answered_by
             log.info("%s output rejected (attempt %d): %s", role, attempt + 1, problems)
             shown = raw.content or raw.tool_calls if isinstance(raw, AIMessage) else raw
             convo = [
@@ -304,7 +320,7 @@ class RunContext:
                     + "\nAnswer again with every problem fixed."
                 ),
             ]
-        return None, problems, usage, model
+        return None, problems, usage, answered_by
 
 
 @functools.lru_cache(maxsize=64)

@@ -341,8 +341,26 @@ def _attempt_html(h: SubTaskResult, prices: Mapping[str, ModelPrice]) -> str:
             f"<div><b>tool calls</b></div><table><tr><th>tool</th><th>args</th><th>ran</th>"
             f"<th>result</th></tr>{rows}</table>"
         )
-    parts.append(f"<div><b>output</b></div><pre>{_e(h.output or '(empty)')}</pre></div>")
+    if h.data is not None:
+        parts.append(_data_html(h.data, h.output))
+    else:
+        parts.append(f"<div><b>output</b></div><pre>{_e(h.output or '(empty)')}</pre>")
+    parts.append("</div>")
     return "".join(parts)
+
+
+def _data_html(data: Mapping[str, Any], as_json: str) -> str:
+    """A typed answer: its fields as a table (values other than text as JSON), and the JSON."""
+    rows = "".join(
+        f'<tr><td><code>{_e(k)}</code></td><td class="data-value">'
+        f"{_e(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))}</td></tr>"
+        for k, v in data.items()
+    )
+    return (
+        f'<div><b>data</b> <span class="meta">(typed output)</span></div>'
+        f'<table class="data"><tr><th>field</th><th>value</th></tr>{rows}</table>'
+        f"<details><summary>as JSON</summary><pre>{_e(as_json)}</pre></details>"
+    )
 
 
 def _details_html(result: RunResult, order: list[str], prices: Mapping[str, ModelPrice]) -> str:
@@ -562,8 +580,9 @@ def team_html(team: Team) -> str:
     for agent in team.agents:
         model_name = " → ".join(model_label(m) for m in team.models_for(agent.name))
         tools = ", ".join(t.name for t in agent.tools) or "–"
+        typed = f' <span class="meta">(output: {_e(agent.output.__name__)})</span>' if agent.output else ""
         rows.append(
-            f"<tr><td><b>{_e(agent.name)}</b></td><td>{_e(agent.role)}</td>"
+            f"<tr><td><b>{_e(agent.name)}</b></td><td>{_e(agent.role)}{typed}</td>"
             f"<td>{_e(tools)}</td><td><code>{_e(model_name)}</code></td></tr>"
         )
     settings = (

@@ -41,7 +41,7 @@ class Services:
     def __init__(self, team: Team) -> None:
         self.team = team
         # structured-output runnables per (role, schema): converting a schema costs ~2 ms
-        self._structured: dict[tuple[str, type[BaseModel]], Runnable[Any, Any]] = {}
+        self._structured: dict[tuple[int, type[BaseModel]], Runnable[Any, Any]] = {}
 
     @classmethod
     def of(cls, team: Team) -> Services:
@@ -70,15 +70,15 @@ class Services:
             )
         return chosen
 
-    def structured_model(self, role: str, schema: type[BaseModel]) -> Runnable[Any, Any]:
-        """`role`'s model asking for `schema` (with the raw message), built once per team."""
-        key = (role, schema)
+    def structured_model(self, role: str, schema: type[BaseModel], model: Any = None) -> Runnable[Any, Any]:
+        """`role`'s model (or the given chat `model`, e.g. a cascade's member for one attempt)
+        asking for `schema` (with the raw message), built once per team, model and schema."""
+        chat = model if model is not None else self.team.model_for(role)
+        key = (id(chat), schema)  # the cached runnable holds `chat`, so its id stays unique
         if key not in self._structured:
             method = self.team.structured_output_method
             options = {"method": method} if method else {}  # not every model takes `method`
-            self._structured[key] = self.team.model_for(role).with_structured_output(
-                schema, include_raw=True, **options
-            )
+            self._structured[key] = chat.with_structured_output(schema, include_raw=True, **options)
         return self._structured[key]
 
     def no_model_left(self, subtask: SubTask, attempt: int) -> str:

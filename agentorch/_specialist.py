@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.tool import ToolCall
 from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
@@ -54,8 +54,14 @@ class _Attempt:
     usage: TokenUsage = field(default_factory=TokenUsage)
     records: list[ToolCallRecord] = field(default_factory=list)
     output: str = ""
+    data: dict[str, Any] | None = None
     status: str = "done"
     error: str = ""
+
+    def count(self, usage: TokenUsage, answer: AIMessage) -> None:
+        """Add one answer of this attempt's model (its priced `usage`) to the attempt."""
+        self.usage = self.usage + usage
+        self.model = model_name_of(answer)
 
 
 class SubTaskFailed(AgentorchError):
@@ -121,12 +127,16 @@ async def work(
     attempt: int,
     run: _Attempt,
 ) -> None:
-    """One attempt: the agent's tool-calling loop on `model`, recorded into `run`."""
+    """One attempt: the agent's tool-calling loop on `model`, recorded into `run`; for a typed
+    agent, then its answer as its `output` schema (see `typed_answer`)."""
     team = ctx.team
     messages: list[BaseMessage] = [
         SystemMessage(ctx.services.specialist_prompt(agent)),
         HumanMessage(prompt),
     ]
+    if agent.output is not None and not agent.tools:  # nothing to loop over: answer typed
+        await typed_answer(ctx, agent, model, st, inp, messages, run)
+        return
     tools = {t.name: t for t in agent.tools}
     seen: set[str] = set()
     while True:
@@ -139,8 +149,7 @@ async def work(
             round=inp["round"],
             run_name=f"agent:{agent.name}",
         )
-        run.usage = run.usage + ctx.priced(ai)
-        run.model = model_name_of(ai)
+        run.count(ctx.priced(ai), ai)
         messages.append(ai)
         if not ai.tool_calls:
             run.output = ai.text.strip()
@@ -167,8 +176,54 @@ async def work(
                     "Answer now with what you have."
                 )
             )
-    if run.status == "done" and not run.output:
+    if run.status == "done" and agent.output is not None:
+        messages.append(
+            HumanMessage(
+                f"Now give your final answer as a `{agent.output.__name__}` object, from the work above."
+            )
+        )
+        await typed_answer(ctx, agent, model, st, inp, messages, run)
+    elif run.status == "done" and not run.output:
         run.status, run.error = "failed", "the agent returned an empty answer"
+
+
+async def typed_answer(
+    ctx: RunContext,
+    agent: Agent,
+    model: Any,
+    st: SubTask,
+    inp: SpecialistInput,
+    messages: list[BaseMessage],
+    run: _Attempt,
+) -> None:
+    """A typed agent's answer: `messages` answered as its `output` schema by `model`, through
+    `RunContext.call_structured` (an invalid answer is sent back with its problems, up to the
+    team's `plan_retries` times). Valid: `run.data` and its JSON text in `run.output`;
+    still invalid: the attempt fails, naming the agent, the schema and the problems."""
+    schema = agent.output
+    if schema is None:
+        raise TypeError(f"agent `{agent.name}` has no output schema")
+    retries = ctx.team.plan_retries
+    value, problems, _, _ = await ctx.call_structured(
+        agent.name,
+        schema,
+        messages,
+        retries=retries,
+        round=inp["round"],
+        model=model,
+        subtask_id=st.id,
+        run_name=f"agent:{agent.name}",
+        on_answer=lambda ai: run.count(ctx.priced(ai), ai),
+    )
+    if value is None:
+        run.status = "failed"
+        run.error = (
+            f"agent `{agent.name}` gave no valid `{schema.__name__}` in {retries + 1} "
+            f"attempt{'s' if retries else ''}: " + "; ".join(problems)
+        )
+        return
+    run.data = value.model_dump(mode="json")
+    run.output = json.dumps(run.data, ensure_ascii=False, indent=2)
 
 
 async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
@@ -242,6 +297,7 @@ async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
             subtask_id=st.id,
             agent=agent.name,
             output=run.output,
+            data=run.data,
             status=run.status,
             attempts=attempt,
             round=inp["round"],

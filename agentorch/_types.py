@@ -308,7 +308,12 @@ class SubTaskResult(_Value):
 
     subtask_id: str
     agent: str
-    output: str = ""
+    output: str = Field(default="", description="The agent's answer; for a typed agent, `data` as JSON text.")
+    data: dict[str, Any] | None = Field(
+        default=None,
+        description="A typed agent's answer (`Agent(output=Model)`) as a JSON-ready dict, "
+        "validated against the model; None for text agents and when no valid answer came.",
+    )
     status: SubTaskStatus = "done"
     attempts: int = 1
     round: int = 1

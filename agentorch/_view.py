@@ -62,6 +62,13 @@ class _Row:
     started: float = 0.0
     cost: float | None = None
     model: str = ""
+    data: dict[str, Any] | None = None
+
+
+def data_line(data: Mapping[str, Any], limit: int = 200) -> str:
+    """A typed answer on one line: compact JSON, cut at `limit` characters."""
+    text = json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass
@@ -114,6 +121,7 @@ class _Board:
                 row.tokens += ev["tokens"]
                 row.attempts += 1
                 row.model = result.model
+                row.data = result.data
                 if money is not None:
                     row.cost = (row.cost or 0.0) + money
         elif ev["type"] == "critic_verdict":
@@ -193,7 +201,9 @@ class LiveView:
             if row.state == "running":
                 tree.add(Spinner("dots", text=label, style=_STYLES["running"]))
             else:
-                tree.add(Text.assemble((_ICONS[row.state] + " ", _STYLES[row.state]), label))
+                node = tree.add(Text.assemble((_ICONS[row.state] + " ", _STYLES[row.state]), label))
+                if row.data is not None and row.state == "done":
+                    node.add(Text.assemble(("data ", "bold"), (data_line(row.data), "green")))
         parts.append(tree)
         for rnd, v in b.verdicts:
             line = Text.assemble(
@@ -274,9 +284,11 @@ def describe_event(ev: Event) -> str:
             f"attempt={ev['attempt']} model={ev.get('model', '')}"
         )
     if ev["type"] == "subtask_finished":
+        data = ev["result"].data
         return (
             f"finished {ev['subtask_id']} [{ev['agent']}] {ev['status']} "
             f"{ev['duration']:.2f}s {ev['tokens']} tokens model={ev.get('model', '')}"
+            + (f" data={data_line(data)}" if data is not None else "")
         )
     if ev["type"] == "critic_verdict":
         v = ev["verdict"]

@@ -16,7 +16,7 @@ True
 
 from agentorch._errors import CassetteError, CassetteMiss, SuiteError
 from agentorch.evals._cassette import RecordingChatModel, ReplayChatModel
-from agentorch.evals._expect import Expectations
+from agentorch.evals._expect import Expectations, FieldCheck
 from agentorch.evals._judge import JudgeVerdict, LLMJudge
 from agentorch.evals._langsmith import upload_to_langsmith
 from agentorch.evals._report import Comparison, compare_results, load_results, write_html, write_results
@@ -39,6 +39,7 @@ __all__ = [
     "CassetteMiss",
     "Comparison",
     "Expectations",
+    "FieldCheck",
     "JudgeVerdict",
     "LLMJudge",
     "MemorySetup",

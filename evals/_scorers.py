@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict
 
 from agentorch import PendingInterrupt, RunResult, SubTaskResult, plan_problems
+from agentorch.evals._expect import FieldCheck, field_at
 
 if TYPE_CHECKING:
     from agentorch import Team
@@ -305,6 +306,32 @@ def _model_used(
     return check
 
 
+def _data(
+    expected: dict[str, dict[str, FieldCheck]],
+) -> Callable[[Observation], tuple[bool, float | None, str]]:
+    def check(o: Observation) -> tuple[bool, float | None, str]:
+        failed: list[str] = []
+        held: list[str] = []
+        for sid, fields in expected.items():
+            r = o.result.results.get(sid)
+            if r is None or r.data is None:
+                why = "did not run" if r is None else f"has no typed data (status {r.status!r})"
+                failed.append(f"`{sid}` {why}" + (f": {r.error[:200]}" if r is not None and r.error else ""))
+                continue
+            for path, condition in fields.items():
+                found, value = field_at(r.data, path)
+                if not found:
+                    failed.append(f"`{sid}.{path}` is missing (fields: {', '.join(r.data)})")
+                    continue
+                problems = condition.holds(value)
+                failed += [f"`{sid}.{path}`: not {p}" for p in problems]
+                if not problems:
+                    held.append(f"`{sid}.{path}` = {value!r}")
+        return (not failed, None, "; ".join(failed or held))
+
+    return check
+
+
 def scorers_for(case: Case, judge: Callable[[Any], Scorer] | None = None) -> list[Scorer]:
     """The scorers a case runs: one per expectation set, then the case's custom scorers.
 
@@ -344,6 +371,7 @@ def scorers_for(case: Case, judge: Callable[[Any], Scorer] | None = None) -> lis
     add("error_contains", e.error_contains, lambda v: _contains("error", v, lambda o: [o.result.error]))
     add("cost_at_most", e.cost_at_most, _cost_at_most)
     add("model_used", e.model_used, _model_used)
+    add("data", e.data, _data)
     if e.judge is not None:
         if judge is None:
             raise ValueError("expect.judge needs a judge model")

@@ -39,3 +39,16 @@ def test_the_cascades_example_runs_and_escalates_what_the_critic_sent_back(capsy
     status, cost, *_ = lines[3].split()
     assert status == "completed" and float(cost.lstrip("$")) > 0
     assert "['gpt-4o', 'gpt-4o-mini']" in lines[3] and "'lawyer'" in lines[3]
+
+
+def test_the_typed_outputs_example_runs_and_repairs_the_answer(capsys) -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### Typed agent outputs") : text.index("### How a run flows")]
+    example = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    scope: dict[str, object] = {}
+    exec(compile(example, "README-typed-outputs", "exec"), scope)
+    assert capsys.readouterr().out.strip() == "{'supplier': 'Acme', 'price': 3.5}"
+    result = scope["result"]
+    assert result.status == "completed"  # type: ignore[attr-defined]
+    assert len(scope["llm"].calls_for("pricer")) == 2  # type: ignore[attr-defined]  # one repair
+    assert '"price": 3.5' in scope["llm"].calls_for("writer")[0].messages[-1].content  # type: ignore[attr-defined]
