@@ -1,7 +1,8 @@
 """Typed events yielded by `Team.stream` / `Team.astream`.
 
 They are derived from LangGraph's own stream modes ("updates" for node results, "custom" for a
-sub-task's start), not from a second bookkeeping path.
+sub-task's start, "messages" for the text models write as they write it, with
+`tokens=True`), not from a second bookkeeping path.
 """
 
 from __future__ import annotations
@@ -9,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal, TypedDict
 
-from agentorch._keys import CALL_KEY, NODE_CRITIC, NODE_PLAN, NODE_SPECIALIST
+from langchain_core.messages import AIMessage
+
+from agentorch._keys import (
+    CALL_KEY,
+    NODE_CRITIC,
+    NODE_PLAN,
+    NODE_SPECIALIST,
+    ROLE_KEY,
+    ROUND_KEY,
+    SUBTASK_KEY,
+    SYNTHESIZER,
+)
 from agentorch._types import PendingInterrupt, Plan, SubTaskResult, Verdict
 
 __all__ = [
@@ -21,6 +33,7 @@ __all__ = [
     "CriticVerdict",
     "Interrupted",
     "Final",
+    "Token",
     "events_from_chunk",
     "waiting_interrupts",
 ]
@@ -93,7 +106,32 @@ class Final(TypedDict):
     answer: str
 
 
-Event = PlanCreated | Replanned | SubtaskStarted | SubtaskFinished | CriticVerdict | Interrupted | Final
+class Token(TypedDict):
+    """A piece of text a model just wrote: a specialist working on a sub-task, or the
+    synthesizer writing the answer (only with `team.stream(..., tokens=True)`).
+
+    The deltas of one call (`message_id`) join to its text: the last call of a sub-task to its
+    output, the synthesizer's to the answer. A call that fails midway and is made again (a
+    retry, the next model of a cascade) streams again under a new `message_id`. The planner's
+    and critic's structured outputs and the summarizer's text are not streamed."""
+
+    type: Literal["token"]
+    role: str
+    """Who is writing: the agent's name, or "synthesizer"."""
+    agent: str | None
+    """The agent writing a sub-task; None for the synthesizer."""
+    subtask_id: str | None
+    """The sub-task being written; None for the synthesizer."""
+    round: int
+    message_id: str
+    """The model call the text belongs to (one per call, shared by all its deltas)."""
+    text: str
+    """The new text (a delta: append it to the text so far)."""
+
+
+Event = (
+    PlanCreated | Replanned | SubtaskStarted | SubtaskFinished | CriticVerdict | Interrupted | Final | Token
+)
 
 
 def pending_interrupts(interrupts: Any) -> list[PendingInterrupt]:
@@ -133,7 +171,11 @@ _ANSWER_KEYS = frozenset({"approved", "args", "by", CALL_KEY})
 
 
 def events_from_chunk(mode: str, chunk: Any) -> Iterator[Event]:
-    """Translate one `(mode, chunk)` of `astream(stream_mode=["updates", "custom"])`."""
+    """Translate one `(mode, chunk)` of `astream(stream_mode=["updates", "custom"])`, plus
+    "messages" for tokens."""
+    if mode == "messages":
+        yield from _tokens(*chunk)
+        return
     if mode == "custom":
         if isinstance(chunk, dict) and chunk.get("type") == "subtask_started":
             yield SubtaskStarted(**chunk)  # type: ignore[typeddict-item]
@@ -177,3 +219,26 @@ def events_from_chunk(mode: str, chunk: Any) -> Iterator[Event]:
             )
         if "status" in update:
             yield Final(type="final", status=update["status"], answer=update.get("answer", ""))
+
+
+def _tokens(message: Any, metadata: dict[str, Any]) -> Iterator[Token]:
+    """A `Token` for a piece of a model's answer in LangGraph's "messages" stream.
+
+    Only model calls carry agentorch's role metadata (messages LangGraph finds in a node's or
+    task's output carry the node's, and are the calls' answers again). Which calls stream at all
+    is decided where they are made (`RunContext`): structured outputs and the summarizer do not.
+    A model that does not stream sends its whole answer once, at the end of the call: that is
+    one delta. Tool-call chunks carry no text and give no event.
+    """
+    role = metadata.get(ROLE_KEY)
+    if not role or not isinstance(message, AIMessage) or not (text := message.text):
+        return
+    yield Token(
+        type="token",
+        role=role,
+        agent=None if role == SYNTHESIZER else role,
+        subtask_id=metadata.get(SUBTASK_KEY),
+        round=int(metadata.get(ROUND_KEY) or 0),
+        message_id=str(message.id or ""),
+        text=text,
+    )
