@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langgraph.constants import TAG_NOSTREAM
 from langgraph.errors import NodeTimeoutError
 from langgraph.func import task
 from langgraph.types import RetryPolicy
@@ -40,7 +39,6 @@ from agentorch._keys import (
     ROLE_KEY,
     ROUND_KEY,
     SUBTASK_KEY,
-    SUMMARIZER,
     THREAD_KEY,
     TRACE_ROUND_KEY,
     TRACE_SUBTASK_KEY,
@@ -181,9 +179,6 @@ class RunContext:
                 TRACE_SUBTASK_KEY: subtask_id,
             },
             "run_name": run_name or role,
-            # with `team.stream(tokens=True)`, only answers people read stream as tokens: not
-            # structured output (plans, verdicts) nor the summarizer's notes
-            "tags": [TAG_NOSTREAM] if structured or role == SUMMARIZER else [],
         }
         log.debug("model call role=%s subtask=%s messages=%d", role, subtask_id, len(messages))
         made: list[bool] = []

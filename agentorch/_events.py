@@ -14,12 +14,15 @@ from langchain_core.messages import AIMessage
 
 from agentorch._keys import (
     CALL_KEY,
+    CRITIC,
     NODE_CRITIC,
     NODE_PLAN,
     NODE_SPECIALIST,
+    PLANNER,
     ROLE_KEY,
     ROUND_KEY,
     SUBTASK_KEY,
+    SUMMARIZER,
     SYNTHESIZER,
 )
 from agentorch._types import PendingInterrupt, Plan, SubTaskResult, Verdict
@@ -222,16 +225,19 @@ def events_from_chunk(mode: str, chunk: Any) -> Iterator[Event]:
 
 
 def _tokens(message: Any, metadata: dict[str, Any]) -> Iterator[Token]:
-    """A `Token` for a piece of a model's answer in LangGraph's "messages" stream.
+    """A `Token` for a piece of a specialist's or the synthesizer's answer in LangGraph's
+    "messages" stream.
 
-    Only model calls carry agentorch's role metadata (messages LangGraph finds in a node's or
-    task's output carry the node's, and are the calls' answers again). Which calls stream at all
-    is decided where they are made (`RunContext`): structured outputs and the summarizer do not.
-    A model that does not stream sends its whole answer once, at the end of the call: that is
-    one delta. Tool-call chunks carry no text and give no event.
+    Every agentorch model call carries its role in its metadata (`RunContext`). The planner's
+    and critic's structured outputs (their JSON, with ChatOpenAI) and the summarizer's notes
+    are not answers anyone reads as they are written: left out, by role, however LangGraph
+    found them (it also re-sends answers it finds in a node's or task's output: a streamed
+    answer it drops as already sent; a `model_call` task's output carries no role). A model that
+    does not stream sends its whole answer once, at the end of its call: one delta. Tool-call
+    chunks carry no text and give no event.
     """
     role = metadata.get(ROLE_KEY)
-    if not role or not isinstance(message, AIMessage) or not (text := message.text):
+    if not role or role in _NOT_STREAMED or not isinstance(message, AIMessage) or not (text := message.text):
         return
     yield Token(
         type="token",
@@ -242,3 +248,6 @@ def _tokens(message: Any, metadata: dict[str, Any]) -> Iterator[Token]:
         message_id=str(message.id or ""),
         text=text,
     )
+
+
+_NOT_STREAMED = frozenset({PLANNER, CRITIC, SUMMARIZER})

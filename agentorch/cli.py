@@ -309,7 +309,9 @@ def _cmd_resume(args: argparse.Namespace) -> int:
             view = session.view(team.result(tid).goal)
             if isinstance(view, LiveView):
                 _show_so_far(view, team.result(tid))
-            return session.follow(iterate_sync(team.aresume_stream(tid, decisions=decisions, tokens=True)), view)
+            return session.follow(
+                iterate_sync(team.aresume_stream(tid, decisions=decisions, tokens=True)), view
+            )
     except AgentorchError as e:
         return _error(str(e))
 
