@@ -39,3 +39,15 @@ def test_the_cascades_example_runs_and_escalates_what_the_critic_sent_back(capsy
     status, cost, *_ = lines[3].split()
     assert status == "completed" and float(cost.lstrip("$")) > 0
     assert "['gpt-4o', 'gpt-4o-mini']" in lines[3] and "'lawyer'" in lines[3]
+
+
+def test_the_token_streaming_example_prints_the_text_as_it_is_written(capsys) -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### Streaming events") : text.index("### Checkpoints, failures and resume")]
+    example = re.findall(r"```python\n(.*?)```", section, re.S)[1]
+    exec(compile(example, "README-tokens", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == [
+        "Solid-state cells are safer; first cars in 2027.  <- brief done",
+        "Brief: safer cells, first cars in 2027.",
+        "[completed]",
+    ]
