@@ -267,6 +267,11 @@ def _tail(text: str, width: int) -> str:
     return line if len(line) <= width else "…" + line[-(width - 1) :]
 
 
+def _of_subtask(subtask_id: str | None) -> Callable[[tuple[Any, ...]], bool]:
+    """Selects the writers (role, sub-task, call) of one sub-task."""
+    return lambda key: key[1] == subtask_id
+
+
 @dataclass
 class _Writer:
     """A model call writing text (token events), as the plain view follows it."""
@@ -297,7 +302,7 @@ class PlainView:
                 self._token(ev)
             else:
                 if ev["type"] == "subtask_finished":
-                    self._end(lambda key, sid=ev["subtask_id"]: key[1] == sid)
+                    self._end(_of_subtask(ev["subtask_id"]))
                 elif ev["type"] == "final" or ev["type"] == "interrupted":
                     self._end(lambda key: True)
                 self._close_line()

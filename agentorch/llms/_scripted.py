@@ -377,7 +377,7 @@ def _chunks(message: AIMessage) -> list[ChatGenerationChunk]:
     last = AIMessageChunk(
         content="" if text else [],
         id=message.id,
-        tool_call_chunks=calls,  # type: ignore[arg-type]
+        tool_call_chunks=calls,
         additional_kwargs=message.additional_kwargs,
         response_metadata=message.response_metadata,
         usage_metadata=message.usage_metadata,
