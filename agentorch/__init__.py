@@ -25,6 +25,7 @@ from agentorch._events import (
     Replanned,
     SubtaskFinished,
     SubtaskStarted,
+    Token,
 )
 from agentorch._mcp import TeamRunSummary, mcp_server, mcp_tools, mcp_tools_sync
 from agentorch._memory import Summarize, TeamMemory
@@ -87,6 +88,7 @@ __all__ = [
     "Team",
     "TeamMemory",
     "TeamRunSummary",
+    "Token",
     "TokenUsage",
     "ToolCallRecord",
     "Usage",

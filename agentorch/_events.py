@@ -1,7 +1,8 @@
 """Typed events yielded by `Team.stream` / `Team.astream`.
 
 They are derived from LangGraph's own stream modes ("updates" for node results, "custom" for a
-sub-task's start), not from a second bookkeeping path.
+sub-task's start, "messages" for the text models write as they write it, with
+`tokens=True`), not from a second bookkeeping path.
 """
 
 from __future__ import annotations
@@ -9,7 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal, TypedDict
 
-from agentorch._keys import CALL_KEY, NODE_CRITIC, NODE_PLAN, NODE_SPECIALIST
+from langchain_core.messages import AIMessage
+
+from agentorch._keys import (
+    CALL_KEY,
+    CRITIC,
+    NODE_CRITIC,
+    NODE_PLAN,
+    NODE_SPECIALIST,
+    PLANNER,
+    ROLE_KEY,
+    ROUND_KEY,
+    SUBTASK_KEY,
+    SUMMARIZER,
+    SYNTHESIZER,
+)
 from agentorch._types import PendingInterrupt, Plan, SubTaskResult, Verdict
 
 __all__ = [
@@ -21,6 +36,7 @@ __all__ = [
     "CriticVerdict",
     "Interrupted",
     "Final",
+    "Token",
     "events_from_chunk",
     "waiting_interrupts",
 ]
@@ -93,7 +109,32 @@ class Final(TypedDict):
     answer: str
 
 
-Event = PlanCreated | Replanned | SubtaskStarted | SubtaskFinished | CriticVerdict | Interrupted | Final
+class Token(TypedDict):
+    """A piece of text a model just wrote: a specialist working on a sub-task, or the
+    synthesizer writing the answer (only with `team.stream(..., tokens=True)`).
+
+    The deltas of one call (`message_id`) join to its text: the last call of a sub-task to its
+    output, the synthesizer's to the answer. A call that fails midway and is made again (a
+    retry, the next model of a cascade) streams again under a new `message_id`. The planner's
+    and critic's structured outputs and the summarizer's text are not streamed."""
+
+    type: Literal["token"]
+    role: str
+    """Who is writing: the agent's name, or "synthesizer"."""
+    agent: str | None
+    """The agent writing a sub-task; None for the synthesizer."""
+    subtask_id: str | None
+    """The sub-task being written; None for the synthesizer."""
+    round: int
+    message_id: str
+    """The model call the text belongs to (one per call, shared by all its deltas)."""
+    text: str
+    """The new text (a delta: append it to the text so far)."""
+
+
+Event = (
+    PlanCreated | Replanned | SubtaskStarted | SubtaskFinished | CriticVerdict | Interrupted | Final | Token
+)
 
 
 def pending_interrupts(interrupts: Any) -> list[PendingInterrupt]:
@@ -133,7 +174,11 @@ _ANSWER_KEYS = frozenset({"approved", "args", "by", CALL_KEY})
 
 
 def events_from_chunk(mode: str, chunk: Any) -> Iterator[Event]:
-    """Translate one `(mode, chunk)` of `astream(stream_mode=["updates", "custom"])`."""
+    """Translate one `(mode, chunk)` of `astream(stream_mode=["updates", "custom"])`, plus
+    "messages" for tokens."""
+    if mode == "messages":
+        yield from _tokens(*chunk)
+        return
     if mode == "custom":
         if isinstance(chunk, dict) and chunk.get("type") == "subtask_started":
             yield SubtaskStarted(**chunk)  # type: ignore[typeddict-item]
@@ -177,3 +222,32 @@ def events_from_chunk(mode: str, chunk: Any) -> Iterator[Event]:
             )
         if "status" in update:
             yield Final(type="final", status=update["status"], answer=update.get("answer", ""))
+
+
+def _tokens(message: Any, metadata: dict[str, Any]) -> Iterator[Token]:
+    """A `Token` for a piece of a specialist's or the synthesizer's answer in LangGraph's
+    "messages" stream.
+
+    Every agentorch model call carries its role in its metadata (`RunContext`). The planner's
+    and critic's structured outputs (their JSON, with ChatOpenAI) and the summarizer's notes
+    are not answers anyone reads as they are written: left out, by role, however LangGraph
+    found them (it also re-sends answers it finds in a node's or task's output: a streamed
+    answer it drops as already sent; a `model_call` task's output carries no role). A model that
+    does not stream sends its whole answer once, at the end of its call: one delta. Tool-call
+    chunks carry no text and give no event.
+    """
+    role = metadata.get(ROLE_KEY)
+    if not role or role in _NOT_STREAMED or not isinstance(message, AIMessage) or not (text := message.text):
+        return
+    yield Token(
+        type="token",
+        role=role,
+        agent=None if role == SYNTHESIZER else role,
+        subtask_id=metadata.get(SUBTASK_KEY),
+        round=int(metadata.get(ROUND_KEY) or 0),
+        message_id=str(message.id or ""),
+        text=text,
+    )
+
+
+_NOT_STREAMED = frozenset({PLANNER, CRITIC, SUMMARIZER})

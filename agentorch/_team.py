@@ -363,13 +363,18 @@ class Team:
 
     # -- running ----------------------------------------------------------------------------
 
-    async def astream(self, goal: str, *, thread_id: str | None = None) -> AsyncIterator[Event]:
-        """Run the team on `goal`, yielding typed events as the work happens."""
+    async def astream(
+        self, goal: str, *, thread_id: str | None = None, tokens: bool = False
+    ) -> AsyncIterator[Event]:
+        """Run the team on `goal`, yielding typed events as the work happens.
+
+        `tokens=True` adds a `Token` event for each piece of text the specialists and the
+        synthesizer write, as the models stream it (LangGraph's "messages" stream mode)."""
         goal = _check_goal(goal)
         tid = thread_id or uuid.uuid4().hex
         await self._check_fresh_thread(tid)
         start = {"goal": goal, "run_id": uuid.uuid4().hex, "round": 0}
-        async for ev in self._drive(start, tid):
+        async for ev in self._drive(start, tid, tokens=tokens):
             yield ev
 
     async def aresume_stream(
@@ -378,12 +383,14 @@ class Team:
         approve: Any = None,
         *,
         decisions: Mapping[str, Any] | None = None,
+        tokens: bool = False,
     ) -> AsyncIterator[Event]:
-        """Continue an interrupted or failed run, yielding events (see `resume`)."""
+        """Continue an interrupted or failed run, yielding events (see `resume`; `tokens` as in
+        `astream`: calls replayed from the checkpoint stream nothing)."""
         command, pending = await self._resume_command(thread_id, approve, decisions)
         # a sub-task whose approval is answered carries on where it paused: it already started
         carrying_on = {p.payload.get("subtask_id") for p in pending if p.kind == "tool"}
-        async for ev in self._drive(command, thread_id, carrying_on):
+        async for ev in self._drive(command, thread_id, carrying_on, tokens=tokens):
             yield ev
 
     async def arun(self, goal: str, *, thread_id: str | None = None) -> RunResult:
@@ -423,9 +430,9 @@ class Team:
         """Sync `aresume`."""
         return run_sync(self.aresume(thread_id, approve, decisions=decisions))
 
-    def stream(self, goal: str, *, thread_id: str | None = None) -> Iterator[Event]:
+    def stream(self, goal: str, *, thread_id: str | None = None, tokens: bool = False) -> Iterator[Event]:
         """Sync `astream`."""
-        return iterate_sync(self.astream(goal, thread_id=thread_id))
+        return iterate_sync(self.astream(goal, thread_id=thread_id, tokens=tokens))
 
     async def aresult(self, thread_id: str) -> RunResult:
         """The `RunResult` of the run on `thread_id`, as its last checkpoint holds it."""
@@ -530,7 +537,7 @@ class Team:
         )
 
     async def _drive(
-        self, graph_input: Any, thread_id: str, carrying_on: Collection[Any] = ()
+        self, graph_input: Any, thread_id: str, carrying_on: Collection[Any] = (), *, tokens: bool = False
     ) -> AsyncIterator[Event]:
         graph = self._compiled()
         ctx = RunContext(team=self, thread_id=thread_id)
@@ -563,7 +570,7 @@ class Team:
         )
         try:
             async for mode, chunk in graph.astream(
-                graph_input, traced, context=ctx, stream_mode=_STREAM_MODES
+                graph_input, traced, context=ctx, stream_mode=_TOKEN_STREAM_MODES if tokens else _STREAM_MODES
             ):
                 for ev in events_from_chunk(str(mode), chunk):
                     if ev["type"] == "interrupted":
@@ -573,7 +580,7 @@ class Team:
                     if ev["type"] == "subtask_started" and ev["subtask_id"] in carrying_on:
                         carrying_on.discard(ev["subtask_id"])
                         continue
-                    if log.isEnabledFor(logging.DEBUG):
+                    if ev["type"] != "token" and log.isEnabledFor(logging.DEBUG):
                         log.debug("thread %s: %s", thread_id, describe_event(ev))
                     yield ev
             if paused:
@@ -625,6 +632,7 @@ def _unfinished(snapshot: Any) -> bool:
 
 
 _STREAM_MODES: list[StreamMode] = ["updates", "custom"]
+_TOKEN_STREAM_MODES: list[StreamMode] = [*_STREAM_MODES, "messages"]
 
 
 def _config(thread_id: str) -> RunnableConfig:

@@ -2,14 +2,16 @@
 
 All three consume the typed events of `Team.stream`; `LiveView` folds them into a board (the
 plan, each sub-task's state, the critic's verdicts, the answer) and redraws it several times a
-second, so running sub-tasks show a spinner and a growing clock.
+second, so running sub-tasks show a spinner and a growing clock. With `tokens=True` events, the
+live board shows what each running sub-task is writing and the answer as it is written, and the
+plain view prints the text as it comes (one writer at a time, see `PlainView`).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -20,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from agentorch._events import Event
+from agentorch._events import Event, Token
 from agentorch._plan import downstream_of
 from agentorch._types import ModelPrice, Plan, RunResult, normalize_prices, price_for
 
@@ -63,6 +65,10 @@ class _Row:
     cost: float | None = None
     model: str = ""
     data: dict[str, Any] | None = None
+    writing: str = ""
+    """What the running attempt's current model call has written so far (token events)."""
+    call: str = ""
+    """The model call `writing` belongs to."""
 
 
 def data_line(data: Mapping[str, Any], limit: int = 200) -> str:
@@ -81,6 +87,8 @@ class _Board:
     rows: dict[str, _Row] = field(default_factory=dict)
     verdicts: list[tuple[int, Any]] = field(default_factory=list)
     answer: str = ""
+    draft: str = ""
+    """The answer as the synthesizer writes it (token events), until the run ends."""
     status: str = ""
     notes: list[str] = field(default_factory=list)
     tokens: int = 0
@@ -100,12 +108,15 @@ class _Board:
             }
             if ev["type"] == "replanned":
                 self.notes.append(f"round {ev['round']}: replanned ({len(plan.subtasks)} sub-tasks)")
+        elif ev["type"] == "token":
+            self.write(ev)
         elif ev["type"] == "subtask_started":
             self.round = max(self.round, ev["round"])
             row = self.rows.get(ev["subtask_id"])
             if row:
                 row.state, row.started = "running", time.monotonic()
                 row.model = ev.get("model", "")
+                row.writing = row.call = ""
         elif ev["type"] == "subtask_finished":
             row = self.rows.get(ev["subtask_id"])
             result = ev["result"]
@@ -117,6 +128,7 @@ class _Board:
                 self.cost += money
             if row:
                 row.state = ev["status"]
+                row.writing = row.call = ""
                 row.duration = ev["duration"]
                 row.tokens += ev["tokens"]
                 row.attempts += 1
@@ -136,6 +148,17 @@ class _Board:
         elif ev["type"] == "final":
             self.answer, self.status = ev["answer"], ev["status"]
             self.finished = time.monotonic()
+
+    def write(self, ev: Token) -> None:
+        """Add a token to the text its writer is writing (a new call starts a new text)."""
+        if ev["subtask_id"] is None:
+            self.draft += ev["text"]
+            return
+        row = self.rows.get(ev["subtask_id"])
+        if row is not None:
+            if row.call != ev["message_id"]:
+                row.writing, row.call = "", ev["message_id"]
+            row.writing += ev["text"]
 
     def phase(self) -> str:
         """What the team is doing between sub-task events, for the spinner line."""
@@ -199,7 +222,9 @@ class LiveView:
             if row.depends_on:
                 label.append(f"  ← {', '.join(row.depends_on)}", style="dim")
             if row.state == "running":
-                tree.add(Spinner("dots", text=label, style=_STYLES["running"]))
+                node = tree.add(Spinner("dots", text=label, style=_STYLES["running"]))
+                if row.writing:
+                    node.add(Text(_tail(row.writing, 100), style="dim italic", no_wrap=True))
             else:
                 node = tree.add(Text.assemble((_ICONS[row.state] + " ", _STYLES[row.state]), label))
                 if row.data is not None and row.state == "done":
@@ -233,6 +258,8 @@ class LiveView:
                     border_style=style,
                 )
             )
+        elif b.draft:
+            parts.append(Panel(b.draft, title="answer · writing", title_align="left", border_style="cyan"))
         return Group(*parts)
 
     def consume(self, events: Iterable[Event]) -> None:
@@ -244,17 +271,95 @@ class LiveView:
                 self.board.apply(ev)
 
 
+def _tail(text: str, width: int) -> str:
+    """The end of `text` on one line, at most `width` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else "…" + line[-(width - 1) :]
+
+
+def _of_subtask(subtask_id: str | None) -> Callable[[tuple[Any, ...]], bool]:
+    """Selects the writers (role, sub-task, call) of one sub-task."""
+    return lambda key: key[1] == subtask_id
+
+
+@dataclass
+class _Writer:
+    """A model call writing text (token events), as the plain view follows it."""
+
+    label: str
+    held: list[str] = field(default_factory=list)
+    done: bool = False
+
+
 class PlainView:
-    """One line per event, for logs and pipes."""
+    """One line per event, for logs and pipes; text the models write (token events) is printed
+    as it comes, prefixed with who writes it (`tech[researcher]: `, `synthesizer: `).
+
+    Sub-tasks running in parallel write at the same time: one writer has the floor and is
+    printed live, the others' text is held and printed when they get the floor (in the order
+    they started writing), so each text reads whole."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
+        self._writers: dict[tuple[Any, ...], _Writer] = {}  # in the order they started writing
+        self._open = False  # a line of the writer with the floor is being printed
+        self._answer_streamed = False
 
     def consume(self, events: Iterable[Event]) -> None:
-        """Write one line per event as it arrives."""
+        """Write one line per event (text as it comes) as it arrives."""
         for ev in events:
-            self.out.write(describe_event(ev) + "\n")
+            if ev["type"] == "token":
+                self._token(ev)
+            else:
+                if ev["type"] == "subtask_finished":
+                    self._end(_of_subtask(ev["subtask_id"]))
+                elif ev["type"] == "final" or ev["type"] == "interrupted":
+                    self._end(lambda key: True)
+                self._close_line()
+                line = describe_event(ev)
+                if ev["type"] == "final" and self._answer_streamed:
+                    line = f"final status={ev['status']}"  # the answer was just printed
+                self.out.write(line + "\n")
             self.out.flush()
+
+    def _token(self, ev: Token) -> None:
+        key = (ev["role"], ev["subtask_id"], ev["message_id"])
+        if key not in self._writers:
+            # the writer's earlier calls have ended: its calls are made one after another
+            self._end(lambda k: k[:2] == key[:2])
+            label = "synthesizer" if ev["subtask_id"] is None else f"{ev['subtask_id']}[{ev['agent']}]"
+            self._writers[key] = _Writer(label)
+            self._answer_streamed |= ev["subtask_id"] is None
+        writer = self._writers[key]
+        if next(iter(self._writers)) != key:
+            writer.held.append(ev["text"])
+            return
+        if not self._open:
+            self.out.write(f"{writer.label}: ")
+            self._open = True
+        self.out.write(ev["text"])
+
+    def _end(self, ended: Callable[[tuple[Any, ...]], bool]) -> None:
+        """Mark the writers `ended(key)` selects as done; pass the floor on."""
+        for key, writer in self._writers.items():
+            writer.done = writer.done or ended(key)
+        while self._writers:
+            key, first = next(iter(self._writers.items()))
+            if first.held:  # its turn: what it wrote while another had the floor
+                if not self._open:
+                    self.out.write(f"{first.label}: ")
+                    self._open = True
+                self.out.write("".join(first.held))
+                first.held = []
+            if not first.done:
+                return  # it goes on writing, live
+            self._close_line()
+            del self._writers[key]
+
+    def _close_line(self) -> None:
+        if self._open:
+            self.out.write("\n")
+            self._open = False
 
 
 class JsonView:
@@ -295,6 +400,9 @@ def describe_event(ev: Event) -> str:
         return f"critic round={ev['round']}: {v.decision} {v.revise or ''} {v.feedback}".rstrip()
     if ev["type"] == "interrupted":
         return "interrupted: " + ", ".join(f"{i.kind} {i.id}" for i in ev["interrupts"])
+    if ev["type"] == "token":
+        who = "synthesizer" if ev["subtask_id"] is None else f"{ev['subtask_id']} [{ev['agent']}]"
+        return f"token {who}: {ev['text']!r}"
     return f"final status={ev['status']}\n{ev['answer']}"
 
 

@@ -191,7 +191,7 @@ class _Session:
                 return EXIT_WAITING
             if isinstance(view, LiveView):
                 view.board.notes.append(f"answered {len(answers)} approval(s); resuming")
-            events = iterate_sync(self.team.aresume_stream(tid, decisions=answers))
+            events = iterate_sync(self.team.aresume_stream(tid, decisions=answers, tokens=True))
         _save(result, self.args.save, self.console)
         if not self.args.json:
             self.console.print(usage_table(result, self.prices))
@@ -238,7 +238,7 @@ def _start(origin: Origin, goal: str, args: argparse.Namespace) -> int:
             markup=False,
             soft_wrap=True,
         )
-        return session.follow(team.stream(goal, thread_id=thread_id), session.view(goal))
+        return session.follow(team.stream(goal, thread_id=thread_id, tokens=True), session.view(goal))
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -309,7 +309,9 @@ def _cmd_resume(args: argparse.Namespace) -> int:
             view = session.view(team.result(tid).goal)
             if isinstance(view, LiveView):
                 _show_so_far(view, team.result(tid))
-            return session.follow(iterate_sync(team.aresume_stream(tid, decisions=decisions)), view)
+            return session.follow(
+                iterate_sync(team.aresume_stream(tid, decisions=decisions, tokens=True)), view
+            )
     except AgentorchError as e:
         return _error(str(e))
 

@@ -5,7 +5,8 @@ latencies: wall against the latency-weighted critical-path bound), overhead
 (orchestration time per sub-task), tokens (prompt tokens as prior work grows), scale (RSS and
 checkpoint bytes up to 1,000 sub-tasks), cascade (cost and wall time of a cheap-then-strong
 model cascade against strong and cheap models everywhere), otel (runs with no tracer provider
-against runs traced by the OpenTelemetry SDK), memory (the memory layer's own
+against runs traced by the OpenTelemetry SDK), streaming (runs with and without token events),
+memory (the memory layer's own
 benchmark, benchmarks/memory_bench.py) and evals (benchmarks/evals_bench.py, when present). No workload
 named: all of them. `--quick` runs small sizes (about a minute in all); it is what the tests run.
 
@@ -28,7 +29,7 @@ from typing import Any
 
 from benchmarks._common import RESULTS_DIR, machine_info, write_json
 
-OWN = ("dag", "uneven", "overhead", "tokens", "scale", "cascade", "otel")
+OWN = ("dag", "uneven", "overhead", "tokens", "scale", "cascade", "otel", "streaming")
 EXTERNAL = {"memory": "benchmarks.memory_bench", "evals": "benchmarks.evals_bench"}
 USAGE = __doc__
 

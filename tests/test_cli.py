@@ -38,6 +38,26 @@ def test_demo_json_streams_one_event_per_line(capsys) -> None:
     assert events[0]["plan"]["subtasks"][0]["id"] == "tech"
 
 
+def test_demo_writes_the_text_as_the_models_write_it(capsys, tmp_path: Path) -> None:
+    record = tmp_path / "run.json"
+    assert main(["demo", "--plain", "--latency", "0", "--save", str(record)]) == 0
+    out = capsys.readouterr().out
+    result = RunResult.load(record)
+    # the brief's final attempt, then the answer, each printed as it was written, then the end
+    assert f"brief[writer]: {result.results['brief'].output}\nfinished brief [writer] done" in out
+    assert out.count(result.answer) == 2  # written by the writer, then by the synthesizer
+    assert f"synthesizer: {result.answer}\nfinal status=completed\n" in out
+    # the planner's and critic's structured answers are not text
+    assert "planner:" not in out and "critic:" not in out
+
+
+def test_demo_json_streams_token_events_too(capsys) -> None:
+    assert main(["demo", "--json", "--latency", "0"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    answer = "".join(e["text"] for e in events if e["type"] == "token" and e["role"] == "synthesizer")
+    assert answer == events[-1]["answer"] and events[-1]["type"] == "final"
+
+
 def test_run_without_a_model_exits_2_and_says_what_to_set(capsys, monkeypatch) -> None:
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AGENTORCH_MODEL"):
         monkeypatch.delenv(var, raising=False)

@@ -140,7 +140,7 @@ def test_plan_approval_from_flags_with_an_edited_plan_file(
         json.dumps({"subtasks": [{"id": "a", "description": "Research a", "agent": "researcher"}]})
     )
     assert main([*resume, "--edit", plan_id, f"@{plan}"]) == EXIT_OK
-    assert "final status=completed\nReport: Finding a: notes-a\n" in capsys.readouterr().out
+    assert "synthesizer: Report: Finding a: notes-a\nfinal status=completed\n" in capsys.readouterr().out
     assert {ln[1] for ln in _lines(log) if ln[0] == "model"} == {
         "planner",
         "researcher:a",
@@ -252,7 +252,7 @@ def test_a_run_killed_mid_flight_resumes_without_redoing_finished_subtasks(
         timeout=60,
     )
     assert second.returncode == 0, second.stderr
-    assert f"final status=completed\n{REPORT}\n" in second.stdout
+    assert f"synthesizer: {REPORT}\nfinal status=completed\n" in second.stdout
     assert "finished a " not in second.stdout and "finished b " not in second.stdout
     after = [ln for ln in _lines(log) if ln[-1] != pid1]
     # finished sub-tasks ran nothing again: no model call, no tool call for a or b
@@ -348,8 +348,8 @@ def test_a_plan_is_edited_in_the_editor_at_a_terminal(tmp_path: Path, log: Path)
     term.expect(r"Approve the plan\?")
     term.expect(r"\? ")
     term.sendline("e")
+    term.expect("synthesizer: Report: Finding a: notes-a")  # written live, then the end
     term.expect("final status=completed")
-    term.expect("Report: Finding a: notes-a")
     term.expect(pexpect_eof())
     term.close()
     assert term.exitstatus == 0
@@ -380,7 +380,7 @@ def test_ctrl_c_stops_the_run_and_says_how_to_resume_it(tmp_path: Path, log: Pat
         _cli("resume", "c", "--checkpoints", str(db), "--plain"), capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    assert f"final status=completed\n{REPORT}\n" in done.stdout
+    assert f"synthesizer: {REPORT}\nfinal status=completed\n" in done.stdout
     assert not [ln for ln in _lines(log) if ln[-1] != pid1 and ln[1] in ("researcher:a", "a")]
 
 

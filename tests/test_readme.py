@@ -52,3 +52,15 @@ def test_the_typed_outputs_example_runs_and_repairs_the_answer(capsys) -> None:
     assert result.status == "completed"  # type: ignore[attr-defined]
     assert len(scope["llm"].calls_for("pricer")) == 2  # type: ignore[attr-defined]  # one repair
     assert '"price": 3.5' in scope["llm"].calls_for("writer")[0].messages[-1].content  # type: ignore[attr-defined]
+
+
+def test_the_token_streaming_example_prints_the_text_as_it_is_written(capsys) -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### Streaming events") : text.index("### Checkpoints, failures and resume")]
+    example = re.findall(r"```python\n(.*?)```", section, re.S)[1]
+    exec(compile(example, "README-tokens", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == [
+        "Solid-state cells are safer; first cars in 2027.  <- brief done",
+        "Brief: safer cells, first cars in 2027.",
+        "[completed]",
+    ]

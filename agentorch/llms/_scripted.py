@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
-from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult, LLMResult
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
@@ -55,6 +58,12 @@ class ScriptedChatModel(BaseChatModel):
     agentorch LLM call sets. Responses per role are consumed in order; a callable computes the
     response from the messages. It raises `ScriptExhausted` when a role's script is missing or
     used up — it never silently loops back to the start.
+
+    It streams like a real model when asked to (`astream`, or LangGraph's "messages" stream
+    mode, as `team.stream(..., tokens=True)` uses): a text answer arrives word by word, a tool
+    call or structured output as one chunk, the usage on the last chunk (so a streamed answer
+    counts the same tokens as an invoked one); `latency` is spread over the chunks.
+    `disable_streaming=True` answers in one piece instead.
 
     Example:
         >>> from agentorch.llms import ScriptedChatModel
@@ -151,6 +160,55 @@ class ScriptedChatModel(BaseChatModel):
         formatted = [convert_to_openai_tool(t) for t in tools]
         return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
 
+    # langchain-core calls `_stream`/`_astream` without the run manager, so the speaker (role
+    # and sub-task, from the run config metadata) travels in a context variable that these
+    # public entry points set: `generate`/`agenerate` (under invoke, batch and LangGraph's
+    # streaming of an invoked model) and `stream`/`astream` (which pick the answer at the
+    # first chunk).
+
+    def generate(
+        self, messages: Any, stop: list[str] | None = None, callbacks: Any = None, **kwargs: Any
+    ) -> LLMResult:
+        with _speaking(kwargs.get("metadata")):
+            return super().generate(messages, stop, callbacks, **kwargs)
+
+    async def agenerate(
+        self, messages: Any, stop: list[str] | None = None, callbacks: Any = None, **kwargs: Any
+    ) -> LLMResult:
+        with _speaking(kwargs.get("metadata")):
+            return await super().agenerate(messages, stop, callbacks, **kwargs)
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        chunks = super().stream(input, config, stop=stop, **kwargs)
+        with _speaking((config or {}).get("metadata")):
+            first = next(chunks, None)
+        if first is not None:
+            yield first
+            yield from chunks
+
+    async def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        chunks = super().astream(input, config, stop=stop, **kwargs)
+        with _speaking((config or {}).get("metadata")):
+            first = await anext(chunks, None)
+        if first is not None:
+            yield first
+            async for chunk in chunks:
+                yield chunk
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -158,11 +216,11 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        role, subtask = _role_of(run_manager)
+        role, subtask = _speaker(run_manager)
         delay = self._latency_for(role)
         if delay:
             time.sleep(delay)
-        return self._respond(role, subtask, messages, kwargs)
+        return _result(self._respond(role, subtask, messages, kwargs))
 
     async def _agenerate(
         self,
@@ -171,11 +229,41 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        role, subtask = _role_of(run_manager)
+        role, subtask = _speaker(run_manager)
         delay = self._latency_for(role)
         if delay:
             await asyncio.sleep(delay)
-        return self._respond(role, subtask, messages, kwargs)
+        return _result(self._respond(role, subtask, messages, kwargs))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        role, subtask = _speaker(run_manager)
+        chunks = _chunks(self._respond(role, subtask, messages, kwargs))
+        step = self._latency_for(role) / len(chunks)
+        for chunk in chunks:
+            if step:
+                time.sleep(step)
+            yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        role, subtask = _speaker(run_manager)
+        chunks = _chunks(self._respond(role, subtask, messages, kwargs))
+        step = self._latency_for(role) / len(chunks)
+        for chunk in chunks:
+            if step:
+                await asyncio.sleep(step)
+            yield chunk
 
     # -- internals --------------------------------------------------------------------------
 
@@ -208,7 +296,8 @@ class ScriptedChatModel(BaseChatModel):
 
     def _respond(
         self, role: str, subtask: str | None, messages: list[BaseMessage], kwargs: dict[str, Any]
-    ) -> ChatResult:
+    ) -> AIMessage:
+        """The next answer for `role` (usage and model name set), recorded in `.calls`."""
         tools = kwargs.get("tools") or []
         tool_names = [t["function"]["name"] for t in tools if "function" in t]
         started = time.time()
@@ -235,12 +324,67 @@ class ScriptedChatModel(BaseChatModel):
             self._calls.append(
                 ScriptedCall(role, subtask, list(messages), tool_names, message, None, started)
             )
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return message
 
 
-def _role_of(run_manager: Any) -> tuple[str, str | None]:
-    metadata = getattr(run_manager, "metadata", None) or {}
+_SPEAKER: ContextVar[tuple[str, str | None] | None] = ContextVar("agentorch_scripted_speaker", default=None)
+"""(role, sub-task) of the call in progress, set by the public entry points of the model."""
+
+
+def _speaker_of(metadata: Any) -> tuple[str, str | None]:
+    metadata = metadata if isinstance(metadata, Mapping) else {}
     return str(metadata.get(ROLE_KEY, "")), metadata.get(SUBTASK_KEY)
+
+
+@contextlib.contextmanager
+def _speaking(metadata: Any) -> Iterator[None]:
+    token = _SPEAKER.set(_speaker_of(metadata))
+    try:
+        yield
+    finally:
+        _SPEAKER.reset(token)
+
+
+def _speaker(run_manager: Any) -> tuple[str, str | None]:
+    """The role and sub-task of this call: from the run manager's metadata when langchain
+    passes one, else from the entry point that started the call."""
+    if run_manager is not None:
+        return _speaker_of(run_manager.metadata)
+    return _SPEAKER.get() or ("", None)
+
+
+def _result(message: AIMessage) -> ChatResult:
+    return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+_WORD = re.compile(r"\S+\s*|\s+")
+
+
+def _chunks(message: AIMessage) -> list[ChatGenerationChunk]:
+    """`message` as a streaming model sends it: text word by word (the pieces join to the exact
+    text), then tool calls whole; usage and metadata on the last chunk only, because chunks are
+    added up (usage summed, strings concatenated) into the message the caller gets."""
+    text = isinstance(message.content, str)
+    pieces = _WORD.findall(message.content) if isinstance(message.content, str) else [message.content]
+    calls = [
+        {"name": c["name"], "args": json.dumps(c["args"]), "id": c.get("id"), "index": i}
+        for i, c in enumerate(message.tool_calls)
+    ]
+    calls += [
+        {"name": c.get("name"), "args": c.get("args"), "id": c.get("id"), "index": len(calls) + i}
+        for i, c in enumerate(message.invalid_tool_calls)
+    ]
+    last = AIMessageChunk(
+        content="" if text else [],
+        id=message.id,
+        tool_call_chunks=calls,
+        additional_kwargs=message.additional_kwargs,
+        response_metadata=message.response_metadata,
+        usage_metadata=message.usage_metadata,
+        chunk_position="last",
+    )
+    streamed = [AIMessageChunk(content=p, id=message.id) for p in pieces]
+    return [ChatGenerationChunk(message=m) for m in [*streamed, last]]
 
 
 def _to_message(response: Response, tool_names: list[str], tool_choice: Any) -> AIMessage:

@@ -137,6 +137,7 @@ def test_exported_names_are_pinned() -> None:
             "Team",
             "TeamMemory",
             "TeamRunSummary",
+            "Token",
             "TokenUsage",
             "ToolCallRecord",
             "Usage",

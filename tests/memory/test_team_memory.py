@@ -167,6 +167,16 @@ def test_specialist_context_stays_within_budget_as_history_grows(history: int) -
         assert memory.count({"kind": "summary"}) >= 1  # the thread was compacted
 
 
+def test_streamed_tokens_leave_out_the_summarizer(memory: ChromaMemory) -> None:
+    long_fact = " ".join(f"Supplier S{i} quoted {i * 11} euros for part P{i}." for i in range(80))
+    team, model = _team(memory, _two_step_script(long_fact, "Brief.", "Answer."), budget=500)
+    events = list(team.stream("Compare supplier quotes for part P5", tokens=True))
+    assert model.calls_for("summarizer")  # the long dependency was summarized for the writer
+    tokens = [e for e in events if e["type"] == "token"]
+    assert {t["role"] for t in tokens} == {"researcher", "writer", "synthesizer"}
+    assert "".join(t["text"] for t in tokens if t["role"] == "writer") == "Brief."
+
+
 def test_summarizer_prompt_carries_one_length_instruction(memory: ChromaMemory) -> None:
     long_fact = " ".join(f"Finding {i}: margin {i}% in week {i}." for i in range(200))
     team, model = _team(memory, _two_step_script(long_fact, "Brief.", "Answer."), budget=300)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console
 
-from agentorch import Event
+from agentorch import Event, Final, Token
 from agentorch._view import JsonView, LiveView, PlainView, usage_table
 from agentorch.cli import main
 from agentorch.graphs.research import build_team, demo_model
@@ -109,3 +109,76 @@ def test_demo_with_prices_prints_cost(capsys) -> None:
     assert main(["demo", "--plain", "--latency", "0", "--prices", '{"scripted-demo": [1, 2]}']) == 0
     assert "cost: $0.00" in capsys.readouterr().out
     assert main(["demo", "--plain", "--latency", "0", "--prices", "{not json"]) == 2
+
+
+def _token(sid: str | None, agent: str | None, text: str, call: str = "m1") -> Token:
+    role = agent or "synthesizer"
+    return Token(type="token", role=role, agent=agent, subtask_id=sid, round=1, message_id=call, text=text)
+
+
+def _finished(sid: str, agent: str) -> Event:
+    return cast(
+        Event,
+        {
+            "type": "subtask_finished",
+            "subtask_id": sid,
+            "agent": agent,
+            "round": 1,
+            "status": "done",
+            "duration": 0.5,
+            "tokens": 10,
+            "model": "m",
+        },
+    )
+
+
+def test_plain_view_prints_one_writer_live_and_holds_the_others_until_it_is_done() -> None:
+    events: list[Event] = [
+        _token("a", "researcher", "Solid "),
+        _token("b", "analyst", "Market "),  # a has the floor: held
+        _token("a", "researcher", "state."),
+        _finished("b", "analyst"),
+        _token("a", "researcher", " More."),
+        _finished("a", "researcher"),  # the floor passes to b, whose text is printed whole
+        _token(None, None, "The "),
+        _token(None, None, "answer."),
+        Final(type="final", status="completed", answer="The answer."),
+    ]
+    out = io.StringIO()
+    PlainView(out).consume(events)
+    assert out.getvalue().splitlines() == [
+        "a[researcher]: Solid state.",
+        "finished b [analyst] done 0.50s 10 tokens model=m",
+        "a[researcher]:  More.",
+        "b[analyst]: Market ",
+        "finished a [researcher] done 0.50s 10 tokens model=m",
+        "synthesizer: The answer.",
+        "final status=completed",  # the answer was just printed: not again
+    ]
+
+
+def test_plain_view_starts_a_new_line_for_a_new_call_of_the_same_writer() -> None:
+    out = io.StringIO()
+    PlainView(out).consume(
+        [_token("a", "researcher", "Let me search.", "m1"), _token("a", "researcher", "Found.", "m2")]
+    )
+    assert out.getvalue().splitlines() == ["a[researcher]: Let me search.", "a[researcher]: Found."]
+
+
+def test_live_board_shows_what_running_subtasks_write_and_the_answer_being_written() -> None:
+    view = LiveView(Console(file=io.StringIO()))
+    writing: dict[str, str] = {}
+    for ev in build_team(demo_model()).stream("Brief me on batteries", tokens=True):
+        view.board.apply(ev)
+        if ev["type"] == "token" and ev["subtask_id"] == "analysis" and "analysis" not in writing:
+            writing["analysis"] = _frame(view)
+        if ev["type"] == "token" and ev["role"] == "synthesizer" and "answer" not in writing:
+            writing["answer"] = _frame(view)
+    analysis = writing["analysis"].splitlines()
+    row = next(i for i, line in enumerate(analysis) if "[analyst]" in line)
+    assert "running" in analysis[row] and analysis[row + 1].strip(" │└─").startswith("Opportunity:")
+    assert (
+        "answer · writing" in writing["answer"] and "synthesizer is writing the answer" in writing["answer"]
+    )
+    final = _frame(view)
+    assert "answer · completed" in final and "answer · writing" not in final
