@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from rich.console import Console
 
-from agentorch import Event, Final, Token
+from agentorch import Event, Final, SubTaskResult, Token
 from agentorch._view import JsonView, LiveView, PlainView, usage_table
 from agentorch.cli import main
 from agentorch.graphs.research import build_team, demo_model
@@ -117,6 +117,9 @@ def _token(sid: str | None, agent: str | None, text: str, call: str = "m1") -> T
 
 
 def _finished(sid: str, agent: str) -> Event:
+    result = SubTaskResult(
+        subtask_id=sid, agent=agent, output="x", status="done", attempts=1, round=1, model="m"
+    )
     return cast(
         Event,
         {
@@ -128,6 +131,7 @@ def _finished(sid: str, agent: str) -> Event:
             "duration": 0.5,
             "tokens": 10,
             "model": "m",
+            "result": result,
         },
     )
 
