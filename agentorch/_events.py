@@ -173,6 +173,21 @@ def waiting_interrupts(snapshot: Any, pending_writes: Iterable[Any]) -> list[Pen
 _ANSWER_KEYS = frozenset({"approved", "args", "by", CALL_KEY})
 
 
+def finished_event(r: SubTaskResult) -> SubtaskFinished:
+    """The `subtask_finished` event of one attempt's result."""
+    return SubtaskFinished(
+        type="subtask_finished",
+        subtask_id=r.subtask_id,
+        agent=r.agent,
+        round=r.round,
+        status=r.status,
+        duration=r.duration,
+        tokens=r.usage.total_tokens,
+        model=r.model,
+        result=r,
+    )
+
+
 def events_from_chunk(mode: str, chunk: Any) -> Iterator[Event]:
     """Translate one `(mode, chunk)` of `astream(stream_mode=["updates", "custom"])`, plus
     "messages" for tokens."""
@@ -201,18 +216,7 @@ def events_from_chunk(mode: str, chunk: Any) -> Iterator[Event]:
         elif node == NODE_SPECIALIST:
             # every attempt the node made: several when a cascade moved on after a failure
             for raw in update.get("history") or update.get("results", {}).values():
-                r = SubTaskResult.model_validate(raw)
-                yield SubtaskFinished(
-                    type="subtask_finished",
-                    subtask_id=r.subtask_id,
-                    agent=r.agent,
-                    round=r.round,
-                    status=r.status,
-                    duration=r.duration,
-                    tokens=r.usage.total_tokens,
-                    model=r.model,
-                    result=r,
-                )
+                yield finished_event(SubTaskResult.model_validate(raw))
         elif node == NODE_CRITIC and update.get("verdicts"):
             v = update["verdicts"][-1]
             yield CriticVerdict(

@@ -26,7 +26,7 @@ from rich.table import Table
 from agentorch._cli_approvals import ALL, ask, from_flags, show_waiting
 from agentorch._cli_store import Origin, list_runs, load_origin, open_checkpoints, save_origin, thread_status
 from agentorch._errors import AgentorchError, ConfigError, RunFailed
-from agentorch._events import Event, PlanCreated, SubtaskFinished
+from agentorch._events import Event, PlanCreated, finished_event
 from agentorch._otel_export import install_sdk_from_env
 from agentorch._refs import resolve_ref
 from agentorch._report_cli import load_prices
@@ -321,19 +321,7 @@ def _show_so_far(view: LiveView, result: RunResult) -> None:
     if result.plan is not None:
         view.board.apply(PlanCreated(type="plan_created", round=max(result.rounds, 1), plan=result.plan))
     for r in result.results.values():
-        view.board.apply(
-            SubtaskFinished(
-                type="subtask_finished",
-                subtask_id=r.subtask_id,
-                agent=r.agent,
-                round=r.round,
-                status=r.status,
-                duration=r.duration,
-                tokens=r.usage.total_tokens,
-                model=r.model,
-                result=r,
-            )
-        )
+        view.board.apply(finished_event(r))
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
