@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessage
 
-from agentorch import Agent, tool
+from agentorch import Agent, Team, tool
 from agentorch.llms import ScriptedChatModel
 from tests.helpers import ACCEPT, call, plan, st
 
@@ -305,3 +305,21 @@ def test_argument_checks_use_the_tools_own_schema_and_never_refuse_what_it_accep
     assert [r.executed for r in records] == [True, True, False]
     assert seen == ["batteries", ["x", "y"]]
     assert "tags: Input should be a valid list" in records[2].error
+
+
+def test_a_dependent_starts_when_its_own_inputs_exist_not_when_its_wave_ends() -> None:
+    # eager dispatch: under waves `c1` would start only after the slow `s` finished
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("s", "slow"), st("c0", "fast"), st("c1", "fast", "c0"))],
+            "slow": ["S"],
+            "fast": ["C0", "C1"],
+            "critic": [ACCEPT],
+            "synthesizer": ["done"],
+        },
+        latency={"slow": 0.4, "*": 0.0},
+    )
+    team = Team(agents=[Agent(name="slow", role="Slow"), Agent(name="fast", role="Fast")], llm=llm)
+    order = [(e["type"], e["subtask_id"]) for e in team.stream("go") if e["type"].startswith("subtask_")]
+    assert order.index(("subtask_finished", "c1")) < order.index(("subtask_finished", "s"))
+    assert order.index(("subtask_started", "c1")) < order.index(("subtask_finished", "s"))
