@@ -38,6 +38,8 @@ MEMORY_TESTS = ["tests/memory", "tests/safety/test_memory_isolation.py"]
 TARGETS: dict[str, list[str]] = {
     "agentorch/_graph.py": CORE_TESTS,
     "agentorch/_specialist.py": CORE_TESTS,
+    "agentorch/_dispatch.py": CORE_TESTS,
+    "agentorch/_services.py": CORE_TESTS,
     "agentorch/_context.py": CORE_TESTS,
     "agentorch/_team.py": CORE_TESTS,
     "agentorch/_state.py": CORE_TESTS,
