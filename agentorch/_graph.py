@@ -203,7 +203,8 @@ def approve(state: TeamState) -> Command[Any]:
 
 async def dispatch(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
     """Run the round: every sub-task without a result, each as its inputs exist."""
-    after = NODE_CRITIC if run_context(state, runtime).team.critic else NODE_SYNTHESIZE
+    ctx = run_context(state, runtime)
+    after = NODE_CRITIC if ctx.team.critic else NODE_SYNTHESIZE
     if state.get("stop") or not state.get("plan"):
         return Command(goto=NODE_SYNTHESIZE)
     if state.get("remaining_steps", 10**9) <= _STEP_MARGIN:
@@ -221,7 +222,7 @@ async def dispatch(state: TeamState, runtime: Runtime[RunContext]) -> Command[An
     ]
     if not inputs:
         return Command(goto=after)
-    update = await run_round(run_context(state, runtime), inputs, results)
+    update = await run_round(ctx, inputs, results)
     return Command(goto=NODE_SYNTHESIZE if update.get("stop") else after, update=update)
 
 
