@@ -11,6 +11,12 @@ a crash, a failure or an approval replays answered calls instead of paying for t
 replayed answer counts toward the budget of the process that replays it (unless a paused
 sub-task's payload already counted it).
 
+One call is made directly instead, in its sub-task's own task: the first call of an agent with
+no tools (and no model routing) whose context needed no summary. Nothing was paid before it in
+that task, so the `specialist` task itself retries it, under the team's rule applied to its
+cause (`FirstCallFailed`), and its answer is checkpointed with the sub-task's result. Such an
+agent almost always answers in that one call, and saves the cost of a nested task.
+
 The planner, critic and synthesizer call their models directly: their nodes carry the same
 `RetryPolicy`, and `model_timeout` as an idle timeout (each call is progress). Replaying their
 answers would be wrong: a run resumed after the planner gave no valid plan must ask again, not
@@ -19,6 +25,7 @@ replay the same invalid answers.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -29,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langgraph.errors import NodeTimeoutError
+from langgraph.errors import GraphBubbleUp, NodeTimeoutError
 from langgraph.func import task
 from langgraph.types import RetryPolicy
 from pydantic import BaseModel, ValidationError
@@ -63,6 +70,13 @@ class BudgetExhausted(RuntimeError):
 
     spent: TokenUsage = TokenUsage()
     model: str = "unknown"
+
+
+class FirstCallFailed(Exception):
+    """An agent's first model call, made directly in its sub-task's task, failed (the cause
+    is chained). The `specialist` task retries only this error, by the team's rule for its
+    cause (`first_call_retry`); the dispatcher reports it, when retries are spent, as the
+    sub-task's failure."""
 
 
 @dataclass
@@ -171,13 +185,17 @@ class RunContext:
         subtask_id: str | None = None,
         round: int | None = None,
         run_name: str | None = None,
+        direct: bool = False,
     ) -> AIMessage:
         """Call the model for `role` (or the given runnable) once, budgeted and tagged.
+
+        `direct`: a sub-task's call made in its own task, not a `model_call` task (see the
+        module's docstring); it raises `FirstCallFailed` when it fails.
 
         The answer's tokens and cost count toward the budget here; get its priced usage with
         `priced(message)`."""
         runnable = model if model is not None else self.team.model_for(role)
-        message = await self._invoke(role, runnable, messages, subtask_id, round, run_name)
+        message = await self._invoke(role, runnable, messages, subtask_id, round, run_name, direct=direct)
         if not isinstance(message, AIMessage):
             raise TypeError(f"The model for role `{role}` returned {type(message).__name__}.")
         return message
@@ -191,6 +209,7 @@ class RunContext:
         round: int | None,
         run_name: str | None,
         structured: bool = False,
+        direct: bool = False,
     ) -> Any:
         """One model call, a `model_call` task for a sub-task (see the module's docstring):
         budget checked, answer counted (whether made now or replayed from the checkpoint)."""
@@ -209,7 +228,11 @@ class RunContext:
         made: list[bool] = []
         began = time.monotonic()
         call = (
-            _model_call if subtask_id is None else model_call_task(self.team.retry, self.team.model_timeout)
+            _model_call
+            if subtask_id is None
+            else _direct_call
+            if direct
+            else model_call_task(self.team.retry, self.team.model_timeout)
         )
         try:
             out = await call(self, runnable, list(messages), options, made, structured)
@@ -330,6 +353,30 @@ def model_call_task(retry: RetryPolicy, timeout: float | None) -> Any:
     return task(name="model_call", retry_policy=retry, timeout=timeout)(_model_call)  # type: ignore[arg-type]
 
 
+@functools.lru_cache(maxsize=64)
+def first_call_retry(retry: RetryPolicy) -> RetryPolicy:
+    """`retry` for a `specialist` task: it retries `FirstCallFailed` only, when the team's rule
+    (`retry.retry_on`, in any form LangGraph accepts) would retry its cause."""
+    rule = retry.retry_on
+
+    def retry_on(exc: Exception) -> bool:
+        cause = exc.__cause__
+        if not isinstance(exc, FirstCallFailed) or not isinstance(cause, Exception):
+            return False
+        if isinstance(rule, (type, Sequence)):
+            return isinstance(cause, rule if isinstance(rule, type) else tuple(rule))
+        return bool(rule(cause))
+
+    return RetryPolicy(
+        initial_interval=retry.initial_interval,
+        backoff_factor=retry.backoff_factor,
+        max_interval=retry.max_interval,
+        max_attempts=retry.max_attempts,
+        jitter=retry.jitter,
+        retry_on=retry_on,
+    )
+
+
 async def _model_call(
     ctx: RunContext,
     runnable: Any,
@@ -366,6 +413,24 @@ async def _model_call(
         for tool_call in raw.tool_calls:
             tool_call["args"] = _checkpointable(tool_call.get("args") or {})
     return out
+
+
+async def _direct_call(ctx: RunContext, *args: Any) -> Any:
+    """`_model_call(ctx, *args)` under `model_timeout`, its failure as `FirstCallFailed`."""
+    timeout = ctx.team.model_timeout
+    try:
+        async with asyncio.timeout(timeout) as limit:
+            return await _model_call(ctx, *args)
+    except (BudgetExhausted, GraphBubbleUp):
+        raise
+    except TimeoutError as e:
+        if not limit.expired():
+            raise FirstCallFailed() from e
+        raise FirstCallFailed() from TimeoutError(
+            f"the model call took longer than model_timeout={timeout} s"
+        )
+    except Exception as e:
+        raise FirstCallFailed() from e
 
 
 def _checkpointable(value: Any) -> Any:

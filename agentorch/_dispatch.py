@@ -14,9 +14,9 @@ What each task ends with:
 - its state update (the sub-task finished, failed or was skipped by a budget): checkpointed when
   it finishes, streamed as an `updates` chunk (`{"specialist": update}`), merged into the node's
   update at the end of the round;
-- None: it never started, because a dependency did not finish with status "done" or the run
-  stopped (a budget, reached in this invocation of the node); that is final for the round, so
-  it may be replayed;
+- None: it never started, because a dependency did not finish with status "done" or it became
+  ready after the run stopped (a budget, reached in this invocation of the node); that is final
+  for the round, so it may be replayed;
 - `_NotStarted` (raised): a dependency raised or paused for approval. Raised, not returned,
   because LangGraph keeps no result for a task that raised: when the run continues, it starts.
 
@@ -27,15 +27,17 @@ saved), then the node raises the error, or pauses with every pending interrupt a
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
 from langgraph.errors import GraphInterrupt
 from langgraph.func import task
+from langgraph.types import RetryPolicy
 
-from agentorch._context import RunContext
+from agentorch._context import FirstCallFailed, RunContext, first_call_retry
 from agentorch._keys import NODE_SPECIALIST
-from agentorch._specialist import specialist
+from agentorch._specialist import specialist, subtask_failed
 from agentorch._state import SpecialistInput, add_usage, merge_results
 
 log = logging.getLogger("agentorch")
@@ -63,13 +65,17 @@ class _Round:
             self.outcome[sid].set_result(result)
         for sid in todo:
             self.outcome[sid] = loop.create_future()
-        self.stopped = False
+        self.settled = 0  # tasks of this round that ended so far
+        self.order: dict[str, int] = {}  # when each ended: 1 for the first, ...
+        self.stopped_at: int | None = None  # `settled` when a budget stopped the run
 
     def __repr__(self) -> str:  # what traces show as the task's second input
         return f"<round of {len(self.outcome)} sub-tasks>"
 
     def settle(self, sid: str, fut: asyncio.Future[Any]) -> None:
         """Record how the task of `sid` ended (a done callback of its future)."""
+        self.settled += 1
+        self.order[sid] = self.settled
         if fut.cancelled() or fut.exception() is not None:
             self.outcome[sid].set_result(_NotStarted)
             return
@@ -78,11 +84,19 @@ class _Round:
 
     async def dependencies(self, depends_on: list[str]) -> dict[str, dict[str, Any]] | None:
         """The results of `depends_on` once all have finished; None when one did not finish
-        with status "done" or the run stopped; raises `_NotStarted` when one raised or paused."""
+        with status "done" or the sub-task became ready after a budget stopped the run; raises
+        `_NotStarted` when one raised or paused.
+
+        Ready before the stop, a sub-task starts (and its first call finds the budget spent):
+        which sub-tasks a stop holds back depends on the order tasks end, not on the order the
+        event loop wakes the waiting ones."""
         found = {d: await self.outcome[d] for d in depends_on}
         if any(r is _NotStarted for r in found.values()):
             raise _NotStarted()
-        if self.stopped or any(r is None or r["status"] != "done" for r in found.values()):
+        ready = max((self.order.get(d, 0) for d in depends_on), default=0)
+        if self.stopped_at is not None and ready > self.stopped_at:
+            return None
+        if any(r is None or r["status"] != "done" for r in found.values()):
             return None
         return found
 
@@ -95,12 +109,16 @@ async def _specialist_task(inp: SpecialistInput, rnd: _Round) -> dict[str, Any] 
     if update.get("stop"):
         # set by a sub-task that ran now, never by a replayed one: a sub-task resumed after
         # an approval carries on (the budget refuses its next call if it must)
-        rnd.stopped = True
+        if rnd.stopped_at is None:
+            rnd.stopped_at = rnd.settled
     return update
 
 
-# langgraph 1.2 types `task(...)` as taking functions of no arguments (ParamSpec lost)
-_specialist_call: Any = task(name=NODE_SPECIALIST)(_specialist_task)  # type: ignore[arg-type]
+@functools.lru_cache(maxsize=64)
+def _specialist_call(retry: RetryPolicy) -> Any:
+    """The `specialist` task, retried by `retry` when the first call it made directly failed."""
+    # langgraph 1.2 types `task(...)` as taking functions of no arguments (ParamSpec lost)
+    return task(name=NODE_SPECIALIST, retry_policy=first_call_retry(retry))(_specialist_task)  # type: ignore[arg-type]
 
 
 async def run_round(
@@ -111,16 +129,19 @@ async def run_round(
     rnd = _Round(ctx, results, [inp["subtask"]["id"] for inp in inputs])
     futures: dict[str, asyncio.Future[Any]] = {}
     finished: list[dict[str, Any]] = []  # task updates, in the order the tasks ended
+    call = _specialist_call(ctx.team.retry)
     for inp in inputs:
         sid = inp["subtask"]["id"]
-        fut = _specialist_call(inp, rnd)
+        fut = call(inp, rnd)
         fut.add_done_callback(lambda f, sid=sid: rnd.settle(sid, f))
         futures[sid] = fut
     await asyncio.wait(futures.values())
     interrupts: list[Any] = []
     failure: BaseException | None = None
-    for fut in futures.values():  # plan order: the first failure of the plan is raised
-        exc = fut.exception()
+    for inp, fut in zip(inputs, futures.values(), strict=True):  # plan order: the first failure
+        exc = fut.exception()  # of the plan is raised
+        if isinstance(exc, FirstCallFailed) and exc.__cause__ is not None:
+            exc = subtask_failed(inp["subtask"]["id"], inp["subtask"]["agent"], exc.__cause__)
         if isinstance(exc, GraphInterrupt):
             interrupts.extend(exc.args[0] if exc.args else ())
         elif isinstance(exc, _NotStarted):

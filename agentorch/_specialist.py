@@ -28,7 +28,7 @@ from langgraph.types import interrupt
 from pydantic import BaseModel, ValidationError
 
 from agentorch._agent import Agent, tool_needs_approval, tool_timeout
-from agentorch._context import BudgetExhausted, RunContext, model_name_of
+from agentorch._context import BudgetExhausted, FirstCallFailed, RunContext, model_name_of
 from agentorch._data import data_block
 from agentorch._errors import AgentorchError, ConfigError, describe_error
 from agentorch._keys import CALL_KEY, SUMMARIZER
@@ -38,7 +38,7 @@ from agentorch._types import SubTask, SubTaskResult, TokenUsage, ToolCallRecord
 
 log = logging.getLogger("agentorch")
 
-__all__ = ["SubTaskFailed", "specialist", "usage_update"]
+__all__ = ["SubTaskFailed", "specialist", "subtask_failed", "usage_update"]
 
 
 _MAX_SWITCHES = 10
@@ -66,6 +66,13 @@ class _Attempt:
 
 class SubTaskFailed(AgentorchError):
     """A sub-task's model call failed after its retries; names the sub-task and the cause."""
+
+
+def subtask_failed(subtask_id: str, agent: str, cause: BaseException) -> SubTaskFailed:
+    """The error a run raises for a sub-task whose model call failed after its retries."""
+    error = SubTaskFailed(f"Sub-task `{subtask_id}` (agent `{agent}`) failed: {describe_error(cause)}")
+    error.__cause__ = cause
+    return error
 
 
 def usage_update(role: str, model: str, usage: TokenUsage) -> dict[str, Any]:
@@ -126,9 +133,11 @@ async def work(
     prompt: str,
     attempt: int,
     run: _Attempt,
+    direct: bool = False,
 ) -> None:
     """One attempt: the agent's tool-calling loop on `model`, recorded into `run`; for a typed
-    agent, then its answer as its `output` schema (see `typed_answer`)."""
+    agent, then its answer as its `output` schema (see `typed_answer`). `direct`: make the
+    first call in the sub-task's own task (`RunContext.call_model`)."""
     team = ctx.team
     messages: list[BaseMessage] = [
         SystemMessage(ctx.services.specialist_prompt(agent)),
@@ -148,7 +157,9 @@ async def work(
             subtask_id=st.id,
             round=inp["round"],
             run_name=f"agent:{agent.name}",
+            direct=direct,
         )
+        direct = False
         run.count(ctx.priced(ai), ai)
         messages.append(ai)
         if not ai.tool_calls:
@@ -247,7 +258,7 @@ async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
         ctx.carry(agent.name, run.usage, run.model)
         for u, m in summaries:
             ctx.carry(SUMMARIZER, u, m)
-        return SubTaskFailed(f"Sub-task `{st.id}` (agent `{agent.name}`) failed: {describe_error(e)}")
+        return subtask_failed(st.id, agent.name, e)
 
     while True:
         model = services.route(st, attempt, earlier) if routed else team.model_for(agent.name)
@@ -275,10 +286,13 @@ async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
                 if prompt is None:
                     context = await services.specialist_context(ctx, st, inp, summaries)
                     prompt = task_text(st, inp, context)
-                await work(ctx, agent, model, st, inp, prompt, attempt, run)
+                # the first call of a tool-less agent is made directly, when nothing was paid
+                # before it in this task (see `RunContext`): a retry of the task repeats nothing
+                direct = not routed and not agent.tools and agent.output is None and not summaries
+                await work(ctx, agent, model, st, inp, prompt, attempt, run, direct)
             except BudgetExhausted as e:
                 run.status, run.error = "skipped", f"budget exhausted: {e}"
-            except (GraphBubbleUp, SubTaskFailed, ConfigError):
+            except (GraphBubbleUp, SubTaskFailed, ConfigError, FirstCallFailed):
                 raise
             except Exception as e:  # our own errors too (ScriptExhausted...): say which sub-task
                 # only the agent's model moves up a cascade: not a failed context assembly

@@ -560,7 +560,8 @@ class Team:
             run_id = values.get("run_id", "")
         ensure_tracing_usable()
         carrying_on = set(carrying_on)
-        paused: list[PendingInterrupt] = []
+        started: set[tuple[str, int, int]] = set()  # a task retried after its first call failed
+        paused: list[PendingInterrupt] = []  # says it started again
         traced = trace_config(thread_id, run_id, self.name)
         log.debug(
             "run %s on thread %s: %s",
@@ -577,9 +578,12 @@ class Team:
                         # the step goes on until its other branches end: say it after them
                         paused.extend(ev["interrupts"])
                         continue
-                    if ev["type"] == "subtask_started" and ev["subtask_id"] in carrying_on:
-                        carrying_on.discard(ev["subtask_id"])
-                        continue
+                    if ev["type"] == "subtask_started":
+                        once = (ev["subtask_id"], ev["round"], ev["attempt"])
+                        if ev["subtask_id"] in carrying_on or once in started:
+                            carrying_on.discard(ev["subtask_id"])
+                            continue
+                        started.add(once)
                     if ev["type"] != "token" and log.isEnabledFor(logging.DEBUG):
                         log.debug("thread %s: %s", thread_id, describe_event(ev))
                     yield ev

@@ -366,3 +366,48 @@ def test_a_subtask_paused_in_a_round_a_budget_stopped_carries_on_when_resumed() 
     assert result.results["a"].status == "skipped" and result.results["a"].usage.calls == 1
     assert [h.subtask_id for h in result.history].count("a") == 1
     assert result.usage.total.calls == 3 == len([c for c in llm.calls if c.response is not None])
+
+
+# -- an agent without tools: its first call is made in its sub-task's own task ---------------
+
+
+def test_a_tool_less_agent_retried_on_its_first_call_starts_once_and_makes_each_call_once() -> None:
+    # a: the first call fails, the retried sub-task answers. b: the model asks for a tool the
+    # agent lacks, then its second call fails once: only that call is retried, not the first
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "w"), st("b", "w"))],
+            "w:a": [TimeoutError("t"), "A"],
+            "w:b": [_ask("search", q="x"), TimeoutError("t"), "B"],
+            "critic": [ACCEPT],
+            "synthesizer": ["s"],
+        }
+    )
+    team = Team(agents=[Agent(name="w", role="w")], llm=llm, retry=FAST_RETRY)
+    events = list(team.stream("go", thread_id="t"))
+    assert sorted(e["subtask_id"] for e in events if e["type"] == "subtask_started") == ["a", "b"]
+    result = team.result("t")
+    assert result.status == "completed"
+    assert (result.results["a"].output, result.results["b"].output) == ("A", "B")
+    assert [c.subtask_id for c in llm.calls_for("w") if c.error is None].count("b") == 2
+    assert len(llm.calls_for("w")) == 5
+    assert result.usage.by_role["w"].calls == 3  # the answers; failed calls gave no usage
+
+
+def test_a_tool_less_agent_failing_every_attempt_fails_the_run_naming_its_sub_task() -> None:
+    # a fails on its second call (a `model_call` task), c on its first (made directly): each
+    # failing call is tried three times, and nothing before it is made again
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "w"), st("b", "w", "a"), st("c", "w"), st("d", "w"))],
+            "w:a": [_ask("search", q="x")] + [TimeoutError("read timeout")] * 3,
+            "w:c": [TimeoutError("refused")] * 3,
+            "w:d": ["D"],
+        }
+    )
+    team = Team(agents=[Agent(name="w", role="w")], llm=llm, retry=FAST_RETRY)
+    with pytest.raises(RunFailed, match=r"Sub-task `a` \(agent `w`\) failed: TimeoutError: read timeout"):
+        team.run("go", thread_id="t")
+    calls = [c.subtask_id for c in llm.calls_for("w")]
+    assert (calls.count("a"), calls.count("b"), calls.count("c"), calls.count("d")) == (4, 0, 3, 1)
+    assert team.result("t").results["d"].output == "D"  # the sibling's work is kept
