@@ -27,7 +27,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from benchmarks._common import RESULTS_DIR, machine_info, print_table, ratio, shape, write_json
 from benchmarks._frameworks import run_agentorch, run_send_graph
 
-TARGET = 1.5
+TARGET = 1.3  # issue 14: CPU per sub-task at 200 sub-tasks, against a Send graph with the same saver
 
 CONTENDERS: dict[str, Callable[..., Awaitable[dict[str, Any]]]] = {
     "agentorch": run_agentorch,
