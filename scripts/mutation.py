@@ -42,6 +42,7 @@ TARGETS: dict[str, list[str]] = {
     "agentorch/_services.py": CORE_TESTS,
     "agentorch/_context.py": CORE_TESTS,
     "agentorch/_team.py": CORE_TESTS,
+    "agentorch/_runs.py": CORE_TESTS,
     "agentorch/_state.py": CORE_TESTS,
     "agentorch/_plan.py": CORE_TESTS,
     "agentorch/_events.py": CORE_TESTS,
