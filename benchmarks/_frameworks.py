@@ -14,12 +14,14 @@ Each returns {"seconds", "calls", "input_tokens", ...}; the wall time covers the
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated, Any, TypedDict, Union
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.func import task
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 from pydantic import BaseModel, Field
@@ -101,12 +103,19 @@ def _meta(role: str, subtask: str | None = None) -> dict[str, Any]:
     return {"metadata": {ROLE_KEY: role, SUBTASK_KEY: subtask}}
 
 
-def build_send_graph(model: ScriptedChatModel, *, async_route: bool = False) -> StateGraph:
+def build_send_graph(
+    model: ScriptedChatModel, *, async_route: bool = False, tasks: bool = False
+) -> StateGraph:
     """Plan, then `Send` every ready sub-task, wave after wave; critic; synthesize.
 
     The dispatch node and its route are sync functions, as in LangGraph's map-reduce how-to;
     `async_route=True` makes them coroutines (LangGraph then runs them on the event loop
     instead of a thread pool) — the strongest hand-written variant.
+
+    `tasks=True`: the same calls dispatched eagerly on LangGraph's functional API, the least a
+    hand-written graph does for agentorch's design (one node starts one `@task` per sub-task
+    in plan order, each waiting for its dependencies' results): what LangGraph itself costs
+    for per-sub-task durable tasks, with nothing of agentorch.
     """
 
     async def plan(state: WaveState) -> dict[str, Any]:
@@ -164,8 +173,38 @@ def build_send_graph(model: ScriptedChatModel, *, async_route: bool = False) -> 
     async def aroute(state: WaveState) -> list[Send] | str:
         return route(state)
 
+    async def work(st: dict[str, Any], done: dict[str, asyncio.Future[str]]) -> dict[str, str]:
+        inputs = {d: await done[d] for d in st["depends_on"]}
+        update: dict[str, dict[str, str]] = await worker({"subtask": st, "inputs": inputs})
+        return update["results"]
+
+    work_task: Any = task(name="worker")(work)  # type: ignore[arg-type]  # ParamSpec lost
+
+    async def run_tasks(state: WaveState) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        done: dict[str, asyncio.Future[str]] = {st["id"]: loop.create_future() for st in state["plan"]}
+        futures = []
+        for st in state["plan"]:
+            fut = work_task(st, done)
+            fut.add_done_callback(lambda f, sid=st["id"]: done[sid].set_result(f.result()[sid]))
+            futures.append(fut)
+        results: dict[str, str] = {}
+        for fut in futures:
+            results.update(await fut)
+        return {"results": results}
+
     g = StateGraph(WaveState)
     g.add_node("plan", plan)
+    if tasks:
+        g.add_node("dispatch", run_tasks)
+        g.add_node("critic", critic)
+        g.add_node("synthesize", synthesize)
+        g.add_edge(START, "plan")
+        g.add_edge("plan", "dispatch")
+        g.add_edge("dispatch", "critic")
+        g.add_edge("critic", "synthesize")
+        g.add_edge("synthesize", END)
+        return g
     g.add_node("dispatch", adispatch if async_route else dispatch)
     g.add_node("worker", worker)
     g.add_node("critic", critic)
@@ -185,10 +224,11 @@ async def run_send_graph(
     *,
     checkpointer: BaseCheckpointSaver[Any] | None = None,
     async_route: bool = False,
+    tasks: bool = False,
 ) -> dict[str, Any]:
     model = ScriptedChatModel(team_script(shape.plan()), latency=latency)
     # checkpointed like agentorch (whose default is an InMemorySaver), so both pay for persistence
-    graph = build_send_graph(model, async_route=async_route).compile(
+    graph = build_send_graph(model, async_route=async_route, tasks=tasks).compile(
         checkpointer=checkpointer or InMemorySaver()
     )
     config = {"configurable": {"thread_id": uuid.uuid4().hex}, "recursion_limit": 10_000}
