@@ -21,9 +21,9 @@ from rich.console import Console
 from rich.table import Table
 
 from agentorch._errors import ConfigError
-from agentorch._plan import plan_problems
+from agentorch._runs import edited_plan
 from agentorch._team import Team
-from agentorch._types import PendingInterrupt, Plan
+from agentorch._types import PendingInterrupt
 
 __all__ = ["ALL", "ask", "from_flags", "show_waiting", "short_id"]
 
@@ -74,14 +74,7 @@ def _edited(p: PendingInterrupt, text: str, team: Team, by: str) -> Any:
                 f'Tool arguments must be a JSON object like {{"name": value}}, got {text.strip()!r}.'
             )
         return {"args": value, "by": by}
-    try:
-        plan = Plan.model_validate(value)
-    except ValueError as e:
-        raise ConfigError(f"The edited plan is not a valid plan: {e}") from None
-    problems = plan_problems(plan, team.agent_names, team.max_subtasks)
-    if problems:
-        raise ConfigError("The edited plan is invalid: " + " ".join(problems))
-    return plan.model_dump(mode="json")
+    return edited_plan(value, team.agent_names, team.max_subtasks)
 
 
 def _editable(p: PendingInterrupt) -> str:

@@ -206,16 +206,11 @@ class Runs:
 
     def _normalize_decision(self, pending: PendingInterrupt, answer: Any) -> Any:
         if pending.kind == "plan":
-            if isinstance(answer, bool):
-                return answer
-            try:
-                plan = answer if isinstance(answer, Plan) else Plan.model_validate(answer)
-            except ValueError as e:
-                raise ConfigError(f"The edited plan is not a valid `Plan`: {e}") from None
-            problems = plan_problems(plan, self.agent_names, self.max_subtasks)
-            if problems:
-                raise ConfigError("The edited plan is invalid: " + " ".join(problems))
-            return plan.model_dump(mode="json")
+            return (
+                answer
+                if isinstance(answer, bool)
+                else edited_plan(answer, self.agent_names, self.max_subtasks)
+            )
         if isinstance(answer, bool):  # tagged with the call it answers (see `_handle_call`)
             return {"approved": answer, CALL_KEY: pending.payload.get(CALL_KEY)}
         # anything ambiguous is refused, never taken as a yes: a typo ("arg"), a string
@@ -318,6 +313,19 @@ def _with_round_so_far(values: Mapping[str, Any], pending_writes: Iterable[Any])
             out["history"] = [*out.get("history", []), *value["history"]]
             out["usage"] = add_usage(out.get("usage"), value["usage"])
     return out
+
+
+def edited_plan(answer: Any, agents: Collection[str], max_subtasks: int) -> dict[str, Any]:
+    """A person's edited plan (a `Plan` or its JSON form) as the plan-approval answer, or
+    `ConfigError` saying what is wrong with it for a team of `agents`."""
+    try:
+        plan = answer if isinstance(answer, Plan) else Plan.model_validate(answer)
+    except ValueError as e:
+        raise ConfigError(f"The edited plan is not a valid `Plan`: {e}") from None
+    problems = plan_problems(plan, agents, max_subtasks)
+    if problems:
+        raise ConfigError("The edited plan is invalid: " + " ".join(problems))
+    return plan.model_dump(mode="json")
 
 
 def _unfinished(snapshot: Any) -> bool:

@@ -195,24 +195,17 @@ def build_send_graph(
 
     g = StateGraph(WaveState)
     g.add_node("plan", plan)
-    if tasks:
-        g.add_node("dispatch", run_tasks)
-        g.add_node("critic", critic)
-        g.add_node("synthesize", synthesize)
-        g.add_edge(START, "plan")
-        g.add_edge("plan", "dispatch")
-        g.add_edge("dispatch", "critic")
-        g.add_edge("critic", "synthesize")
-        g.add_edge("synthesize", END)
-        return g
-    g.add_node("dispatch", adispatch if async_route else dispatch)
-    g.add_node("worker", worker)
+    g.add_node("dispatch", run_tasks if tasks else adispatch if async_route else dispatch)
     g.add_node("critic", critic)
     g.add_node("synthesize", synthesize)
     g.add_edge(START, "plan")
     g.add_edge("plan", "dispatch")
-    g.add_conditional_edges("dispatch", aroute if async_route else route, ["worker", "critic"])
-    g.add_edge("worker", "dispatch")
+    if tasks:
+        g.add_edge("dispatch", "critic")
+    else:
+        g.add_node("worker", worker)
+        g.add_conditional_edges("dispatch", aroute if async_route else route, ["worker", "critic"])
+        g.add_edge("worker", "dispatch")
     g.add_edge("critic", "synthesize")
     g.add_edge("synthesize", END)
     return g
