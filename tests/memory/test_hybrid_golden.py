@@ -100,7 +100,8 @@ def test_search_results_match_the_recorded_ones() -> None:
     assert [(r["query"], r["mode"]) for r in got] == [(r["query"], r["mode"]) for r in expected]
     for mine, theirs in zip(got, expected, strict=True):
         assert [h[0] for h in mine["hits"]] == [h[0] for h in theirs["hits"]], mine["query"]
-        assert [h[1:] for h in mine["hits"]] == pytest.approx([h[1:] for h in theirs["hits"]], abs=1e-5)
+        assert [h[2] for h in mine["hits"]] == [h[2] for h in theirs["hits"]], mine["query"]
+        assert [h[1] for h in mine["hits"]] == pytest.approx([h[1] for h in theirs["hits"]], abs=1e-5)
 
 
 if __name__ == "__main__":
