@@ -416,12 +416,7 @@ class ChromaMemory:
         lexical_rows = [LexicalRow(i, t, m[DIGEST]) for i, t, m in zip(ids, texts, metas, strict=True)]
 
         def write(collection: Any) -> None:
-            stale: list[str] = []
-            for start in range(0, len(parents), MAX_BATCH):
-                existing = collection.get(
-                    where={PARENT_ID: {"$in": parents[start : start + MAX_BATCH]}}, include=[]
-                )["ids"]
-                stale.extend(set(existing) - set(ids))
+            stale = self._stale_chunks(collection, parents, set(ids))
             if stale:  # a shorter new version of a record leaves no orphan chunks
                 collection.delete(ids=stale)
                 self._backend.lexical.delete(self._name, stale)
@@ -440,6 +435,28 @@ class ChromaMemory:
 
         self._run(True, write)
         logger.debug("stored %d records (%d chunks) in %s", len(parents), len(ids), self._name)
+
+    @staticmethod
+    def _stale_chunks(collection: Any, parents: list[str], keep: set[str]) -> list[str]:
+        """Ids of stored chunks of the records `parents` that are not in `keep` (a shorter
+        new version of a record must leave no orphan chunks).
+
+        A stored record always has its first chunk, whose id is the record's (one chunk) or
+        the record's plus "#0", so one read by id tells which records exist: new records,
+        the usual case, cost no metadata query (looking chunks up by `parent_id` is what
+        made adding slow on a large store). Only existing records are looked up that way."""
+        known = set(parents)
+        probe = [i for p in parents for i in (p, f"{p}#0")]
+        existing: set[str] = set()
+        for start in range(0, len(probe), MAX_BATCH):
+            got = collection.get(ids=probe[start : start + MAX_BATCH], include=["metadatas"])
+            existing.update(p for m in got["metadatas"] if (p := str(m.get(PARENT_ID))) in known)
+        found = [p for p in parents if p in existing]
+        stale: list[str] = []
+        for start in range(0, len(found), MAX_BATCH):
+            chunks = collection.get(where={PARENT_ID: {"$in": found[start : start + MAX_BATCH]}}, include=[])
+            stale.extend(i for i in chunks["ids"] if i not in keep)
+        return stale
 
     # -- reading ----------------------------------------------------------------------------
 

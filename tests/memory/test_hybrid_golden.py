@@ -68,7 +68,9 @@ def _store() -> tuple[ChromaMemory, list[tuple[str, int, dict[str, Any] | None]]
     searches: list[tuple[str, int, dict[str, Any] | None]] = []
     for n in range(30):
         words = [rng.choice(PEOPLE), rng.choice(THINGS), rng.choice(PLACES + VERBS)]
-        searches.append((" ".join(words[: 1 + n % 3]), (1, 3, 10)[n % 3], {"group": 1} if n % 4 == 0 else None))
+        searches.append(
+            (" ".join(words[: 1 + n % 3]), (1, 3, 10)[n % 3], {"group": 1} if n % 4 == 0 else None)
+        )
     searches.append(("zzz nothing matches this", 5, None))
     return memory, searches
 
