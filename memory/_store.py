@@ -672,7 +672,8 @@ class ChromaMemory:
         scores: dict[str, float] = {}
         groups = _tie_groups(ranking, *ties)
         while groups and len(scores) < k:
-            batch, wanted = [], k - len(scores)
+            batch: list[list[tuple[str, float]]] = []
+            wanted = k - len(scores)
             while groups and sum(len(g) for g in batch) < wanted:
                 batch.append(groups.pop(0))
             unread = [i for g in batch for i, _ in g if i not in rows]
