@@ -241,13 +241,43 @@ def _fill(memory: ChromaMemory, texts: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def _add_at_size(memory: ChromaMemory, batches: int = 2, batch: int = 1000) -> dict[str, int]:
+    """Records/s of one more batch added to a filled store, alternating `write_records` with
+    a plain Chroma `add` of the same kind of records (embedding included in both): how much
+    of the cost of adding is Chroma's own."""
+    rates: dict[str, list[float]] = {"memory": [], "chroma": []}
+    for n in range(batches):
+        for side in ("memory", "chroma") if n % 2 == 0 else ("chroma", "memory"):
+            texts = _random_texts(batch, seed=10_000 + 2 * n + (side == "chroma"))
+            ids = [f"{side}-extra{n}-{i}" for i in range(batch)]
+            t0 = time.perf_counter()
+            if side == "memory":
+                memory.write_records(
+                    [
+                        new_record(id=i, text=t, namespace=memory.namespace, kind="note")
+                        for i, t in zip(ids, texts, strict=True)
+                    ]
+                )
+            else:
+                vectors = memory._embedder.embed_documents(texts)
+                memory._run(
+                    True, lambda c, i=ids, t=texts, v=vectors: c.add(ids=i, documents=t, embeddings=v)
+                )
+            rates[side].append(batch / (time.perf_counter() - t0))
+    return {f"{side}_add_at_size_per_s": round(statistics.median(r)) for side, r in rates.items()}
+
+
 def throughput(size: int) -> dict[str, Any]:
-    """Add throughput (records/s, embedding included) and query latency on a persistent store."""
+    """Add throughput (records/s, embedding included), query latency, then the rate of adding
+    to the filled store against a plain Chroma add, on a persistent store."""
     texts = _random_texts(size, seed=size)
     with tempfile.TemporaryDirectory() as tmp:
         memory = ChromaMemory(tmp, namespace="bench", embedding=HashEmbeddings())
         seconds = _fill(memory, texts)
-        return {"records": size, "add_per_s": round(size / seconds), **_latencies(memory, texts)}
+        latencies = _latencies(memory, texts)
+        out = {"records": size, "add_per_s": round(size / seconds), **latencies, **_add_at_size(memory)}
+        memory.close()
+        return out
 
 
 def server_latency(size: int) -> dict[str, Any]:
@@ -429,6 +459,11 @@ def _print(results: dict[str, Any]) -> None:
                 f"  {t['records']:>7} records  add {t['add_per_s']:>6}/s  chroma query p50 "
                 f"{t['chroma_p50_ms']} ms p95 {t['chroma_p95_ms']} ms"
             )
+            if "memory_add_at_size_per_s" in t:
+                print(
+                    f"  {'':>7}          adding at this size: memory {t['memory_add_at_size_per_s']}/s, "
+                    f"plain Chroma add {t['chroma_add_at_size_per_s']}/s"
+                )
             for m in MODES:
                 print(
                     f"  {'':>7}          {m:>8} p50 {t[f'{m}_p50_ms']:>6} ms p95 {t[f'{m}_p95_ms']:>6} ms"

@@ -6,8 +6,11 @@ import asyncio
 import hashlib
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent import futures
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
@@ -73,6 +76,7 @@ hybrid ranking has no constant of its own: its tolerance is these two carried th
 fusion's normalization (see `fused_tolerance`)."""
 MAX_BATCH = 5000  # Chroma's limit is 5461 records per call
 _MODES = ("hybrid", "vector", "lexical")
+_NOTHING: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": []}
 
 
 def _digest(text: str) -> str:
@@ -157,30 +161,19 @@ def fused_tolerance(vector: Mapping[str, float], lexical: Mapping[str, float], i
     return tolerance
 
 
-def _newest_first_among_ties(
-    ranking: list[tuple[str, float]],
-    rows: Mapping[str, tuple[str, str, Mapping[str, Any]]],
-    tolerance: float,
-    relative: bool,
-) -> list[tuple[str, float]]:
-    """`ranking` (best first) with each run of tied scores reordered newest first."""
-    out: list[tuple[str, float]] = []
-    group: list[tuple[str, float]] = []
+def _tie_groups(
+    ranking: list[tuple[str, float]], tolerance: float, relative: bool
+) -> list[list[tuple[str, float]]]:
+    """`ranking` (best first) cut into runs of tied scores: a run holds every score within
+    `tolerance` (times its first score if `relative`) of the run's first score."""
+    groups: list[list[tuple[str, float]]] = []
     lead = 0.0
-
-    def flush() -> None:
-        group.sort(key=lambda e: -float(rows[e[0]][2].get(CREATED_AT, 0.0)))
-        out.extend(group)
-        group.clear()
-
     for id_, score in ranking:
-        if group and lead - score > (tolerance * abs(lead) if relative else tolerance):
-            flush()
-        if not group:
+        if not groups or lead - score > (tolerance * abs(lead) if relative else tolerance):
+            groups.append([])
             lead = score
-        group.append((id_, score))
-    flush()
-    return out
+        groups[-1].append((id_, score))
+    return groups
 
 
 class ChromaMemory:
@@ -240,6 +233,8 @@ class ChromaMemory:
         else:
             self._backend = _backends.open_persistent(path)
         self._name = self._collection_name(self.namespace)
+        self._pool: ThreadPoolExecutor | None = None
+        self._workers_lock = threading.Lock()
         with self._backend.write() as chroma:
             self._collection(chroma)
 
@@ -421,12 +416,7 @@ class ChromaMemory:
         lexical_rows = [LexicalRow(i, t, m[DIGEST]) for i, t, m in zip(ids, texts, metas, strict=True)]
 
         def write(collection: Any) -> None:
-            stale: list[str] = []
-            for start in range(0, len(parents), MAX_BATCH):
-                existing = collection.get(
-                    where={PARENT_ID: {"$in": parents[start : start + MAX_BATCH]}}, include=[]
-                )["ids"]
-                stale.extend(set(existing) - set(ids))
+            stale = self._stale_chunks(collection, parents, set(ids))
             if stale:  # a shorter new version of a record leaves no orphan chunks
                 collection.delete(ids=stale)
                 self._backend.lexical.delete(self._name, stale)
@@ -445,6 +435,28 @@ class ChromaMemory:
 
         self._run(True, write)
         logger.debug("stored %d records (%d chunks) in %s", len(parents), len(ids), self._name)
+
+    @staticmethod
+    def _stale_chunks(collection: Any, parents: list[str], keep: set[str]) -> list[str]:
+        """Ids of stored chunks of the records `parents` that are not in `keep` (a shorter
+        new version of a record must leave no orphan chunks).
+
+        A stored record always has its first chunk, whose id is the record's (one chunk) or
+        the record's plus "#0", so one read by id tells which records exist: new records,
+        the usual case, cost no metadata query (looking chunks up by `parent_id` is what
+        made adding slow on a large store). Only existing records are looked up that way."""
+        known = set(parents)
+        probe = [i for p in parents for i in (p, f"{p}#0")]
+        existing: set[str] = set()
+        for start in range(0, len(probe), MAX_BATCH):
+            got = collection.get(ids=probe[start : start + MAX_BATCH], include=["metadatas"])
+            existing.update(p for m in got["metadatas"] if (p := str(m.get(PARENT_ID))) in known)
+        found = [p for p in parents if p in existing]
+        stale: list[str] = []
+        for start in range(0, len(found), MAX_BATCH):
+            chunks = collection.get(where={PARENT_ID: {"$in": found[start : start + MAX_BATCH]}}, include=[])
+            stale.extend(i for i in chunks["ids"] if i not in keep)
+        return stale
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -468,55 +480,70 @@ class ChromaMemory:
         vector = self._embedder.embed_query(query) if mode != "lexical" else None
 
         def search(collection: Any) -> list[MemoryHit]:
-            rankings: dict[str, list[tuple[str, float]]] = {}
-            rows: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
-            vectors: dict[str, Any] | None = {} if mode == "hybrid" else None
-            if vector is not None:
-                found = collection.query(
-                    query_embeddings=[vector],
-                    n_results=pool,
-                    where=dict(where) if where else None,
-                    include=["documents", "metadatas", "distances"],
-                )
-                ranked = []
-                for id_, doc, meta, dist in zip(
-                    found["ids"][0],
-                    found["documents"][0],
-                    found["metadatas"][0],
-                    found["distances"][0],
-                    strict=True,
-                ):
-                    rows[id_] = (id_, doc, meta)
-                    ranked.append((id_, 1.0 - float(dist)))
-                rankings["vector"] = ranked
-            if mode != "vector":
-                rankings["lexical"] = self._lexical_ranking(collection, query, pool, where, rows, vectors)
-            if mode == "hybrid":
-                ranking, tie = self._fused(query, vector, rankings, rows, vectors or {})
-                return self._hits(collection, ranking, rows, k, (tie, False))
-            return self._hits(collection, rankings[mode], rows, k, TIES[mode])
+            if mode != "vector" and self._backend.syncs_lexical:
+                self._sync_lexical(collection)  # before either side reads the lexical index
+            if mode == "vector":
+                ranking = self._vector_ranking(collection, vector or [], pool, where)
+                return self._hits(collection, ranking, k, TIES["vector"])
+            if mode == "lexical":
+                rows: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
+                ranking, _, _ = self._lexical_ranking(collection, query, pool, where, rows=rows)
+                return self._hits(collection, ranking, k, TIES["lexical"], rows)
+            # hybrid: Chroma's vector query releases the GIL, so it runs in a worker thread
+            # while this one ranks by bm25 and reads the lexical candidates' embeddings
+            pending = self._workers().submit(self._vector_ranking, collection, vector or [], pool, where)
+            try:
+                lexical, vectors, order = self._lexical_ranking(collection, query, pool, where)
+            except BaseException:
+                futures.wait([pending])
+                raise
+            ranking, tie = self._fused(query, vector or [], pending.result(), lexical, vectors, order)
+            return self._hits(collection, ranking, k, (tie, False))
 
         return self._run(False, search)
+
+    def _workers(self) -> ThreadPoolExecutor:
+        """The store's worker thread for the vector side of hybrid search (see `close`)."""
+        with self._workers_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentorch-memory")
+            return self._pool
+
+    @staticmethod
+    def _vector_ranking(
+        collection: Any, vector: list[float], pool: int, where: Mapping[str, Any] | None
+    ) -> list[tuple[str, float]]:
+        """The `pool` chunks nearest to `vector` passing `where`, with cosine similarities.
+        Only ids and distances are read: texts and metadata are read for the winners only."""
+        found = collection.query(
+            query_embeddings=[vector],
+            n_results=pool,
+            where=dict(where) if where else None,
+            include=["distances"],
+        )
+        return [(i, 1.0 - float(d)) for i, d in zip(found["ids"][0], found["distances"][0], strict=True)]
 
     def _fused(
         self,
         query: str,
-        vector: list[float] | None,
-        rankings: dict[str, list[tuple[str, float]]],
-        rows: dict[str, tuple[str, str, Mapping[str, Any]]],
+        vector: list[float],
+        vector_ranking: list[tuple[str, float]],
+        lexical_ranking: list[tuple[str, float]],
         vectors: Mapping[str, Any],
+        lexical_ids: Sequence[str],
     ) -> tuple[list[tuple[str, float]], float]:
-        """`fuse_scores` over the union of both sides' candidates, and its tie tolerance
-        (`fused_tolerance`); each side's missing scores are computed, not guessed, so a
-        record found by one side is judged by both."""
-        vec, lex = dict(rankings["vector"]), dict(rankings["lexical"])
+        """`fuse_scores` over the union of both sides' candidates (the vector side's in its
+        order, then `lexical_ids`), and its tie tolerance (`fused_tolerance`); each side's
+        missing scores are computed, not guessed, so a record found by one side is judged
+        by both."""
+        vec, lex = dict(vector_ranking), dict(lexical_ranking)
         only_lexical = [i for i in lex if i not in vec]
-        if only_lexical and vector is not None:
+        if only_lexical:
             vec.update(zip(only_lexical, _cosines(vector, [vectors[i] for i in only_lexical]), strict=True))
         only_vector = [i for i in vec if i not in lex]
         if only_vector:
             lex.update(self._backend.lexical.search(self._name, query, len(only_vector), ids=only_vector))
-        ids = list(rows)
+        ids = list(dict.fromkeys([*(i for i, _ in vector_ranking), *lexical_ids]))
         return fuse_scores(vec, lex, ids), fused_tolerance(vec, lex, ids)
 
     def _lexical_ranking(
@@ -525,30 +552,31 @@ class ChromaMemory:
         query: str,
         pool: int,
         where: Mapping[str, Any] | None,
-        rows: dict[str, tuple[str, str, Mapping[str, Any]]],
-        vectors: dict[str, Any] | None = None,
-    ) -> list[tuple[str, float]]:
-        """bm25 ranking of chunks passing `where`; their rows go into `rows` and, if
-        `vectors` is given, their stored embeddings into it (hybrid search scores them).
-        Chunks already in `rows` (the vector side found them, so they pass `where` and have
-        a vector score) are not fetched again; only the others are, with their embeddings."""
-        if self._backend.syncs_lexical:
-            self._sync_lexical(collection)
+        *,
+        rows: dict[str, tuple[str, str, Mapping[str, Any]]] | None = None,
+    ) -> tuple[list[tuple[str, float]], dict[str, Any], list[str]]:
+        """bm25 ranking of the best `pool` chunks that are in Chroma and pass `where`, the
+        stored embeddings of every candidate that passed (hybrid search scores them) and
+        their ids in Chroma's order. Given `rows`, it reads the candidates' texts and
+        metadata into it instead of their embeddings (lexical search returns them)."""
         # a selective filter is applied after ranking, so look deeper when there is one
         found = self._backend.lexical.search(self._name, query, pool * 10 if where else pool)
         if not found:
-            return []
-        present = {i for i, _ in found if i in rows}
-        missing = [i for i, _ in found if i not in rows]
-        if missing:
-            include = ["documents", "metadatas"] + (["embeddings"] if vectors is not None else [])
-            got = collection.get(ids=missing, where=dict(where) if where else None, include=include)
-            for id_, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                rows[id_] = (id_, doc, meta)
-            if vectors is not None:
-                vectors.update(zip(got["ids"], got["embeddings"], strict=True))
-            present.update(got["ids"])
-        return [(i, s) for i, s in found if i in present][:pool]
+            return [], {}, []
+        got = collection.get(
+            ids=[i for i, _ in found],
+            where=dict(where) if where else None,
+            include=["embeddings"] if rows is None else ["documents", "metadatas"],
+        )
+        vectors: dict[str, Any] = {}
+        if rows is None:
+            vectors.update(zip(got["ids"], got["embeddings"], strict=True))
+        else:
+            rows.update(
+                (i, (i, d, m)) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            )
+        present = set(got["ids"])
+        return [(i, s) for i, s in found if i in present][:pool], vectors, list(got["ids"])
 
     def _announce_change(self, collection: Any) -> None:
         """Tell other clients of a server that this collection changed (see `CHANGE_KEY`)."""
@@ -632,16 +660,32 @@ class ChromaMemory:
         self,
         collection: Any,
         ranking: list[tuple[str, float]],
-        rows: dict[str, tuple[str, str, Mapping[str, Any]]],
         k: int,
         ties: tuple[float, bool],
+        rows: dict[str, tuple[str, str, Mapping[str, Any]]] | None = None,
     ) -> list[MemoryHit]:
         """The best `k` records of a chunk ranking, newest first among ties within `ties`
-        (tolerance, relative): a record counts once, at its best chunk."""
+        (tolerance, relative): a record counts once, at its best chunk. Texts and metadata
+        not already in `rows` (id -> (id, text, metadata)) are read run of ties by run, only
+        until `k` records are known."""
+        rows = {} if rows is None else rows
         scores: dict[str, float] = {}
-        for id_, score in _newest_first_among_ties(ranking, rows, *ties):
-            parent = str(rows[id_][2][PARENT_ID])
-            scores.setdefault(parent, score)
+        groups = _tie_groups(ranking, *ties)
+        while groups and len(scores) < k:
+            batch: list[list[tuple[str, float]]] = []
+            wanted = k - len(scores)
+            while groups and sum(len(g) for g in batch) < wanted:
+                batch.append(groups.pop(0))
+            unread = [i for g in batch for i, _ in g if i not in rows]
+            got = collection.get(ids=unread, include=["documents", "metadatas"]) if unread else _NOTHING
+            rows.update(
+                (i, (i, d, m)) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            )
+            for group in batch:
+                present = [e for e in group if e[0] in rows]  # deleted since it was ranked: skipped
+                present.sort(key=lambda e: -float(rows[e[0]][2].get(CREATED_AT, 0.0)))
+                for id_, score in present:
+                    scores.setdefault(str(rows[id_][2][PARENT_ID]), score)
         best = list(scores)[:k]
         single = [r for r in rows.values() if r[2][PARENT_ID] in best and r[2][CHUNK_COUNT] == 1]
         multi = [p for p in best if not any(r[2][PARENT_ID] == p for r in single)]
@@ -820,6 +864,12 @@ class ChromaMemory:
         )
 
     def close(self) -> None:
-        """Release an ephemeral memory's collection (persistent and server data stay)."""
+        """Stop the search worker thread and release an ephemeral memory's collection
+        (persistent and server data stay). A closed memory can still be used; a later hybrid
+        search starts a new worker."""
+        with self._workers_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
         if self._backend.kind == "ephemeral" and self._backend.prefix != "agentorch":
             self._forget_namespace(self.namespace)

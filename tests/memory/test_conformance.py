@@ -9,6 +9,7 @@ import pytest
 from agentorch._errors import ConfigError
 from agentorch._types import SubTaskResult, Verdict
 from agentorch.memory import ChromaMemory, HashEmbeddings
+from agentorch.memory._schema import new_record
 
 MemoryFactory = Callable[..., ChromaMemory]
 
@@ -73,6 +74,30 @@ def test_same_id_replaces_the_record(make_memory: MemoryFactory) -> None:
     assert memory.count() == 1
     assert memory.get("plan").text == "The new plan is short."  # type: ignore[union-attr]
     assert [h.id for h in memory.search("old mentions line", k=5, mode="lexical")] == []
+
+
+def test_rewriting_records_in_a_batch_leaves_no_old_chunks(make_memory: MemoryFactory) -> None:
+    memory = make_memory(chunk_tokens=40, chunk_overlap=8)
+    long_text = " ".join(f"Line {i} mentions the old plan." for i in range(40)) + " Zeppelin ends it."
+    longer_text = " ".join(f"Row {i} describes the new budget." for i in range(60))
+    memory.add("A short first version of the budget.", id="budget")
+    memory.add(long_text, id="plan")
+    memory.add_documents(["An unrelated note about lunch."])
+    # one batch: a new record, a one-chunk record grown to many, a long one shrunk to fewer
+    memory.write_records(
+        [
+            new_record(id="fresh", text="A brand new record.", namespace=memory.namespace, kind="note"),
+            new_record(id="budget", text=longer_text, namespace=memory.namespace, kind="note"),
+            new_record(
+                id="plan", text=long_text[: len(long_text) // 3], namespace=memory.namespace, kind="note"
+            ),
+        ]
+    )
+    assert memory.count() == 4
+    assert memory.get("budget").text == longer_text  # type: ignore[union-attr]
+    assert memory.get("plan").text == long_text[: len(long_text) // 3]  # type: ignore[union-attr]
+    assert [h.id for h in memory.search("short first version", k=5, mode="lexical")] == []
+    assert [h.id for h in memory.search("zeppelin", k=5, mode="lexical")] == []
 
 
 def test_forget_thread_and_run(memory: ChromaMemory) -> None:

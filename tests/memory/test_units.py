@@ -215,3 +215,23 @@ def test_a_forgotten_namespace_can_be_written_again() -> None:
     rid = memory.add("new note about coffee")
     assert [h.id for h in memory.search("coffee", k=1)] == [rid]
     assert memory.count() == 1
+
+
+def test_close_stops_the_search_worker_and_the_memory_still_works() -> None:
+    import threading
+
+    def workers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("agentorch-memory")}
+
+    before = workers()
+    memory = ChromaMemory.ephemeral(embedding=HashEmbeddings(dim=256))
+    memory.add("The Q3 report is due on 14 March.")
+    assert memory.search("Q3 report", k=1)[0].text.startswith("The Q3 report")
+    mine = workers() - before
+    assert len(mine) == 1  # hybrid search ran its vector side in the store's worker
+    memory.close()
+    assert not any(t.is_alive() for t in mine)
+    memory.close()  # closing twice is harmless
+    memory.add("Lunch is at noon.")  # a closed memory still works, with a new worker
+    assert memory.search("lunch", k=1)[0].text == "Lunch is at noon."
+    memory.close()
