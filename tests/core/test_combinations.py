@@ -411,3 +411,22 @@ def test_a_tool_less_agent_failing_every_attempt_fails_the_run_naming_its_sub_ta
     calls = [c.subtask_id for c in llm.calls_for("w")]
     assert (calls.count("a"), calls.count("b"), calls.count("c"), calls.count("d")) == (4, 0, 3, 1)
     assert team.result("t").results["d"].output == "D"  # the sibling's work is kept
+
+
+def test_a_budget_stop_in_a_revision_round_skips_every_sub_task_that_was_ready() -> None:
+    # round 2 re-runs a and b; b's dependency c kept its round-1 result, so b is ready when the
+    # round starts, like a: the budget, spent by round 1, refuses both, whichever ends first
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "w"), st("c", "w"), st("b", "w", "c"))],
+            "w:a": ["A1"],
+            "w:b": ["B1"],
+            "w:c": ["C"],
+            "critic": [{"decision": "revise", "revise": ["a", "b"], "feedback": "more"}],
+        }
+    )
+    team = Team(agents=[Agent(name="w", role="w")], llm=llm, budget=Budget(max_llm_calls=5))
+    result = team.run("go")
+    assert result.status == "budget_exhausted"
+    assert {k: r.status for k, r in result.results.items()} == {"a": "skipped", "b": "skipped", "c": "done"}
+    assert len(llm.calls_for("w")) == 3  # round 1 only
