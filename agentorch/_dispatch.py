@@ -65,17 +65,15 @@ class _Round:
             self.outcome[sid].set_result(result)
         for sid in todo:
             self.outcome[sid] = loop.create_future()
-        self.settled = 0  # tasks of this round that ended so far
-        self.order: dict[str, int] = {}  # when each ended: 1 for the first, ...
-        self.stopped_at: int | None = None  # `settled` when a budget stopped the run
+        self.order: dict[str, int] = {}  # when each task of this round ended: 1 for the first, ...
+        self.stopped_at: int | None = None  # how many had ended when a budget stopped the run
 
     def __repr__(self) -> str:  # what traces show as the task's second input
         return f"<round of {len(self.outcome)} sub-tasks>"
 
     def settle(self, sid: str, fut: asyncio.Future[Any]) -> None:
         """Record how the task of `sid` ended (a done callback of its future)."""
-        self.settled += 1
-        self.order[sid] = self.settled
+        self.order[sid] = len(self.order) + 1
         if fut.cancelled() or fut.exception() is not None:
             self.outcome[sid].set_result(_NotStarted)
             return
@@ -110,7 +108,7 @@ async def _specialist_task(inp: SpecialistInput, rnd: _Round) -> dict[str, Any] 
         # set by a sub-task that ran now, never by a replayed one: a sub-task resumed after
         # an approval carries on (the budget refuses its next call if it must)
         if rnd.stopped_at is None:
-            rnd.stopped_at = rnd.settled
+            rnd.stopped_at = len(rnd.order)
     return update
 
 
