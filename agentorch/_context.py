@@ -367,6 +367,11 @@ def first_call_retry(retry: RetryPolicy) -> RetryPolicy:
             return isinstance(cause, rule if isinstance(rule, type) else tuple(rule))
         return bool(rule(cause))
 
+    return with_retry_on(retry, retry_on)
+
+
+def with_retry_on(retry: RetryPolicy, retry_on: Any) -> RetryPolicy:
+    """`retry` with another `retry_on` (the same attempts, intervals and jitter)."""
     return RetryPolicy(
         initial_interval=retry.initial_interval,
         backoff_factor=retry.backoff_factor,

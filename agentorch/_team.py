@@ -15,7 +15,7 @@ from langgraph.types import RetryPolicy, default_retry_on
 
 import agentorch.prompts as prompt_files
 from agentorch._agent import Agent
-from agentorch._context import BudgetExhausted
+from agentorch._context import BudgetExhausted, with_retry_on
 from agentorch._errors import (
     AgentorchError,
     ConfigError,
@@ -62,6 +62,22 @@ def retryable(exc: BaseException) -> bool:
     if isinstance(status, int) and 400 <= status < 500:
         return status in (408, 409, 429)
     return isinstance(exc, Exception) and default_retry_on(exc)
+
+
+def _hashable(retry: RetryPolicy) -> RetryPolicy:
+    """`retry`, with a list of exception types in `retry_on` as a tuple: the graph and its
+    tasks are built once per policy, so a policy must be hashable. Raises `ConfigError` for a
+    `retry_on` that cannot be."""
+    if isinstance(retry.retry_on, list):
+        retry = with_retry_on(retry, tuple(retry.retry_on))
+    try:
+        hash(retry)
+    except TypeError:
+        raise ConfigError(
+            f"`retry.retry_on` must be hashable (an exception type, a tuple of them or a "
+            f"function), got {retry.retry_on!r}."
+        ) from None
+    return retry
 
 
 def _positive_int(name: str, value: object, minimum: int = 1) -> int:
@@ -173,7 +189,11 @@ class Team(Runs):
             )
         self.memory = memory
         self.checkpointer = self._check_checkpointer(checkpointer)
-        self.retry = retry or RetryPolicy(max_attempts=3, initial_interval=0.5, retry_on=retryable)
+        self.retry = (
+            _hashable(retry)
+            if retry
+            else RetryPolicy(max_attempts=3, initial_interval=0.5, retry_on=retryable)
+        )
         for label, t in (("model_timeout", model_timeout), ("tool_timeout", tool_timeout)):
             if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0):
                 raise ConfigError(f"`{label}` must be a number of seconds > 0 or None, got {t!r}.")
@@ -323,12 +343,8 @@ class Team(Runs):
         # shape (compiling costs ~5 ms, a fifth of a short scripted run), with this team's saver
         if self._graph is None:
             shape = GraphShape.of(self)
-            try:
-                shared = _shared_graph(shape)
-            except TypeError:  # a retry policy that cannot be hashed (e.g. a list in `retry_on`)
-                self._graph = self.compile()
-            else:
-                self._graph = shared.copy({"checkpointer": self.checkpointer, "name": self.name})
+            shared = _shared_graph(shape)
+            self._graph = shared.copy({"checkpointer": self.checkpointer, "name": self.name})
         return self._graph
 
     def draw(self) -> str:

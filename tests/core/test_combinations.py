@@ -430,3 +430,32 @@ def test_a_budget_stop_in_a_revision_round_skips_every_sub_task_that_was_ready()
     assert result.status == "budget_exhausted"
     assert {k: r.status for k, r in result.results.items()} == {"a": "skipped", "b": "skipped", "c": "done"}
     assert len(llm.calls_for("w")) == 3  # round 1 only
+
+
+def test_a_retry_policy_with_a_list_of_errors_retries_the_first_call() -> None:
+    # LangGraph accepts `retry_on` as a list; the graph and its tasks are built once per policy
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "w"))],
+            "w": [TimeoutError("t"), "A"],
+            "critic": [ACCEPT],
+            "synthesizer": ["s"],
+        }
+    )
+    retry = RetryPolicy(initial_interval=0.001, jitter=False, retry_on=[TimeoutError])
+    result = Team(agents=[Agent(name="w", role="w")], llm=llm, retry=retry).run("go")
+    assert result.status == "completed" and result.results["a"].output == "A"
+    assert len(llm.calls_for("w")) == 2
+
+
+def test_a_retry_policy_that_cannot_be_hashed_is_refused_with_a_hint() -> None:
+    class Rule:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __call__(self, exc: Exception) -> bool:
+            return True
+
+    with pytest.raises(ConfigError, match="retry_on` must be hashable"):
+        Team(
+            agents=[Agent(name="w", role="w")], llm=ScriptedChatModel({}), retry=RetryPolicy(retry_on=Rule())
+        )
