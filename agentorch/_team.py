@@ -68,6 +68,8 @@ def _hashable(retry: RetryPolicy) -> RetryPolicy:
     """`retry`, with a list of exception types in `retry_on` as a tuple: the graph and its
     tasks are built once per policy, so a policy must be hashable. Raises `ConfigError` for a
     `retry_on` that cannot be."""
+    if not isinstance(retry, RetryPolicy):
+        raise ConfigError(f"`retry` must be a LangGraph `RetryPolicy`, got {retry!r}.")
     if isinstance(retry.retry_on, list):
         retry = with_retry_on(retry, tuple(retry.retry_on))
     try:
