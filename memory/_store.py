@@ -21,7 +21,7 @@ from agentorch.memory import _backends
 from agentorch.memory._embeddings import Embedder, resolve_embedder
 from agentorch.memory._lexical import LexicalRow
 from agentorch.memory._names import validate_namespace
-from agentorch.memory._ranking import TIES, cosines, fuse_scores, fused_tolerance, tie_groups
+from agentorch.memory._ranking import TIES, cosines, diversify, fuse_scores, fused_tolerance, tie_groups
 from agentorch.memory._schema import (
     CHUNK_COUNT,
     CHUNK_INDEX,
@@ -101,6 +101,20 @@ def _assemble(rows: Iterable[tuple[str, str, Mapping[str, Any]]]) -> dict[str, M
             metadata=_public(meta),
         )
     return out
+
+
+def _keep(
+    rows: dict[str, tuple[str, str, Mapping[str, Any]]],
+    embeddings: dict[str, Any],
+    ids: Sequence[str],
+    documents: Sequence[str],
+    metadatas: Sequence[Mapping[str, Any]],
+    vectors: Sequence[Any],
+) -> None:
+    """Store what Chroma returned for hybrid search's candidates: rows and embeddings."""
+    for i, d, m, e in zip(ids, documents, metadatas, vectors, strict=True):
+        rows[i] = (i, d, m)
+        embeddings[i] = e
 
 
 class ChromaMemory:
@@ -411,21 +425,30 @@ class ChromaMemory:
                 self._sync_lexical(collection)  # before either side reads the lexical index
             if mode == "vector":
                 ranking = self._vector_ranking(collection, vector or [], pool, where)
-                return self._hits(collection, ranking, k, TIES["vector"])
+                return self._hits(collection, tie_groups(ranking, *TIES["vector"]), k)
+            rows: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
             if mode == "lexical":
-                rows: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
-                ranking, _, _ = self._lexical_ranking(collection, query, pool, where, rows=rows)
-                return self._hits(collection, ranking, k, TIES["lexical"], rows)
+                ranking, _ = self._lexical_ranking(collection, query, pool, where, rows)
+                return self._hits(collection, tie_groups(ranking, *TIES["lexical"]), k, rows)
             # hybrid: Chroma's vector query releases the GIL, so it runs in a worker thread
-            # while this one ranks by bm25 and reads the lexical candidates' embeddings
-            pending = self._workers().submit(self._vector_ranking, collection, vector or [], pool, where)
+            # while this one ranks by bm25 and reads the lexical candidates
+            embeddings: dict[str, Any] = {}
+            vector_rows: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
+            pending = self._workers().submit(
+                self._vector_ranking, collection, vector or [], pool, where, vector_rows, embeddings
+            )
             try:
-                lexical, vectors, order = self._lexical_ranking(collection, query, pool, where)
+                lexical, order = self._lexical_ranking(collection, query, pool, where, rows, embeddings)
             except BaseException:
                 futures.wait([pending])
                 raise
-            ranking, tie = self._fused(query, vector or [], pending.result(), lexical, vectors, order)
-            return self._hits(collection, ranking, k, (tie, False))
+            vector_ranking = pending.result()
+            rows.update(vector_rows)
+            ranking, tie = self._fused(query, vector or [], vector_ranking, lexical, embeddings, order)
+            created = {i: float(rows[i][2].get(CREATED_AT, 0.0)) for i, _ in ranking}
+            return self._hits(
+                collection, [[e] for e in diversify(ranking, tie, embeddings, created)], k, rows
+            )
 
         return self._run(False, search)
 
@@ -438,17 +461,27 @@ class ChromaMemory:
 
     @staticmethod
     def _vector_ranking(
-        collection: Any, vector: list[float], pool: int, where: Mapping[str, Any] | None
+        collection: Any,
+        vector: list[float],
+        pool: int,
+        where: Mapping[str, Any] | None,
+        rows: dict[str, tuple[str, str, Mapping[str, Any]]] | None = None,
+        embeddings: dict[str, Any] | None = None,
     ) -> list[tuple[str, float]]:
         """The `pool` chunks nearest to `vector` passing `where`, with cosine similarities.
-        Only ids and distances are read: texts and metadata are read for the winners only."""
+        Only ids and distances are read (texts and metadata are read for the winners only),
+        unless `rows` and `embeddings` are given: hybrid search re-ranks every candidate, so
+        their texts, metadata and embeddings are then read into them."""
         found = collection.query(
             query_embeddings=[vector],
             n_results=pool,
             where=dict(where) if where else None,
-            include=["distances"],
+            include=["distances"] if rows is None else ["distances", "documents", "metadatas", "embeddings"],
         )
-        return [(i, 1.0 - float(d)) for i, d in zip(found["ids"][0], found["distances"][0], strict=True)]
+        ids = found["ids"][0]
+        if rows is not None and embeddings is not None:
+            _keep(rows, embeddings, ids, found["documents"][0], found["metadatas"][0], found["embeddings"][0])
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, found["distances"][0], strict=True)]
 
     def _fused(
         self,
@@ -456,7 +489,7 @@ class ChromaMemory:
         vector: list[float],
         vector_ranking: list[tuple[str, float]],
         lexical_ranking: list[tuple[str, float]],
-        vectors: Mapping[str, Any],
+        embeddings: Mapping[str, Any],
         lexical_ids: Sequence[str],
     ) -> tuple[list[tuple[str, float]], float]:
         """`fuse_scores` over the union of both sides' candidates (the vector side's in its
@@ -466,7 +499,7 @@ class ChromaMemory:
         vec, lex = dict(vector_ranking), dict(lexical_ranking)
         only_lexical = [i for i in lex if i not in vec]
         if only_lexical:
-            vec.update(zip(only_lexical, cosines(vector, [vectors[i] for i in only_lexical]), strict=True))
+            vec.update(zip(only_lexical, cosines(vector, [embeddings[i] for i in only_lexical]), strict=True))
         only_vector = [i for i in vec if i not in lex]
         if only_vector:
             lex.update(self._backend.lexical.search(self._name, query, len(only_vector), ids=only_vector))
@@ -479,31 +512,31 @@ class ChromaMemory:
         query: str,
         pool: int,
         where: Mapping[str, Any] | None,
-        *,
-        rows: dict[str, tuple[str, str, Mapping[str, Any]]] | None = None,
-    ) -> tuple[list[tuple[str, float]], dict[str, Any], list[str]]:
-        """bm25 ranking of the best `pool` chunks that are in Chroma and pass `where`, the
-        stored embeddings of every candidate that passed (hybrid search scores them) and
-        their ids in Chroma's order. Given `rows`, it reads the candidates' texts and
-        metadata into it instead of their embeddings (lexical search returns them)."""
+        rows: dict[str, tuple[str, str, Mapping[str, Any]]],
+        embeddings: dict[str, Any] | None = None,
+    ) -> tuple[list[tuple[str, float]], list[str]]:
+        """bm25 ranking of the best `pool` chunks that are in Chroma and pass `where`, and the
+        ids of every candidate that passed in Chroma's order. Their texts and metadata are
+        read into `rows`, and their embeddings into `embeddings` if given (hybrid search)."""
         # a selective filter is applied after ranking, so look deeper when there is one
         found = self._backend.lexical.search(self._name, query, pool * 10 if where else pool)
         if not found:
-            return [], {}, []
+            return [], []
         got = collection.get(
             ids=[i for i, _ in found],
             where=dict(where) if where else None,
-            include=["embeddings"] if rows is None else ["documents", "metadatas"],
+            include=["documents", "metadatas"]
+            if embeddings is None
+            else ["documents", "metadatas", "embeddings"],
         )
-        vectors: dict[str, Any] = {}
-        if rows is None:
-            vectors.update(zip(got["ids"], got["embeddings"], strict=True))
-        else:
+        if embeddings is None:
             rows.update(
                 (i, (i, d, m)) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
             )
+        else:
+            _keep(rows, embeddings, got["ids"], got["documents"], got["metadatas"], got["embeddings"])
         present = set(got["ids"])
-        return [(i, s) for i, s in found if i in present][:pool], vectors, list(got["ids"])
+        return [(i, s) for i, s in found if i in present][:pool], list(got["ids"])
 
     def _announce_change(self, collection: Any) -> None:
         """Tell other clients of a server that this collection changed (see `CHANGE_KEY`)."""
@@ -586,18 +619,17 @@ class ChromaMemory:
     def _hits(
         self,
         collection: Any,
-        ranking: list[tuple[str, float]],
+        groups: list[list[tuple[str, float]]],
         k: int,
-        ties: tuple[float, bool],
         rows: dict[str, tuple[str, str, Mapping[str, Any]]] | None = None,
     ) -> list[MemoryHit]:
-        """The best `k` records of a chunk ranking, newest first among ties within `ties`
-        (tolerance, relative): a record counts once, at its best chunk. Texts and metadata
-        not already in `rows` (id -> (id, text, metadata)) are read run of ties by run, only
+        """The best `k` records of a chunk ranking cut into runs of ties (`groups`, best
+        first), newest first within a run: a record counts once, at its best chunk. Texts and
+        metadata not already in `rows` (id -> (id, text, metadata)) are read run by run, only
         until `k` records are known."""
         rows = {} if rows is None else rows
         scores: dict[str, float] = {}
-        groups = tie_groups(ranking, *ties)
+        groups = list(groups)
         while groups and len(scores) < k:
             batch: list[list[tuple[str, float]]] = []
             wanted = k - len(scores)

@@ -1,9 +1,11 @@
-"""Hybrid search returns exactly what it returned before its work was reordered for speed.
+"""Search returns exactly the recorded results: a guard against changes that were not meant
+to alter rankings.
 
-`hybrid_golden.json` holds the ranked ids and scores of hybrid (and vector, lexical) searches
-over a seeded store, recorded with the search as it was before the latency work of issue 15.
-A change that reorders or skips work must leave them identical; a change meant to alter the
-ranking regenerates the file on purpose: `python tests/memory/test_hybrid_golden.py`.
+`hybrid_golden.json` holds the ranked ids and scores of hybrid, vector and lexical searches over
+a seeded store. The vector and lexical rows date from before the latency work of issue 15 and
+the hybrid rows from when hybrid search became redundancy-aware (`diversify`). A change that
+reorders or skips work must leave them identical; a change meant to alter the ranking
+regenerates the file on purpose: `python tests/memory/test_hybrid_golden.py`.
 """
 
 from __future__ import annotations

@@ -197,3 +197,65 @@ def test_hybrid_keeps_a_clearly_better_match_above_a_newer_one(make_memory: Memo
     older, newer, memory = _two_statements(make_memory, 0.80, 0.75)
     assert [h.id for h in memory.search(QUERY, k=2, mode="vector")] == [older, newer]
     assert [h.id for h in memory.search(QUERY, k=2)] == [older, newer]
+
+
+def test_hybrid_makes_room_for_the_second_half_of_an_answer(make_memory: MemoryFactory) -> None:
+    # The answer needs two records: one says "Yuki" and "car", the other only "Yuki". Twelve
+    # other people's cars and repeated small talk of Yuki's match the query as well as the
+    # second half does; being near-copies of one another, they make room for it.
+    memory = make_memory("two-part", embedding=HashEmbeddings())
+    people = "Ana Kofi Lars Mira Omar Priya Tomas Greta Luca Dalia Farah Ines".split()
+    for day, person in enumerate(people):
+        memory.add(f"{person}'s car is in the garage until day {day}.")
+    first = memory.add("Yuki's car is in the garage until Friday.")
+    for _ in range(4):
+        memory.add("Yuki said: I finally finished reading that long novel about the lighthouse keeper.")
+    second = memory.add("Kofi is lending Yuki a bicycle for the week.")
+    for _ in range(4):
+        memory.add("Yuki said: the train was delayed twice this week.")
+    hits = [h.id for h in memory.search("How will Yuki get around while the car is repaired?", k=5)]
+    assert first in hits and second in hits
+
+
+def _statements(
+    make_memory: MemoryFactory, older_cos: float, newer_cos: float
+) -> tuple[str, str, str, ChromaMemory]:
+    # Two statements of where Priya lives (near-copies to the embedding) and a third record
+    # the query matches as well on words, a little less on the embedding, unlike both.
+    older_text, newer_text, other_text = (
+        "Priya lives in Perth.",
+        "Priya lives in Osaka.",
+        "Priya lives near the harbour office.",
+    )
+    embedding = TableEmbeddings(
+        {
+            QUERY: (1.0, 0.0, 0.0),
+            older_text: _at_cosine(older_cos),
+            newer_text: _at_cosine(newer_cos),
+            other_text: (0.7, -math.sqrt(0.51), 0.0),
+        }
+    )
+    memory = make_memory("updates", embedding=embedding)
+    for text in FILLER:
+        memory.add(text)
+    other = memory.add(other_text)
+    older = memory.add(older_text)
+    newer = memory.add(newer_text)
+    return older, newer, other, memory
+
+
+def test_hybrid_moves_an_older_statement_below_a_later_one_that_repeats_it(
+    make_memory: MemoryFactory,
+) -> None:
+    older, newer, other, memory = _statements(make_memory, 0.80, 0.80)
+    assert [h.id for h in memory.search(QUERY, k=3, mode="vector")] == [newer, older, other]
+    assert [h.id for h in memory.search(QUERY, k=3)] == [newer, other, older]
+
+
+def test_hybrid_keeps_a_later_statement_up_when_an_older_one_matches_better(
+    make_memory: MemoryFactory,
+) -> None:
+    # The later statement resembles the older one, but it is more likely an update than a
+    # repeat, so only its own relevance places it.
+    older, newer, other, memory = _statements(make_memory, 0.85, 0.80)
+    assert [h.id for h in memory.search(QUERY, k=3)] == [older, newer, other]
