@@ -109,8 +109,9 @@ def diversify(
     tolerance: float,
     embeddings: Mapping[str, Any],
     created: Mapping[str, float],
+    picks: int,
 ) -> list[tuple[str, float]]:
-    """`ranking` (id, relevance in [0, 1], best first) re-ordered by maximal marginal
+    """The first `picks` of `ranking` (id, relevance in [0, 1], best first) re-ordered by maximal marginal
     relevance (Carbonell and Goldstein, SIGIR 1998): each next record is the one with the best
     `(1 - REDUNDANCY) * relevance - REDUNDANCY * redundancy`, its redundancy being its highest
     cosine (negative counts as 0) with a chosen record at least as new as itself. So a record
@@ -119,7 +120,8 @@ def diversify(
     an older statement of something said again later moves down, while the later one does
     not: in agent memory it is more likely an update than a repeat. Among records within
     `tolerance` of the best (in relevance units), the newest (`created`) is chosen, as
-    `tie_groups` does for one side. Each record keeps its relevance as its score.
+    `tie_groups` does for one side. Each record keeps its relevance as its score; the ones not
+    picked follow in their order.
 
     LangChain's `maximal_marginal_relevance` takes relevance from the query embedding alone
     and has no notion of time; here relevance is the fused score of both sides."""
@@ -135,8 +137,8 @@ def diversify(
     penalty = np.zeros(len(ids))
     left = np.ones(len(ids), dtype=bool)
     band = (1.0 - REDUNDANCY) * tolerance
-    order = []
-    for _ in ids:
+    order: list[int] = []
+    for _ in range(min(picks, len(ids))):
         value = np.where(left, (1.0 - REDUNDANCY) * relevance - REDUNDANCY * penalty, -np.inf)
         tied = np.flatnonzero(value >= value.max() - band)
         pick = int(max(tied, key=lambda j: (newness[j], -j)))
@@ -145,4 +147,4 @@ def diversify(
         # only what is at least as old as a chosen record repeats it; a newer record that
         # resembles it is more likely its update ("X now lives in Oslo" after "... Perth")
         penalty = np.maximum(penalty, np.where(newness <= newness[pick], similar[pick], 0.0))
-    return [ranking[j] for j in order]
+    return [ranking[j] for j in order] + [ranking[j] for j in np.flatnonzero(left)]

@@ -431,24 +431,24 @@ class ChromaMemory:
                 ranking, _ = self._lexical_ranking(collection, query, pool, where, rows)
                 return self._hits(collection, tie_groups(ranking, *TIES["lexical"]), k, rows)
             # hybrid: Chroma's vector query releases the GIL, so it runs in a worker thread
-            # while this one ranks by bm25 and reads the lexical candidates
+            # while this one ranks by bm25 and reads the lexical candidates' embeddings
             embeddings: dict[str, Any] = {}
-            vector_rows: dict[str, tuple[str, str, Mapping[str, Any]]] = {}
-            pending = self._workers().submit(
-                self._vector_ranking, collection, vector or [], pool, where, vector_rows, embeddings
-            )
+            pending = self._workers().submit(self._vector_ranking, collection, vector or [], pool, where)
             try:
                 lexical, order = self._lexical_ranking(collection, query, pool, where, rows, embeddings)
             except BaseException:
                 futures.wait([pending])
                 raise
-            vector_ranking = pending.result()
-            rows.update(vector_rows)
-            ranking, tie = self._fused(query, vector or [], vector_ranking, lexical, embeddings, order)
-            created = {i: float(rows[i][2].get(CREATED_AT, 0.0)) for i, _ in ranking}
-            return self._hits(
-                collection, [[e] for e in diversify(ranking, tie, embeddings, created)], k, rows
-            )
+            ranking, tie = self._fused(query, vector or [], pending.result(), lexical, embeddings, order)
+            # the best `pool` are re-ranked for redundancy, which needs their embeddings and
+            # creation times; texts are read with them (one read, and most of them win)
+            best = ranking[:pool]
+            got = collection.get(ids=[i for i, _ in best], include=["documents", "metadatas", "embeddings"])
+            _keep(rows, embeddings, got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+            best = [e for e in best if e[0] in rows]  # deleted since it was ranked: skipped
+            created = {i: float(rows[i][2].get(CREATED_AT, 0.0)) for i, _ in best}
+            diverse = diversify(best, tie, embeddings, created, k)
+            return self._hits(collection, [[e] for e in [*diverse, *ranking[pool:]]], k, rows)
 
         return self._run(False, search)
 
@@ -461,27 +461,18 @@ class ChromaMemory:
 
     @staticmethod
     def _vector_ranking(
-        collection: Any,
-        vector: list[float],
-        pool: int,
-        where: Mapping[str, Any] | None,
-        rows: dict[str, tuple[str, str, Mapping[str, Any]]] | None = None,
-        embeddings: dict[str, Any] | None = None,
+        collection: Any, vector: list[float], pool: int, where: Mapping[str, Any] | None
     ) -> list[tuple[str, float]]:
         """The `pool` chunks nearest to `vector` passing `where`, with cosine similarities.
-        Only ids and distances are read (texts and metadata are read for the winners only),
-        unless `rows` and `embeddings` are given: hybrid search re-ranks every candidate, so
-        their texts, metadata and embeddings are then read into them."""
+        Only ids and distances are read (with texts and metadata the query costs twice as
+        much): the rest is read by id, for the winners only."""
         found = collection.query(
             query_embeddings=[vector],
             n_results=pool,
             where=dict(where) if where else None,
-            include=["distances"] if rows is None else ["distances", "documents", "metadatas", "embeddings"],
+            include=["distances"],
         )
-        ids = found["ids"][0]
-        if rows is not None and embeddings is not None:
-            _keep(rows, embeddings, ids, found["documents"][0], found["metadatas"][0], found["embeddings"][0])
-        return [(i, 1.0 - float(d)) for i, d in zip(ids, found["distances"][0], strict=True)]
+        return [(i, 1.0 - float(d)) for i, d in zip(found["ids"][0], found["distances"][0], strict=True)]
 
     def _fused(
         self,
@@ -517,7 +508,8 @@ class ChromaMemory:
     ) -> tuple[list[tuple[str, float]], list[str]]:
         """bm25 ranking of the best `pool` chunks that are in Chroma and pass `where`, and the
         ids of every candidate that passed in Chroma's order. Their texts and metadata are
-        read into `rows`, and their embeddings into `embeddings` if given (hybrid search)."""
+        read into `rows`, or, given `embeddings`, only their embeddings into it (hybrid
+        search scores them, and reads texts for its winners only)."""
         # a selective filter is applied after ranking, so look deeper when there is one
         found = self._backend.lexical.search(self._name, query, pool * 10 if where else pool)
         if not found:
@@ -525,16 +517,14 @@ class ChromaMemory:
         got = collection.get(
             ids=[i for i, _ in found],
             where=dict(where) if where else None,
-            include=["documents", "metadatas"]
-            if embeddings is None
-            else ["documents", "metadatas", "embeddings"],
+            include=["documents", "metadatas"] if embeddings is None else ["embeddings"],
         )
         if embeddings is None:
             rows.update(
                 (i, (i, d, m)) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
             )
         else:
-            _keep(rows, embeddings, got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+            embeddings.update(zip(got["ids"], got["embeddings"], strict=True))
         present = set(got["ids"])
         return [(i, s) for i, s in found if i in present][:pool], list(got["ids"])
 
