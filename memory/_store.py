@@ -443,8 +443,11 @@ class ChromaMemory:
             # the best `pool` are re-ranked for redundancy, which needs their embeddings and
             # creation times; texts are read with them (one read, and most of them win)
             best = ranking[:pool]
-            got = collection.get(ids=[i for i, _ in best], include=["documents", "metadatas", "embeddings"])
-            _keep(rows, embeddings, got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+            if best:
+                got = collection.get(
+                    ids=[i for i, _ in best], include=["documents", "metadatas", "embeddings"]
+                )
+                _keep(rows, embeddings, got["ids"], got["documents"], got["metadatas"], got["embeddings"])
             best = [e for e in best if e[0] in rows]  # deleted since it was ranked: skipped
             created = {i: float(rows[i][2].get(CREATED_AT, 0.0)) for i, _ in best}
             diverse = diversify(best, tie, embeddings, created, k)
