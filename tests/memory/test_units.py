@@ -26,6 +26,7 @@ def test_exported_names() -> None:
         [
             "ChromaMemory",
             "HashEmbeddings",
+            "MiniLMEmbeddings",
             "MemoryHit",
             "MemoryRecord",
             "RecordKind",
