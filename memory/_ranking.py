@@ -98,10 +98,10 @@ def tie_groups(
 
 REDUNDANCY = 0.3
 """Hybrid search: the weight of redundancy in maximal marginal relevance (`diversify`), 1 -
-lambda in Carbonell and Goldstein's notation. Chosen from a sweep of 0.1-0.5 over four
-benchmark sets built differently, two embeddings and two store sizes (BENCHMARKS.md): 0.2 and
-0.3 were best on most sets; 0.3 was the one at which hybrid search stayed at least as good as
-the better single side everywhere with the default embedding."""
+lambda in Carbonell and Goldstein's notation. Chosen from a sweep (0.1, 0.2, 0.3, 0.5; four
+benchmark sets built differently, two HashEmbeddings versions, two store sizes; BENCHMARKS.md)
+by the rule that chose the fusion: the smallest worst-case margin below the better single
+side. Not fitted to one set: it is one value for all of them."""
 
 
 def diversify(
