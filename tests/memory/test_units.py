@@ -18,6 +18,7 @@ from agentorch.memory import (
     approximate_tokens,
     validate_namespace,
 )
+from agentorch.memory._ranking import diversify
 from agentorch.memory._tokens import join_chunks, split_text
 
 
@@ -236,3 +237,31 @@ def test_close_stops_the_search_worker_and_the_memory_still_works() -> None:
     memory.add("Lunch is at noon.")  # a closed memory still works, with a new worker
     assert memory.search("lunch", k=1)[0].text == "Lunch is at noon."
     memory.close()
+
+
+def test_diversify_moves_copies_down_keeps_scores_and_orders_the_unpicked_by_relevance() -> None:
+    # a and a2 are copies (a2 older), b is unlike both, c is opposite to a (cosine -1: no
+    # redundancy, not a bonus), d is the least relevant.
+    ranking = [("a", 1.0), ("a2", 0.95), ("b", 0.7), ("c", 0.6), ("d", 0.1)]
+    vectors = {"a": (1, 0), "a2": (1, 0), "b": (0, 1), "c": (-1, 0), "d": (0, 1)}
+    created = {"a": 5.0, "a2": 1.0, "b": 2.0, "c": 3.0, "d": 4.0}
+    out = diversify(ranking, 0.0, vectors, created, picks=3)
+    assert [i for i, _ in out] == ["a", "b", "c", "a2", "d"]
+    assert dict(out) == dict(ranking)
+
+
+def test_diversify_takes_the_newest_among_ties_and_does_not_penalize_a_newer_repeat() -> None:
+    ranking = [("old", 1.0), ("new", 0.99), ("other", 0.8)]
+    vectors = {"old": (1, 0), "new": (1, 0), "other": (0, 1)}
+    # within the tolerance: the newer one first, then the older copy is redundant
+    assert [i for i, _ in diversify(ranking, 0.02, vectors, {"old": 1, "new": 2, "other": 0}, 3)] == [
+        "new",
+        "other",
+        "old",
+    ]
+    # outside it: the older one first, and its newer repeat (an update) keeps its place
+    assert [i for i, _ in diversify(ranking, 0.0, vectors, {"old": 1, "new": 2, "other": 0}, 3)] == [
+        "old",
+        "new",
+        "other",
+    ]
