@@ -103,20 +103,6 @@ def _assemble(rows: Iterable[tuple[str, str, Mapping[str, Any]]]) -> dict[str, M
     return out
 
 
-def _keep(
-    rows: dict[str, tuple[str, str, Mapping[str, Any]]],
-    embeddings: dict[str, Any],
-    ids: Sequence[str],
-    documents: Sequence[str],
-    metadatas: Sequence[Mapping[str, Any]],
-    vectors: Sequence[Any],
-) -> None:
-    """Store what Chroma returned for hybrid search's candidates: rows and embeddings."""
-    for i, d, m, e in zip(ids, documents, metadatas, vectors, strict=True):
-        rows[i] = (i, d, m)
-        embeddings[i] = e
-
-
 class ChromaMemory:
     """Team memory on Chroma: embedded and persistent, in memory, or on a Chroma server.
 
@@ -447,7 +433,10 @@ class ChromaMemory:
                 got = collection.get(
                     ids=[i for i, _ in best], include=["documents", "metadatas", "embeddings"]
                 )
-                _keep(rows, embeddings, got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+                for i, d, m, e in zip(
+                    got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+                ):
+                    rows[i], embeddings[i] = (i, d, m), e
             best = [e for e in best if e[0] in rows]  # deleted since it was ranked: skipped
             created = {i: float(rows[i][2].get(CREATED_AT, 0.0)) for i, _ in best}
             diverse = diversify(best, tie, embeddings, created, k)
