@@ -6,17 +6,8 @@ first team; see the README for the rest.
 """
 
 from agentorch._agent import Agent, requires_approval, tool
-from agentorch._context import RunContext
-from agentorch._errors import (
-    AgentorchError,
-    ConfigError,
-    CriticError,
-    ModelRequestsBlocked,
-    PlanError,
-    RunFailed,
-    ScriptExhausted,
-)
-from agentorch._events import (
+from agentorch._engine.context import RunContext
+from agentorch._engine.events import (
     CriticVerdict,
     Event,
     Final,
@@ -26,6 +17,15 @@ from agentorch._events import (
     SubtaskFinished,
     SubtaskStarted,
     Token,
+)
+from agentorch._errors import (
+    AgentorchError,
+    ConfigError,
+    CriticError,
+    ModelRequestsBlocked,
+    PlanError,
+    RunFailed,
+    ScriptExhausted,
 )
 from agentorch._mcp import TeamRunSummary, mcp_server, mcp_tools, mcp_tools_sync
 from agentorch._memory import Summarize, TeamMemory

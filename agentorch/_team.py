@@ -15,12 +15,13 @@ from langgraph.types import RetryPolicy, default_retry_on
 
 import agentorch.prompts as prompt_files
 from agentorch._agent import Agent
-from agentorch._context import BudgetExhausted, with_retry_on
+from agentorch._engine.context import BudgetExhausted, with_retry_on
+from agentorch._engine.graph import GraphShape, build_graph
+from agentorch._engine.runs import Runs
 from agentorch._errors import (
     AgentorchError,
     ConfigError,
 )
-from agentorch._graph import GraphShape, build_graph
 from agentorch._keys import CRITIC, PLANNER, SUMMARIZER, SYNTHESIZER, TEAM_CONFIG
 from agentorch._memory import TeamMemory
 from agentorch._models import (
@@ -34,7 +35,6 @@ from agentorch._models import (
     members,
     model_label,
 )
-from agentorch._runs import Runs
 from agentorch._types import (
     DEFAULT_PRICES,
     Budget,
@@ -355,7 +355,7 @@ class Team(Runs):
 
     def _repr_html_(self) -> str:
         """The team in Jupyter: its agents (role, tools, model), settings and Mermaid graph."""
-        from agentorch._html import team_html
+        from agentorch._render.html import team_html
 
         return team_html(self)
 

@@ -103,7 +103,7 @@ class Plan(_Value):
 
     def _repr_html_(self) -> str:
         """The plan as an SVG DAG and a table, for Jupyter."""
-        from agentorch._html import plan_html
+        from agentorch._render.html import plan_html
 
         return plan_html(self)
 
@@ -395,13 +395,13 @@ class RunResult(_Value):
 
         `agentorch report run.json -o report.html` writes the same page from a saved record.
         """
-        from agentorch._html import report_html
+        from agentorch._render.html import report_html
 
         return report_html(self, prices=prices, title=title)
 
     def _repr_html_(self) -> str:
         """The run inline in Jupyter: status, answer, DAG, timeline and details (no script)."""
-        from agentorch._html import result_fragment
+        from agentorch._render.html import result_fragment
 
         return result_fragment(self)
 

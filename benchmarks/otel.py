@@ -28,7 +28,7 @@ from typing import Any
 
 from opentelemetry import trace
 
-from agentorch._tracing import trace_config
+from agentorch._observe.tracing import trace_config
 from agentorch.graphs.research import build_team, demo_model
 from benchmarks._common import GOAL, Timer, machine_info, ratio, shape, write_json
 from benchmarks._common import table as table_text

@@ -12,7 +12,7 @@ from typing import Any
 
 from agentorch import __version__
 from agentorch._errors import SuiteError
-from agentorch._html import html_page
+from agentorch._render.html import html_page
 from agentorch.evals._runner import CaseResult, SuiteResult
 
 __all__ = ["RESULTS_FORMAT", "write_results", "load_results", "write_html", "Comparison", "compare_results"]

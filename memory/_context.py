@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentorch._data import data_block
+from agentorch._engine.data import data_block
 from agentorch._errors import ConfigError
 from agentorch.memory._names import record_id
 from agentorch.memory._schema import (
@@ -47,7 +47,7 @@ MIN_SUMMARY_TOKENS = 24
 def render_data(source: str, text: str, **attributes: object) -> str:
     """A labelled block, e.g. `<data source="subtask:research-1" agent="researcher">…</data>`.
 
-    The same rendering the team uses everywhere (`agentorch._data.data_block`): opening and
+    The same rendering the team uses everywhere (`agentorch._engine.data.data_block`): opening and
     closing `<data` tags inside `text` are escaped, so content can neither close its block nor
     forge a new label.
     """

@@ -345,7 +345,7 @@ def test_the_live_view_usage_table_and_report_show_models_and_recorded_costs() -
 
     from rich.console import Console
 
-    from agentorch._view import LiveView, usage_table
+    from agentorch._render.view import LiveView, usage_table
 
     cheap = ScriptedChatModel({"writer": ["a vague draft"]}, model_name="cheap")
     strong = ScriptedChatModel({"writer": ["a precise draft"]}, model_name="strong")

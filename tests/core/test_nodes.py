@@ -11,9 +11,9 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from agentorch import Agent, Budget, Team
-from agentorch._context import RunContext
-from agentorch._graph import critic, dispatch, plan, synthesize
-from agentorch._state import TeamState
+from agentorch._engine.context import RunContext
+from agentorch._engine.graph import critic, dispatch, plan, synthesize
+from agentorch._engine.state import TeamState
 from agentorch.llms import ScriptedChatModel
 from tests.helpers import ACCEPT, st
 from tests.helpers import plan as plan_of

@@ -12,8 +12,8 @@ from langchain_core.messages import AIMessage
 from langgraph.types import RetryPolicy
 
 from agentorch import Agent, AgentorchError, ConfigError, RunFailed, Team, tool
-from agentorch._context import model_name_of
-from agentorch._specialist import _read_decision
+from agentorch._engine.context import model_name_of
+from agentorch._engine.specialist import _read_decision
 from agentorch._team import retryable
 from agentorch.llms import ScriptedChatModel
 from agentorch.memory import ChromaMemory, HashEmbeddings
@@ -282,7 +282,7 @@ def test_summarizer_calls_count_in_usage() -> None:
 
 
 def test_a_model_that_reports_no_usage_counts_as_one_call_of_zero_tokens() -> None:
-    from agentorch._context import usage_of
+    from agentorch._engine.context import usage_of
 
     usage = usage_of(AIMessage("hi"))
     assert (usage.calls, usage.input_tokens, usage.output_tokens, usage.total_tokens) == (1, 0, 0, 0)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, RootModel
 from rich.console import Console
 
 from agentorch import Agent, Budget, ConfigError, RunFailed, RunResult, Team
-from agentorch._view import LiveView, PlainView
+from agentorch._render.view import LiveView, PlainView
 from agentorch.llms import ScriptedChatModel, cascade
 from tests.helpers import ACCEPT, call, plan, st
 

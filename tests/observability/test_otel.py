@@ -263,8 +263,8 @@ def test_a_team_run_inside_a_traced_runnable_stays_nested_in_its_callbacks(
 def test_without_a_recording_provider_no_handler_joins_the_run(switch: _Switch) -> None:
     """No SDK (the API's proxy provider) or a no-op one: the run's config carries no callback,
     so tracing costs nothing (benchmarks/otel_overhead.py measures it)."""
-    from agentorch._otel import OTelHandler
-    from agentorch._tracing import trace_config
+    from agentorch._observe.otel import OTelHandler
+    from agentorch._observe.tracing import trace_config
 
     assert switch.sdk is None  # hands out no-op tracers, as the SDK does when disabled
     assert "callbacks" not in trace_config("t", "r", "team")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agentorch import ConfigError, ModelPrice, Plan, RunResult, SubTask, TokenUsage, Usage
-from agentorch._html import layered_layout
+from agentorch._render.html import layered_layout
 from agentorch.cli import main
 
 from .conftest import XSS

@@ -9,7 +9,7 @@ from typing import Any, cast
 from rich.console import Console
 
 from agentorch import Event, Final, SubTaskResult, Token
-from agentorch._view import JsonView, LiveView, PlainView, usage_table
+from agentorch._render.view import JsonView, LiveView, PlainView, usage_table
 from agentorch.cli import main
 from agentorch.graphs.research import build_team, demo_model
 

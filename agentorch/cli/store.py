@@ -21,8 +21,8 @@ from typing import Any
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Interrupt
 
+from agentorch._engine.events import waiting_interrupts
 from agentorch._errors import ConfigError
-from agentorch._events import waiting_interrupts
 from agentorch._sync import run_sync
 
 __all__ = ["Origin", "RunRow", "open_checkpoints", "save_origin", "load_origin", "list_runs", "thread_status"]

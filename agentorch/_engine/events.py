@@ -7,7 +7,8 @@ sub-task's start, "messages" for the text models write as they write it, with
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal, TypedDict
 
 from langchain_core.messages import AIMessage
@@ -39,6 +40,8 @@ __all__ = [
     "Token",
     "events_from_chunk",
     "waiting_interrupts",
+    "describe_event",
+    "data_line",
 ]
 
 
@@ -255,3 +258,40 @@ def _tokens(message: Any, metadata: dict[str, Any]) -> Iterator[Token]:
 
 
 _NOT_STREAMED = frozenset({PLANNER, CRITIC, SUMMARIZER})
+
+
+def data_line(data: Mapping[str, Any], limit: int = 200) -> str:
+    """A typed answer on one line: compact JSON, cut at `limit` characters."""
+    text = json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_event(ev: Event) -> str:
+    """One human-readable line for an event (the `--plain` view and DEBUG logs)."""
+    if ev["type"] == "plan_created" or ev["type"] == "replanned":
+        tasks = "; ".join(
+            f"{st.id}[{st.agent}]" + (f"<-{','.join(st.depends_on)}" if st.depends_on else "")
+            for st in ev["plan"].subtasks
+        )
+        return f"{ev['type']} round={ev['round']}: {tasks}"
+    if ev["type"] == "subtask_started":
+        return (
+            f"started {ev['subtask_id']} [{ev['agent']}] round={ev['round']} "
+            f"attempt={ev['attempt']} model={ev.get('model', '')}"
+        )
+    if ev["type"] == "subtask_finished":
+        data = ev["result"].data
+        return (
+            f"finished {ev['subtask_id']} [{ev['agent']}] {ev['status']} "
+            f"{ev['duration']:.2f}s {ev['tokens']} tokens model={ev.get('model', '')}"
+            + (f" data={data_line(data)}" if data is not None else "")
+        )
+    if ev["type"] == "critic_verdict":
+        v = ev["verdict"]
+        return f"critic round={ev['round']}: {v.decision} {v.revise or ''} {v.feedback}".rstrip()
+    if ev["type"] == "interrupted":
+        return "interrupted: " + ", ".join(f"{i.kind} {i.id}" for i in ev["interrupts"])
+    if ev["type"] == "token":
+        who = "synthesizer" if ev["subtask_id"] is None else f"{ev['subtask_id']} [{ev['agent']}]"
+        return f"token {who}: {ev['text']!r}"
+    return f"final status={ev['status']}\n{ev['answer']}"

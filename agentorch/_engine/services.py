@@ -18,15 +18,15 @@ from pydantic import BaseModel
 
 import agentorch.prompts as prompt_files
 from agentorch._agent import Agent
-from agentorch._data import data_block
+from agentorch._engine.data import data_block
+from agentorch._engine.state import SpecialistInput
 from agentorch._errors import ConfigError
 from agentorch._keys import SUMMARIZER
 from agentorch._models import Cascade, ChatModel, chat_model_problem
-from agentorch._state import SpecialistInput
 from agentorch._types import SubTask, SubTaskResult, TokenUsage
 
 if TYPE_CHECKING:
-    from agentorch._context import RunContext
+    from agentorch._engine.context import RunContext
     from agentorch._team import Team
 
 __all__ = ["Services"]
@@ -133,7 +133,7 @@ class Services:
                 data_block(r.output, source=f"subtask:{k}", agent=r.agent) for k, r in deps.items()
             )
 
-        from agentorch._context import model_name_of
+        from agentorch._engine.context import model_name_of
 
         async def summarize(text: str, max_tokens: int) -> str:
             request = f"Summarize the records below in at most {max_tokens} tokens.\n\n"

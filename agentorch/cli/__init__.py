@@ -23,17 +23,17 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rich.console import Console
 from rich.table import Table
 
-from agentorch._cli_approvals import ALL, ask, from_flags, show_waiting
-from agentorch._cli_store import Origin, list_runs, load_origin, open_checkpoints, save_origin, thread_status
+from agentorch._engine.events import Event, PlanCreated, finished_event
 from agentorch._errors import AgentorchError, ConfigError, RunFailed
-from agentorch._events import Event, PlanCreated, finished_event
-from agentorch._otel_export import install_sdk_from_env
+from agentorch._observe.otel_export import install_sdk_from_env
 from agentorch._refs import resolve_ref
-from agentorch._report_cli import load_prices
+from agentorch._render.view import JsonView, LiveView, PlainView, usage_table
 from agentorch._sync import iterate_sync, run_sync
 from agentorch._team import Team
 from agentorch._types import PendingInterrupt, RunResult
-from agentorch._view import JsonView, LiveView, PlainView, usage_table
+from agentorch.cli.approvals import ALL, ask, from_flags, show_waiting
+from agentorch.cli.report import load_prices
+from agentorch.cli.store import Origin, list_runs, load_origin, open_checkpoints, save_origin, thread_status
 
 __all__ = ["main", "load_team", "need_model", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_WAITING"]
 
@@ -44,7 +44,7 @@ EXIT_STOPPED = 130  # Ctrl-C, as shells report SIGINT
 
 # modules that add sub-commands: each has `register(subparsers) -> None`; a command's handler
 # returns the exit code. Listed here, not discovered, so `--help` is the same everywhere.
-_COMMAND_MODULES = ("agentorch.evals._cli", "agentorch._report_cli", "agentorch._mcp")
+_COMMAND_MODULES = ("agentorch.evals._cli", "agentorch.cli.report", "agentorch.cli.mcp_serve")
 
 
 def load_team(spec: str) -> Team:

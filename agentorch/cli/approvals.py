@@ -20,8 +20,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from agentorch._engine.runs import edited_plan
 from agentorch._errors import ConfigError
-from agentorch._runs import edited_plan
 from agentorch._team import Team
 from agentorch._types import PendingInterrupt
 

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from agentorch._events import Event, Token
+from agentorch._engine.events import Event, Token, data_line, describe_event
 from agentorch._plan import downstream_of
 from agentorch._types import ModelPrice, Plan, RunResult, normalize_prices, price_for
 
@@ -69,12 +69,6 @@ class _Row:
     """What the running attempt's current model call has written so far (token events)."""
     call: str = ""
     """The model call `writing` belongs to."""
-
-
-def data_line(data: Mapping[str, Any], limit: int = 200) -> str:
-    """A typed answer on one line: compact JSON, cut at `limit` characters."""
-    text = json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass
@@ -373,37 +367,6 @@ class JsonView:
         for ev in events:
             self.out.write(json.dumps(event_to_json(ev), ensure_ascii=False) + "\n")
             self.out.flush()
-
-
-def describe_event(ev: Event) -> str:
-    """One human-readable line for an event (the `--plain` view and DEBUG logs)."""
-    if ev["type"] == "plan_created" or ev["type"] == "replanned":
-        tasks = "; ".join(
-            f"{st.id}[{st.agent}]" + (f"<-{','.join(st.depends_on)}" if st.depends_on else "")
-            for st in ev["plan"].subtasks
-        )
-        return f"{ev['type']} round={ev['round']}: {tasks}"
-    if ev["type"] == "subtask_started":
-        return (
-            f"started {ev['subtask_id']} [{ev['agent']}] round={ev['round']} "
-            f"attempt={ev['attempt']} model={ev.get('model', '')}"
-        )
-    if ev["type"] == "subtask_finished":
-        data = ev["result"].data
-        return (
-            f"finished {ev['subtask_id']} [{ev['agent']}] {ev['status']} "
-            f"{ev['duration']:.2f}s {ev['tokens']} tokens model={ev.get('model', '')}"
-            + (f" data={data_line(data)}" if data is not None else "")
-        )
-    if ev["type"] == "critic_verdict":
-        v = ev["verdict"]
-        return f"critic round={ev['round']}: {v.decision} {v.revise or ''} {v.feedback}".rstrip()
-    if ev["type"] == "interrupted":
-        return "interrupted: " + ", ".join(f"{i.kind} {i.id}" for i in ev["interrupts"])
-    if ev["type"] == "token":
-        who = "synthesizer" if ev["subtask_id"] is None else f"{ev['subtask_id']} [{ev['agent']}]"
-        return f"token {who}: {ev['text']!r}"
-    return f"final status={ev['status']}\n{ev['answer']}"
 
 
 def usage_table(result: RunResult, prices: Mapping[str, Any] | None = None) -> Table:

@@ -1,6 +1,6 @@
 """The specialist: one agent's bounded tool-calling loop on one sub-task.
 
-It runs inside the `specialist` task the dispatcher starts per sub-task (`agentorch._dispatch`).
+It runs inside the `specialist` task the dispatcher starts per sub-task (`agentorch._engine.dispatch`).
 Each model call (`model_call`, see `RunContext.call_model`) and each tool execution
 (`tool_call`) is a LangGraph task of its own, so when the sub-task runs again — after a
 tool-approval `interrupt()`, a failure or a crash — finished calls are replayed from the
@@ -28,12 +28,12 @@ from langgraph.types import interrupt
 from pydantic import BaseModel, ValidationError
 
 from agentorch._agent import Agent, tool_needs_approval, tool_timeout
-from agentorch._context import BudgetExhausted, FirstCallFailed, RunContext, model_name_of
-from agentorch._data import data_block
+from agentorch._engine.context import BudgetExhausted, FirstCallFailed, RunContext, model_name_of
+from agentorch._engine.data import data_block
+from agentorch._engine.state import SpecialistInput, add_usage
 from agentorch._errors import AgentorchError, ConfigError, describe_error
 from agentorch._keys import CALL_KEY, SUMMARIZER
 from agentorch._models import model_label
-from agentorch._state import SpecialistInput, add_usage
 from agentorch._types import SubTask, SubTaskResult, TokenUsage, ToolCallRecord
 
 log = logging.getLogger("agentorch")

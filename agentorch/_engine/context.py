@@ -41,6 +41,7 @@ from langgraph.func import task
 from langgraph.types import RetryPolicy
 from pydantic import BaseModel, ValidationError
 
+from agentorch._engine.services import Services
 from agentorch._errors import ConfigError
 from agentorch._keys import (
     ROLE_KEY,
@@ -50,7 +51,6 @@ from agentorch._keys import (
     TRACE_ROUND_KEY,
     TRACE_SUBTASK_KEY,
 )
-from agentorch._services import Services
 from agentorch._types import Budget, TokenUsage, Usage, price_for
 
 if TYPE_CHECKING:

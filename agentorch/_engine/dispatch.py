@@ -35,10 +35,10 @@ from langgraph.errors import GraphInterrupt
 from langgraph.func import task
 from langgraph.types import RetryPolicy
 
-from agentorch._context import FirstCallFailed, RunContext, first_call_retry
+from agentorch._engine.context import FirstCallFailed, RunContext, first_call_retry
+from agentorch._engine.specialist import specialist, subtask_failed
+from agentorch._engine.state import SpecialistInput, add_usage, merge_results
 from agentorch._keys import NODE_SPECIALIST
-from agentorch._specialist import specialist, subtask_failed
-from agentorch._state import SpecialistInput, add_usage, merge_results
 
 log = logging.getLogger("agentorch")
 

@@ -22,7 +22,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import ensure_config, merge_configs
 
 from agentorch._keys import RUN_ID_KEY, TEAM_KEY
-from agentorch._otel import otel_handler
+from agentorch._observe.otel import otel_handler
 
 log = logging.getLogger("agentorch")
 

@@ -25,9 +25,11 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, RetryPolicy, TimeoutPolicy, interrupt
 
-from agentorch._context import BudgetExhausted, RunContext, model_name_of
-from agentorch._data import data_block
-from agentorch._dispatch import run_round
+from agentorch._engine.context import BudgetExhausted, RunContext, model_name_of
+from agentorch._engine.data import data_block
+from agentorch._engine.dispatch import run_round
+from agentorch._engine.specialist import usage_update
+from agentorch._engine.state import SpecialistInput, TeamState
 from agentorch._errors import AgentorchError, CriticError, PlanError
 from agentorch._keys import (
     CRITIC,
@@ -43,8 +45,6 @@ from agentorch._keys import (
     TEAM_CONFIG,
 )
 from agentorch._plan import downstream_of, plan_problems
-from agentorch._specialist import usage_update
-from agentorch._state import SpecialistInput, TeamState
 from agentorch._types import Plan, StepRecord, SubTaskResult, TokenUsage, Usage, Verdict
 
 if TYPE_CHECKING:
@@ -422,7 +422,7 @@ def _specialist_input(state: TeamState, subtask: dict[str, Any]) -> SpecialistIn
         earlier=mark_sent_back(tries, state.get("verdicts", [])),
         feedback=feedback,
         previous_output=tries[-1]["output"] if feedback and tries else "",
-        dependencies={},  # filled in as they finish (`agentorch._dispatch`)
+        dependencies={},  # filled in as they finish (`agentorch._engine.dispatch`)
     )
 
 

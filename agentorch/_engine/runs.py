@@ -17,15 +17,15 @@ from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StreamMode
 
-from agentorch._context import RunContext
+from agentorch._engine.context import RunContext
+from agentorch._engine.events import Event, Interrupted, describe_event, events_from_chunk, waiting_interrupts
+from agentorch._engine.graph import mark_sent_back
+from agentorch._engine.state import add_usage, merge_results
 from agentorch._errors import AgentorchError, ConfigError, CriticError, PlanError, RunFailed, describe_error
-from agentorch._events import Event, Interrupted, events_from_chunk, waiting_interrupts
-from agentorch._graph import mark_sent_back
 from agentorch._keys import CALL_KEY
+from agentorch._observe.tracing import ensure_tracing_usable, trace_config
 from agentorch._plan import plan_problems
-from agentorch._state import add_usage, merge_results
 from agentorch._sync import iterate_sync, run_sync
-from agentorch._tracing import ensure_tracing_usable, trace_config
 from agentorch._types import (
     PendingInterrupt,
     Plan,
@@ -36,7 +36,6 @@ from agentorch._types import (
     Usage,
     Verdict,
 )
-from agentorch._view import describe_event
 
 if TYPE_CHECKING:
     from agentorch._team import Team

@@ -1,0 +1,1 @@
+"""Rendering: terminal views of a running team and self-contained HTML pages."""

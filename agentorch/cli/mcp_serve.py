@@ -1,0 +1,47 @@
+"""`agentorch mcp-serve`: serve a team as one MCP tool, over stdio or streamable HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from agentorch._errors import AgentorchError
+from agentorch._mcp import mcp_server
+from agentorch.cli import EXIT_OK, EXIT_USAGE, load_team, need_model
+
+
+def register(sub: Any) -> None:
+    """Add the `mcp-serve` command to the `agentorch` parser."""
+    p = sub.add_parser(
+        "mcp-serve",
+        help="serve a team as one MCP tool (stdio, or streamable HTTP with --http)",
+        description="Serve a team as an MCP server with one tool: goal in, answer and run "
+        "summary (status, rounds, usage) out. Over stdio by default (for MCP clients that start "
+        "the server), or streamable HTTP at http://HOST:PORT/mcp with --http. The team runs on "
+        "the model from the environment, like `agentorch run`.",
+    )
+    p.add_argument(
+        "--team",
+        default="agentorch.graphs.research",
+        help="team file (path/to/team.py[:attr]) or module[:attr]; default: the research team",
+    )
+    p.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
+    p.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    p.add_argument("--tool-name", help="the tool's name (default: the team's name)")
+    p.set_defaults(func=_cmd_mcp_serve)
+
+
+def _cmd_mcp_serve(args: argparse.Namespace) -> int:
+    if not need_model("mcp-serve"):
+        return EXIT_USAGE
+    try:
+        server = mcp_server(load_team(args.team), tool_name=args.tool_name, host=args.host, port=args.port)
+    except AgentorchError as e:  # stdout is the protocol channel: messages go to stderr
+        print(f"Error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    where = f"http://{args.host}:{args.port}/mcp" if args.http else "stdio"
+    print(f"agentorch: serving team `{server.name}` over MCP ({where})", file=sys.stderr)
+    server.run("streamable-http" if args.http else "stdio")
+    return EXIT_OK
