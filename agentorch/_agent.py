@@ -11,7 +11,7 @@ from langchain_core.tools import tool as _lc_tool
 from pydantic import BaseModel, RootModel
 
 from agentorch._errors import ConfigError
-from agentorch._keys import REQUIRES_APPROVAL, RESERVED_ROLES, TOOL_TIMEOUT
+from agentorch._keys import ON_IN_DOUBT, REQUIRES_APPROVAL, RESERVED_ROLES, TOOL_TIMEOUT
 from agentorch._models import ModelSpec, chat_model_problem
 
 __all__ = ["Agent", "tool", "requires_approval"]
@@ -23,6 +23,7 @@ def tool(
     *args: Any,
     requires_approval: bool = False,
     timeout: float | None = None,
+    on_in_doubt: str = "rerun",
     **kwargs: Any,
 ) -> Any:
     """langchain-core's `@tool`, plus two agentorch options.
@@ -32,6 +33,10 @@ def tool(
             approves, denies or edits the arguments (`team.resume(thread_id, approve=...)`).
         timeout: seconds a single call may take; a call that takes longer becomes an error
             observation for the agent.
+        on_in_doubt: what a resumed run does with a call of this tool that started and has no
+            recorded outcome (the process died while it ran): "rerun" (default: run it again
+            with the same `tool_call_key()`), "ask" (pause for a person, showing the call may
+            already have run) or "skip" (tell the agent the outcome is unknown).
 
     Example:
         >>> from agentorch import tool
@@ -44,7 +49,7 @@ def tool(
     """
 
     def mark(t: BaseTool) -> BaseTool:
-        return mark_tool(t, requires_approval=requires_approval, timeout=timeout)
+        return mark_tool(t, requires_approval=requires_approval, timeout=timeout, on_in_doubt=on_in_doubt)
 
     if args and (callable(args[0]) or isinstance(args[0], BaseTool)) and not kwargs:
         return mark(_lc_tool(*args))
@@ -59,8 +64,14 @@ def requires_approval(t: BaseTool, timeout: float | None = None) -> BaseTool:
     return mark_tool(t, requires_approval=True, timeout=timeout)
 
 
-def mark_tool(t: BaseTool, *, requires_approval: bool, timeout: float | None) -> BaseTool:
-    """Set agentorch's approval and timeout marks on `t` (kept beside its other metadata)."""
+def mark_tool(
+    t: BaseTool, *, requires_approval: bool, timeout: float | None, on_in_doubt: str = "rerun"
+) -> BaseTool:
+    """Set agentorch's approval, timeout and in-doubt marks on `t` (beside its other metadata)."""
+    if on_in_doubt not in ("rerun", "ask", "skip"):
+        raise ConfigError(
+            f'Tool `{t.name}`: `on_in_doubt` must be "rerun", "ask" or "skip", got {on_in_doubt!r}.'
+        )
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
     ):
@@ -70,6 +81,8 @@ def mark_tool(t: BaseTool, *, requires_approval: bool, timeout: float | None) ->
         meta[REQUIRES_APPROVAL] = True
     if timeout is not None:
         meta[TOOL_TIMEOUT] = float(timeout)
+    if on_in_doubt != "rerun":
+        meta[ON_IN_DOUBT] = on_in_doubt
     t.metadata = meta
     return t
 

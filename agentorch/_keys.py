@@ -30,6 +30,7 @@ NODE_REMEMBER: Final = "remember"
 # tool metadata keys
 REQUIRES_APPROVAL: Final = "agentorch_requires_approval"
 TOOL_TIMEOUT: Final = "agentorch_timeout"
+ON_IN_DOUBT: Final = "agentorch_on_in_doubt"
 # key of a tool-approval interrupt's payload (and of its answer) naming the call it is about
 CALL_KEY: Final = "call"
 

@@ -292,15 +292,40 @@ def price_for(model: str, prices: Mapping[str, ModelPrice]) -> ModelPrice | None
     return prices[max(keys, key=len)] if keys else None
 
 
+ToolOutcome = Literal["ok", "error", "timeout", "denied", "invalid", "refused", "unknown"]
+"""How a tool call ended: the tool returned (`ok`), raised (`error`) or ran out of time
+(`timeout`); a person said no (`denied`); its arguments did not fit the tool (`invalid`); it was
+not the agent's tool or repeated an earlier call (`refused`); or it may have run before a crash
+and was not run again (`unknown`)."""
+
+
 class ToolCallRecord(_Value):
-    """One tool call an agent asked for, and what happened to it."""
+    """One tool call an agent asked for, and what happened to it: its effects record."""
 
     name: str
-    args: dict[str, Any] = Field(default_factory=dict)
-    executed: bool = Field(description="False when refused (not the agent's tool, a loop, denied).")
+    args: dict[str, Any] = Field(default_factory=dict, description="The arguments that ran (or would have).")
+    executed: bool = Field(
+        description="Whether the tool's function was started (False when refused, denied or invalid)."
+    )
     output: str = ""
     error: str = ""
     approved_by: str = Field(default="", description="Who approved a gated tool ('' if not gated).")
+    key: str = Field(
+        default="",
+        description="The call's stable effect key, thread/sub-task/round/attempt/index-digest "
+        "(what `tool_call_key()` returns inside the tool).",
+    )
+    outcome: ToolOutcome = "ok"
+    executions: int = Field(
+        default=0,
+        description="How many times the tool's function was started for this call: 0 when it "
+        "did not run, 1 normally, more when an execution was in doubt after a crash and ran again.",
+    )
+    in_doubt: bool = Field(
+        default=False, description="An execution of this call started and its outcome was lost in a crash."
+    )
+    started_at: float | None = None
+    finished_at: float | None = None
 
 
 class SubTaskResult(_Value):

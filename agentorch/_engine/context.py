@@ -4,12 +4,13 @@ Every LLM call — planner, critic, synthesizer, summarizer, specialists — is 
 `RunContext.call_model`: it checks the budget, tags the call with its role in the run config
 metadata (so traces and scripted models know who is speaking) and records token usage.
 
-A sub-task's calls (its agent's and the summarizer's) run as LangGraph tasks (`model_call`)
-under the team's `RetryPolicy`, with `model_timeout` as the task's timeout: LangGraph retries and
-times them out, and checkpoints each answer when it arrives, so a sub-task that runs again after
-a crash, a failure or an approval replays answered calls instead of paying for them twice. A
-replayed answer counts toward the budget of the process that replays it (unless a paused
-sub-task's payload already counted it).
+Every call runs as a LangGraph task (`model_call`) under the team's `RetryPolicy`, with
+`model_timeout` as the task's timeout: LangGraph retries and times it out, and checkpoints each
+answer when it arrives, so a node or sub-task that runs again after a crash, a failure or an
+approval replays answered calls instead of paying for them twice. A call the model answered
+was paid for: its answer is in the checkpoint, and it counts in usage and toward the budget of
+the process that replays it (unless a paused sub-task's payload already counted it) — across
+any number of failures and resumes.
 
 One call is made directly instead, in its sub-task's own task: the first call of an agent with
 no tools (and no model routing) whose context needed no summary. Nothing was paid before it in
@@ -17,10 +18,9 @@ that task, so the `specialist` task itself retries it, under the team's rule app
 cause (`FirstCallFailed`), and its answer is checkpointed with the sub-task's result. Such an
 agent almost always answers in that one call, and saves the cost of a nested task.
 
-The planner, critic and synthesizer call their models directly: their nodes carry the same
-`RetryPolicy`, and `model_timeout` as an idle timeout (each call is progress). Replaying their
-answers would be wrong: a run resumed after the planner gave no valid plan must ask again, not
-replay the same invalid answers.
+The planner's, critic's and typed agents' repair loops (`call_structured`) count only the
+attempts made by the process running them: a run resumed after repairs ran out replays the
+rejected answers (free, and shown to the model as before) and asks again.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langgraph.config import get_config
 from langgraph.errors import GraphBubbleUp, NodeTimeoutError
 from langgraph.func import task
 from langgraph.types import RetryPolicy
@@ -195,7 +196,7 @@ class RunContext:
         The answer's tokens and cost count toward the budget here; get its priced usage with
         `priced(message)`."""
         runnable = model if model is not None else self.team.model_for(role)
-        message = await self._invoke(role, runnable, messages, subtask_id, round, run_name, direct=direct)
+        message, _ = await self._invoke(role, runnable, messages, subtask_id, round, run_name, direct=direct)
         if not isinstance(message, AIMessage):
             raise TypeError(f"The model for role `{role}` returned {type(message).__name__}.")
         return message
@@ -210,9 +211,10 @@ class RunContext:
         run_name: str | None,
         structured: bool = False,
         direct: bool = False,
-    ) -> Any:
-        """One model call, a `model_call` task for a sub-task (see the module's docstring):
-        budget checked, answer counted (whether made now or replayed from the checkpoint)."""
+    ) -> tuple[Any, bool]:
+        """One model call, a `model_call` task (see the module's docstring): budget checked,
+        answer counted (whether made now or replayed from the checkpoint). Returns the answer
+        and whether the call was made now (False: replayed)."""
         options: dict[str, Any] = {
             "metadata": {
                 ROLE_KEY: role,
@@ -228,11 +230,11 @@ class RunContext:
         made: list[bool] = []
         began = time.monotonic()
         call = (
-            _model_call
-            if subtask_id is None
-            else _direct_call
+            _direct_call
             if direct
             else model_call_task(self.team.retry, self.team.model_timeout)
+            if _in_graph()
+            else _model_call  # a node called on its own (a unit test): nothing to save to
         )
         try:
             out = await call(self, runnable, list(messages), options, made, structured)
@@ -248,7 +250,7 @@ class RunContext:
         raw = out.get("raw") if isinstance(out, dict) else out
         if not made:  # answered in an earlier run/resume of this thread: count it now, unless
             if subtask_id in self.precounted:  # the paused sub-task's payload counted it already
-                return out
+                return out, False
             self.llm_calls += 1
         if isinstance(raw, AIMessage):
             self.spend(raw)
@@ -262,7 +264,7 @@ class RunContext:
                 tokens,
                 "" if made else " (replayed from the checkpoint)",
             )
-        return out
+        return out, bool(made)
 
     async def call_structured(
         self,
@@ -291,16 +293,16 @@ class RunContext:
         structured = self.services.structured_model(role, schema, model)
         convo = list(messages)
         node_call = subtask_id is None
-        # calls answered in earlier attempts of this node (retried after an error) count too
-        usage, answered_by = (
-            self.carried.pop(role, (TokenUsage(), "unknown")) if node_call else (TokenUsage(), "unknown")
-        )
+        usage, answered_by = TokenUsage(), "unknown"
         problems: list[str] = []
-        for attempt in range(retries + 1):
+        made_now = 0  # attempts made by this process (replayed ones are free: see the module)
+        while made_now <= retries:
             try:
-                out = dict(
-                    await self._invoke(role, structured, convo, subtask_id, round, run_name, structured=True)
+                answer, made = await self._invoke(
+                    role, structured, convo, subtask_id, round, run_name, structured=True
                 )
+                out = dict(answer)
+                made_now += made
             except BudgetExhausted as e:  # the attempts already made still count
                 e.spent, e.model = usage, answered_by
                 raise
@@ -332,7 +334,7 @@ class RunContext:
                 problems = list(check(value)) if check else []
                 if not problems:
                     return value, [], usage, answered_by
-            log.info("%s output rejected (attempt %d): %s", role, attempt + 1, problems)
+            log.info("%s output rejected (attempt %d): %s", role, made_now, problems)
             shown = raw.content or raw.tool_calls if isinstance(raw, AIMessage) else raw
             convo = [
                 *messages,
@@ -436,6 +438,15 @@ async def _direct_call(ctx: RunContext, *args: Any) -> Any:
         )
     except Exception as e:
         raise FirstCallFailed() from e
+
+
+def _in_graph() -> bool:
+    """Whether the caller runs inside a LangGraph run (where tasks can be saved)."""
+    try:
+        get_config()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _checkpointable(value: Any) -> Any:

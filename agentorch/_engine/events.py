@@ -8,13 +8,13 @@ sub-task's start, "messages" for the text models write as they write it, with
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal, TypedDict
 
 from langchain_core.messages import AIMessage
 
+from agentorch._engine.approvals import pending_interrupts
 from agentorch._keys import (
-    CALL_KEY,
     CRITIC,
     NODE_CRITIC,
     NODE_PLAN,
@@ -39,7 +39,6 @@ __all__ = [
     "Final",
     "Token",
     "events_from_chunk",
-    "waiting_interrupts",
     "describe_event",
     "data_line",
 ]
@@ -138,42 +137,6 @@ class Token(TypedDict):
 Event = (
     PlanCreated | Replanned | SubtaskStarted | SubtaskFinished | CriticVerdict | Interrupted | Final | Token
 )
-
-
-def pending_interrupts(interrupts: Any) -> list[PendingInterrupt]:
-    """LangGraph `Interrupt` objects as `PendingInterrupt` values."""
-    return [
-        PendingInterrupt(id=i.id, kind=i.value.get("kind", "plan"), payload=dict(i.value))
-        for i in interrupts
-        if isinstance(getattr(i, "value", None), dict)
-    ]
-
-
-def waiting_interrupts(snapshot: Any, pending_writes: Iterable[Any]) -> list[PendingInterrupt]:
-    """The interrupts of a thread's `StateSnapshot` that still wait for a person.
-
-    LangGraph lists a task's interrupts until the task finishes, so a task that was answered,
-    ran on and then failed still shows the interrupt it raised before; answering it again could
-    reach the task's next call. A tool approval is answered when the task's recorded answers
-    (`pending_writes` of the snapshot's checkpoint, from `checkpointer.aget_tuple`) hold an
-    answer tagged with its call id (see `Team.resume`).
-    """
-    answered = {
-        answer[CALL_KEY]
-        for _task, _channel, value in pending_writes
-        if isinstance(value, list)
-        for answer in value
-        if isinstance(answer, dict) and CALL_KEY in answer and set(answer) <= _ANSWER_KEYS
-    }
-    return [
-        i
-        for t in snapshot.tasks
-        for i in pending_interrupts(t.interrupts)
-        if i.payload.get(CALL_KEY) is None or i.payload[CALL_KEY] not in answered
-    ]
-
-
-_ANSWER_KEYS = frozenset({"approved", "args", "by", CALL_KEY})
 
 
 def finished_event(r: SubTaskResult) -> SubtaskFinished:

@@ -8,9 +8,9 @@ START -> [recall] -> plan -> [approve_plan] -> dispatch (a `specialist` task per
                                                  v
                                              synthesize -> [remember] -> END
 
-A sub-task's model calls are `model_call` tasks, retried and timed out by LangGraph (see
-`RunContext`). The planner, critic and synthesizer nodes carry the same retry policy, and the
-model timeout as an idle timeout, themselves.
+Every model call — the planner's, the critic's, the synthesizer's and each sub-task's — is a
+`model_call` task, retried and timed out by LangGraph and saved when answered (see
+`RunContext`): a node that runs again replays what was answered instead of paying again.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.config import get_config
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import Command, RetryPolicy, TimeoutPolicy, interrupt
+from langgraph.types import Command, RetryPolicy, interrupt
 
 from agentorch._engine.context import BudgetExhausted, RunContext, model_name_of
 from agentorch._engine.data import data_block
@@ -366,13 +366,9 @@ def build_graph(shape: GraphShape) -> StateGraph:
         g.add_edge(START, NODE_PLAN)
     log.debug("building a team graph %s (first node %s)", shape, first)
     plan_targets = (NODE_APPROVE if shape.approve_plan else NODE_DISPATCH, NODE_SYNTHESIZE)
-    # nodes that call a model directly: a call with no answer for `model_timeout` seconds fails
-    # the node attempt (the policy's idle timeout: each call is progress), and it is retried
-    retry, idle = (
-        shape.retry,
-        TimeoutPolicy(idle_timeout=shape.model_timeout) if shape.model_timeout else None,
-    )
-    g.add_node(NODE_PLAN, plan, destinations=plan_targets, retry_policy=retry, timeout=idle)
+    # the planner, critic and synthesizer nodes are not retried themselves: their model calls
+    # are `model_call` tasks under the team's retry policy and model timeout (see `RunContext`)
+    g.add_node(NODE_PLAN, plan, destinations=plan_targets)
     if shape.approve_plan:
         g.add_node(NODE_APPROVE, approve, destinations=(NODE_DISPATCH, END))
     g.add_node(
@@ -385,10 +381,8 @@ def build_graph(shape: GraphShape) -> StateGraph:
             NODE_CRITIC,
             critic,
             destinations=(NODE_PLAN, NODE_DISPATCH, NODE_SYNTHESIZE),
-            retry_policy=retry,
-            timeout=idle,
         )
-    g.add_node(NODE_SYNTHESIZE, synthesize, retry_policy=retry, timeout=idle)
+    g.add_node(NODE_SYNTHESIZE, synthesize)
     if shape.memory:
         g.add_node(NODE_REMEMBER, remember, retry_policy=shape.retry)
         g.add_edge(NODE_SYNTHESIZE, NODE_REMEMBER)

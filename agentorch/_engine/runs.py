@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.runnables import RunnableConfig
@@ -17,12 +17,12 @@ from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StreamMode
 
+from agentorch._engine import approvals
 from agentorch._engine.context import RunContext
-from agentorch._engine.events import Event, Interrupted, describe_event, events_from_chunk, waiting_interrupts
+from agentorch._engine.events import Event, Interrupted, describe_event, events_from_chunk
 from agentorch._engine.graph import mark_sent_back
 from agentorch._engine.state import add_usage, merge_results
 from agentorch._errors import AgentorchError, ConfigError, CriticError, PlanError, RunFailed, describe_error
-from agentorch._keys import CALL_KEY
 from agentorch._observe.tracing import ensure_tracing_usable, trace_config
 from agentorch._plan import plan_problems
 from agentorch._sync import iterate_sync, run_sync
@@ -38,6 +38,7 @@ from agentorch._types import (
 )
 
 if TYPE_CHECKING:
+    from agentorch._agent import Agent
     from agentorch._team import Team
 
 log = logging.getLogger("agentorch")
@@ -59,6 +60,9 @@ class Runs:
         @property
         def agent_names(self) -> list[str]: ...
 
+        @property
+        def agents(self) -> Sequence[Agent]: ...
+
     async def astream(
         self, goal: str, *, thread_id: str | None = None, tokens: bool = False
     ) -> AsyncIterator[Event]:
@@ -79,11 +83,13 @@ class Runs:
         approve: Any = None,
         *,
         decisions: Mapping[str, Any] | None = None,
+        approve_all: bool | None = None,
+        by: str | None = None,
         tokens: bool = False,
     ) -> AsyncIterator[Event]:
         """Continue an interrupted or failed run, yielding events (see `resume`; `tokens` as in
         `astream`: calls replayed from the checkpoint stream nothing)."""
-        command, pending = await self._resume_command(thread_id, approve, decisions)
+        command, pending = await self._resume_command(thread_id, approve, decisions, approve_all, by)
         # a sub-task whose approval is answered carries on where it paused: it already started
         carrying_on = {p.payload.get("subtask_id") for p in pending if p.kind == "tool"}
         async for ev in self._drive(command, thread_id, carrying_on, tokens=tokens):
@@ -101,18 +107,28 @@ class Runs:
         return await self.aresult(tid)
 
     async def aresume(
-        self, thread_id: str, approve: Any = None, *, decisions: Mapping[str, Any] | None = None
+        self,
+        thread_id: str,
+        approve: Any = None,
+        *,
+        decisions: Mapping[str, Any] | None = None,
+        approve_all: bool | None = None,
+        by: str | None = None,
     ) -> RunResult:
         """Continue the run on `thread_id`.
 
-        After an interrupt, `approve` answers it: for a plan, True (run it), False (stop, status
-        "rejected") or an edited `Plan`; for a gated tool call, True, False, or
-        `{"args": {...}}` to run edited arguments (add `"by": "name"` to record who approved).
-        With several pending interrupts, `decisions` maps interrupt ids to answers. After a
-        failure, call it without `approve` to continue from the last checkpoint: finished
-        sub-tasks are not run again.
+        After an interrupt, `approve` answers the one approval that waits: for a plan, True (run
+        it), False (stop, status "rejected") or an edited `Plan`; for a gated tool call, True,
+        False, or `{"args": {...}}` to run edited arguments (checked against the tool's schema
+        now: a bad edit raises `ConfigError` and the run keeps waiting). When several wait,
+        `decisions` maps interrupt ids to answers, and `approve_all=True` (or False) answers
+        every one not in `decisions`. `by` records who decided (an answer's own `"by"` wins).
+        After a failure, call it without answers to continue from the last checkpoint:
+        finished sub-tasks and recorded tool calls are not run again.
         """
-        async for _ in self.aresume_stream(thread_id, approve, decisions=decisions):
+        async for _ in self.aresume_stream(
+            thread_id, approve, decisions=decisions, approve_all=approve_all, by=by
+        ):
             pass
         return await self.aresult(thread_id)
 
@@ -121,10 +137,16 @@ class Runs:
         return run_sync(self.arun(goal, thread_id=thread_id))
 
     def resume(
-        self, thread_id: str, approve: Any = None, *, decisions: Mapping[str, Any] | None = None
+        self,
+        thread_id: str,
+        approve: Any = None,
+        *,
+        decisions: Mapping[str, Any] | None = None,
+        approve_all: bool | None = None,
+        by: str | None = None,
     ) -> RunResult:
         """Sync `aresume`."""
-        return run_sync(self.aresume(thread_id, approve, decisions=decisions))
+        return run_sync(self.aresume(thread_id, approve, decisions=decisions, approve_all=approve_all, by=by))
 
     def stream(self, goal: str, *, thread_id: str | None = None, tokens: bool = False) -> Iterator[Event]:
         """Sync `astream`."""
@@ -145,10 +167,11 @@ class Runs:
     # -- internals --------------------------------------------------------------------------
 
     async def _waiting(self, snapshot: Any) -> list[PendingInterrupt]:
-        """The interrupts of `snapshot` that wait for an answer (see `waiting_interrupts`)."""
-        if not any(t.interrupts for t in snapshot.tasks):
+        """The interrupts of `snapshot` that wait for an answer (`approvals.waiting_interrupts`)."""
+        listed = [i for t in snapshot.tasks for i in t.interrupts]
+        if not listed:
             return []
-        return waiting_interrupts(snapshot, await self._pending_writes(snapshot))
+        return approvals.waiting_interrupts(listed, await self._pending_writes(snapshot))
 
     async def _pending_writes(self, snapshot: Any) -> list[Any]:
         """The writes saved for the step of `snapshot` (its tasks' results and answers)."""
@@ -175,7 +198,12 @@ class Runs:
             raise ConfigError(f"thread_id {thread_id!r} already holds a run; {hint}.")
 
     async def _resume_command(
-        self, thread_id: str, approve: Any, decisions: Mapping[str, Any] | None
+        self,
+        thread_id: str,
+        approve: Any,
+        decisions: Mapping[str, Any] | None,
+        approve_all: bool | None = None,
+        by: str | None = None,
     ) -> tuple[Command[Any] | None, list[PendingInterrupt]]:
         """The input that resumes the run on `thread_id`, and the interrupts it answers."""
         snapshot = await self._compiled().aget_state(_config(thread_id))
@@ -185,47 +213,51 @@ class Runs:
         if not pending:
             if not _unfinished(snapshot):
                 raise ConfigError(f"The run on thread_id {thread_id!r} has already finished.")
-            if approve is not None or decisions:
+            if approve is not None or decisions or approve_all is not None:
                 raise ConfigError(f"The run on {thread_id!r} is not waiting for approval.")
             return None, []
+        if approve is not None and approve_all is not None:
+            raise ConfigError(
+                "Pass `approve=` (one waiting approval) or `approve_all=` (all of them), not both."
+            )
+        undecided = [p for p in pending if p.id not in (decisions or {})]
+        if approve is not None and len(undecided) > 1:
+            raise ConfigError(
+                f"The run on {thread_id!r} waits for {len(undecided)} approvals ("
+                + ", ".join(f"`{p.id}` {_what(p)}" for p in undecided)
+                + "): answer each with `decisions={id: answer}`, or all at once with "
+                "`approve_all=True` or `approve_all=False`."
+            )
+        unknown = sorted(set(decisions or {}) - {p.id for p in pending})
+        if unknown:
+            raise ConfigError(
+                f"`decisions` names {', '.join(f'`{u}`' for u in unknown)}, which the run on "
+                f"{thread_id!r} is not waiting for; it waits for: "
+                + ", ".join(f"`{p.id}`" for p in pending)
+                + "."
+            )
+        find_tool = approvals.tool_lookup({a.name: a.tools for a in self.agents})
         answers: dict[str, Any] = {}
         for p in pending:
-            answer = (decisions or {}).get(p.id, approve)
+            answer = (decisions or {}).get(p.id, approve if approve is not None else approve_all)
             if answer is None:
                 raise ConfigError(
-                    f"The run on {thread_id!r} is waiting for approval of a {p.kind} "
+                    f"The run on {thread_id!r} is waiting for approval of a {_what(p)} "
                     f"(interrupt `{p.id}`): pass `approve=True`, `approve=False`"
                     + (" or an edited `Plan`" if p.kind == "plan" else " or {'args': {...}}")
                     + (", or `decisions={id: answer}` for each." if len(pending) > 1 else ".")
                 )
-            answers[p.id] = self._normalize_decision(p, answer)
+            if p.kind == "plan":
+                answers[p.id] = (
+                    answer
+                    if isinstance(answer, bool)
+                    else edited_plan(answer, self.agent_names, self.max_subtasks)
+                )
+            else:
+                answers[p.id] = approvals.answer_for(p, answer, tool=find_tool(p), by=by)
         # always by interrupt id: a bare value would be kept as the thread's answer to
         # whichever interrupt asks next, and could reach a call nobody was shown
         return Command(resume=answers), pending
-
-    def _normalize_decision(self, pending: PendingInterrupt, answer: Any) -> Any:
-        if pending.kind == "plan":
-            return (
-                answer
-                if isinstance(answer, bool)
-                else edited_plan(answer, self.agent_names, self.max_subtasks)
-            )
-        if isinstance(answer, bool):  # tagged with the call it answers (see `_handle_call`)
-            return {"approved": answer, CALL_KEY: pending.payload.get(CALL_KEY)}
-        # anything ambiguous is refused, never taken as a yes: a typo ("arg"), a string
-        # "approved": "no", or {} (which LangGraph would read as "no answers")
-        if (
-            isinstance(answer, Mapping)
-            and answer
-            and set(answer) <= {"approved", "args", "by"}
-            and isinstance(answer.get("approved", True), bool)
-            and isinstance(answer.get("args", {}), Mapping)
-        ):
-            return {**answer, CALL_KEY: pending.payload.get(CALL_KEY)}
-        raise ConfigError(
-            f"Answer a tool approval with True, False or {{'args': {{...}}, 'by': 'name'}} "
-            f"(keys: approved (a bool), args, by), got {answer!r}."
-        )
 
     async def _drive(
         self, graph_input: Any, thread_id: str, carrying_on: Collection[Any] = (), *, tokens: bool = False
@@ -241,13 +273,11 @@ class Runs:
             ctx.llm_calls, ctx.tokens, ctx.cost = usage.calls, usage.total_tokens, usage.cost
             # sub-tasks paused for approval made calls no finished node has recorded: count
             # them now, before any resumed branch may call a model
-            for pause in await self._waiting(snapshot):
-                spent = pause.payload.get("spent") or {}
-                if pause.kind == "tool" and pause.payload["subtask_id"] not in ctx.precounted:
-                    ctx.precounted.add(pause.payload["subtask_id"])
-                    ctx.llm_calls += int(spent.get("calls", 0))
-                    ctx.tokens += int(spent.get("total_tokens", 0))
-                    ctx.cost += float(spent.get("cost", 0.0))
+            for subtask_id, spent in approvals.spent_while_paused(await self._waiting(snapshot)).items():
+                ctx.precounted.add(subtask_id)
+                ctx.llm_calls += spent.calls
+                ctx.tokens += spent.total_tokens
+                ctx.cost += spent.cost
             run_id = values.get("run_id", "")
         ensure_tracing_usable()
         carrying_on = set(carrying_on)
@@ -325,6 +355,13 @@ def edited_plan(answer: Any, agents: Collection[str], max_subtasks: int) -> dict
     if problems:
         raise ConfigError("The edited plan is invalid: " + " ".join(problems))
     return plan.model_dump(mode="json")
+
+
+def _what(p: PendingInterrupt) -> str:
+    """A pending approval in a few words: "plan", or the tool and its sub-task."""
+    return (
+        "plan" if p.kind == "plan" else f"tool `{p.payload.get('tool')}` for `{p.payload.get('subtask_id')}`"
+    )
 
 
 def _unfinished(snapshot: Any) -> bool:

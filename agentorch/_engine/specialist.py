@@ -9,9 +9,6 @@ checkpoint instead of being made again.
 
 from __future__ import annotations
 
-import copy
-import functools
-import hashlib
 import json
 import logging
 import time
@@ -22,19 +19,17 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.messages.tool import ToolCall
 from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
-from langgraph.errors import GraphBubbleUp, NodeTimeoutError
-from langgraph.func import task
-from langgraph.types import interrupt
-from pydantic import BaseModel, ValidationError
+from langgraph.errors import GraphBubbleUp
 
 from agentorch._agent import Agent, tool_needs_approval, tool_timeout
+from agentorch._engine import approvals, effects
 from agentorch._engine.context import BudgetExhausted, FirstCallFailed, RunContext, model_name_of
 from agentorch._engine.data import data_block
 from agentorch._engine.state import SpecialistInput, add_usage
 from agentorch._errors import AgentorchError, ConfigError, describe_error
-from agentorch._keys import CALL_KEY, SUMMARIZER
+from agentorch._keys import SUMMARIZER
 from agentorch._models import model_label
-from agentorch._types import SubTask, SubTaskResult, TokenUsage, ToolCallRecord
+from agentorch._types import SubTask, SubTaskResult, TokenUsage, ToolCallRecord, ToolOutcome
 
 log = logging.getLogger("agentorch")
 
@@ -99,31 +94,6 @@ def task_text(st: SubTask, inp: SpecialistInput, context: str) -> str:
     return "\n\n".join(parts)
 
 
-@functools.lru_cache(maxsize=64)
-def _tool_task(timeout: float | None) -> Any:
-    """The `tool_call` task with `timeout` (LangGraph's own); tools are never retried: a tool
-    may have side effects, and its failure is an observation for the model."""
-    return task(name="tool_call", timeout=timeout)(_run_tool)  # type: ignore[arg-type]  # ParamSpec lost
-
-
-async def _run_tool(tool: BaseTool, args: dict[str, Any]) -> dict[str, str]:
-    try:
-        out = await tool.ainvoke(args)
-        return {"output": out if isinstance(out, str) else json.dumps(out, default=str)}
-    except GraphBubbleUp:
-        raise
-    except Exception as e:  # a tool's failure is an observation for the model, not a crash
-        return {"error": f"Tool `{tool.name}` raised {type(e).__name__}: {e}"}
-
-
-async def _call_tool(tool: BaseTool, args: dict[str, Any], timeout: float | None) -> dict[str, str]:
-    try:
-        outcome: dict[str, str] = await _tool_task(timeout)(tool, args)
-        return outcome
-    except NodeTimeoutError:
-        return {"error": f"Tool `{tool.name}` timed out after {timeout} s."}
-
-
 async def work(
     ctx: RunContext,
     agent: Agent,
@@ -171,7 +141,15 @@ async def work(
             break
         for call in ai.tool_calls:
             record = await _handle_call(
-                call, tools, seen, agent, st, team.tool_timeout, attempt, len(run.records), run.usage
+                call,
+                tools,
+                seen,
+                agent,
+                st,
+                (ctx.thread_id, inp["round"], attempt),
+                team.tool_timeout,
+                len(run.records),
+                run.usage,
             )
             run.records.append(record)
             messages.append(
@@ -351,134 +329,71 @@ async def _handle_call(
     seen: set[str],
     agent: Agent,
     st: SubTask,
+    where: tuple[str, int, int],
     default_timeout: float | None,
-    attempt: int,
     index: int,
     spent: TokenUsage,
 ) -> ToolCallRecord:
+    """One tool call the model asked for, checked, approved when gated, executed once and
+    recorded (`agentorch._engine.effects`). `where`: the thread, round and attempt."""
+    thread_id, round, attempt = where
     name, args = call["name"], dict(call.get("args") or {})
+    cid = effects.call_id(st.id, attempt, index, name, args)
+    key = effects.effect_key(thread_id, round, cid)
+
+    def record(outcome: ToolOutcome, error: str, **more: Any) -> ToolCallRecord:
+        return ToolCallRecord(
+            name=name, args=args, executed=False, key=key, outcome=outcome, error=error, **more
+        )
+
     tool = tools.get(name)
     if tool is None:
         yours = ", ".join(sorted(tools)) or "none"
         log.warning("agent %s asked for tool %r it does not have", agent.name, name)
-        return ToolCallRecord(
-            name=name,
-            args=args,
-            executed=False,
-            error=f"`{name}` is not one of your tools (yours: {yours}). It was not run.",
-        )
-    key = _tool_call_key(name, args)
-    if key in seen:
-        return ToolCallRecord(
-            name=name,
-            args=args,
-            executed=False,
-            error=f"You already called `{name}` with these arguments; its result is above. "
+        return record("refused", f"`{name}` is not one of your tools (yours: {yours}). It was not run.")
+    repeat = _tool_call_key(name, args)
+    if repeat in seen:
+        return record(
+            "refused",
+            f"You already called `{name}` with these arguments; its result is above. "
             "Do not repeat the call: use the result or answer.",
         )
-    seen.add(key)
+    seen.add(repeat)
+    payload = approvals.tool_payload(
+        agent=agent.name, subtask_id=st.id, tool=name, args=args, call=cid, key=key, spent=spent
+    )
     approved_by = ""
-    problem = _args_problem(tool, args)  # nobody is asked to approve a call that cannot run
+    problem = approvals.args_problem(tool, args)  # nobody is asked to approve a call that cannot run
     if problem is None and tool_needs_approval(tool):
-        decision = _ask_person(
-            {
-                "kind": "tool",
-                "agent": agent.name,
-                "subtask_id": st.id,
-                "tool": name,
-                "args": args,
-                CALL_KEY: _call_id(st.id, attempt, index, key),
-                # what the sub-task has spent so far: a person may want to know, and a resume
-                # counts it toward the budget before any branch calls a model again
-                "spent": {"calls": spent.calls, "total_tokens": spent.total_tokens, "cost": spent.cost},
-            }
-        )
-        asked = args
-        approved, args, approved_by = _read_decision(decision, args)
-        if not approved:
-            return ToolCallRecord(
-                name=name,
-                args=args,
-                executed=False,
-                approved_by=approved_by,
-                error=f"A person denied the call to `{name}`. It was not run; continue without it.",
+        decision = await approvals.ask(payload)
+        approved_by = decision["by"]
+        if not decision["approved"]:
+            return record(
+                "denied", f"A person denied the call to `{name}`. It was not run; continue without it."
             )
-        if args != asked:  # the person edited them
-            problem = _args_problem(tool, args)
+        if decision["args"] != args:  # the person edited them (`Team.resume` checked them too)
+            args = decision["args"]
+            problem = approvals.args_problem(tool, args)
     if problem is not None:
-        return ToolCallRecord(
-            name=name,
-            args=args,
-            executed=False,
+        return record(
+            "invalid",
+            f"The arguments do not fit `{name}`: {problem}. It was not run; call it again with valid arguments.",
             approved_by=approved_by,
-            error=f"The arguments do not fit `{name}`: {problem}. It was not run; call it "
-            "again with valid arguments.",
         )
-    outcome = await _call_tool(tool, args, tool_timeout(tool, default_timeout))
+    done = await effects.execute(
+        tool, args, key=key, timeout=tool_timeout(tool, default_timeout), payload={**payload, "args": args}
+    )
     return ToolCallRecord(
         name=name,
         args=args,
-        executed=True,
-        output=outcome.get("output", ""),
-        error=outcome.get("error", ""),
-        approved_by=approved_by,
+        executed=done.executions > 0,
+        output=done.output,
+        error=done.error,
+        approved_by=done.approved_by or approved_by,
+        key=key,
+        outcome=done.outcome,
+        executions=done.executions,
+        in_doubt=done.in_doubt,
+        started_at=done.started_at,
+        finished_at=done.finished_at,
     )
-
-
-def _args_problem(tool: BaseTool, args: dict[str, Any]) -> str | None:
-    """What is wrong with `args` for `tool`, checked by the tool's own pydantic `args_schema`
-    (validators, aliases and config included) on a copy; None when they fit, when the tool has
-    no pydantic schema, or when checking fails for another reason (the tool then decides).
-    Arguments the model was never shown (injected ones) may be missing."""
-    schema = tool.args_schema
-    if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
-        return None
-    shown = tool.tool_call_schema
-    shown_fields = (
-        set(shown.model_fields) if isinstance(shown, type) and issubclass(shown, BaseModel) else set()
-    )
-    try:
-        schema.model_validate(copy.deepcopy(args))
-    except ValidationError as e:
-        problems = [
-            f"{'.'.join(map(str, err['loc'])) or 'arguments'}: {err['msg']}"
-            for err in e.errors(include_url=False)
-            if not (err["type"] == "missing" and err["loc"] and err["loc"][0] not in shown_fields)
-        ]
-        return "; ".join(problems) or None
-    except Exception:  # a validator that breaks on a copy: let the tool itself judge
-        return None
-    return None
-
-
-def _call_id(subtask_id: str, attempt: int, index: int, key: str) -> str:
-    """Names one gated call: the sub-task, its attempt, the call's place in it, tool and args."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return f"{subtask_id}/{attempt}/{index}/{digest}"
-
-
-def _ask_person(payload: dict[str, Any]) -> Any:
-    """`interrupt(payload)` until the answer is for this very call.
-
-    `Team.resume` tags each answer with the call it was shown for. An answer that names another
-    call (one answered before a failure, which LangGraph may hand to the next interrupt of the
-    task) is never applied here: the person is asked again about this call.
-    """
-    while True:
-        decision = interrupt(payload)
-        meant = decision.get(CALL_KEY) if isinstance(decision, dict) else None
-        if meant is None or meant == payload[CALL_KEY]:
-            return decision
-        log.warning("an approval answer for call %s reached call %s; asking again", meant, payload[CALL_KEY])
-
-
-def _read_decision(decision: Any, args: dict[str, Any]) -> tuple[bool, dict[str, Any], str]:
-    """Interpret a resume value for a gated tool: True/False or {"approved", "args", "by"}."""
-    if isinstance(decision, bool):
-        return decision, args, "human" if decision else ""
-    if isinstance(decision, dict):
-        approved = bool(decision.get("approved", True))
-        edited = decision.get("args", args)
-        by = str(decision.get("by") or "human")
-        return approved, dict(edited), by if approved else ""
-    return False, args, ""

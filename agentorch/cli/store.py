@@ -15,13 +15,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Interrupt
 
-from agentorch._engine.events import waiting_interrupts
+from agentorch._engine.approvals import waiting_interrupts
 from agentorch._errors import ConfigError
 from agentorch._sync import run_sync
 
@@ -173,5 +172,4 @@ def _waiting(pending_writes: list[Any]) -> int:
     for _task_id, _channel, value in pending_writes:
         if isinstance(value, (list, tuple)):
             interrupts.update((v.id, v) for v in value if isinstance(v, Interrupt))
-    snapshot = SimpleNamespace(tasks=[SimpleNamespace(interrupts=list(interrupts.values()))])
-    return len(waiting_interrupts(snapshot, pending_writes))
+    return len(waiting_interrupts(interrupts.values(), pending_writes))

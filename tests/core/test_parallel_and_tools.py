@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessage
 
-from agentorch import Agent, Team, tool
+from agentorch import Agent, ConfigError, Team, tool
 from agentorch.llms import ScriptedChatModel
 from tests.helpers import ACCEPT, call, plan, st
 
@@ -261,10 +261,14 @@ def test_gated_tool_edited_into_invalid_arguments_is_not_run() -> None:
     llm = ScriptedChatModel(_gated_script())
     team = _admin_team(llm)
     team.run("goal", thread_id="g5")
-    result = team.resume("g5", approve={"args": {"table": None}, "by": "bob"})
-    record = result.results["a"].tool_calls[0]
-    assert not record.executed and record.approved_by == "bob" and "table:" in record.error
+    with pytest.raises(ConfigError, match="edited arguments do not fit `_gated`: table:"):
+        team.resume("g5", approve={"args": {"table": None}, "by": "bob"})
     assert CALLS == {}
+    waiting = team.result("g5")  # refused at the answer: the run still waits for the same call
+    assert waiting.status == "interrupted" and waiting.interrupts[0].payload["args"] == {"table": "users"}
+    result = team.resume("g5", approve={"args": {"table": "logs"}, "by": "bob"})
+    record = result.results["a"].tool_calls[0]
+    assert record.executed and record.approved_by == "bob" and record.args == {"table": "logs"}
 
 
 def test_argument_checks_use_the_tools_own_schema_and_never_refuse_what_it_accepts() -> None:

@@ -12,8 +12,8 @@ from langchain_core.messages import AIMessage
 from langgraph.types import RetryPolicy
 
 from agentorch import Agent, AgentorchError, ConfigError, RunFailed, Team, tool
+from agentorch._engine.approvals import read_answer as _read_decision
 from agentorch._engine.context import model_name_of
-from agentorch._engine.specialist import _read_decision
 from agentorch._team import retryable
 from agentorch.llms import ScriptedChatModel
 from agentorch.memory import ChromaMemory, HashEmbeddings

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as s
 from langchain_core.messages import AIMessage
 
+from agentorch import ConfigError
 from agentorch.llms import ScriptedChatModel
 from tests.helpers import ACCEPT, call, plan, st
 
@@ -194,10 +195,12 @@ def test_edited_arguments_that_fail_validation_do_not_run_the_tool() -> None:
     )
     team = team_of(llm)
     team.run("goal", thread_id="bad-edit")
-    result = team.resume("bad-edit", approve={"args": {"tabel": "users"}, "by": "ann"})
-    assert EXECUTED == []
+    with pytest.raises(ConfigError, match="table: Field required"):  # refused when answered
+        team.resume("bad-edit", approve={"args": {"tabel": "users"}, "by": "ann"})
+    assert EXECUTED == [] and team.result("bad-edit").status == "interrupted"
+    result = team.resume("bad-edit", approve=False, by="ann")  # the run went on waiting
     record = result.results["x"].tool_calls[0]
-    assert not record.executed and "table: Field required" in record.error
+    assert EXECUTED == [] and not record.executed and record.outcome == "denied"
     with pytest.raises(ValueError, match="Answer a tool approval"):
         team2 = team_of(
             ScriptedChatModel(
