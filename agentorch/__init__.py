@@ -7,6 +7,7 @@ first team; see the README for the rest.
 
 from agentorch._agent import Agent, requires_approval, tool
 from agentorch._engine.context import RunContext
+from agentorch._engine.effects import tool_call_key
 from agentorch._engine.events import (
     CriticVerdict,
     Event,
@@ -47,6 +48,7 @@ from agentorch._types import (
     SubTaskStatus,
     TokenUsage,
     ToolCallRecord,
+    ToolOutcome,
     Usage,
     Verdict,
 )
@@ -91,6 +93,7 @@ __all__ = [
     "Token",
     "TokenUsage",
     "ToolCallRecord",
+    "ToolOutcome",
     "Usage",
     "Verdict",
     "mcp_server",
@@ -100,5 +103,6 @@ __all__ = [
     "ready_subtasks",
     "requires_approval",
     "tool",
+    "tool_call_key",
     "__version__",
 ]

@@ -140,6 +140,7 @@ def test_exported_names_are_pinned() -> None:
             "Token",
             "TokenUsage",
             "ToolCallRecord",
+            "ToolOutcome",
             "Usage",
             "Verdict",
             "mcp_server",
@@ -149,6 +150,7 @@ def test_exported_names_are_pinned() -> None:
             "ready_subtasks",
             "requires_approval",
             "tool",
+            "tool_call_key",
             "__version__",
         ]
     )
