@@ -83,6 +83,8 @@ def test_a_paused_run_says_how_to_resume_and_flags_decide_each_approval(
     assert f"No answer for {ids['stale_y']}" in capsys.readouterr().err
     assert main([*resume, "--edit", ids["stale_x"], "[1, 2]", "--deny"]) == EXIT_USAGE
     assert "must be a JSON object" in capsys.readouterr().err
+    assert main([*resume, "--edit", ids["stale_x"], '{"table": 5}', "--deny"]) == EXIT_USAGE
+    assert "do not fit `delete_records`: table: Input should be a valid string" in capsys.readouterr().err
     assert not [ln for ln in _lines(log) if ln[0] == "tool-run"]
     assert _runs(db, capsys)["g1"]["status"] == "interrupted"
     # a thread started again is refused: it holds a run
@@ -302,6 +304,11 @@ def test_a_terminal_asks_about_each_waiting_tool_call_one_by_one(tmp_path: Path,
             term.expect("> ")
             term.sendline("{table: oops}")
             term.expect("That is not valid JSON")
+            term.expect(r"\? ")
+            term.sendline("e")
+            term.expect("> ")
+            term.sendline('{"table": 5}')  # valid JSON, but not what the tool takes: asked again
+            term.expect("do not fit `delete_records`: table: Input should be a valid string")
             term.expect(r"\? ")
             term.sendline("e")
             term.expect("> ")

@@ -20,6 +20,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from agentorch._engine import approvals
 from agentorch._engine.runs import edited_plan
 from agentorch._errors import ConfigError
 from agentorch._team import Team
@@ -73,6 +74,10 @@ def _edited(p: PendingInterrupt, text: str, team: Team, by: str) -> Any:
             raise ConfigError(
                 f'Tool arguments must be a JSON object like {{"name": value}}, got {text.strip()!r}.'
             )
+        # checked against the tool's schema now (`approvals.answer_for`), so a bad edit is
+        # asked again instead of failing the resume
+        tool = approvals.tool_lookup({a.name: a.tools for a in team.agents})(p)
+        approvals.answer_for(p, {"args": value}, tool=tool)
         return {"args": value, "by": by}
     return edited_plan(value, team.agent_names, team.max_subtasks)
 
