@@ -31,6 +31,8 @@ NODE_REMEMBER: Final = "remember"
 REQUIRES_APPROVAL: Final = "agentorch_requires_approval"
 TOOL_TIMEOUT: Final = "agentorch_timeout"
 ON_IN_DOUBT: Final = "agentorch_on_in_doubt"
+# run-config metadata key a tool execution carries: its effect key (see `tool_call_key`)
+TOOL_CALL_KEY: Final = "agentorch_tool_call_key"
 # key of a tool-approval interrupt's payload (and of its answer) naming the call it is about
 CALL_KEY: Final = "call"
 

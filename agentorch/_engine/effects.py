@@ -29,12 +29,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from langchain_core.runnables.config import ensure_config
 from langchain_core.tools import BaseTool
 from langgraph.errors import GraphBubbleUp
 from langgraph.func import task
 
 from agentorch._engine import approvals
-from agentorch._keys import ON_IN_DOUBT
+from agentorch._keys import ON_IN_DOUBT, TOOL_CALL_KEY
 
 __all__ = [
     "InDoubtPolicy",
@@ -108,8 +109,10 @@ async def _outcome_body(
     if not here.started:  # started by an earlier process, which died before the outcome
         return {"outcome": "lost"}
     token = _KEY.set(key)
+    config = ensure_config()  # the task's own, plus the key: traces show it
+    config["metadata"] = {**config.get("metadata", {}), TOOL_CALL_KEY: key}
     try:
-        out = await asyncio.wait_for(tool.ainvoke(args), timeout)
+        out = await asyncio.wait_for(tool.ainvoke(args, config), timeout)
         text = out if isinstance(out, str) else json.dumps(out, default=str)
         return {"outcome": "ok", "output": text, "finished_at": time.time()}
     except GraphBubbleUp:

@@ -39,7 +39,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import LLMResult
 from langgraph.errors import GraphInterrupt
 
-from agentorch._keys import ROLE_KEY, ROUND_KEY, RUN_ID_KEY, SUBTASK_KEY, TEAM_KEY, THREAD_KEY
+from agentorch._keys import ROLE_KEY, ROUND_KEY, RUN_ID_KEY, SUBTASK_KEY, TEAM_KEY, THREAD_KEY, TOOL_CALL_KEY
 
 try:
     from opentelemetry import context as otel_context
@@ -72,6 +72,7 @@ ERROR_TYPE = "error.type"
 A_ROLE = "agentorch.role"
 A_SUBTASK = "agentorch.subtask_id"
 A_ROUND = "agentorch.round"
+A_TOOL_KEY = "agentorch.tool.call_key"
 A_THREAD = "agentorch.thread_id"
 A_RUN = "agentorch.run_id"
 A_STATUS = "agentorch.status"
@@ -106,6 +107,7 @@ class _Tool:
     call_id: Any
     start: int
     enclosing: tuple[UUID, ...]  # the LangChain runs it ran inside, innermost first
+    effect_key: str | None = None  # the call's `tool_call_key`
     end: int | None = None
     error: BaseException | None = None
 
@@ -460,6 +462,7 @@ class OTelHandler(BaseCallbackHandler):
         meta = metadata or {}
         name = str(kwargs.get("name") or (serialized or {}).get("name") or "tool")
         call_id = kwargs.get("tool_call_id")
+        effect_key = meta.get(TOOL_CALL_KEY)  # the call's `tool_call_key`
         with self._lock:
             if self._root_span is None or parent_run_id not in self._parents:
                 return
@@ -474,11 +477,13 @@ class OTelHandler(BaseCallbackHandler):
             if key is None or key not in self._subtasks:
                 # e.g. the first call of a resumed run, whose model call was replayed: a later
                 # call of its sub-task claims an enclosing run and adopts it (`_adopt`)
-                self._orphans[run_id] = _Tool(name, call_id, now, self._enclosing(parent_run_id))
+                self._orphans[run_id] = _Tool(name, call_id, now, self._enclosing(parent_run_id), effect_key)
                 return
-            self._spans[run_id] = (self._tool_span(name, call_id, key, now), key, key[0])
+            self._spans[run_id] = (self._tool_span(name, call_id, key, now, effect_key), key, key[0])
 
-    def _tool_span(self, name: str, call_id: Any, key: _Key | None, start: int) -> Any:
+    def _tool_span(
+        self, name: str, call_id: Any, key: _Key | None, start: int, effect_key: Any = None
+    ) -> Any:
         group = self._subtasks.get(key) if key is not None else None
         return self.tracer.start_span(
             f"execute_tool {name}",
@@ -490,6 +495,7 @@ class OTelHandler(BaseCallbackHandler):
                     TOOL_NAME: name,
                     TOOL_TYPE: "function",
                     TOOL_CALL_ID: call_id,
+                    A_TOOL_KEY: effect_key,
                     A_ROLE: group.role if group else None,
                     A_SUBTASK: key[1] if group and key else None,
                     A_ROUND: key[0] if group and key else None,
@@ -512,7 +518,7 @@ class OTelHandler(BaseCallbackHandler):
             self._emit_tool(tool, key)
 
     def _emit_tool(self, tool: _Tool, key: _Key | None) -> None:
-        span = self._tool_span(tool.name, tool.call_id, key, tool.start)
+        span = self._tool_span(tool.name, tool.call_id, key, tool.start, tool.effect_key)
         end = tool.end or time.time_ns()
         self._touch(key, key[0] if key else None, end, (0, 0))
         if tool.error is not None:

@@ -333,12 +333,13 @@ def _attempt_html(h: SubTaskResult, prices: Mapping[str, ModelPrice]) -> str:
     if h.tool_calls:
         rows = "".join(
             f"<tr><td><code>{_e(c.name)}</code></td><td><pre>{_e(json.dumps(c.args, ensure_ascii=False))}</pre></td>"
-            f"<td>{'yes' if c.executed else 'no'}{(' (approved by ' + _e(c.approved_by) + ')') if c.approved_by else ''}</td>"
+            f"<td>{_e(c.outcome)}{f' ×{c.executions}' if c.executions > 1 else ''}{' (in doubt)' if c.in_doubt else ''}"
+            f"{(' (approved by ' + _e(c.approved_by) + ')') if c.approved_by else ''}<br><code>{_e(c.key)}</code></td>"
             f"<td><pre>{_e(c.error or c.output)}</pre></td></tr>"
             for c in h.tool_calls
         )
         parts.append(
-            f"<div><b>tool calls</b></div><table><tr><th>tool</th><th>args</th><th>ran</th>"
+            f"<div><b>tool calls</b></div><table><tr><th>tool</th><th>args</th><th>outcome · key</th>"
             f"<th>result</th></tr>{rows}</table>"
         )
     if h.data is not None:

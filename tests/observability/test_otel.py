@@ -233,6 +233,9 @@ def test_a_paused_run_and_its_resume_are_two_traces(exporter: InMemorySpanExport
     assert root2.attributes["agentorch.run_id"] == root1.attributes["agentorch.run_id"] == paused.run_id
     (sent,) = [s for s in second if s.name == "execute_tool send"]
     assert sent.attributes["agentorch.subtask_id"] == "mail"
+    # the span carries the call's effect key, as the run's record does
+    record = team.result("t-mail").results["mail"].tool_calls[0]
+    assert sent.attributes["agentorch.tool.call_key"] == record.key != ""
 
 
 def test_a_team_run_inside_a_traced_runnable_stays_nested_in_its_callbacks(

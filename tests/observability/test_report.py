@@ -59,6 +59,14 @@ def test_report_has_one_dag_node_and_one_timeline_row_per_subtask(demo_result: R
     assert len(page.find("line", "round-mark")) == 1  # round 2 starts after the critic
 
 
+def test_report_shows_each_tool_call_with_its_outcome_and_key(demo_result: RunResult) -> None:
+    calls = [c for h in demo_result.history for c in h.tool_calls]
+    assert calls
+    page = demo_result.to_html()
+    for c in calls:
+        assert f"<code>{c.key}</code>" in page and c.outcome in page
+
+
 def test_report_is_self_contained(demo_result: RunResult) -> None:
     html = demo_result.to_html()
     assert html.startswith("<!DOCTYPE html>")
