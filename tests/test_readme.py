@@ -64,3 +64,98 @@ def test_the_token_streaming_example_prints_the_text_as_it_is_written(capsys) ->
         "Brief: safer cells, first cars in 2027.",
         "[completed]",
     ]
+
+
+def _section(start: str, end: str) -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text[text.index(start) : text.index(end)], re.S)
+
+
+def test_the_people_in_the_loop_example_answers_one_call_and_denies_the_rest(capsys) -> None:
+    from langchain_core.messages import AIMessage
+
+    from agentorch import Agent, ConfigError, Team, tool
+    from agentorch.llms import ScriptedChatModel
+
+    sent: list[str] = []
+
+    @tool(requires_approval=True)
+    def send(to: str) -> str:
+        """Send a message."""
+        sent.append(to)
+        return "sent"
+
+    def ask(to: str) -> AIMessage:
+        return AIMessage("", tool_calls=[{"name": "send", "args": {"to": to}, "id": to}])
+
+    llm = ScriptedChatModel(
+        {
+            "planner": [
+                {
+                    "subtasks": [
+                        {"id": "a", "description": "A", "agent": "p"},
+                        {"id": "b", "description": "B", "agent": "q"},
+                    ]
+                }
+            ],
+            "p": [ask("ann"), "p done"],
+            "q": [ask("bob"), "q done"],
+            "critic": [{"decision": "accept"}],
+            "synthesizer": ["ok"],
+        }
+    )
+    team = Team(
+        agents=[Agent(name="p", role="P", tools=[send]), Agent(name="q", role="Q", tools=[send])], llm=llm
+    )
+    scope = {"team": team, "ConfigError": ConfigError}
+    exec(
+        compile(_section("### People in the loop", "### Side effects")[1], "README-approvals", "exec"), scope
+    )
+    assert "waits for 2 approvals" in capsys.readouterr().out
+    first = scope["paused"].interrupts[0].payload["args"]["to"]
+    assert sent == [first] and scope["done"].status == "completed"
+    records = [r.tool_calls[0] for r in scope["done"].results.values()]
+    assert sorted((c.args["to"], c.outcome, c.approved_by) for c in records) == sorted(
+        [(first, "ok", "alice"), ({"ann": "bob", "bob": "ann"}[first], "denied", "")]
+    )
+
+
+def test_the_idempotency_key_example_makes_a_repeat_harmless() -> None:
+    from langchain_core.messages import AIMessage
+
+    from agentorch import Agent, Team
+    from agentorch.llms import ScriptedChatModel
+
+    scope: dict = {}
+    exec(
+        compile(
+            _section("### Side effects exactly once", "### The compiled graph")[0], "README-effects", "exec"
+        ),
+        scope,
+    )
+    pay, payments = scope["pay"], scope["PAYMENTS"]
+    turn = AIMessage(
+        "", tool_calls=[{"name": "pay", "args": {"invoice": "inv-7", "amount": 120.0}, "id": "p"}]
+    )
+    llm = ScriptedChatModel(
+        {
+            "planner": [{"subtasks": [{"id": "rent", "description": "Pay", "agent": "payer"}]}],
+            "payer": [turn, "paid"],
+            "critic": [{"decision": "accept"}],
+            "synthesizer": ["ok"],
+        }
+    )
+    result = Team(agents=[Agent(name="payer", role="Pays", tools=[pay])], llm=llm).run(
+        "pay", thread_id="rent-1"
+    )
+    record = result.results["rent"].tool_calls[0]
+    assert list(payments) == [record.key] and record.output.startswith(payments[record.key])
+    # a second execution with the same key (what "rerun" does after a crash) pays nothing new
+    from agentorch._engine.effects import _KEY
+
+    token = _KEY.set(record.key)
+    try:
+        assert pay.invoke({"invoice": "inv-7", "amount": 120.0}).startswith(payments[record.key])
+    finally:
+        _KEY.reset(token)
+    assert len(payments) == 1

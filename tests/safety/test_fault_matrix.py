@@ -334,8 +334,8 @@ def test_budget_counts_retries_and_carries_recorded_calls_across_resume() -> Non
     result = team.resume("budget")
     assert result.status == "budget_exhausted" and result.usage.total.calls == 4
     assert result.results["a"].output == "A" and result.results["b"].output == "B"
-    # not guaranteed (README): failed attempts are not recorded in the thread, so the resumed
-    # run counts from the 1 recorded call and the model was asked 7 times in all
+    # README "Not guaranteed": attempts that got no answer are not carried over, so the resumed
+    # run counts from the 1 answered call; the model was asked 7 times and answered 4
     assert len(llm.calls) == 7
 
 
