@@ -46,6 +46,8 @@ TARGETS: dict[str, list[str]] = {
     "agentorch/_engine/state.py": CORE_TESTS,
     "agentorch/_plan.py": CORE_TESTS,
     "agentorch/_engine/events.py": CORE_TESTS,
+    "agentorch/_engine/approvals.py": CORE_TESTS,
+    "agentorch/_engine/effects.py": CORE_TESTS,
     "agentorch/_agent.py": CORE_TESTS,
     "memory/_store.py": MEMORY_TESTS,
     "memory/_context.py": MEMORY_TESTS,

@@ -214,3 +214,65 @@ def test_on_in_doubt_must_be_a_known_policy() -> None:
         def f(x: str) -> str:
             """F."""
             return x
+
+
+def _cancelled_mid_call(policy: str) -> tuple[Team, list[str | None]]:
+    """A run cancelled (as a dying process would stop) while its tool runs; the tool's starts."""
+    starts: list[str | None] = []
+
+    @tool(on_in_doubt=policy)
+    async def pay(invoice: str) -> str:
+        """Pay an invoice."""
+        starts.append(tool_call_key())
+        if len(starts) == 1:
+            await asyncio.sleep(30)
+        return "paid " + invoice
+
+    def payer(messages: list[Any]) -> AIMessage | str:
+        told = [m.text for m in messages if m.type == "tool"]
+        return "over: " + told[0] if told else _turn(("pay", {"invoice": "inv-7"}))
+
+    llm = ScriptedChatModel(
+        {"planner": [plan(st("rent", "payer"))], "payer": payer, "critic": [ACCEPT], "synthesizer": ["ok"]}
+    )
+    team = Team(agents=[Agent(name="payer", role="Pays", tools=[pay])], llm=llm)
+
+    async def cancel_mid_call() -> None:
+        run = asyncio.create_task(team.arun("pay", thread_id="t"))
+        while not starts:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+
+    asyncio.run(cancel_mid_call())
+    return team, starts
+
+
+@pytest.mark.parametrize(
+    ("policy", "answer", "runs_again", "outcome"),
+    [
+        ("rerun", None, True, "ok"),
+        ("skip", None, False, "unknown"),
+        ("ask", True, True, "ok"),
+        ("ask", False, False, "unknown"),
+    ],
+)
+def test_a_call_cut_off_mid_run_is_in_doubt_and_follows_its_tools_policy(
+    policy: str, answer: bool | None, runs_again: bool, outcome: str
+) -> None:
+    team, starts = _cancelled_mid_call(policy)
+    result = team.resume("t")
+    if policy == "ask":
+        [pending] = result.interrupts
+        assert pending.payload["in_doubt"] is True and pending.payload["key"] == starts[0]
+        assert len(starts) == 1  # nothing runs while a person decides
+        result = team.resume("t", approve=answer, by="ann")
+    record = result.results["rent"].tool_calls[0]
+    assert result.status == "completed" and record.in_doubt and record.outcome == outcome
+    assert record.executions == len(starts) == (2 if runs_again else 1)
+    assert starts == [record.key] * len(starts)
+    if not runs_again:
+        assert "may or may not have run" in record.error and "outcome is unknown" in record.error
+    assert record.approved_by == ("ann" if answer else "")
