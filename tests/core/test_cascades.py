@@ -396,3 +396,21 @@ def test_a_resumed_run_counts_the_money_spent_before_the_pause() -> None:
     result = team.resume("t", approve=True)
     assert result.status == "budget_exhausted" and "max_cost=0.05" in result.error
     assert writer.calls == [] and result.results["w"].status == "skipped"
+
+
+def test_a_budget_stop_after_a_failed_model_reports_the_budget_not_the_earlier_failure() -> None:
+    # the cheap model fails (answered nothing), the budget then stops the move to the strong one:
+    # the run's error is the budget stop of the last attempt, not the first attempt's failure
+    cheap = ScriptedChatModel({"writer": [ValueError("bad request")]}, model_name="cheap")
+    strong = ScriptedChatModel({"writer": ["never asked"]}, model_name="strong")
+    team = writer_team(
+        boss([plan(st("w", "writer"))], [ACCEPT]),
+        cascade(cheap, strong),
+        retry=NO_RETRY,
+        budget=Budget(max_llm_calls=2),
+    )
+    result = team.run("Write it", thread_id="t")
+    assert result.status == "budget_exhausted"
+    assert [(h.model, h.status) for h in result.history] == [("cheap", "failed"), ("strong", "skipped")]
+    assert result.error.startswith("budget exhausted: max_llm_calls=2") and "bad request" not in result.error
+    assert strong.calls == []

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from langchain_core.messages import AIMessage
+from langchain_core.tools import InjectedToolArg
 from langgraph.types import RetryPolicy
 
 from agentorch import Agent, AgentorchError, ConfigError, RunFailed, Team, tool
@@ -388,3 +389,56 @@ def test_structured_output_parsed_as_a_dict_is_validated_and_repaired() -> None:
 def test_an_agent_model_that_is_not_a_chat_model_is_refused() -> None:
     with pytest.raises(ConfigError, match="Agent `a`: `llm`"):
         Agent(name="a", role="r", llm="gpt-4o")  # type: ignore[arg-type]
+
+
+def test_a_long_rejected_answer_is_shown_cut_and_a_short_one_whole() -> None:
+    from agentorch import Agent, Team
+    from agentorch.llms import ScriptedChatModel
+    from tests.helpers import ACCEPT, plan, st
+
+    long_text, short_text = "x" * 2500, "not a plan"
+    llm = ScriptedChatModel(
+        {
+            "planner": [long_text, short_text, plan(st("a", "w"))],
+            "w": ["done"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
+    Team(agents=[Agent(name="w", role="Writes")], llm=llm).run("goal")
+    first_repair, second_repair = (c.messages[-1].text for c in llm.calls_for("planner")[1:])
+    assert "x" * 2000 + "... [500 more chars]" in first_repair and "x" * 2001 not in first_repair
+    assert f"Previous answer: {short_text}\n" in second_repair and "more chars" not in second_repair
+
+
+def test_the_specialist_is_told_the_expected_output_only_when_the_plan_gives_one() -> None:
+    from agentorch import Agent, Team
+    from agentorch.llms import ScriptedChatModel
+    from tests.helpers import ACCEPT, plan, st
+
+    with_expectation = {**st("a", "w"), "expected_output": "three bullet points"}
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(with_expectation, st("b", "w"))],
+            "w": ["one", "two"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
+    Team(agents=[Agent(name="w", role="Writes")], llm=llm).run("goal")
+    prompts = {c.subtask_id: c.messages[1].text for c in llm.calls_for("w")}
+    assert "Expected output: three bullet points" in prompts["a"]
+    assert "Expected output" not in prompts["b"]
+
+
+def test_arguments_the_model_never_sees_may_be_missing_but_shown_ones_may_not() -> None:
+    from agentorch import tool
+    from agentorch._engine.approvals import args_problem
+
+    @tool
+    def lookup(query: str, user_id: Annotated[str, InjectedToolArg]) -> str:
+        """Look something up for a user."""
+        return query + user_id
+
+    assert args_problem(lookup, {"query": "x"}) is None  # user_id is injected, never shown
+    assert args_problem(lookup, {}) == "query: Field required"
