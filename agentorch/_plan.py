@@ -1,12 +1,12 @@
-"""Plan validation and the dependency arithmetic the dispatcher runs on."""
+"""Plan validation, and the dispatch rule: when a sub-task may start (`may_start`)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 from agentorch._types import Plan, SubTask
 
-__all__ = ["plan_problems", "ready_subtasks", "downstream_of", "find_cycle"]
+__all__ = ["plan_problems", "may_start", "ready_subtasks", "downstream_of", "find_cycle"]
 
 
 def find_cycle(subtasks: Iterable[SubTask]) -> list[str] | None:
@@ -76,12 +76,37 @@ def plan_problems(plan: Plan, agents: Collection[str], max_subtasks: int) -> lis
     return problems
 
 
+def may_start(
+    depends_on: Collection[str],
+    statuses: Mapping[str, str | None],
+    ended: Mapping[str, int],
+    stopped_at: int | None = None,
+) -> bool:
+    """The dispatch rule: whether a sub-task whose dependencies have all ended may start.
+
+    `statuses[d]` is how dependency `d` ended ("done", "failed", "skipped", or None when it
+    never ran); `ended[d]` is when it ended in this round (1 for the first task to end, ...;
+    absent for results kept from an earlier round); `stopped_at` is how many tasks had ended
+    when a budget stopped the run (None: no stop). A sub-task starts when every dependency
+    finished "done" and it became ready no later than the stop: a sub-task ready before the
+    stop starts (its first model call then finds the budget spent), one that became ready after
+    is held back. The dispatcher (`agentorch._engine.dispatch`) applies it as each sub-task's
+    dependencies end; `ready_subtasks` applies it to a whole plan.
+    """
+    if any(statuses.get(d) != "done" for d in depends_on):
+        return False
+    ready = max((ended.get(d, 0) for d in depends_on), default=0)
+    return stopped_at is None or ready <= stopped_at
+
+
 def ready_subtasks(plan: Plan, done: Collection[str], started: Collection[str] = ()) -> list[SubTask]:
-    """Sub-tasks not yet done or started whose dependencies are all done, in plan order."""
+    """Sub-tasks not yet done or started that `may_start` now that `done` finished "done",
+    in plan order (the dispatcher starts each of them as its own dependencies end)."""
+    statuses = dict.fromkeys(done, "done")
     return [
         st
         for st in plan.subtasks
-        if st.id not in done and st.id not in started and all(d in done for d in st.depends_on)
+        if st.id not in done and st.id not in started and may_start(st.depends_on, statuses, {})
     ]
 
 

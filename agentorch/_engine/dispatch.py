@@ -39,6 +39,7 @@ from agentorch._engine.context import FirstCallFailed, RunContext, first_call_re
 from agentorch._engine.specialist import specialist, subtask_failed
 from agentorch._engine.state import SpecialistInput, add_usage, merge_results
 from agentorch._keys import NODE_SPECIALIST
+from agentorch._plan import may_start
 
 log = logging.getLogger("agentorch")
 
@@ -91,12 +92,8 @@ class _Round:
         found = {d: await self.outcome[d] for d in depends_on}
         if any(r is _NotStarted for r in found.values()):
             raise _NotStarted()
-        ready = max((self.order.get(d, 0) for d in depends_on), default=0)
-        if self.stopped_at is not None and ready > self.stopped_at:
-            return None
-        if any(r is None or r["status"] != "done" for r in found.values()):
-            return None
-        return found
+        statuses = {d: None if r is None else r["status"] for d, r in found.items()}
+        return found if may_start(depends_on, statuses, self.order, self.stopped_at) else None
 
 
 async def _specialist_task(inp: SpecialistInput, rnd: _Round) -> dict[str, Any] | None:

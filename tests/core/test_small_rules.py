@@ -442,3 +442,20 @@ def test_arguments_the_model_never_sees_may_be_missing_but_shown_ones_may_not() 
 
     assert args_problem(lookup, {"query": "x"}) is None  # user_id is injected, never shown
     assert args_problem(lookup, {}) == "query: Field required"
+
+
+@pytest.mark.parametrize(
+    ("statuses", "ended", "stopped_at", "starts"),
+    [
+        ({"a": "done", "b": "done"}, {"a": 1, "b": 2}, None, True),
+        ({"a": "done", "b": "failed"}, {"a": 1, "b": 2}, None, False),  # a dependency failed
+        ({"a": "done", "b": None}, {"a": 1}, None, False),  # one never ran
+        ({"a": "done", "b": "done"}, {"a": 1, "b": 3}, 2, False),  # ready after the budget stop
+        ({"a": "done", "b": "done"}, {"a": 1, "b": 2}, 2, True),  # ready before it: starts
+        ({"a": "done", "b": "done"}, {}, 0, True),  # both kept from an earlier round
+    ],
+)
+def test_the_dispatch_rule(statuses: dict, ended: dict, stopped_at: int | None, starts: bool) -> None:
+    from agentorch._plan import may_start
+
+    assert may_start(["a", "b"], statuses, ended, stopped_at) is starts
