@@ -69,9 +69,12 @@ def test_a_team_run_is_one_trace_with_child_runs_named_by_role() -> None:
         r["extra"]["metadata"]["round"] for r in runs.values() if r["name"] == "agent:analyst"
     )
     assert analyst_rounds == [1, 2]  # the critic's revision is visible in the trace
-    # a role's run hangs under its graph node, under the one root
+    # a role's run hangs under its `model_call` task (saved when answered), under its graph
+    # node, under the one root
     planner = next(r for r in runs.values() if r["name"] == "planner")
-    plan_node = runs[str(planner["parent_run_id"])]
+    task_run = runs[str(planner["parent_run_id"])]
+    plan_node = runs[str(task_run["parent_run_id"])]
+    assert task_run["name"] == "model_call"
     assert plan_node["name"] == "plan" and plan_node["parent_run_id"] == root["id"]
     assert any(c["name"] == "search" for c in runs.values())  # tool calls are traced too
 
