@@ -36,7 +36,7 @@ TOOL_CALL_KEY: Final = "agentorch_tool_call_key"
 # key of a tool-approval interrupt's payload (and of its answer) naming the call it is about
 CALL_KEY: Final = "call"
 
-# configurable key under which `team.compile()`'s graph carries its team (LangGraph keeps keys
+# configurable key under which `team.compile()`'s graph carries its team's settings (LangGraph keeps keys
 # starting with "__" out of checkpoint metadata)
 TEAM_CONFIG: Final = "__agentorch_team"
 

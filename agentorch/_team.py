@@ -31,10 +31,10 @@ from agentorch._models import (
     RouteModel,
     StructuredOutputMethod,
     chat_model_problem,
-    first_model,
     members,
     model_label,
 )
+from agentorch._settings import TeamSettings
 from agentorch._types import (
     DEFAULT_PRICES,
     Budget,
@@ -224,6 +224,7 @@ class Team(Runs):
         self.route_model = route_model
         self._check_models()
         self._graph: CompiledStateGraph[Any, Any, Any, Any] | None = None
+        self._settings: TeamSettings | None = None
         self.prompts: dict[str, str] = dict(prompts or {})
         """Overrides of the bundled prompts by name."""
 
@@ -284,6 +285,46 @@ class Team(Runs):
                     f"{', '.join(f'`{m}`' for m in unpriced)}: pass `Team(prices={{{example}}})`."
                 )
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # a setting changed between runs: the next run takes a new snapshot (`settings`)
+        object.__setattr__(self, name, value)
+        if not name.startswith("_"):
+            object.__setattr__(self, "_settings", None)
+
+    def settings(self) -> TeamSettings:
+        """The team's settings as they are now, frozen: what the engine reads. A run takes the
+        snapshot when it starts; assigning a team attribute (`team.budget = ...`) makes the next
+        run take a new one."""
+        settings = getattr(self, "_settings", None)
+        if settings is None:
+            settings = self._snapshot()
+            object.__setattr__(self, "_settings", settings)
+        return settings
+
+    def _snapshot(self) -> TeamSettings:
+        roles = (PLANNER, CRITIC, SYNTHESIZER, SUMMARIZER, *self._by_name)
+        return TeamSettings(
+            name=self.name,
+            agents=self.agents,
+            models={r: m for r in roles if (m := self._model_or_none(r)) is not None},
+            budget=self.budget,
+            prices=dict(self.prices),
+            retry=self.retry,
+            model_timeout=self.model_timeout,
+            tool_timeout=self.tool_timeout,
+            max_rounds=self.max_rounds,
+            max_subtasks=self.max_subtasks,
+            plan_retries=self.plan_retries,
+            max_tool_calls=self.max_tool_calls,
+            context_budget=self.context_budget,
+            critic=self.critic,
+            approve_plan=self.approve_plan,
+            memory=self.memory,
+            route_model=self.route_model,
+            prompts=dict(self.prompts),
+            structured_output_method=self.structured_output_method,
+        )
+
     def model_spec(self, role: str) -> ModelSpec | None:
         """What `role` (an agent name or a team role) is configured with: a chat model, a
         cascade, or None."""
@@ -297,18 +338,12 @@ class Team(Runs):
 
     def model_for(self, role: str) -> ChatModel:
         """The chat model that answers for `role` (an agent name or a team role); for a
-        cascade, its first model (see `route` for the model of one attempt)."""
-        model = self._model_or_none(role)
-        if model is None:
-            raise ConfigError(f"No model configured for role `{role}`.")
-        return first_model(model)
+        cascade, its first model."""
+        return self.settings().model_for(role)
 
     def models_for(self, role: str) -> tuple[ChatModel, ...]:
         """Every chat model `role` may run on: a cascade's members in order, or its one model."""
-        model = self._model_or_none(role)
-        if model is None:
-            raise ConfigError(f"No model configured for role `{role}`.")
-        return members(model)
+        return self.settings().models_for(role)
 
     def agent(self, name: str) -> Agent:
         """The agent called `name`."""
@@ -331,20 +366,21 @@ class Team(Runs):
         team's own, or False for none — for hosts that bring their own persistence (LangGraph
         Server refuses graphs that carry a checkpointer).
         """
-        graph = build_graph(GraphShape.of(self))
+        settings = self.settings()
+        graph = build_graph(GraphShape.of(settings))
         if checkpointer is False:
             compiled = graph.compile(name=self.name, **kwargs)
         else:
             cp = self._check_checkpointer(checkpointer) if checkpointer is not None else self.checkpointer
             compiled = graph.compile(checkpointer=cp, name=self.name, **kwargs)
         # invoked without `Team.run`'s context (LangGraph Server), the nodes find the team here
-        return compiled.with_config(configurable={TEAM_CONFIG: self})
+        return compiled.with_config(configurable={TEAM_CONFIG: settings})
 
     def _compiled(self) -> CompiledStateGraph[Any, Any, Any, Any]:
         # the graph `run` uses: one compiled graph per shape, shared by every team of that
         # shape (compiling costs ~5 ms, a fifth of a short scripted run), with this team's saver
         if self._graph is None:
-            shape = GraphShape.of(self)
+            shape = GraphShape.of(self.settings())
             shared = _shared_graph(shape)
             self._graph = shared.copy({"checkpointer": self.checkpointer, "name": self.name})
         return self._graph

@@ -49,6 +49,12 @@ def test_the_engine_and_observability_import_neither_rendering_nor_the_cli(layer
     assert _offenders(layer, PRESENTATION) == {}
 
 
+@pytest.mark.parametrize("layer", ["_engine", "_observe"])
+def test_nothing_below_the_facade_imports_team(layer: str) -> None:
+    # the engine reads a team's frozen settings (`Team.settings()`), never the `Team`
+    assert _offenders(layer, ("agentorch._team",)) == {}
+
+
 def test_only_rendering_and_the_cli_import_rich() -> None:
     users = {
         str(p.relative_to(PACKAGE))

@@ -55,7 +55,7 @@ from agentorch._keys import (
 from agentorch._types import Budget, TokenUsage, Usage, price_for
 
 if TYPE_CHECKING:
-    from agentorch._team import Team
+    from agentorch._settings import TeamSettings
 
 log = logging.getLogger("agentorch")
 
@@ -88,7 +88,8 @@ class RunContext:
     counting where the interrupted one stopped.
     """
 
-    team: Team
+    settings: TeamSettings
+    """The team's settings for this run (`Team.settings()`)."""
     thread_id: str = ""
     started: float = field(default_factory=time.monotonic)
     llm_calls: int = 0
@@ -107,10 +108,10 @@ class RunContext:
     @property
     def services(self) -> Services:
         """The team's prompts, model routing and context builder."""
-        return Services.of(self.team)
+        return Services.of(self.settings)
 
     @classmethod
-    def from_state(cls, team: Team, thread_id: str, state: Mapping[str, Any]) -> RunContext:
+    def from_state(cls, settings: TeamSettings, thread_id: str, state: Mapping[str, Any]) -> RunContext:
         """A context for a node of a graph invoked without one (LangGraph Server,
         `team.compile()`): its budget counters start from the usage the thread's state records,
         and its clock from the run's first recorded step, so budgets count per run."""
@@ -120,7 +121,7 @@ class RunContext:
         first = min((s["started_at"] for s in state.get("steps", [])), default=None)
         started = time.monotonic() - (time.time() - first) if first is not None else time.monotonic()
         return cls(
-            team=team,
+            settings=settings,
             thread_id=thread_id,
             started=started,
             llm_calls=spent.calls,
@@ -141,9 +142,9 @@ class RunContext:
         """
         usage = usage_of(message)
         model = model_name_of(message)
-        price = price_for(model, self.team.prices)
+        price = price_for(model, self.settings.prices)
         if price is None:
-            if self.team.budget.max_cost is not None:
+            if self.settings.budget.max_cost is not None:
                 raise ConfigError(
                     f"`Budget(max_cost=...)` needs a price for every model, and `{model}` has "
                     f"none: pass `Team(prices={{{model!r}: (input_per_1M, output_per_1M)}})`."
@@ -166,7 +167,7 @@ class RunContext:
 
     def budget_problem(self) -> str | None:
         """Which budget limit is reached, or None."""
-        b: Budget = self.team.budget
+        b: Budget = self.settings.budget
         if b.max_llm_calls is not None and self.llm_calls >= b.max_llm_calls:
             return f"max_llm_calls={b.max_llm_calls} reached"
         if b.max_tokens is not None and self.tokens >= b.max_tokens:
@@ -195,7 +196,7 @@ class RunContext:
 
         The answer's tokens and cost count toward the budget here; get its priced usage with
         `priced(message)`."""
-        runnable = model if model is not None else self.team.model_for(role)
+        runnable = model if model is not None else self.settings.model_for(role)
         message, _ = await self._invoke(role, runnable, messages, subtask_id, round, run_name, direct=direct)
         if not isinstance(message, AIMessage):
             raise TypeError(f"The model for role `{role}` returned {type(message).__name__}.")
@@ -232,7 +233,7 @@ class RunContext:
         call = (
             _direct_call
             if direct
-            else model_call_task(self.team.retry, self.team.model_timeout)
+            else model_call_task(self.settings.retry, self.settings.model_timeout)
             if _in_graph()
             else _model_call  # a node called on its own (a unit test): nothing to save to
         )
@@ -241,7 +242,7 @@ class RunContext:
         except NodeTimeoutError as e:
             self.failed_role = role
             raise TimeoutError(
-                f"the model call took longer than model_timeout={self.team.model_timeout} s"
+                f"the model call took longer than model_timeout={self.settings.model_timeout} s"
             ) from e
         except BaseException:
             self.failed_role = role
@@ -424,7 +425,7 @@ async def _model_call(
 
 async def _direct_call(ctx: RunContext, *args: Any) -> Any:
     """`_model_call(ctx, *args)` under `model_timeout`, its failure as `FirstCallFailed`."""
-    timeout = ctx.team.model_timeout
+    timeout = ctx.settings.model_timeout
     try:
         async with asyncio.timeout(timeout) as limit:
             return await _model_call(ctx, *args)

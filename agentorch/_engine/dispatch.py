@@ -124,7 +124,7 @@ async def run_round(
     rnd = _Round(ctx, results, [inp["subtask"]["id"] for inp in inputs])
     futures: dict[str, asyncio.Future[Any]] = {}
     finished: list[dict[str, Any]] = []  # task updates, in the order the tasks ended
-    call = _specialist_call(ctx.team.retry)
+    call = _specialist_call(ctx.settings.retry)
     for inp in inputs:
         sid = inp["subtask"]["id"]
         fut = call(inp, rnd)

@@ -48,7 +48,7 @@ from agentorch._plan import downstream_of, plan_problems
 from agentorch._types import Plan, StepRecord, SubTaskResult, TokenUsage, Usage, Verdict
 
 if TYPE_CHECKING:
-    from agentorch._team import Team
+    from agentorch._settings import TeamSettings
 
 log = logging.getLogger("agentorch")
 
@@ -85,7 +85,7 @@ def best_available_answer(plan: Plan | None, results: dict[str, dict[str, Any]])
 
 class GraphShape(NamedTuple):
     """What a team's graph is built from. Everything else (models, prompts, budgets, limits)
-    is read from the run's `RunContext.team` at run time, so teams of one shape share a graph."""
+    is read from the run's `RunContext.settings` at run time, so teams of one shape share a graph."""
 
     memory: bool
     approve_plan: bool
@@ -94,7 +94,7 @@ class GraphShape(NamedTuple):
     model_timeout: float | None
 
     @classmethod
-    def of(cls, team: Team) -> GraphShape:
+    def of(cls, team: TeamSettings) -> GraphShape:
         """The shape of `team`."""
         return cls(team.memory is not None, team.approve_plan, team.critic, team.retry, team.model_timeout)
 
@@ -107,18 +107,18 @@ def run_context(state: TeamState, runtime: Runtime[RunContext] | None) -> RunCon
     if isinstance(ctx, RunContext):
         return ctx
     configurable = get_config().get("configurable", {})
-    team = configurable.get(TEAM_CONFIG)
-    if team is None:
+    settings = configurable.get(TEAM_CONFIG)
+    if settings is None:
         raise AgentorchError(
             "This graph is shared between teams and needs the run context that `Team.run` "
             "passes; to invoke a graph directly, use `team.compile()`."
         )
-    return RunContext.from_state(team, str(configurable.get("thread_id", "")), state)
+    return RunContext.from_state(settings, str(configurable.get("thread_id", "")), state)
 
 
 async def recall(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = run_context(state, runtime)
-    team = ctx.team
+    team = ctx.settings
     text = await team.memory.arecall(  # type: ignore[union-attr]
         state["goal"], thread_id=ctx.thread_id, budget=team.context_budget
     )
@@ -127,7 +127,7 @@ async def recall(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, An
 
 async def plan(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
     ctx = run_context(state, runtime)
-    team = ctx.team
+    team = ctx.settings
     rnd = max(1, state.get("round", 0))
     previous = Plan.model_validate(state["plan"]) if state.get("plan") else None
     human = [f"Goal: {state['goal']}"]
@@ -204,7 +204,7 @@ def approve(state: TeamState) -> Command[Any]:
 async def dispatch(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
     """Run the round: every sub-task without a result, each as its inputs exist."""
     ctx = run_context(state, runtime)
-    after = NODE_CRITIC if ctx.team.critic else NODE_SYNTHESIZE
+    after = NODE_CRITIC if ctx.settings.critic else NODE_SYNTHESIZE
     if state.get("stop") or not state.get("plan"):
         return Command(goto=NODE_SYNTHESIZE)
     if state.get("remaining_steps", 10**9) <= _STEP_MARGIN:
@@ -228,7 +228,7 @@ async def dispatch(state: TeamState, runtime: Runtime[RunContext]) -> Command[An
 
 async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
     ctx = run_context(state, runtime)
-    team = ctx.team
+    team = ctx.settings
     current = Plan.model_validate(state["plan"])
     rnd = state["round"]
     ids = {st.id for st in current.subtasks}
@@ -328,7 +328,7 @@ async def synthesize(state: TeamState, runtime: Runtime[RunContext]) -> dict[str
 
 async def remember(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = run_context(state, runtime)
-    team = ctx.team
+    team = ctx.settings
     results = {
         k: SubTaskResult.model_validate(v)
         for k, v in state.get("results", {}).items()

@@ -1,16 +1,17 @@
 """The run façade of a `Team`: run, stream and resume it, read its results, async and sync.
 
-`Team` (`agentorch._team`) is the description a user builds; the nodes' per-run services are
-`RunContext` and `Services`; this is the thin layer that drives the compiled graph for a thread
-and turns its stream into agentorch's events and its state into a `RunResult`.
+`Team` (`agentorch._team`) is the description a user builds, and a base of `Runs`; a run reads
+the team's frozen settings (`Team.settings()`) through its `RunContext`. This is the thin layer
+that drives the compiled graph for a thread and turns its stream into agentorch's events and its
+state into a `RunResult`.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphRecursionError
@@ -38,8 +39,7 @@ from agentorch._types import (
 )
 
 if TYPE_CHECKING:
-    from agentorch._agent import Agent
-    from agentorch._team import Team
+    from agentorch._settings import TeamSettings
 
 log = logging.getLogger("agentorch")
 
@@ -48,20 +48,16 @@ __all__ = ["Runs"]
 
 class Runs:
     """How a `Team` runs: `run`/`arun`, `stream`/`astream`, `resume`/`aresume`,
-    `aresume_stream` and `result`/`aresult`. A base of `Team`, which supplies the compiled
-    graph, its name, its agents and its plan limit."""
+    `aresume_stream` and `result`/`aresult`. A base of `Team`, which supplies what is declared
+    here: its settings for a run and the compiled graph that runs them."""
 
-    if TYPE_CHECKING:
-        name: str
-        max_subtasks: int
+    def settings(self) -> TeamSettings:
+        """The team's frozen settings for the next run (supplied by `Team`)."""
+        raise NotImplementedError
 
-        def _compiled(self) -> CompiledStateGraph[Any, Any, Any, Any]: ...
-
-        @property
-        def agent_names(self) -> list[str]: ...
-
-        @property
-        def agents(self) -> Sequence[Agent]: ...
+    def _compiled(self) -> CompiledStateGraph[Any, Any, Any, Any]:
+        """The compiled graph a run drives, with the team's checkpointer (supplied by `Team`)."""
+        raise NotImplementedError
 
     async def astream(
         self, goal: str, *, thread_id: str | None = None, tokens: bool = False
@@ -236,7 +232,8 @@ class Runs:
                 + ", ".join(f"`{p.id}`" for p in pending)
                 + "."
             )
-        find_tool = approvals.tool_lookup({a.name: a.tools for a in self.agents})
+        settings = self.settings()
+        find_tool = approvals.tool_lookup({a.name: a.tools for a in settings.agents})
         answers: dict[str, Any] = {}
         for p in pending:
             answer = (decisions or {}).get(p.id, approve if approve is not None else approve_all)
@@ -251,7 +248,7 @@ class Runs:
                 answers[p.id] = (
                     answer
                     if isinstance(answer, bool)
-                    else edited_plan(answer, self.agent_names, self.max_subtasks)
+                    else edited_plan(answer, settings.agent_names, settings.max_subtasks)
                 )
             else:
                 answers[p.id] = approvals.answer_for(p, answer, tool=find_tool(p), by=by)
@@ -263,7 +260,8 @@ class Runs:
         self, graph_input: Any, thread_id: str, carrying_on: Collection[Any] = (), *, tokens: bool = False
     ) -> AsyncIterator[Event]:
         graph = self._compiled()
-        ctx = RunContext(team=cast("Team", self), thread_id=thread_id)
+        settings = self.settings()
+        ctx = RunContext(settings=settings, thread_id=thread_id)
         if isinstance(graph_input, dict):  # a new run on a fresh thread: nothing spent yet
             run_id = graph_input.get("run_id", "")
         else:  # resuming: budgets count on from what the thread already spent
@@ -283,7 +281,7 @@ class Runs:
         carrying_on = set(carrying_on)
         started: set[tuple[str, int, int]] = set()  # a task retried after its first call failed
         paused: list[PendingInterrupt] = []  # says it started again
-        traced = trace_config(thread_id, run_id, self.name)
+        traced = trace_config(thread_id, run_id, settings.name)
         log.debug(
             "run %s on thread %s: %s",
             run_id,

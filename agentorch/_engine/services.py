@@ -2,8 +2,8 @@
 (`RunContext`): prompts, the model of each attempt, structured-output models, and the one
 context builder (with memory and without).
 
-`Team` is the description a user builds; `Services.of(team)` derives these from it once per
-team. Nodes reach them through their run context (`ctx.services`).
+`Services.of(settings)` derives these from a team's settings (`Team.settings()`) once per
+settings value. Nodes reach them through their run context (`ctx.services`).
 """
 
 from __future__ import annotations
@@ -27,43 +27,43 @@ from agentorch._types import SubTask, SubTaskResult, TokenUsage
 
 if TYPE_CHECKING:
     from agentorch._engine.context import RunContext
-    from agentorch._team import Team
+    from agentorch._settings import TeamSettings
 
 __all__ = ["Services"]
 
-_BUILT: weakref.WeakKeyDictionary[Team, Services] = weakref.WeakKeyDictionary()
+_BUILT: weakref.WeakKeyDictionary[TeamSettings, Services] = weakref.WeakKeyDictionary()
 
 
 class Services:
     """Prompts, per-attempt model routing, structured-output models and context assembly for
     one team (see the module's docstring)."""
 
-    def __init__(self, team: Team) -> None:
-        self.team = team
+    def __init__(self, settings: TeamSettings) -> None:
+        self.settings = settings
         # structured-output runnables per (role, schema): converting a schema costs ~2 ms
         self._structured: dict[tuple[int, type[BaseModel]], Runnable[Any, Any]] = {}
 
     @classmethod
-    def of(cls, team: Team) -> Services:
-        """The services of `team`, built once per team."""
-        if team not in _BUILT:
-            _BUILT[team] = cls(team)
-        return _BUILT[team]
+    def of(cls, settings: TeamSettings) -> Services:
+        """The services of a team's `settings`, built once per settings value."""
+        if settings not in _BUILT:
+            _BUILT[settings] = cls(settings)
+        return _BUILT[settings]
 
     # -- models -------------------------------------------------------------------------------
 
     def routed(self, agent: str) -> bool:
         """Whether `agent`'s attempts are routed (a cascade or `route_model`): a failed model
         call then moves on to the next model instead of failing the run."""
-        return self.team.route_model is not None or isinstance(self.team.model_spec(agent), Cascade)
+        return self.settings.route_model is not None or isinstance(self.settings.model_spec(agent), Cascade)
 
     def route(self, subtask: SubTask, attempt: int, history: Sequence[SubTaskResult]) -> ChatModel | None:
         """The chat model for `attempt` of `subtask` given its earlier attempts, or None when
         no model is left: `route_model` if set, else the agent's cascade (or its one model)."""
-        if self.team.route_model is None:
-            spec = self.team.model_spec(subtask.agent)
+        if self.settings.route_model is None:
+            spec = self.settings.model_spec(subtask.agent)
             return spec.route(subtask, attempt, history) if isinstance(spec, Cascade) else spec
-        chosen = self.team.route_model(subtask, attempt, list(history))
+        chosen = self.settings.route_model(subtask, attempt, list(history))
         if chosen is not None and (isinstance(chosen, Cascade) or chat_model_problem(chosen)):
             raise ConfigError(
                 f"`route_model` must return a chat model or None for sub-task `{subtask.id}`, got {chosen!r}."
@@ -73,37 +73,37 @@ class Services:
     def structured_model(self, role: str, schema: type[BaseModel], model: Any = None) -> Runnable[Any, Any]:
         """`role`'s model (or the given chat `model`, e.g. a cascade's member for one attempt)
         asking for `schema` (with the raw message), built once per team, model and schema."""
-        chat = model if model is not None else self.team.model_for(role)
+        chat = model if model is not None else self.settings.model_for(role)
         key = (id(chat), schema)  # the cached runnable holds `chat`, so its id stays unique
         if key not in self._structured:
-            method = self.team.structured_output_method
+            method = self.settings.structured_output_method
             options = {"method": method} if method else {}  # not every model takes `method`
             self._structured[key] = chat.with_structured_output(schema, include_raw=True, **options)
         return self._structured[key]
 
     def no_model_left(self, subtask: SubTask, attempt: int) -> str:
         """Why `attempt` of `subtask` has no model (`route` returned None)."""
-        if self.team.route_model is not None:
+        if self.settings.route_model is not None:
             why = f"`route_model` returned no model for attempt {attempt}"
         else:
-            why = (
-                f"its agent's {self.team.model_spec(subtask.agent)!r} has no model left for attempt {attempt}"
-            )
+            why = f"its agent's {self.settings.model_spec(subtask.agent)!r} has no model left for attempt {attempt}"
         return f"Sub-task `{subtask.id}` (agent `{subtask.agent}`) ran out of models: {why}."
 
     # -- prompts and context ------------------------------------------------------------------
 
     def prompt(self, name: str) -> str:
         """The prompt called `name`: the team's override, or the bundled one."""
-        return self.team.prompts.get(name) or prompt_files.load(name)
+        return self.settings.prompts.get(name) or prompt_files.load(name)
 
     def planner_prompt(self) -> str:
         """The planner's system prompt for this team."""
         roster = "\n".join(
             f"- {a.name}: {a.role}" + (f" (tools: {', '.join(t.name for t in a.tools)})" if a.tools else "")
-            for a in self.team.agents
+            for a in self.settings.agents
         )
-        return prompt_files.render(self.prompt("planner"), agents=roster, max_subtasks=self.team.max_subtasks)
+        return prompt_files.render(
+            self.prompt("planner"), agents=roster, max_subtasks=self.settings.max_subtasks
+        )
 
     def critic_prompt(self) -> str:
         """The critic's system prompt."""
@@ -128,7 +128,7 @@ class Services:
         """The data a specialist gets for `st`. Each summarizer call made to assemble it is
         appended to `spent` (usage, model) as it answers, so none is lost if a later one fails."""
         deps = {k: SubTaskResult.model_validate(v) for k, v in inp["dependencies"].items()}
-        if self.team.memory is None:
+        if self.settings.memory is None:
             return "\n".join(
                 data_block(r.output, source=f"subtask:{k}", agent=r.agent) for k, r in deps.items()
             )
@@ -148,11 +148,11 @@ class Services:
             spent.append((ctx.priced(ai), model_name_of(ai)))
             return ai.text
 
-        return await self.team.memory.aassemble_context(
+        return await self.settings.memory.aassemble_context(
             goal=inp["goal"],
             subtask=st,
             dependencies=deps,
             thread_id=ctx.thread_id,
-            budget=self.team.context_budget,
+            budget=self.settings.context_budget,
             summarize=summarize,
         )

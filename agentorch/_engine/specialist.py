@@ -108,7 +108,7 @@ async def work(
     """One attempt: the agent's tool-calling loop on `model`, recorded into `run`; for a typed
     agent, then its answer as its `output` schema (see `typed_answer`). `direct`: make the
     first call in the sub-task's own task (`RunContext.call_model`)."""
-    team = ctx.team
+    team = ctx.settings
     messages: list[BaseMessage] = [
         SystemMessage(ctx.services.specialist_prompt(agent)),
         HumanMessage(prompt),
@@ -192,7 +192,7 @@ async def typed_answer(
     schema = agent.output
     if schema is None:
         raise TypeError(f"agent `{agent.name}` has no output schema")
-    retries = ctx.team.plan_retries
+    retries = ctx.settings.plan_retries
     value, problems, _, _ = await ctx.call_structured(
         agent.name,
         schema,
@@ -217,7 +217,7 @@ async def typed_answer(
 
 async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
     """Run one sub-task: its agent's attempts (several when a cascade moves on), as a state update."""
-    team = ctx.team
+    team = ctx.settings
     st = SubTask.model_validate(inp["subtask"])
     agent = team.agent(st.agent)
     services = ctx.services

@@ -30,7 +30,7 @@ def _team(script: dict[str, Any], **options: Any) -> Team:
 
 
 def _runtime(team: Team) -> Runtime[RunContext]:
-    return Runtime(context=RunContext(team=team, thread_id="t"))
+    return Runtime(context=RunContext(settings=team.settings(), thread_id="t"))
 
 
 def test_the_plan_node_alone_turns_a_goal_into_a_plan_update() -> None:
@@ -95,7 +95,7 @@ def test_the_dispatch_node_alone_runs_a_round_and_routes_to_the_critic() -> None
     g.add_edge("critic", END)
     g.add_edge("synthesize", END)
     state = {"goal": "write", "round": 1, "plan": plan_of(st("a", "w"), st("b", "r", "a"))}
-    out = asyncio.run(g.compile().ainvoke(state, context=RunContext(team=team, thread_id="t")))
+    out = asyncio.run(g.compile().ainvoke(state, context=RunContext(settings=team.settings(), thread_id="t")))
     assert {k: r["output"] for k, r in out["results"].items()} == {"a": "A", "b": "B from A"}
     assert "A" in llm.calls_for("r")[0].messages[-1].text  # the dependency's output
 
