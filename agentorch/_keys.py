@@ -17,6 +17,9 @@ SYNTHESIZER: Final = "synthesizer"
 SUMMARIZER: Final = "summarizer"
 RESERVED_ROLES: Final = frozenset({PLANNER, CRITIC, SYNTHESIZER, SUMMARIZER})
 
+# the status a budget stop ends a run with (also the value of the state's `stop`)
+BUDGET_EXHAUSTED: Final = "budget_exhausted"
+
 # graph node names
 NODE_RECALL: Final = "recall"
 NODE_PLAN: Final = "plan"

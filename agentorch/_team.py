@@ -103,7 +103,8 @@ class Team(Runs):
             `{"planner": strong}`.
         max_rounds: critic rounds before the run ends with status "max_rounds".
         max_subtasks: the largest plan the planner may produce.
-        plan_retries: repair attempts when the planner's (or critic's) output is invalid.
+        plan_retries: repair attempts when a structured answer is invalid: the planner's plan,
+            the critic's verdict, or a typed agent's output (`Agent(output=...)`).
         max_tool_calls: tool calls one specialist may make on one sub-task.
         critic: review results with the critic (False: synthesize right after the work).
         approve_plan: pause after planning until a person approves (`resume(approve=...)`).

@@ -30,7 +30,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -42,6 +42,7 @@ from langgraph.func import task
 from langgraph.types import RetryPolicy
 from pydantic import BaseModel, ValidationError
 
+from agentorch._engine.approvals import spent_while_paused
 from agentorch._engine.services import Services
 from agentorch._errors import ConfigError
 from agentorch._keys import (
@@ -52,7 +53,7 @@ from agentorch._keys import (
     TRACE_ROUND_KEY,
     TRACE_SUBTASK_KEY,
 )
-from agentorch._types import Budget, TokenUsage, Usage, price_for
+from agentorch._types import Budget, PendingInterrupt, TokenUsage, Usage, price_for
 
 if TYPE_CHECKING:
     from agentorch._settings import TeamSettings
@@ -111,23 +112,42 @@ class RunContext:
         return Services.of(self.settings)
 
     @classmethod
-    def from_state(cls, settings: TeamSettings, thread_id: str, state: Mapping[str, Any]) -> RunContext:
-        """A context for a node of a graph invoked without one (LangGraph Server,
-        `team.compile()`): its budget counters start from the usage the thread's state records,
-        and its clock from the run's first recorded step, so budgets count per run."""
-        usage = state.get("usage") or {}
-        totals = [TokenUsage(**counts) for counts in usage.get("by_role", {}).values()]
-        spent = sum(totals, TokenUsage())
-        first = min((s["started_at"] for s in state.get("steps", [])), default=None)
-        started = time.monotonic() - (time.time() - first) if first is not None else time.monotonic()
-        return cls(
+    def resuming(
+        cls,
+        settings: TeamSettings,
+        thread_id: str,
+        state: Mapping[str, Any],
+        paused: Iterable[PendingInterrupt] = (),
+    ) -> RunContext:
+        """A context whose budget counters start from what the thread has spent: the usage its
+        `state` records (the round so far included), plus what the sub-tasks `paused` for
+        approval had spent when they paused (their calls are in no finished node's usage yet;
+        counted now, before any resumed branch may call a model, and not again on replay)."""
+        spent = Usage.model_validate(state.get("usage") or {}).total
+        ctx = cls(
             settings=settings,
             thread_id=thread_id,
-            started=started,
             llm_calls=spent.calls,
             tokens=spent.total_tokens,
             cost=spent.cost,
         )
+        for subtask_id, usage in spent_while_paused(paused).items():
+            ctx.precounted.add(subtask_id)
+            ctx.llm_calls += usage.calls
+            ctx.tokens += usage.total_tokens
+            ctx.cost += usage.cost
+        return ctx
+
+    @classmethod
+    def from_state(cls, settings: TeamSettings, thread_id: str, state: Mapping[str, Any]) -> RunContext:
+        """A context for a node of a graph invoked without one (LangGraph Server,
+        `team.compile()`): budget counters as `resuming` gives them, and its clock from the
+        run's first recorded step, so budgets count per run."""
+        ctx = cls.resuming(settings, thread_id, state)
+        first = min((s["started_at"] for s in state.get("steps", [])), default=None)
+        if first is not None:
+            ctx.started = time.monotonic() - (time.time() - first)
+        return ctx
 
     def carry(self, role: str, usage: TokenUsage, model: str) -> None:
         """Keep `usage` of calls `role` made in a node attempt that is failing."""

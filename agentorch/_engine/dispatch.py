@@ -96,16 +96,16 @@ class _Round:
         return found if may_start(depends_on, statuses, self.order, self.stopped_at) else None
 
 
-async def _specialist_task(inp: SpecialistInput, rnd: _Round) -> dict[str, Any] | None:
-    deps = await rnd.dependencies(list(inp["subtask"]["depends_on"]))
+async def _specialist_task(inp: SpecialistInput, this_round: _Round) -> dict[str, Any] | None:
+    deps = await this_round.dependencies(list(inp["subtask"]["depends_on"]))
     if deps is None:
         return None
-    update = await specialist(rnd.ctx, {**inp, "dependencies": deps})
+    update = await specialist(this_round.ctx, {**inp, "dependencies": deps})
     if update.get("stop"):
         # set by a sub-task that ran now, never by a replayed one: a sub-task resumed after
         # an approval carries on (the budget refuses its next call if it must)
-        if rnd.stopped_at is None:
-            rnd.stopped_at = len(rnd.order)
+        if this_round.stopped_at is None:
+            this_round.stopped_at = len(this_round.order)
     return update
 
 
@@ -121,14 +121,14 @@ async def run_round(
 ) -> dict[str, Any]:
     """Run every sub-task of `inputs` (plan order, no result yet) as its dependencies finish;
     `results` holds the round's results so far. Returns the round's merged state update."""
-    rnd = _Round(ctx, results, [inp["subtask"]["id"] for inp in inputs])
+    this_round = _Round(ctx, results, [inp["subtask"]["id"] for inp in inputs])
     futures: dict[str, asyncio.Future[Any]] = {}
     finished: list[dict[str, Any]] = []  # task updates, in the order the tasks ended
     call = _specialist_call(ctx.settings.retry)
     for inp in inputs:
         sid = inp["subtask"]["id"]
-        fut = call(inp, rnd)
-        fut.add_done_callback(lambda f, sid=sid: rnd.settle(sid, f))
+        fut = call(inp, this_round)
+        fut.add_done_callback(lambda f, sid=sid: this_round.settle(sid, f))
         futures[sid] = fut
     await asyncio.wait(futures.values())
     interrupts: list[Any] = []

@@ -32,6 +32,7 @@ from agentorch._engine.specialist import usage_update
 from agentorch._engine.state import SpecialistInput, TeamState
 from agentorch._errors import AgentorchError, CriticError, PlanError
 from agentorch._keys import (
+    BUDGET_EXHAUSTED,
     CRITIC,
     NODE_APPROVE,
     NODE_CRITIC,
@@ -158,7 +159,7 @@ async def plan(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
     except BudgetExhausted as e:
         return Command(
             goto=NODE_SYNTHESIZE,
-            update={"stop": "budget_exhausted", "error": str(e), **_spent_update(PLANNER, e)},
+            update={"stop": BUDGET_EXHAUSTED, "error": str(e), **_spent_update(PLANNER, e)},
         )
     if new is None:
         raise PlanError(
@@ -211,7 +212,7 @@ async def dispatch(state: TeamState, runtime: Runtime[RunContext]) -> Command[An
         return Command(
             goto=NODE_SYNTHESIZE,
             update={
-                "stop": "budget_exhausted",
+                "stop": BUDGET_EXHAUSTED,
                 "error": "LangGraph's recursion limit was about to be reached.",
             },
         )
@@ -252,7 +253,7 @@ async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]
     except BudgetExhausted as e:
         return Command(
             goto=NODE_SYNTHESIZE,
-            update={"stop": "budget_exhausted", "error": str(e), **_spent_update(CRITIC, e)},
+            update={"stop": BUDGET_EXHAUSTED, "error": str(e), **_spent_update(CRITIC, e)},
         )
     if verdict is None:
         ctx.carry(CRITIC, usage, model)
@@ -302,7 +303,7 @@ async def synthesize(state: TeamState, runtime: Runtime[RunContext]) -> dict[str
     update: dict[str, Any] = {"status": status, "error": error}
     if current is None:
         return {**update, "answer": ""}
-    if stop == "budget_exhausted":
+    if stop == BUDGET_EXHAUSTED:
         return {**update, "answer": best_available_answer(current, results)}
     messages = [
         SystemMessage(ctx.services.synthesizer_prompt()),
@@ -313,7 +314,7 @@ async def synthesize(state: TeamState, runtime: Runtime[RunContext]) -> dict[str
         ai = await ctx.call_model(SYNTHESIZER, messages, round=state.get("round"))
     except BudgetExhausted as e:
         return {
-            "status": "budget_exhausted",
+            "status": BUDGET_EXHAUSTED,
             "error": str(e),
             "answer": best_available_answer(current, results),
         }

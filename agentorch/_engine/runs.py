@@ -33,7 +33,6 @@ from agentorch._types import (
     RunResult,
     StepRecord,
     SubTaskResult,
-    TokenUsage,
     Usage,
     Verdict,
 )
@@ -180,7 +179,7 @@ class Runs:
         partial = await self.aresult(thread_id)
         usage = partial.usage
         if spent is not None:
-            usage = _usage_from_state(add_usage(usage.model_dump(), spent.model_dump()))
+            usage = Usage.model_validate(add_usage(usage.model_dump(), spent.model_dump()))
         return partial.model_copy(update={"status": "failed", "error": message, "usage": usage})
 
     async def _check_fresh_thread(self, thread_id: str) -> None:
@@ -261,21 +260,13 @@ class Runs:
     ) -> AsyncIterator[Event]:
         graph = self._compiled()
         settings = self.settings()
-        ctx = RunContext(settings=settings, thread_id=thread_id)
         if isinstance(graph_input, dict):  # a new run on a fresh thread: nothing spent yet
+            ctx = RunContext(settings=settings, thread_id=thread_id)
             run_id = graph_input.get("run_id", "")
         else:  # resuming: budgets count on from what the thread already spent
             snapshot = await graph.aget_state(_config(thread_id))
             values = _with_round_so_far(snapshot.values or {}, await self._pending_writes(snapshot))
-            usage = _usage_from_state(values.get("usage") or {}).total
-            ctx.llm_calls, ctx.tokens, ctx.cost = usage.calls, usage.total_tokens, usage.cost
-            # sub-tasks paused for approval made calls no finished node has recorded: count
-            # them now, before any resumed branch may call a model
-            for subtask_id, spent in approvals.spent_while_paused(await self._waiting(snapshot)).items():
-                ctx.precounted.add(subtask_id)
-                ctx.llm_calls += spent.calls
-                ctx.tokens += spent.total_tokens
-                ctx.cost += spent.cost
+            ctx = RunContext.resuming(settings, thread_id, values, await self._waiting(snapshot))
             run_id = values.get("run_id", "")
         ensure_tracing_usable()
         carrying_on = set(carrying_on)
@@ -383,13 +374,6 @@ def _check_goal(goal: Any) -> str:
     return goal.strip()
 
 
-def _usage_from_state(raw: Mapping[str, Mapping[str, Mapping[str, int]]]) -> Usage:
-    return Usage(
-        by_role={k: TokenUsage(**v) for k, v in raw.get("by_role", {}).items()},
-        by_model={k: TokenUsage(**v) for k, v in raw.get("by_model", {}).items()},
-    )
-
-
 def _result_from_state(
     values: Mapping[str, Any], thread_id: str, status: str, interrupts: list[PendingInterrupt]
 ) -> RunResult:
@@ -408,7 +392,7 @@ def _result_from_state(
         verdicts=[Verdict.model_validate(v) for v in values.get("verdicts", [])],
         steps=[StepRecord.model_validate(s) for s in values.get("steps", [])],
         rounds=int(values.get("round", 0)),
-        usage=_usage_from_state(values.get("usage", {})),
+        usage=Usage.model_validate(values.get("usage") or {}),
         thread_id=thread_id,
         run_id=values.get("run_id", ""),
         error=values.get("error", ""),

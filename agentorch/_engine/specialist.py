@@ -27,7 +27,7 @@ from agentorch._engine.context import BudgetExhausted, FirstCallFailed, RunConte
 from agentorch._engine.data import data_block
 from agentorch._engine.state import SpecialistInput, add_usage
 from agentorch._errors import AgentorchError, ConfigError, describe_error
-from agentorch._keys import SUMMARIZER
+from agentorch._keys import BUDGET_EXHAUSTED, SUMMARIZER
 from agentorch._models import model_label
 from agentorch._types import SubTask, SubTaskResult, TokenUsage, ToolCallRecord, ToolOutcome
 
@@ -319,7 +319,7 @@ async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
         "usage": usage,
     }
     if finished[-1]["status"] == "skipped":
-        update.update(stop="budget_exhausted", error=finished[-1]["error"])
+        update.update(stop=BUDGET_EXHAUSTED, error=finished[-1]["error"])
     return update
 
 

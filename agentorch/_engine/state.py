@@ -2,7 +2,7 @@
 
 State holds JSON-ready dicts (`model_dump(mode="json")` of the public types), so any checkpoint
 saver stores it without custom serializers. Results are keyed by sub-task id and merged by a
-reducer, so parallel specialist branches never race; writing `None` for an id removes it.
+reducer, so sub-tasks finishing in parallel never race; writing `None` for an id removes it.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def merge_dict(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dic
 
 def latest(left: Any, right: Any) -> Any:
     """The value written last. Unlike a plain channel, it accepts several writes in one step:
-    parallel specialist branches may all stop the run (a budget) in the same step."""
+    sub-tasks running in parallel may all stop the run (a budget) in the same step."""
     return right
 
 
@@ -147,4 +147,4 @@ class SpecialistInput(TypedDict):
     dependencies: dict[str, dict[str, Any]]
     earlier: list[dict[str, Any]]
     """The sub-task's earlier attempts (dumped `SubTaskResult`s, `sent_back` set): what
-    `Team.route` picks this attempt's model from."""
+    `Services.route` picks this attempt's model from."""
