@@ -37,7 +37,11 @@ from langgraph.types import RetryPolicy
 
 from agentorch._engine.context import FirstCallFailed, RunContext, first_call_retry
 from agentorch._engine.specialist import specialist, subtask_failed
-from agentorch._engine.state import SpecialistInput, add_usage, merge_results
+from agentorch._engine.state import (
+    SpecialistInput,
+    SubtaskUpdate,
+    merge_subtask_updates,
+)
 from agentorch._keys import NODE_SPECIALIST
 from agentorch._plan import may_start
 
@@ -96,7 +100,7 @@ class _Round:
         return found if may_start(depends_on, statuses, self.order, self.stopped_at) else None
 
 
-async def _specialist_task(inp: SpecialistInput, this_round: _Round) -> dict[str, Any] | None:
+async def _specialist_task(inp: SpecialistInput, this_round: _Round) -> SubtaskUpdate | None:
     deps = await this_round.dependencies(list(inp["subtask"]["depends_on"]))
     if deps is None:
         return None
@@ -123,7 +127,7 @@ async def run_round(
     `results` holds the round's results so far. Returns the round's merged state update."""
     this_round = _Round(ctx, results, [inp["subtask"]["id"] for inp in inputs])
     futures: dict[str, asyncio.Future[Any]] = {}
-    finished: list[dict[str, Any]] = []  # task updates, in the order the tasks ended
+    finished: list[SubtaskUpdate] = []  # task updates, in the order the tasks ended
     call = _specialist_call(ctx.settings.retry)
     for inp in inputs:
         sid = inp["subtask"]["id"]
@@ -154,14 +158,6 @@ async def run_round(
     return _merge(finished)
 
 
-def _merge(updates: list[dict[str, Any]]) -> dict[str, Any]:
+def _merge(updates: list[SubtaskUpdate]) -> dict[str, Any]:
     """The state update of a round: its tasks' updates, merged as the state's reducers would."""
-    merged: dict[str, Any] = {"results": {}, "history": [], "feedback": {}, "usage": {}}
-    for u in updates:
-        merged["results"] = merge_results(merged["results"], u["results"])
-        merged["history"].extend(u["history"])
-        merged["feedback"].update(u["feedback"])
-        merged["usage"] = add_usage(merged["usage"], u["usage"])
-        if u.get("stop"):
-            merged["stop"], merged["error"] = u["stop"], u["error"]
-    return merged
+    return merge_subtask_updates({"results": {}, "history": [], "feedback": {}, "usage": {}}, updates)

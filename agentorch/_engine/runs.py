@@ -22,7 +22,7 @@ from agentorch._engine import approvals
 from agentorch._engine.context import RunContext
 from agentorch._engine.events import Event, Interrupted, describe_event, events_from_chunk
 from agentorch._engine.graph import mark_sent_back
-from agentorch._engine.state import add_usage, merge_results
+from agentorch._engine.state import add_usage, merge_subtask_updates
 from agentorch._errors import AgentorchError, ConfigError, CriticError, PlanError, RunFailed, describe_error
 from agentorch._observe.tracing import ensure_tracing_usable, trace_config
 from agentorch._plan import plan_problems
@@ -323,14 +323,8 @@ def _with_round_so_far(values: Mapping[str, Any], pending_writes: Iterable[Any])
     """A thread's state `values` plus the sub-tasks that finished in a round that has not ended
     (paused, failed or cut off): their `specialist` tasks' updates, saved as each finished, are
     in the checkpoint's `pending_writes` but not yet in its values."""
-    out = dict(values)
-    for update in pending_writes:
-        value = update[2]
-        if isinstance(value, dict) and {"results", "history", "usage"} <= value.keys():
-            out["results"] = merge_results(out.get("results"), value["results"])
-            out["history"] = [*out.get("history", []), *value["history"]]
-            out["usage"] = add_usage(out.get("usage"), value["usage"])
-    return out
+    merged = merge_subtask_updates(values, (write[2] for write in pending_writes))
+    return {**values, **{k: merged[k] for k in ("results", "history", "usage") if k in merged}}
 
 
 def edited_plan(answer: Any, agents: Collection[str], max_subtasks: int) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from agentorch._agent import Agent, tool_needs_approval, tool_timeout
 from agentorch._engine import approvals, effects
 from agentorch._engine.context import BudgetExhausted, FirstCallFailed, RunContext, model_name_of
 from agentorch._engine.data import data_block
-from agentorch._engine.state import SpecialistInput, add_usage
+from agentorch._engine.state import SpecialistInput, SubtaskUpdate, add_usage
 from agentorch._errors import AgentorchError, ConfigError, describe_error
 from agentorch._keys import BUDGET_EXHAUSTED, SUMMARIZER
 from agentorch._models import model_label
@@ -215,7 +215,7 @@ async def typed_answer(
     run.output = json.dumps(run.data, ensure_ascii=False, indent=2)
 
 
-async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
+async def specialist(ctx: RunContext, inp: SpecialistInput) -> SubtaskUpdate:
     """Run one sub-task: its agent's attempts (several when a cascade moves on), as a state update."""
     team = ctx.settings
     st = SubTask.model_validate(inp["subtask"])
@@ -312,14 +312,14 @@ async def specialist(ctx: RunContext, inp: SpecialistInput) -> dict[str, Any]:
         usage = add_usage(usage, usage_update(SUMMARIZER, m, u))
     for r in finished:
         usage = add_usage(usage, usage_update(agent.name, r["model"] or "unknown", TokenUsage(**r["usage"])))
-    update: dict[str, Any] = {
+    update: SubtaskUpdate = {
         "results": {st.id: finished[-1]},
         "history": finished,
         "feedback": {st.id: None},
         "usage": usage,
     }
     if finished[-1]["status"] == "skipped":
-        update.update(stop=BUDGET_EXHAUSTED, error=finished[-1]["error"])
+        update["stop"], update["error"] = BUDGET_EXHAUSTED, finished[-1]["error"]
     return update
 
 

@@ -8,13 +8,20 @@ reducer, so sub-tasks finishing in parallel never race; writing `None` for an id
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, TypedDict
 
 from langgraph.channels import DeltaChannel
 from langgraph.managed import RemainingSteps
 
-__all__ = ["TeamState", "SpecialistInput", "merge_results", "add_usage"]
+__all__ = [
+    "TeamState",
+    "SpecialistInput",
+    "SubtaskUpdate",
+    "merge_results",
+    "add_usage",
+    "merge_subtask_updates",
+]
 
 
 def merge_results(
@@ -148,3 +155,34 @@ class SpecialistInput(TypedDict):
     earlier: list[dict[str, Any]]
     """The sub-task's earlier attempts (dumped `SubTaskResult`s, `sent_back` set): what
     `Services.route` picks this attempt's model from."""
+
+
+class SubtaskUpdate(TypedDict, total=False):
+    """What one `specialist` task returns (built in `agentorch._engine.specialist`): the
+    sub-task's latest result, every attempt it made, its feedback cleared, the usage of its
+    calls, and a budget stop. Read back by `merge_subtask_updates` only."""
+
+    results: dict[str, dict[str, Any]]
+    history: list[dict[str, Any]]
+    feedback: dict[str, None]
+    usage: dict[str, Any]
+    stop: str
+    error: str
+
+
+def merge_subtask_updates(base: Mapping[str, Any], updates: Iterable[Any]) -> dict[str, Any]:
+    """`base` (a state or a partial update) plus the `SubtaskUpdate`s among `updates`, merged
+    as the state's reducers would: how a round's update is made (`dispatch`), and how a
+    thread's state gets the sub-tasks that finished in a round that has not ended (`runs`).
+    Values that are not sub-task updates (other tasks' results) are skipped."""
+    out: dict[str, Any] = {**base}
+    for u in updates:
+        if not (isinstance(u, dict) and {"results", "history", "usage"} <= u.keys()):
+            continue
+        out["results"] = merge_results(out.get("results"), u["results"])
+        out["history"] = [*out.get("history", []), *u["history"]]
+        out["feedback"] = {**out.get("feedback", {}), **u.get("feedback", {})}
+        out["usage"] = add_usage(out.get("usage"), u["usage"])
+        if u.get("stop"):
+            out["stop"], out["error"] = u["stop"], u["error"]
+    return out
