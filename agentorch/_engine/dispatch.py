@@ -93,7 +93,9 @@ class _Round:
         Ready before the stop, a sub-task starts (and its first call finds the budget spent):
         which sub-tasks a stop holds back depends on the order tasks end, not on the order the
         event loop wakes the waiting ones."""
-        found = {d: await self.outcome[d] for d in depends_on}
+        # shielded: a waiter cancelled (the run stopped) must not cancel the shared outcome,
+        # which `settle` still resolves when the dependency's own task ends
+        found = {d: await asyncio.shield(self.outcome[d]) for d in depends_on}
         if any(r is _NotStarted for r in found.values()):
             raise _NotStarted()
         statuses = {d: None if r is None else r["status"] for d, r in found.items()}
