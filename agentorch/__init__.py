@@ -31,6 +31,7 @@ from agentorch._errors import (
 from agentorch._mcp import TeamRunSummary, mcp_server, mcp_tools, mcp_tools_sync
 from agentorch._memory import Summarize, TeamMemory
 from agentorch._plan import plan_problems, ready_subtasks
+from agentorch._protocols.a2a import a2a_app
 from agentorch._team import Team
 from agentorch._types import (
     DEFAULT_PRICES,
@@ -96,6 +97,7 @@ __all__ = [
     "ToolOutcome",
     "Usage",
     "Verdict",
+    "a2a_app",
     "mcp_server",
     "mcp_tools",
     "mcp_tools_sync",

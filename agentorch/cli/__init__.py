@@ -44,7 +44,12 @@ EXIT_STOPPED = 130  # Ctrl-C, as shells report SIGINT
 
 # modules that add sub-commands: each has `register(subparsers) -> None`; a command's handler
 # returns the exit code. Listed here, not discovered, so `--help` is the same everywhere.
-_COMMAND_MODULES = ("agentorch.evals._cli", "agentorch.cli.report", "agentorch.cli.mcp_serve")
+_COMMAND_MODULES = (
+    "agentorch.evals._cli",
+    "agentorch.cli.report",
+    "agentorch.cli.mcp_serve",
+    "agentorch.cli.a2a_serve",
+)
 
 
 def load_team(spec: str) -> Team:

@@ -143,6 +143,7 @@ def test_exported_names_are_pinned() -> None:
             "ToolOutcome",
             "Usage",
             "Verdict",
+            "a2a_app",
             "mcp_server",
             "mcp_tools",
             "mcp_tools_sync",
