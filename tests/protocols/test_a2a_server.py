@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +14,9 @@ import pytest
 from agentorch import Agent, Team, tool
 from agentorch.llms import ScriptedChatModel
 from tests.helpers import ACCEPT, call, plan, st
+from tests.mcp.conftest import serve_http
 from tests.protocols.conftest import serving
-from tests.scale.conftest import need_module
+from tests.scale.conftest import free_port, need_module, stop
 
 pytestmark = [pytest.mark.slow]
 
@@ -35,6 +38,7 @@ from a2a.utils.errors import A2AError  # noqa: E402
 from agentorch import a2a_app  # noqa: E402
 
 PUBLISHED: list[str] = []
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -230,3 +234,51 @@ async def test_the_agent_card_lists_the_agents_as_skills() -> None:
     ]
     assert card["capabilities"]["streaming"] is True
     assert card["supportedInterfaces"][0]["url"] == "http://127.0.0.1:9/a2a"
+
+
+async def test_a2a_serve_keeps_tasks_in_its_checkpoint_file_across_restarts(tmp_path: Path) -> None:
+    port = free_port()
+    args = [
+        "-m",
+        "agentorch",
+        "a2a-serve",
+        "--port",
+        str(port),
+        "--checkpoints",
+        str(tmp_path / "runs.sqlite"),
+    ]
+    env = {**os.environ, "AGENTORCH_MODEL": "scripted"}
+    proc = serve_http(args, tmp_path / "serve.log", port, env=env, cwd=ROOT)
+    try:
+        client = await _client(f"http://127.0.0.1:{port}")
+        events = await _events(client, _message(Part(text="Write a brief on solid-state batteries")))
+        task = events[0].task
+        assert _states(events)[-1] == "TASK_STATE_COMPLETED"
+        answer = [ev.artifact_update.artifact for ev in events if ev.HasField("artifact_update")][-1]
+        assert answer.artifact_id == "answer" and "Risks:" in get_artifact_text(answer)
+        await client.close()
+    finally:
+        stop(proc)
+    assert "serving team `research` over A2A at http://127.0.0.1:" in (tmp_path / "serve.log").read_text()
+    proc = serve_http(args, tmp_path / "serve2.log", port, env=env, cwd=ROOT)
+    try:
+        client = await _client(f"http://127.0.0.1:{port}")
+        kept = await client.get_task(GetTaskRequest(id=task.id))
+        assert (
+            TaskState.Name(kept.status.state) == "TASK_STATE_COMPLETED" and kept.context_id == task.context_id
+        )
+        await client.close()
+    finally:
+        stop(proc)
+
+
+def test_a2a_serve_without_a_model_exits_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentorch.cli import main
+
+    monkeypatch.delenv("AGENTORCH_MODEL", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    assert main(["a2a-serve"]) == 2
+    assert "agentorch a2a-serve needs a model" in capsys.readouterr().err
