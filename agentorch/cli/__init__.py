@@ -49,6 +49,7 @@ _COMMAND_MODULES = (
     "agentorch.cli.report",
     "agentorch.cli.mcp_serve",
     "agentorch.cli.a2a_serve",
+    "agentorch.cli.serve",
 )
 
 

@@ -259,7 +259,9 @@ async def test_a2a_serve_keeps_tasks_in_its_checkpoint_file_across_restarts(tmp_
         await client.close()
     finally:
         stop(proc)
-    assert "serving team `research` over A2A at http://127.0.0.1:" in (tmp_path / "serve.log").read_text()
+    assert (
+        "serving team `research` as an A2A agent at http://127.0.0.1:" in (tmp_path / "serve.log").read_text()
+    )
     proc = serve_http(args, tmp_path / "serve2.log", port, env=env, cwd=ROOT)
     try:
         client = await _client(f"http://127.0.0.1:{port}")
