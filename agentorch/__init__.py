@@ -32,6 +32,7 @@ from agentorch._mcp import TeamRunSummary, mcp_server, mcp_tools, mcp_tools_sync
 from agentorch._memory import Summarize, TeamMemory
 from agentorch._plan import plan_problems, ready_subtasks
 from agentorch._protocols.a2a import a2a_app
+from agentorch._protocols.agui import agui_app
 from agentorch._team import Team
 from agentorch._types import (
     DEFAULT_PRICES,
@@ -98,6 +99,7 @@ __all__ = [
     "Usage",
     "Verdict",
     "a2a_app",
+    "agui_app",
     "mcp_server",
     "mcp_tools",
     "mcp_tools_sync",

@@ -144,6 +144,7 @@ def test_exported_names_are_pinned() -> None:
             "Usage",
             "Verdict",
             "a2a_app",
+            "agui_app",
             "mcp_server",
             "mcp_tools",
             "mcp_tools_sync",

@@ -4,7 +4,9 @@ own event types; the state is rebuilt from the snapshot and the JSON Patch delta
 from __future__ import annotations
 
 import json
+import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import jsonpatch
@@ -13,8 +15,9 @@ import pytest
 from agentorch import Agent, Team, tool
 from agentorch.llms import ScriptedChatModel
 from tests.helpers import ACCEPT, call, plan, st
+from tests.mcp.conftest import serve_http
 from tests.protocols.conftest import serving
-from tests.scale.conftest import need_module
+from tests.scale.conftest import free_port, need_module, stop
 
 pytestmark = [pytest.mark.slow]
 pytest.importorskip("ag_ui", reason='`ag-ui-protocol` is not installed (pip install -e ".[agui]")')
@@ -27,6 +30,7 @@ from agentorch._protocols.agui import agui_app, run_state  # noqa: E402
 
 EVENTS: TypeAdapter[Any] = TypeAdapter(Event)
 PUBLISHED: list[str] = []
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -82,9 +86,13 @@ def _input(thread: str, **extra: Any) -> dict[str, Any]:
 
 
 def _read(url: str, body: dict[str, Any]) -> list[Any]:
-    """POST a run input and parse every SSE event with AG-UI's own types."""
+    """POST a run input to the AG-UI app at `url` and parse every SSE event with AG-UI's own types."""
+    return _read_at(url + "/", body)
+
+
+def _read_at(endpoint: str, body: dict[str, Any]) -> list[Any]:
     events = []
-    with httpx.stream("POST", url + "/", json=body, timeout=60) as response:
+    with httpx.stream("POST", endpoint, json=body, timeout=60) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         for line in response.iter_lines():
@@ -215,3 +223,31 @@ def test_a_failed_run_ends_with_run_error_and_bad_input_is_refused() -> None:
         assert nothing[-1].type == EventType.RUN_ERROR and "no user message" in nothing[-1].message
         response = httpx.post(url + "/", json={"hello": 1})
         assert response.status_code == 422 and "RunAgentInput" in response.json()["error"]
+
+
+def test_agentorch_serve_serves_the_page_and_the_agui_stream(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "AGENTORCH_MODEL": "scripted"}
+    proc = serve_http(
+        ["-m", "agentorch", "serve", "--port", str(port)], tmp_path / "serve.log", port, env=env, cwd=ROOT
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        page = httpx.get(url + "/").text
+        assert (
+            "agentorch · research" in page
+            and "connect-src 'self'" in page
+        )
+        assert "<script src" not in page and "https://" not in page  # nothing loaded from elsewhere
+        events = _read_at(url + "/agui", _input("t-cli"))
+        _check_order(events)
+        assert events[-1].type == EventType.RUN_FINISHED and events[-1].result["status"] == "completed"
+        assert "Risks:" in events[-1].result["answer"]
+        assert [e.step_name for e in events if e.type == EventType.STEP_STARTED][:2] == ["tech", "market"]
+        assert "<table>" in httpx.get(f"{url}/usage/t-cli").text
+    finally:
+        stop(proc)
+    assert (
+        "serving team `research` as the live view at http://127.0.0.1:"
+        in (tmp_path / "serve.log").read_text()
+    )
