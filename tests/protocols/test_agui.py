@@ -234,10 +234,7 @@ def test_agentorch_serve_serves_the_page_and_the_agui_stream(tmp_path: Path) -> 
     try:
         url = f"http://127.0.0.1:{port}"
         page = httpx.get(url + "/").text
-        assert (
-            "agentorch · research" in page
-            and "connect-src 'self'" in page
-        )
+        assert "agentorch · research" in page and "connect-src 'self'" in page
         assert "<script src" not in page and "https://" not in page  # nothing loaded from elsewhere
         events = _read_at(url + "/agui", _input("t-cli"))
         _check_order(events)
