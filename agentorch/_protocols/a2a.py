@@ -109,7 +109,7 @@ def a2a_app(team: Team, url: str = "http://127.0.0.1:8000/") -> Starlette:
 def _executor(team: Team) -> Any:
     from a2a.server.agent_execution import AgentExecutor
 
-    class TeamExecutor(_TeamExecutor, AgentExecutor):  # type: ignore[misc]
+    class TeamExecutor(_TeamExecutor, AgentExecutor):
         pass
 
     return TeamExecutor(team)
@@ -278,11 +278,12 @@ def _checkpointed_store(team: Team) -> Any:
     from a2a.server.tasks import InMemoryTaskStore
     from a2a.types import Task
     from google.protobuf import json_format
+    from langchain_core.runnables import RunnableConfig
     from langgraph.checkpoint.base import empty_checkpoint
 
     saver = team.checkpointer
 
-    class CheckpointedTaskStore(InMemoryTaskStore):  # type: ignore[misc]
+    class CheckpointedTaskStore(InMemoryTaskStore):
         def __init__(self) -> None:
             super().__init__()
             self._kept: dict[str, tuple[int, Any]] = {}  # task id -> (state kept, its version)
@@ -296,10 +297,10 @@ def _checkpointed_store(team: Team) -> Any:
             checkpoint = empty_checkpoint()
             checkpoint["channel_values"] = {"task": json_format.MessageToJson(task)}
             checkpoint["channel_versions"] = {"task": version}
-            config = {"configurable": {"thread_id": task.id, "checkpoint_ns": _NAMESPACE}}
+            config: RunnableConfig = {"configurable": {"thread_id": task.id, "checkpoint_ns": _NAMESPACE}}
             await saver.aput(
                 config, checkpoint, {"source": "update", "step": -1, "parents": {}}, {"task": version}
-            )  # type: ignore[arg-type,typeddict-item]
+            )
             self._kept[task.id] = (task.status.state, version)
 
         async def get(self, task_id: str, context: Any = None) -> Task | None:
