@@ -168,6 +168,23 @@ class MetricsHandler(BaseCallbackHandler):
 
     run_inline = True
 
+    # only model calls count here: LangChain then skips this handler for every other event
+    @property
+    def ignore_chain(self) -> bool:
+        return True
+
+    @property
+    def ignore_agent(self) -> bool:
+        return True
+
+    @property
+    def ignore_retriever(self) -> bool:
+        return True
+
+    @property
+    def ignore_custom_event(self) -> bool:
+        return True
+
     def __init__(self, instruments: RunMetrics, team: str, prices: Mapping[str, ModelPrice]) -> None:
         self.m = instruments
         self.team = team
