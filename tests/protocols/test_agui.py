@@ -248,3 +248,37 @@ def test_agentorch_serve_serves_the_page_and_the_agui_stream(tmp_path: Path) -> 
         "serving team `research` as the live view at http://127.0.0.1:"
         in (tmp_path / "serve.log").read_text()
     )
+
+
+def test_the_official_agui_js_client_runs_the_team(tmp_path: Path) -> None:
+    """@ag-ui/client (JS) reads the stream of `agentorch serve`: its event checks pass and the
+    state it builds from the snapshot and deltas is the run's. Needs node and AGUI_CLIENT_DIR."""
+    import shutil
+    import subprocess
+
+    folder = os.environ.get("AGUI_CLIENT_DIR", "")
+    if not shutil.which("node") or not (Path(folder) / "node_modules" / "@ag-ui" / "client").is_dir():
+        pytest.skip("set AGUI_CLIENT_DIR to a folder where `npm install @ag-ui/client` ran")
+    port = free_port()
+    env = {**os.environ, "AGENTORCH_MODEL": "scripted"}
+    proc = serve_http(
+        ["-m", "agentorch", "serve", "--port", str(port)], tmp_path / "serve.log", port, env=env, cwd=ROOT
+    )
+    try:
+        script = Path(folder) / "agui_js_client.mjs"
+        shutil.copy(Path(__file__).with_name("agui_js_client.mjs"), script)
+        out = subprocess.run(
+            ["node", str(script), f"http://127.0.0.1:{port}/agui"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        stop(proc)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    types = json.loads(lines["TYPES"])
+    assert types[0] == "RUN_STARTED" and types[-1] == "RUN_FINISHED" and "TOOL_CALL_RESULT" in types
+    state = json.loads(lines["STATE"])
+    assert state["status"] == "completed" and "Risks:" in state["answer"]
+    assert state["subtasks"] == ["tech", "market", "analysis", "brief"]
