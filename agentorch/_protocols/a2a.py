@@ -156,6 +156,9 @@ class _TeamExecutor:
             except ConfigError as e:
                 await updater.requires_input(_message(updater, f"{e} Reply again.", None))
                 return
+            except RunFailed as e:  # failed before its first event
+                await updater.failed(_message(updater, str(e), {"status": "failed"}))
+                return
             await updater.start_work()
             events = _chain(first, events)
         else:
