@@ -64,7 +64,7 @@ def _team() -> Team:
                 "synthesizer": ["Solid-state batteries: safer cells, first cars around 2028."],
             },
             model_name="gpt-4o-mini",
-            latency=0.3,
+            latency={"tech": 1.0, "market": 1.0, "*": 0.2},  # a wide window to see both running
         ),
         name="research",
     )
