@@ -4,7 +4,7 @@ One Starlette app: `GET /` is the page (self-contained: no CDN, nothing loaded f
 the page starts a run by posting an AG-UI `RunAgentInput` to `POST /agui` and reads the run's
 AG-UI events (`agui`) from the answer's stream. It shows the plan as the report draws it (the
 DAG, `POST /dag` draws it again as sub-tasks change state), each sub-task's text as the model
-writes it, the answer, the approvals a paused run waits for — answered from the page with AG-UI
+writes it, the critic's verdicts, the answer, the approvals a paused run waits for — answered from the page with AG-UI
 resume entries — and, when the run pauses or ends, its usage table (`GET /usage/{thread}`).
 """
 
@@ -40,6 +40,7 @@ def live_page(team: Team) -> str:
         '<div id="approvals"></div>'
         '<h2>Plan</h2><div class="scroll" id="dag"><p class="meta">(no plan yet)</p></div>'
         '<h2>Sub-tasks</h2><div id="subtasks"></div>'
+        '<h2>Critic</h2><ol id="verdicts"></ol>'
         '<h2>Answer</h2><pre id="answer"></pre>'
         '<h2>Usage</h2><div id="usage"><p class="meta">(when the run pauses or ends)</p></div>'
     )
@@ -177,6 +178,13 @@ function render(){
     if(row.status!=='running'&&row.output){texts[id]=row.output;}
     showText(id);
   });
+  var verdicts=$('verdicts');
+  while(verdicts.children.length<state.verdicts.length){
+    var v=state.verdicts[verdicts.children.length], li=document.createElement('li');
+    li.className='verdict'; li.dataset.decision=v.decision;
+    li.textContent=v.decision+(v.revise&&v.revise.length?' ('+v.revise.join(', ')+')':'')+(v.feedback?': '+v.feedback:'');
+    verdicts.appendChild(li);
+  }
   if(state.answer){texts.answer=state.answer; showText('answer');}
   if(!state.plan){return;}
   var states={};
@@ -208,7 +216,7 @@ $('start').addEventListener('submit',function(e){
   e.preventDefault();
   var goal=$('goal').value.trim(); if(!goal){return;}
   thread=uid(); texts={}; keyOf={}; drawn=''; $('subtasks').innerHTML=''; $('answer').textContent='';
-  $('dag').innerHTML=''; $('usage').innerHTML=''; $('thread').textContent='thread '+thread; $('run').disabled=true;
+  $('dag').innerHTML=''; $('usage').innerHTML=''; $('verdicts').innerHTML=''; $('thread').textContent='thread '+thread; $('run').disabled=true;
   post(input({messages:[{id:uid(),role:'user',content:goal}]}));
 });
 })();

@@ -118,6 +118,8 @@ def test_the_live_view_shows_a_run_to_the_end_with_an_approval_answered_on_the_p
             "Solid-state batteries: safer cells, first cars around 2028."
         )
         assert browser.eval("document.querySelector('.approval') === null")
+        verdicts = "[...document.querySelectorAll('#verdicts li')].map(li => li.textContent)"
+        assert browser.eval(verdicts) == ["accept: good"]
         assert _wait_for(browser, "document.querySelector('#usage').textContent.includes('synthesizer')")
         rows = browser.eval(
             "[...document.querySelectorAll('#usage table tr td:first-child')].map(td => td.textContent)"
