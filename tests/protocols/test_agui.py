@@ -282,3 +282,30 @@ def test_the_official_agui_js_client_runs_the_team(tmp_path: Path) -> None:
     state = json.loads(lines["STATE"])
     assert state["status"] == "completed" and "Risks:" in state["answer"]
     assert state["subtasks"] == ["tech", "market", "analysis", "brief"]
+
+
+def test_a_plan_waiting_for_approval_is_an_interrupt_and_an_edited_plan_runs() -> None:
+    team = _team()
+    team.approve_plan = True
+    with serving(lambda _: agui_app(team)) as url:
+        first = _read(url, _input("t-plan"))
+        _check_order(first)
+        (waiting,) = first[-1].outcome.interrupts
+        assert waiting.reason == "plan_approval" and waiting.metadata["kind"] == "plan"
+        assert _state(first)["plan"]["subtasks"][1]["id"] == "write"
+        assert not [e for e in first if e.type == EventType.STEP_STARTED]  # nothing ran yet
+        edited = {"subtasks": [{"id": "find", "description": "find facts about cells", "agent": "finder"}]}
+        second = _read(
+            url,
+            _input("t-plan", resume=[{"interruptId": waiting.id, "status": "resolved", "payload": edited}]),
+        )
+        _check_order(second)
+    assert second[-1].outcome.type == "success"
+    assert [e.step_name for e in second if e.type == EventType.STEP_STARTED] == [
+        "find"
+    ]  # the edited plan ran
+    assert (
+        _state(second)["plan"]["subtasks"]
+        == [{"id": "find", "description": "find facts about cells", "agent": "finder", "depends_on": []}]
+        or _state(second)["plan"]["subtasks"][0]["id"] == "find"
+    )
