@@ -304,8 +304,4 @@ def test_a_plan_waiting_for_approval_is_an_interrupt_and_an_edited_plan_runs() -
     assert [e.step_name for e in second if e.type == EventType.STEP_STARTED] == [
         "find"
     ]  # the edited plan ran
-    assert (
-        _state(second)["plan"]["subtasks"]
-        == [{"id": "find", "description": "find facts about cells", "agent": "finder", "depends_on": []}]
-        or _state(second)["plan"]["subtasks"][0]["id"] == "find"
-    )
+    assert [st["id"] for st in _state(second)["plan"]["subtasks"]] == ["find"]
