@@ -31,6 +31,9 @@ from agentorch._errors import (
 from agentorch._mcp import TeamRunSummary, mcp_server, mcp_tools, mcp_tools_sync
 from agentorch._memory import Summarize, TeamMemory
 from agentorch._plan import plan_problems, ready_subtasks
+from agentorch._protocols.a2a import a2a_app
+from agentorch._protocols.a2a_client import RemoteAgentError, a2a_agent, a2a_agent_sync
+from agentorch._protocols.agui import agui_app
 from agentorch._team import Team
 from agentorch._types import (
     DEFAULT_PRICES,
@@ -75,6 +78,7 @@ __all__ = [
     "PlanCreated",
     "PlanError",
     "Replanned",
+    "RemoteAgentError",
     "RunContext",
     "RunFailed",
     "RunResult",
@@ -96,6 +100,10 @@ __all__ = [
     "ToolOutcome",
     "Usage",
     "Verdict",
+    "a2a_agent",
+    "a2a_agent_sync",
+    "a2a_app",
+    "agui_app",
     "mcp_server",
     "mcp_tools",
     "mcp_tools_sync",

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentorch._agent import mark_tool
 from agentorch._errors import ConfigError, PlanError, RunFailed, describe_error
 from agentorch._sync import run_sync
-from agentorch._types import RunResult, RunStatus, TokenUsage
+from agentorch._types import PendingInterrupt, RunResult, RunStatus, TokenUsage
 
 if TYPE_CHECKING:
     from langchain_mcp_adapters.sessions import Connection
@@ -215,6 +215,12 @@ class TeamRunSummary(BaseModel):
     subtasks: dict[str, str] = Field(description="Sub-task id -> its status.")
     thread_id: str = Field(description="The run's thread id on the server.")
     error: str = Field(default="", description="Why the run failed or stopped, if it did.")
+    interrupts: list[PendingInterrupt] = Field(
+        default_factory=list,
+        description="What a run with status `interrupted` waits for: each approval's `id`, `kind` "
+        "(plan or tool) and `payload` (the tool, its arguments, the sub-task). Answer them with "
+        "the server's approval tool.",
+    )
 
     @classmethod
     def of(cls, result: RunResult, error: str = "") -> TeamRunSummary:
@@ -227,18 +233,25 @@ class TeamRunSummary(BaseModel):
             subtasks={k: r.status for k, r in result.results.items()},
             thread_id=result.thread_id,
             error=error or result.error,
+            interrupts=result.interrupts,
         )
 
 
 def mcp_server(
     team: Team, *, tool_name: str | None = None, host: str = "127.0.0.1", port: int = 8000
 ) -> FastMCP:
-    """A FastMCP server with one tool that runs `team` on a goal.
+    """A FastMCP server with one tool that runs `team` on a goal, and one that answers the
+    approvals a run waits for when the team has any (a gated tool or `approve_plan`).
 
-    The tool (named `tool_name`, default the team's name) takes `goal` and answers a
+    The first tool (named `tool_name`, default the team's name) takes `goal` and answers a
     `TeamRunSummary` (structured content, and the same as JSON text). A run that fails answers
-    its partial summary with status `failed` and the error. Serve it with `.run("stdio")` or
-    `.run("streamable-http")` (on `host`:`port`, path `/mcp`), or `agentorch mcp-serve`.
+    its partial summary with status `failed` and the error. A run that pauses for a person
+    answers status `interrupted`, its `thread_id` and the `interrupts` that wait; the second tool
+    (`{tool_name}_approve`) takes that `thread_id` and `decisions` ({interrupt id: true, false,
+    or {"args": {...}}}) or `approve_all`, and `by`, resumes the run and answers its summary in
+    the same way. An answer the run cannot take is a tool error saying why; the run keeps
+    waiting. Serve it with `.run("stdio")` or `.run("streamable-http")` (on `host`:`port`, path
+    `/mcp`), or `agentorch mcp-serve`.
     """
     try:
         from mcp.server.fastmcp import FastMCP
@@ -246,10 +259,11 @@ def mcp_server(
         raise ConfigError(f"{_INSTALL} ({e}).") from None
     server = FastMCP(team.name, host=host, port=port, log_level="WARNING")
     agents = "; ".join(f"{a.name}: {a.role}" for a in team.agents)
+    name = tool_name or team.name
 
-    async def run_team(goal: str) -> TeamRunSummary:
+    async def summary_of(run: Awaitable[RunResult]) -> TeamRunSummary:
         try:
-            result = await team.arun(goal)
+            result = await run
         except (RunFailed, PlanError) as e:
             if e.result is None:
                 raise
@@ -257,11 +271,46 @@ def mcp_server(
         log.info("served run %s: %s", result.thread_id, result.status)
         return TeamRunSummary.of(result)
 
+    async def run_team(goal: str) -> TeamRunSummary:
+        return await summary_of(team.arun(goal))
+
     server.add_tool(
         run_team,
-        name=tool_name or team.name,
+        name=name,
         description=f"Give the `{team.name}` team of agents a goal; it plans, works and answers. "
-        f"Agents: {agents}.",
+        f"Agents: {agents}."
+        + (
+            f" A run that waits for a person's approval answers status `interrupted`: answer with `{name}_approve`."
+            if _can_pause(team)
+            else ""
+        ),
+        structured_output=True,
+    )
+    if not _can_pause(team):
+        return server
+
+    async def approve(
+        thread_id: str,
+        decisions: dict[str, Any] | None = None,
+        approve_all: bool | None = None,
+        by: str | None = None,
+    ) -> TeamRunSummary:
+        return await summary_of(team.aresume(thread_id, decisions=decisions, approve_all=approve_all, by=by))
+
+    server.add_tool(
+        approve,
+        name=f"{name}_approve",
+        description=f"Answer the approvals a `{name}` run waits for (status `interrupted`) and "
+        "continue it: `thread_id` from its summary; `decisions` maps each interrupt id to true "
+        '(go ahead), false (no) or {"args": {...}} (run a tool with edited arguments); '
+        "`approve_all` answers every one not in `decisions`; `by` names who decided.",
         structured_output=True,
     )
     return server
+
+
+def _can_pause(team: Team) -> bool:
+    """Whether a run of `team` can wait for a person."""
+    from agentorch._agent import tool_needs_approval
+
+    return team.approve_plan or any(tool_needs_approval(t) for a in team.agents for t in a.tools)

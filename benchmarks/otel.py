@@ -1,5 +1,5 @@
-"""Workload — OpenTelemetry tracing overhead: a run with no tracer provider against the same run
-traced by the SDK.
+"""Workload — OpenTelemetry overhead: a run with no tracer or meter provider against the same run
+traced by the SDK, and against the same run with the SDK's metrics (no tracing).
 
 With no provider installed (the OpenTelemetry API's default), agentorch attaches no handler:
 the only code left on the run's path is the per-run check (`trace_config`), timed here on its
@@ -26,7 +26,7 @@ import timeit
 from pathlib import Path
 from typing import Any
 
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 
 from agentorch._observe.tracing import trace_config
 from agentorch.graphs.research import build_team, demo_model
@@ -63,28 +63,44 @@ class _Switch(trace.TracerProvider):
         return self.sdk.get_tracer(*args, **kwargs) if self.on else trace.NoOpTracer()
 
 
-async def _measure(size: int, reps: int, switch: _Switch) -> dict[str, dict[str, dict[str, float]]]:
-    out: dict[str, dict[str, dict[str, float]]] = {"off": {}, "on": {}}
+class _MeterSwitch(metrics.MeterProvider):
+    """The SDK's meters while `on`, no-op meters otherwise (as the SDK with OTEL_SDK_DISABLED)."""
+
+    def __init__(self, sdk: metrics.MeterProvider) -> None:
+        self.sdk, self.on = sdk, False
+
+    def get_meter(self, *args: Any, **kwargs: Any) -> metrics.Meter:
+        return self.sdk.get_meter(*args, **kwargs) if self.on else metrics.NoOpMeter("off")
+
+
+_MODES = ("off", "on", "metrics")  # nothing, spans (SDK tracing), metrics (SDK metrics)
+
+
+async def _measure(
+    size: int, reps: int, switch: _Switch, meters: _MeterSwitch
+) -> dict[str, dict[str, dict[str, float]]]:
+    out: dict[str, dict[str, dict[str, float]]] = {mode: {} for mode in _MODES}
     for name, case in _cases(size).items():
-        runs: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
+        runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in _MODES}
         for rep in range(reps + 1):
-            for mode in ("off", "on"):
-                switch.on = mode == "on"
+            for mode in _MODES:
+                switch.on, meters.on = mode == "on", mode == "metrics"
                 result = await case()
                 if rep:  # the first of each is a warm-up
                     runs[mode].append(result)
-        for mode in ("off", "on"):
+        for mode in _MODES:
             out[mode][name] = {
                 "wall_ms": round(min(r["seconds"] for r in runs[mode]) * 1000, 2),
                 "cpu_ms": round(min(r["cpu"] for r in runs[mode]) * 1000, 2),
             }
-        print(f"  {name}: off {out['off'][name]}, on {out['on'][name]}", flush=True)
-    switch.on = False
+        print(f"  {name}: " + ", ".join(f"{m} {out[m][name]}" for m in _MODES), flush=True)
+    switch.on = meters.on = False
     return out
 
 
 def _check_us() -> float:
-    """Microseconds per `trace_config` call with no provider: all that tracing adds when off."""
+    """Microseconds per `trace_config` call with no provider: all that tracing and metrics add
+    when off (besides one `run_metrics()` check per run, which the call includes)."""
     number = 20_000
     best = min(timeit.repeat(lambda: trace_config("t", "r", "team"), number=number, repeat=5))
     return round(best / number * 1e6, 3)
@@ -105,6 +121,8 @@ def run(quick: bool) -> dict[str, Any]:
 
 
 def _run_here(quick: bool) -> dict[str, Any]:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -120,9 +138,20 @@ def _run_here(quick: bool) -> dict[str, Any]:
     provider.add_span_processor(BatchSpanProcessor(exporter))
     switch = _Switch(provider)
     trace.set_tracer_provider(switch)
-    print("tracing off / on (SDK, batch processor, in-memory exporter), alternating:", flush=True)
-    measured = asyncio.run(_measure(size, reps, switch))
-    off, on = measured["off"], measured["on"]
+    reader = InMemoryMetricReader()
+    meters = _MeterSwitch(MeterProvider(metric_readers=[reader]))
+    metrics.set_meter_provider(meters)
+    print(
+        "off / tracing (SDK, batch processor, in-memory exporter) / metrics (SDK), alternating:", flush=True
+    )
+    measured = asyncio.run(_measure(size, reps, switch, meters))
+    off, on, metered = measured["off"], measured["on"], measured["metrics"]
+    points = sum(
+        len(m.data.data_points)
+        for rm in reader.get_metrics_data().resource_metrics  # type: ignore[union-attr]
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+    )
     provider.force_flush()
     spans = len(exporter.get_finished_spans())
     provider.shutdown()
@@ -138,12 +167,26 @@ def _run_here(quick: bool) -> dict[str, Any]:
                 "on_cpu_ms": on[name]["cpu_ms"],
                 "cpu_on_vs_off": ratio(on[name]["cpu_ms"], off[name]["cpu_ms"]),
                 "wall_on_vs_off": ratio(on[name]["wall_ms"], off[name]["wall_ms"]),
+                "metrics_wall_ms": metered[name]["wall_ms"],
+                "metrics_cpu_ms": metered[name]["cpu_ms"],
+                "cpu_metrics_vs_off": ratio(metered[name]["cpu_ms"], off[name]["cpu_ms"]),
                 "check_share_of_run": round(check_us / (off[name]["cpu_ms"] * 1000), 7),
             }
         )
     table = table_text(
-        f"OpenTelemetry overhead: zero-latency runs, min of {reps}, tracing off (no provider) and on (SDK)",
-        ["run", "off wall ms", "on wall ms", "off CPU ms", "on CPU ms", "CPU on/off", "wall on/off"],
+        f"OpenTelemetry overhead: zero-latency runs, min of {reps}, off (no provider), tracing on (SDK), "
+        "metrics on (SDK, no tracing)",
+        [
+            "run",
+            "off wall ms",
+            "on wall ms",
+            "off CPU ms",
+            "on CPU ms",
+            "CPU on/off",
+            "wall on/off",
+            "metrics CPU ms",
+            "CPU metrics/off",
+        ],
         [
             [
                 r["run"],
@@ -153,6 +196,8 @@ def _run_here(quick: bool) -> dict[str, Any]:
                 r["on_cpu_ms"],
                 r["cpu_on_vs_off"],
                 r["wall_on_vs_off"],
+                r["metrics_cpu_ms"],
+                r["cpu_metrics_vs_off"],
             ]
             for r in rows
         ],
@@ -161,7 +206,8 @@ def _run_here(quick: bool) -> dict[str, Any]:
     note = (
         f"Tracing off: the per-run check costs {check_us} µs, {check_us / (smallest * 10):.4f}% of "
         f"the smallest run above ({smallest} ms CPU); nothing else runs. "
-        f"{spans} spans exported by the traced runs (warm-ups included)."
+        f"{spans} spans exported by the traced runs (warm-ups included); {points} metric data "
+        "points (cumulative) from the metered runs."
     )
     return {
         "subtasks": size,
@@ -169,6 +215,7 @@ def _run_here(quick: bool) -> dict[str, Any]:
         "rows": rows,
         "check_us": check_us,
         "spans": spans,
+        "metric_points": points,
         "tables": [table, note + "\n"],
         "quick": quick,
     }

@@ -86,7 +86,7 @@ def test_quick_benchmarks_write_tables_and_json(tmp_path: Path) -> None:
         assert len({r["model_calls"] for r in uneven["rows"] if r["plan"] == name}) == 1
     otel = everything["workloads"]["otel"]
     assert {r["run"] for r in otel["rows"]} == {"wave 20", "chain 20", "research demo"}
-    assert otel["spans"] > 0 and otel["check_us"] > 0
+    assert otel["spans"] > 0 and otel["check_us"] > 0 and otel["metric_points"] > 0
 
 
 @pytest.mark.timeout(300)

@@ -66,7 +66,18 @@ def test_only_rendering_and_the_cli_import_rich() -> None:
 
 
 # packages agentorch must not need at import time: presentation and every optional extra
-_BLOCKED = ("rich", "mcp", "langchain_mcp_adapters", "opentelemetry.sdk", "opentelemetry.exporter")
+_BLOCKED = (
+    "rich",
+    "mcp",
+    "langchain_mcp_adapters",
+    "opentelemetry.sdk",
+    "opentelemetry.exporter",
+    "a2a",
+    "ag_ui",
+    "starlette",
+    "sse_starlette",
+    "uvicorn",
+)
 
 _CHILD = f"""
 import importlib.abc, sys

@@ -41,6 +41,7 @@ __all__ = [
     "events_from_chunk",
     "describe_event",
     "data_line",
+    "event_to_json",
 ]
 
 
@@ -258,3 +259,16 @@ def describe_event(ev: Event) -> str:
         who = "synthesizer" if ev["subtask_id"] is None else f"{ev['subtask_id']} [{ev['agent']}]"
         return f"token {who}: {ev['text']!r}"
     return f"final status={ev['status']}\n{ev['answer']}"
+
+
+def event_to_json(ev: Event) -> dict[str, Any]:
+    """A JSON-ready copy of an event (pydantic values dumped)."""
+    out: dict[str, Any] = {}
+    for k, v in ev.items():
+        if hasattr(v, "model_dump"):
+            out[k] = v.model_dump(mode="json")
+        elif isinstance(v, list):
+            out[k] = [x.model_dump(mode="json") if hasattr(x, "model_dump") else x for x in v]
+        else:
+            out[k] = v
+    return out

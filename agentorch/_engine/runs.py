@@ -9,6 +9,7 @@ state into a `RunResult`.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from agentorch._engine.events import Event, Interrupted, describe_event, events_
 from agentorch._engine.graph import mark_sent_back
 from agentorch._engine.state import add_usage, merge_subtask_updates
 from agentorch._errors import AgentorchError, ConfigError, CriticError, PlanError, RunFailed, describe_error
+from agentorch._observe.metrics import run_metrics
 from agentorch._observe.tracing import ensure_tracing_usable, trace_config
 from agentorch._plan import plan_problems
 from agentorch._sync import iterate_sync, run_sync
@@ -272,7 +274,10 @@ class Runs:
         carrying_on = set(carrying_on)
         started: set[tuple[str, int, int]] = set()  # a task retried after its first call failed
         paused: list[PendingInterrupt] = []  # says it started again
-        traced = trace_config(thread_id, run_id, settings.name)
+        traced = trace_config(thread_id, run_id, settings.name, settings.prices)
+        meter = run_metrics()
+        # the status the run (or resume) ended in; "cancelled" if its caller stopped reading
+        began, ended = time.monotonic(), "cancelled"
         log.debug(
             "run %s on thread %s: %s",
             run_id,
@@ -296,15 +301,23 @@ class Runs:
                         started.add(once)
                     if ev["type"] != "token" and log.isEnabledFor(logging.DEBUG):
                         log.debug("thread %s: %s", thread_id, describe_event(ev))
+                    if meter is not None and ev["type"] == "subtask_finished":
+                        meter.subtask_finished(settings.name, ev["result"])
+                    elif ev["type"] == "final":
+                        ended = ev["status"]
                     yield ev
             if paused:
+                ended = "interrupted"
                 yield Interrupted(type="interrupted", interrupts=paused)
         except ConfigError:
+            ended = ""  # refused before it ran (e.g. a price missing under a money budget)
             raise
         except PlanError as e:
+            ended = "failed"
             e.result = await self._failed_result(thread_id, str(e), e.spent)
             raise
         except (AgentorchError, GraphRecursionError, Exception) as e:
+            ended = "failed"
             message = str(e) if isinstance(e, AgentorchError) else describe_error(e)
             if ctx.failed_role and not isinstance(e, AgentorchError):
                 message = f"The `{ctx.failed_role}` model call failed: {message}"
@@ -317,6 +330,9 @@ class Runs:
             if isinstance(e, CriticError):
                 raise CriticError(resumable, e.problems, failed) from e
             raise RunFailed(resumable, failed) from e
+        finally:
+            if meter is not None and ended:
+                meter.run_ended(settings.name, ended, time.monotonic() - began)
 
 
 def _with_round_so_far(values: Mapping[str, Any], pending_writes: Iterable[Any]) -> dict[str, Any]:

@@ -22,6 +22,10 @@ the sub-task of the nearest enclosing LangChain run that served only that sub-ta
 specialist node or task). Round and sub-task spans are not LangChain runs: a round starts where
 the previous one ended (round 1 with the run), a sub-task with the first enclosing run that
 served only it; each ends with its last call.
+
+A run that resumes a paused or failed one (`team.resume`) is a trace of its own whose root span
+links to the root span of the run it resumes (link attribute `agentorch.link.type="resumes"`),
+when both ran in this process.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,7 +82,14 @@ A_THREAD = "agentorch.thread_id"
 A_RUN = "agentorch.run_id"
 A_STATUS = "agentorch.status"
 
+A_LINK = "agentorch.link.type"
+
 _SHARED = object()  # an enclosing run that served more than one sub-task
+_UNFINISHED: OrderedDict[str, Any] = OrderedDict()
+"""Thread id -> the span context of its last run that paused or failed, so the run that resumes
+it links to it (in this process; the most recent `_REMEMBERED` threads)."""
+_REMEMBERED = 4096
+_unfinished_lock = threading.Lock()
 _Key = tuple[int | None, str]  # (round, sub-task id)
 
 
@@ -171,6 +183,8 @@ class OTelHandler(BaseCallbackHandler):
             meta = metadata or {}
             self._base = _attrs({A_THREAD: meta.get(THREAD_KEY), A_RUN: meta.get(RUN_ID_KEY)})
             team = str(meta.get(TEAM_KEY) or kwargs.get("name") or "team")
+            with _unfinished_lock:
+                earlier = _UNFINISHED.pop(str(meta.get(THREAD_KEY)), None)
             # the application's current span (if any) is the run's parent
             self._root_span = self.tracer.start_span(
                 f"invoke_workflow {team}",
@@ -182,6 +196,7 @@ class OTelHandler(BaseCallbackHandler):
                     **_attrs({CONVERSATION_ID: meta.get(THREAD_KEY)}),
                     **self._base,
                 },
+                links=[trace.Link(earlier, {A_LINK: "resumes"})] if earlier is not None else None,
             )
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -236,6 +251,12 @@ class OTelHandler(BaseCallbackHandler):
             _record_error(span, error)
         if status:
             span.set_attribute(A_STATUS, status)
+        thread = self._base.get(A_THREAD)
+        if thread is not None and (status == "interrupted" or error is not None):
+            with _unfinished_lock:  # the next run on the thread resumes this one
+                _UNFINISHED[str(thread)] = span.get_span_context()
+                while len(_UNFINISHED) > _REMEMBERED:
+                    _UNFINISHED.popitem(last=False)
         span.end()
 
     # -- rounds and sub-tasks ----------------------------------------------------------------

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import ensure_config, merge_configs
 
 from agentorch._keys import RUN_ID_KEY, TEAM_KEY
+from agentorch._observe.metrics import run_metrics
 from agentorch._observe.otel import otel_handler
+from agentorch._types import ModelPrice
 
 log = logging.getLogger("agentorch")
 
@@ -70,19 +73,25 @@ def ensure_tracing_usable() -> None:
     )
 
 
-def trace_config(thread_id: str, run_id: str, team_name: str) -> RunnableConfig:
+def trace_config(
+    thread_id: str, run_id: str, team_name: str, prices: Mapping[str, ModelPrice] | None = None
+) -> RunnableConfig:
     """The run config of a team run: its thread, trace metadata every child run inherits, and
-    the OpenTelemetry handler when a tracer provider is installed (none otherwise: no cost)."""
+    the OpenTelemetry handlers when a tracer or meter provider is installed (none otherwise: no
+    cost); `prices` price the calls for the `agentorch.cost` metric."""
     metadata: dict[str, Any] = {TEAM_KEY: team_name}
     if run_id:
         metadata[RUN_ID_KEY] = run_id
     config: RunnableConfig = {"configurable": {"thread_id": thread_id}, "metadata": metadata}
-    handler = otel_handler()
-    if handler is not None:
+    handlers: list[Any] = [h for h in (otel_handler(),) if h is not None]
+    instruments = run_metrics()
+    if instruments is not None:
+        handlers.append(instruments.handler(team_name, prices or {}))
+    if handlers:
         # added to the callbacks of a runnable the team runs inside (if any), not replacing
         # them: such a run stays nested in the caller's LangSmith trace
         inherited = ensure_config().get("callbacks")
         config["callbacks"] = merge_configs(
-            {"callbacks": inherited} if inherited else None, {"callbacks": [handler]}
+            {"callbacks": inherited} if inherited else None, {"callbacks": handlers}
         )["callbacks"]
     return config

@@ -34,11 +34,21 @@ from agentorch._types import (
 if TYPE_CHECKING:
     from agentorch._team import Team
 
-__all__ = ["layered_layout", "plan_html", "report_html", "result_fragment", "team_html"]
+__all__ = [
+    "dag_svg",
+    "layered_layout",
+    "plan_html",
+    "report_html",
+    "result_fragment",
+    "team_html",
+    "usage_html",
+]
 
 _NODE_W, _NODE_H, _COL_GAP, _ROW_GAP, _PAD = 180, 48, 64, 16, 12
 _LABEL_W, _CHART_W, _BAR_H, _ROW_H = 170, 640, 18, 26
 _STATUS_COLORS = {
+    "waiting": "#9e9e9e",
+    "running": "#0969da",
     "done": "#2e7d32",
     "failed": "#c62828",
     "skipped": "#b7791f",
@@ -133,7 +143,7 @@ def layered_layout(plan: Plan) -> dict[str, tuple[int, int]]:
 # -- the DAG --------------------------------------------------------------------------------
 
 
-def _dag_svg(plan: Plan, states: Mapping[str, tuple[str, int]], *, svg_id: str = "") -> str:
+def dag_svg(plan: Plan, states: Mapping[str, tuple[str, int]], *, svg_id: str = "") -> str:
     """The plan as SVG; `states` maps sub-task ids to (status, attempts)."""
     layout = layered_layout(plan)
     if not layout:
@@ -415,7 +425,7 @@ def _usage_table(
     return f"<table><tr><th>{_e(title)}</th>{head}</tr>{''.join(body)}</table>"
 
 
-def _usage_html(result: RunResult, prices: Mapping[str, ModelPrice]) -> str:
+def usage_html(result: RunResult, prices: Mapping[str, ModelPrice]) -> str:
     usage = result.usage
     # `prices` re-prices the tokens per model; without them, the costs recorded during the run
     cost: Cost | None = usage.cost(prices) if prices else usage.cost() if usage.total.cost else None
@@ -506,18 +516,18 @@ def _body(result: RunResult, prices: Mapping[str, ModelPrice], heading: str) -> 
         if result.plan.rationale:
             parts.append(f'<p class="meta">{_e(result.plan.rationale)}</p>')
         parts.append(
-            f'<div class="scroll">{_dag_svg(result.plan, _states(result, result.plan), svg_id="dag")}</div>'
+            f'<div class="scroll">{dag_svg(result.plan, _states(result, result.plan), svg_id="dag")}</div>'
         )
         if len(result.plans) > 1:
             older = "".join(
                 f'<details class="plan-round"><summary>plan of round {i}</summary><div class="scroll">'
-                f"{_dag_svg(p, _states(result, p))}</div></details>"
+                f"{dag_svg(p, _states(result, p))}</div></details>"
                 for i, p in enumerate(result.plans[:-1], start=1)
             )
             parts.append(f"<div>{older}</div>")
     parts.append("<h2>Timeline</h2>" + f'<div class="scroll">{_timeline_svg(result, order, prices)}</div>')
     parts.append("<h2>Critic</h2>" + _verdicts_html(result))
-    parts.append("<h2>Usage</h2>" + _usage_html(result, prices))
+    parts.append("<h2>Usage</h2>" + usage_html(result, prices))
     parts.append(
         '<h2>Sub-tasks</h2><p class="meta">Click a node or a timeline row to open it.</p>'
         + _details_html(result, order, prices)
@@ -525,11 +535,14 @@ def _body(result: RunResult, prices: Mapping[str, ModelPrice], heading: str) -> 
     return "".join(parts)
 
 
-def html_page(title: str, body: str, *, script: str = "") -> str:
+def html_page(title: str, body: str, *, script: str = "", connect: bool = False) -> str:
     """A self-contained HTML page: agentorch's stylesheet inline, nothing loaded from anywhere
-    (a Content-Security-Policy says so), and `script` inline if given. Every agentorch page
-    (run reports, eval reports) is built by this one function."""
+    (a Content-Security-Policy says so), and `script` inline if given; `connect`: the script may
+    fetch from the page's own server (the live view). Every agentorch page (run reports, eval
+    reports, the live view) is built by this one function."""
     scripts = "script-src 'unsafe-inline'; " if script else ""
+    if connect:
+        scripts += "connect-src 'self'; "
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -566,7 +579,7 @@ def plan_html(plan: Plan) -> str:
         f"<td>{_e(', '.join(st.depends_on))}</td><td>{_e(st.description)}</td></tr>"
         for st in plan.subtasks
     )
-    svg = _dag_svg(plan, {st.id: ("not run", 0) for st in plan.subtasks})
+    svg = dag_svg(plan, {st.id: ("not run", 0) for st in plan.subtasks})
     rationale = f'<p class="meta">{_e(plan.rationale)}</p>' if plan.rationale else ""
     return (
         f'<div class="agentorch"><style>{_CSS}</style>{rationale}<div class="scroll">{svg}</div>'

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from agentorch._engine.events import Event, Token, data_line, describe_event
+from agentorch._engine.events import Event, Token, data_line, describe_event, event_to_json
 from agentorch._plan import downstream_of
 from agentorch._types import ModelPrice, Plan, RunResult, normalize_prices, price_for
 
@@ -38,19 +38,6 @@ _STYLES = {
     "running": "cyan",
 }
 _VERDICT_STYLES = {"accept": "green", "revise": "magenta", "replan": "yellow"}
-
-
-def event_to_json(ev: Event) -> dict[str, Any]:
-    """A JSON-ready copy of an event (pydantic values dumped)."""
-    out: dict[str, Any] = {}
-    for k, v in ev.items():
-        if hasattr(v, "model_dump"):
-            out[k] = v.model_dump(mode="json")
-        elif isinstance(v, list):
-            out[k] = [x.model_dump(mode="json") if hasattr(x, "model_dump") else x for x in v]
-        else:
-            out[k] = v
-    return out
 
 
 @dataclass

@@ -44,7 +44,13 @@ EXIT_STOPPED = 130  # Ctrl-C, as shells report SIGINT
 
 # modules that add sub-commands: each has `register(subparsers) -> None`; a command's handler
 # returns the exit code. Listed here, not discovered, so `--help` is the same everywhere.
-_COMMAND_MODULES = ("agentorch.evals._cli", "agentorch.cli.report", "agentorch.cli.mcp_serve")
+_COMMAND_MODULES = (
+    "agentorch.evals._cli",
+    "agentorch.cli.report",
+    "agentorch.cli.mcp_serve",
+    "agentorch.cli.a2a_serve",
+    "agentorch.cli.serve",
+)
 
 
 def load_team(spec: str) -> Team:
@@ -488,15 +494,15 @@ def main(argv: list[str] | None = None) -> int:
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
-        tracing = install_sdk_from_env()  # OTLP export when the OTEL_* variables ask for it
+        telemetry = install_sdk_from_env()  # OTLP export when the OTEL_* variables ask for it
     except ConfigError as e:
         print(f"Error: {e}", file=sys.stderr)
         return EXIT_USAGE
     try:
         return int(args.func(args))
     finally:
-        if tracing is not None:
-            tracing.shutdown()  # flushes the spans still batched
+        for provider in telemetry:
+            provider.shutdown()  # flushes the spans and metrics still batched
 
 
 if __name__ == "__main__":

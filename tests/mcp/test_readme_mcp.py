@@ -13,7 +13,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 @pytest.mark.slow
 def test_the_readme_mcp_example_runs_a_team_on_the_example_server(tmp_path, monkeypatch, capfd) -> None:
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("## MCP") : text.index("## Cascades and costs")]
+    start = text.index("## MCP")
+    section = text[start : text.index("\n## ", start)]
     server, example = re.findall(r"```python\n(.*?)```", section, re.S)
     (tmp_path / "facts_server.py").write_text(server, encoding="utf-8")
     monkeypatch.chdir(tmp_path)

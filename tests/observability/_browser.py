@@ -96,8 +96,10 @@ class Browser:
                 return reply.get("result", {})
             self.events.append(reply)
 
-    def open(self, path: Path) -> None:
-        self.call("Page.navigate", session=True, url=path.resolve().as_uri())
+    def open(self, path: Path | str) -> None:
+        """Load a file, or a URL given as text."""
+        url = path if isinstance(path, str) else path.resolve().as_uri()
+        self.call("Page.navigate", session=True, url=url)
         deadline = time.monotonic() + 20
         while self.eval("document.readyState") != "complete":
             if time.monotonic() > deadline:

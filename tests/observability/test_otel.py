@@ -117,6 +117,7 @@ def test_a_run_is_one_trace_of_rounds_subtasks_model_and_tool_calls(
     assert root.attributes["agentorch.run_id"] == result.run_id
     assert root.attributes["agentorch.thread_id"] == "t-otel"
     assert root.attributes["agentorch.status"] == "completed"
+    assert not root.links  # a new run resumes nothing
     total = result.usage.total
     assert root.attributes["gen_ai.usage.input_tokens"] == total.input_tokens
     assert root.attributes["gen_ai.usage.output_tokens"] == total.output_tokens
@@ -198,7 +199,7 @@ def test_failures_are_error_spans(exporter: InMemorySpanExporter) -> None:
     assert "the model fell over" in (root.status.description or "")
 
 
-def test_a_paused_run_and_its_resume_are_two_traces(exporter: InMemorySpanExporter) -> None:
+def test_a_paused_run_and_its_resume_are_two_linked_traces(exporter: InMemorySpanExporter) -> None:
     @tool(requires_approval=True)
     def send(to: str) -> str:
         """Send a mail."""
@@ -229,6 +230,10 @@ def test_a_paused_run_and_its_resume_are_two_traces(exporter: InMemorySpanExport
     second = _ours(exporter)
     (root2,) = [s for s in second if s.name == "invoke_workflow mail-team"]
     assert root2.context.trace_id != root1.context.trace_id
+    # the resume links to the run it resumes
+    (link,) = root2.links
+    assert link.context.span_id == root1.context.span_id and link.context.trace_id == root1.context.trace_id
+    assert link.attributes == {"agentorch.link.type": "resumes"}
     assert root2.attributes["agentorch.status"] == "completed"
     assert root2.attributes["agentorch.run_id"] == root1.attributes["agentorch.run_id"] == paused.run_id
     (sent,) = [s for s in second if s.name == "execute_tool send"]

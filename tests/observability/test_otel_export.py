@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -27,11 +31,14 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 class OtlpReceiver:
-    """`with OtlpReceiver() as rx:` an OTLP/HTTP trace endpoint on loopback at `rx.url`; the
-    spans it received are in `rx.spans` (dicts: name, ids, parent, attributes, scope, resource)."""
+    """`with OtlpReceiver() as rx:` an OTLP/HTTP trace and metrics endpoint on loopback at
+    `rx.url`; the spans it received are in `rx.spans` (dicts: name, ids, parent, attributes,
+    scope, resource), the metrics' data points in `rx.points` (dicts: name, unit, attributes,
+    scope, value for sums, count and sum for histograms)."""
 
     def __init__(self) -> None:
         self.spans: list[dict[str, Any]] = []
+        self.points: list[dict[str, Any]] = []
         self.paths: list[str] = []
         receiver = self
 
@@ -40,11 +47,17 @@ class OtlpReceiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
-                request = ExportTraceServiceRequest()
-                request.ParseFromString(body)
                 receiver.paths.append(self.path)
-                receiver.spans.extend(_decode(request))
-                answer = ExportTraceServiceResponse().SerializeToString()
+                if self.path == "/v1/metrics":
+                    metrics = ExportMetricsServiceRequest()
+                    metrics.ParseFromString(body)
+                    receiver.points.extend(_decode_metrics(metrics))
+                    answer = ExportMetricsServiceResponse().SerializeToString()
+                else:
+                    request = ExportTraceServiceRequest()
+                    request.ParseFromString(body)
+                    receiver.spans.extend(_decode(request))
+                    answer = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", str(len(answer)))
@@ -96,6 +109,27 @@ def _decode(request: ExportTraceServiceRequest) -> list[dict[str, Any]]:
     return out
 
 
+def _decode_metrics(request: ExportMetricsServiceRequest) -> list[dict[str, Any]]:
+    out = []
+    for rm in request.resource_metrics:
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                kind = m.WhichOneof("data")
+                for p in getattr(m, kind).data_points:
+                    point: dict[str, Any] = {
+                        "name": m.name,
+                        "unit": m.unit,
+                        "scope": sm.scope.name,
+                        "attributes": {a.key: _value(a.value) for a in p.attributes},
+                    }
+                    if kind == "histogram":
+                        point.update(count=p.count, sum=p.sum)
+                    else:
+                        point["value"] = p.as_double if p.WhichOneof("value") == "as_double" else p.as_int
+                    out.append(point)
+    return out
+
+
 def _env(**overrides: str) -> dict[str, str]:
     env = {
         k: v
@@ -132,7 +166,7 @@ def test_the_cli_exports_a_run_over_otlp_http_and_to_langsmith_at_once(tmp_path:
     # the console exporter writes to stderr: stdout keeps the run's own output
     assert '"name": "invoke_workflow research"' in out.stderr
     assert "invoke_workflow" not in out.stdout and "final" in out.stdout
-    assert set(otlp.paths) == {"/v1/traces"}
+    assert set(otlp.paths) == {"/v1/traces", "/v1/metrics"}
     spans = [s for s in otlp.spans if s["scope"] == "agentorch"]
     assert {s["resource"]["service.name"] for s in spans} == {"agentorch-test"}
     (root,) = [s for s in spans if s["parent"] is None]
@@ -159,6 +193,26 @@ def test_the_cli_exports_a_run_over_otlp_http_and_to_langsmith_at_once(tmp_path:
         1,
         2,
     ]
+    # the metrics went with the spans, flushed at exit
+    points = [p for p in otlp.points if p["scope"] == "agentorch"]
+    total = result.usage.total
+    for kind, tokens in (("input", total.input_tokens), ("output", total.output_tokens)):
+        usage = [
+            p
+            for p in points
+            if p["name"] == "gen_ai.client.token.usage" and p["attributes"]["gen_ai.token.type"] == kind
+        ]
+        assert {p["unit"] for p in usage} == {"{token}"}
+        assert sum(p["count"] for p in usage) == total.calls and sum(p["sum"] for p in usage) == tokens
+    (run,) = [p for p in points if p["name"] == "agentorch.runs"]
+    assert run["value"] == 1 and run["attributes"] == {
+        "gen_ai.workflow.name": "research",
+        "agentorch.status": "completed",
+    }
+    finished = sum(p["count"] for p in points if p["name"] == "agentorch.subtask.duration")
+    assert finished == len(result.history)
+    tools = sum(p["value"] for p in points if p["name"] == "agentorch.tool.calls")
+    assert tools == sum(len(a.tool_calls) for a in result.history) > 0
     # LangSmith got its trace as without OpenTelemetry: one root, the calls named by role
     assert [r["name"] for r in runs.values() if not r.get("parent_run_id")] == ["research"]
     names = {r["name"] for r in runs.values()}
@@ -178,6 +232,18 @@ def test_the_readme_example_traces_a_run_into_the_applications_provider() -> Non
     shown, counted = out.stdout.splitlines()
     calls, tools = counted.split()
     assert shown == f"{calls} model calls, {tools} tool calls" and int(tools) > 0
+
+
+@pytest.mark.slow
+def test_the_readme_metrics_example_counts_the_run() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### Metrics", 1)[1].split("\n## ", 1)[0]
+    example = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    out = subprocess.run(
+        [sys.executable, "-c", example], env=_env(), capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "{'completed': 1}"
 
 
 def test_an_exporter_the_cli_cannot_honour_is_a_usage_error(
