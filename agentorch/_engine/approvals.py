@@ -67,12 +67,11 @@ def tool_payload(
     call: str,
     key: str,
     spent: TokenUsage,
-    in_doubt: bool = False,
 ) -> dict[str, Any]:
     """What a person is shown for a tool call: who asks, the tool and its arguments, the call's
-    id (`call`) and effect key (`key`), what the sub-task has spent so far, and `in_doubt` when
-    an earlier execution of this very call may already have had its effect."""
-    payload: dict[str, Any] = {
+    id (`call`) and effect key (`key`), and what the sub-task has spent so far. A call in doubt
+    after a crash adds `in_doubt: True` and its `executions` (`agentorch._engine.effects`)."""
+    return {
         "kind": "tool",
         "agent": agent,
         "subtask_id": subtask_id,
@@ -84,9 +83,6 @@ def tool_payload(
         # calls a model again (`spent_while_paused`)
         "spent": {"calls": spent.calls, "total_tokens": spent.total_tokens, "cost": spent.cost},
     }
-    if in_doubt:
-        payload["in_doubt"] = True
-    return payload
 
 
 async def _ask_body(payload: dict[str, Any]) -> Decision:

@@ -276,3 +276,29 @@ def test_a_call_cut_off_mid_run_is_in_doubt_and_follows_its_tools_policy(
     if not runs_again:
         assert "may or may not have run" in record.error and "outcome is unknown" in record.error
     assert record.approved_by == ("ann" if answer else "")
+
+
+def test_edited_arguments_given_as_any_mapping_run_as_a_plain_dict() -> None:
+    from types import MappingProxyType
+
+    seen: list[dict[str, Any]] = []
+
+    @tool(requires_approval=True)
+    def send(to: str) -> str:
+        """Send a message (needs approval)."""
+        seen.append({"to": to})
+        return "sent"
+
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("a", "ops"))],
+            "ops": [_turn(("send", {"to": "bob"})), "done"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        }
+    )
+    team = Team(agents=[Agent(name="ops", role="Operates", tools=[send])], llm=llm)
+    team.run("go", thread_id="m")
+    result = team.resume("m", approve={"args": MappingProxyType({"to": "carol"})})
+    record = result.results["a"].tool_calls[0]
+    assert seen == [{"to": "carol"}] and record.args == {"to": "carol"} and type(record.args) is dict
