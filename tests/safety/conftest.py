@@ -63,9 +63,9 @@ SAVERS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.slow)]
 
 
 @asynccontextmanager
-async def open_saver(kind: str, tmp: Path, postgres_url: str | None = None) -> AsyncIterator[Any]:
+async def open_saver(kind: str, tmp: Path, url: str | None = None) -> AsyncIterator[Any]:
     """A fresh checkpoint saver of `kind` ("memory", "sqlite" in a new file under `tmp`, or
-    "postgres" on `postgres_url`; callers keep threads apart by thread id there)."""
+    "postgres" on `url`; callers keep threads apart by thread id there)."""
     if kind == "memory":
         yield InMemorySaver()
     elif kind == "sqlite":
@@ -74,8 +74,8 @@ async def open_saver(kind: str, tmp: Path, postgres_url: str | None = None) -> A
     elif kind == "postgres":
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
-        assert postgres_url, "the postgres saver needs the `postgres_url` fixture"
-        async with AsyncPostgresSaver.from_conn_string(postgres_url) as saver:
+        assert url, "the postgres saver needs the `postgres_url` fixture"
+        async with AsyncPostgresSaver.from_conn_string(url) as saver:
             await saver.setup()
             yield saver
     else:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from agentorch import (
     Agent,
     AgentorchError,
     Budget,
+    ConfigError,
     PlanError,
     RunFailed,
     RunResult,
@@ -70,7 +71,17 @@ RETRY = RetryPolicy(
 # what a specialist's model may do on one call, besides asking for tools
 ACTIONS = ["answer", "answer", "answer", "empty", "timeout", "crash"]
 # what one tool call in a turn asks for
-CALLS = ["own_tool", "repeat", "foreign_tool", "gated", "gated_slow", "raising_tool", "timed_out", "slow", "slow_skip"]
+CALLS = [
+    "own_tool",
+    "repeat",
+    "foreign_tool",
+    "gated",
+    "gated_slow",
+    "raising_tool",
+    "timed_out",
+    "slow",
+    "slow_skip",
+]
 TOOLS = {"lookup", "flaky", "fetch", "crawl", "probe", "wipe", "archive"}
 GRANTS = {"writer": set(), "researcher": TOOLS - {"wipe"}, "admin": TOOLS - {"probe", "fetch"}}
 GATED = {"wipe", "archive"}
@@ -126,14 +137,14 @@ def make_tools(world: World) -> dict[str, Any]:
     async def crawl(url: str) -> str:
         """Crawl a site (slow: a sibling's failure may cut it off)."""
         world.start("crawl", {"url": url})
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.12)
         return f"crawled {url}"
 
     @tool(on_in_doubt="skip")
     async def probe(host: str) -> str:
         """Probe a host (slow; never run again when cut off)."""
         world.start("probe", {"host": host})
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.12)
         return f"probed {host}"
 
     @tool(requires_approval=True)
@@ -149,7 +160,15 @@ def make_tools(world: World) -> dict[str, Any]:
         await asyncio.sleep(0.03)
         return f"archived {table}"
 
-    return {"lookup": lookup, "flaky": flaky, "fetch": fetch, "crawl": crawl, "probe": probe, "wipe": wipe, "archive": archive}
+    return {
+        "lookup": lookup,
+        "flaky": flaky,
+        "fetch": fetch,
+        "crawl": crawl,
+        "probe": probe,
+        "wipe": wipe,
+        "archive": archive,
+    }
 
 
 class SpecialistScript:
@@ -347,17 +366,29 @@ async def _consume(stream: Any, events: list[dict[str, Any]]) -> None:
         events.append(dict(ev))
 
 
+async def _settle() -> None:
+    """Let what the cancelled run left (checkpoint writes still being saved) end, as it would
+    have when a process stops, before the state is read again."""
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    if others:
+        await asyncio.wait(others, timeout=10)
+
+
 async def _drive(case: Case, world: World, checkpointer: Any, thread: str) -> None:
     team, llm = build(case, world, checkpointer)
     events: list[dict[str, Any]] = []
     failures = cuts = 0
     modes, answers, cancels = list(case.modes), list(case.answers), list(case.cancels)
     stream = team.astream("a random goal", thread_id=thread)
+    after_cut = False
     for _ in range(80):
         raised = False
         cut = cancels.pop(0) if cancels else None
         try:
             await asyncio.wait_for(_consume(stream, events), cut)
+        except ConfigError as e:  # resumed after a cut that came once the run had ended
+            if not (after_cut and "has already finished" in str(e)):
+                raise
         except PlanError as e:  # documented: no valid plan
             assert e.result is not None and e.problems
             check_effects(world, e.result, cuts, final=True)
@@ -369,17 +400,22 @@ async def _drive(case: Case, world: World, checkpointer: Any, thread: str) -> No
         except TimeoutError:  # the caller gave up on the run (as a process dying would)
             cuts += 1
             raised = True
+            await _settle()
+        after_cut = cut is not None and raised
         result = await team.aresult(thread)
         check_effects(world, result, cuts, final=False)
         if not result.interrupts:
             if not raised:
                 break
-            stream = team.aresume_stream(thread)  # after every failure: continue
+            if not result.goal:  # cut off before anything was saved: start again
+                stream = team.astream("a random goal", thread_id=thread)
+            else:
+                stream = team.aresume_stream(thread)  # after every failure: continue
             continue
         mode = modes.pop(0) if modes else "approve_all"
         pending = sorted(result.interrupts, key=lambda p: str(p.payload.get("call")))
-        if mode == "approve" and len(pending) > 1:
-            mode = "each"
+        if mode == "approve" and len(pending) > 1 or any(p.kind == "plan" for p in pending):
+            mode = "each"  # a plan is denied only by a per-id False (not to end most runs there)
         if mode in ("approve_all", "deny_all", "approve"):
             yes = mode != "deny_all"
             by = "carol" if mode == "approve_all" else None
@@ -395,7 +431,7 @@ async def _drive(case: Case, world: World, checkpointer: Any, thread: str) -> No
         for p in pending:
             answer = answers.pop(0) if answers else True
             if p.kind == "plan":
-                yes = answer in (True, "by_bob")
+                yes = answer is not False
                 decisions[p.id] = _edited(p.payload["plan"]) if answer == "edit" else yes
             else:
                 decisions[p.id] = _answer(world, p.payload, answer, None)
@@ -441,20 +477,28 @@ def check_effects(world: World, result: RunResult, cuts: int, *, final: bool) ->
             if c.executed:
                 assert (c.args, c.approved_by) == world.approved[c.key], (c, world.approved.get(c.key))
         # every start is in the record: the tool counted as many starts of this call as the
-        # record says; more than one only when an execution was cut off
-        assert starts[c.key] == c.executions, (c, starts[c.key])
-        assert c.executions <= 1 or c.in_doubt, c
+        # record says; more than one only when an execution was cut off. An execution in doubt
+        # is counted though the cut may have come before the function started (the engine
+        # cannot know): then the record may count more, never fewer
+        if c.in_doubt:
+            assert 0 < c.executions and starts[c.key] <= c.executions, (c, starts[c.key])
+        else:
+            assert starts[c.key] == c.executions <= 1, (c, starts[c.key])
     # a gated tool started only after an approval of that very call, with the approved args
     for name, key, args in world.starts:
         if name in GATED:
             assert key in world.approved and world.approved[key][0] == args, (name, key, args, world.approved)
     if final:
-        # every start is in the records: per key, hence per tool
-        assert set(starts) == set(by_key), (set(starts) - set(by_key), set(by_key) - set(starts))
-        per_tool = Counter()
+        # every start is in the records: per key, hence per tool (equal when none was in doubt)
+        assert set(starts) <= set(by_key), set(starts) - set(by_key)
+        assert all(by_key[k].in_doubt for k in set(by_key) - set(starts)), set(by_key) - set(starts)
+        per_tool: Counter[str] = Counter()
         for c in by_key.values():
             per_tool[c.name] += c.executions
-        assert per_tool == Counter(name for name, _, _ in world.starts), per_tool
+        ran = Counter(name for name, _, _ in world.starts)
+        if not any(c.in_doubt for c in by_key.values()):
+            assert per_tool == ran, (per_tool, ran)
+        assert all(ran[name] <= n for name, n in per_tool.items()), (per_tool, ran)
 
 
 def check(
