@@ -106,6 +106,8 @@ class World:
     approved: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
     """Approved calls by key: (the arguments approved, who approved)."""
     denied: set[str] = field(default_factory=set)
+    answered: dict[str, int] = field(default_factory=dict)
+    """Calls answered, by key: how many runs had been cut off when the answer was given."""
 
     def start(self, name: str, args: dict[str, Any]) -> None:
         key = tool_call_key()
@@ -345,18 +347,22 @@ async def drive(case: Case, saver: str, tmp: Path, postgres_url: str | None) -> 
         await _drive(case, World(), checkpointer, f"t-{uuid.uuid4().hex[:12]}")
 
 
-def _answer(world: World, payload: dict[str, Any], answer: Any, by: str | None) -> Any:
-    """Note what a person decides about one tool call, and the answer `resume` is given."""
+def _answer(world: World, payload: dict[str, Any], answer: Any, by: str | None, cuts: int) -> Any:
+    """Note what a person decides about one tool call, and the answer `resume` is given. A
+    call is asked about again only when the run its answer went to was cut off (before the
+    decision was saved); the latest answer counts."""
     key = payload["key"]
+    assert world.answered.get(key, -1) < cuts, f"asked again about call {key}, already answered"
+    world.answered[key] = cuts
+    world.denied.discard(key)
+    world.approved.pop(key, None)
     if answer in (False, "deny_by_bob"):
         world.denied.add(key)
-        world.approved.pop(key, None)
         return False if answer is False else {"approved": False, "by": "bob"}
     if answer == "edit":
         args = {"table": payload["args"]["table"] + "-edited"}
         world.approved[key] = (args, "alice")
         return {"args": args, "by": "alice"}
-    world.denied.discard(key)
     world.approved[key] = (payload["args"], "bob" if answer == "by_bob" else by or "human")
     return {"approved": True, "by": "bob"} if answer == "by_bob" else True
 
@@ -421,7 +427,7 @@ async def _drive(case: Case, world: World, checkpointer: Any, thread: str) -> No
             by = "carol" if mode == "approve_all" else None
             for p in pending:
                 if p.kind == "tool":
-                    _answer(world, p.payload, yes, by)
+                    _answer(world, p.payload, yes, by, cuts)
             if mode == "approve":
                 stream = team.aresume_stream(thread, approve=True)
             else:
@@ -434,7 +440,7 @@ async def _drive(case: Case, world: World, checkpointer: Any, thread: str) -> No
                 yes = answer is not False
                 decisions[p.id] = _edited(p.payload["plan"]) if answer == "edit" else yes
             else:
-                decisions[p.id] = _answer(world, p.payload, answer, None)
+                decisions[p.id] = _answer(world, p.payload, answer, None, cuts)
         stream = team.aresume_stream(thread, decisions=decisions)
     else:
         raise AssertionError("the run did not end after 80 resumes")
@@ -475,7 +481,7 @@ def check_effects(world: World, result: RunResult, cuts: int, *, final: bool) ->
             # a gated call a person denied is recorded denied; one that ran names who approved
             assert (c.outcome == "denied") == (c.key in world.denied), (c, world.denied)
             if c.executed:
-                assert (c.args, c.approved_by) == world.approved[c.key], (c, world.approved.get(c.key))
+                assert (c.args, c.approved_by) == world.approved.get(c.key), (c, world.approved.get(c.key))
         # every start is in the record: the tool counted as many starts of this call as the
         # record says; more than one only when an execution was cut off. An execution in doubt
         # is counted though the cut may have come before the function started (the engine
