@@ -26,7 +26,7 @@ what the README promises:
 - the result survives `save`/`load`.
 
 `AGENTORCH_RANDOM_RUNS` sets the number of examples (default 30 per saver; the slow test draws
-five times as many in memory and with SQLite, and as many with PostgreSQL).
+four times as many in memory and with SQLite, and as many with PostgreSQL).
 """
 
 from __future__ import annotations
@@ -574,7 +574,7 @@ def test_random_runs_keep_every_promise(case: Case, saver: str, tmp_path: Path) 
 @pytest.mark.slow
 @pytest.mark.parametrize("saver", ["memory", "sqlite"])
 @given(case=cases())
-@settings(max_examples=5 * _examples(30), deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=4 * _examples(30), deadline=None, suppress_health_check=list(HealthCheck))
 def test_random_runs_keep_every_promise_long(case: Case, saver: str, tmp_path: Path) -> None:
     _run(case, saver, tmp_path, None)
 
