@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agentorch import Agent, Team, tool
+from tests.scale.conftest import postgres_url  # noqa: F401  (the fixture: a PostgreSQL cluster)
 
 EXECUTED: list[tuple[str, dict[str, Any]]] = []
 """Every tool execution of the tools below, in order: (name, args)."""
@@ -46,3 +53,41 @@ def team_of(llm: Any, **kwargs: Any) -> Team:
         Agent(name="admin", role="Maintains records", tools=[delete_records, count_rows]),
     ]
     return Team(agents=agents, llm=llm, **kwargs)
+
+
+# -- checkpoint savers ------------------------------------------------------------------------
+# Every saver agentorch supports; PostgreSQL is a throwaway cluster on loopback (the fixture of
+# tests/scale, which skips locally and fails under CI=true when the binaries are missing).
+
+SAVERS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.slow)]
+
+
+@asynccontextmanager
+async def open_saver(kind: str, tmp: Path, url: str | None = None) -> AsyncIterator[Any]:
+    """A fresh checkpoint saver of `kind` ("memory", "sqlite" in a new file under `tmp`, or
+    "postgres" on `url`; callers keep threads apart by thread id there)."""
+    if kind == "memory":
+        yield InMemorySaver()
+    elif kind == "sqlite":
+        async with AsyncSqliteSaver.from_conn_string(str(tmp / f"{uuid.uuid4().hex}.sqlite")) as saver:
+            yield saver
+    elif kind == "postgres":
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        assert url, "the postgres saver needs the `postgres_url` fixture"
+        async with AsyncPostgresSaver.from_conn_string(url) as saver:
+            await saver.setup()
+            yield saver
+    else:
+        raise ValueError(f"unknown saver {kind!r}")
+
+
+@pytest.fixture(params=SAVERS)
+def saver_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def saver_url(saver_kind: str, request: pytest.FixtureRequest) -> str | None:
+    """The PostgreSQL URL for the postgres saver (starting the cluster once), else None."""
+    return str(request.getfixturevalue("postgres_url")) if saver_kind == "postgres" else None
