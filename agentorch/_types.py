@@ -318,8 +318,9 @@ class ToolCallRecord(_Value):
     outcome: ToolOutcome = "ok"
     executions: int = Field(
         default=0,
-        description="How many times the tool's function was started for this call: 0 when it "
-        "did not run, 1 normally, more when an execution was in doubt after a crash and ran again.",
+        description="How many times the tool's function was started, or may have started, for "
+        "this call: 0 when it did not run, 1 normally, more when an execution was in doubt after "
+        "a crash (its start was recorded, its outcome lost) and the call ran again.",
     )
     in_doubt: bool = Field(
         default=False, description="An execution of this call started and its outcome was lost in a crash."

@@ -170,15 +170,24 @@ class SubtaskUpdate(TypedDict, total=False):
     error: str
 
 
+def _attempt_key(h: Mapping[str, Any]) -> tuple[Any, ...]:
+    """One attempt of one sub-task: its id, round, attempt number and start time."""
+    return (h.get("subtask_id"), h.get("round"), h.get("attempts"), h.get("started_at"))
+
+
 def merge_subtask_updates(base: Mapping[str, Any], updates: Iterable[Any]) -> dict[str, Any]:
     """`base` (a state or a partial update) plus the `SubtaskUpdate`s among `updates`, merged
     as the state's reducers would: how a round's update is made (`dispatch`), and how a
     thread's state gets the sub-tasks that finished in a round that has not ended (`runs`).
     Values that are not sub-task updates (other tasks' results) are skipped."""
     out: dict[str, Any] = {**base}
+    seen = {_attempt_key(h) for h in out.get("history", [])}
     for u in updates:
         if not (isinstance(u, dict) and {"results", "history", "usage"} <= u.keys()):
             continue
+        if u["history"] and all(_attempt_key(h) in seen for h in u["history"]):
+            continue  # the same task's update, saved twice: its attempts are already here
+        seen.update(_attempt_key(h) for h in u["history"])
         out["results"] = merge_results(out.get("results"), u["results"])
         out["history"] = [*out.get("history", []), *u["history"]]
         out["feedback"] = {**out.get("feedback", {}), **u.get("feedback", {})}

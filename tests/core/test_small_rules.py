@@ -459,3 +459,13 @@ def test_the_dispatch_rule(statuses: dict, ended: dict, stopped_at: int | None, 
     from agentorch._plan import may_start
 
     assert may_start(["a", "b"], statuses, ended, stopped_at) is starts
+
+
+def test_a_sub_tasks_update_saved_twice_is_merged_once() -> None:
+    from agentorch._engine.state import merge_subtask_updates
+
+    attempt = {"subtask_id": "a", "round": 1, "attempts": 1, "started_at": 5.0, "status": "done"}
+    update = {"results": {"a": attempt}, "history": [attempt], "feedback": {"a": None}, "usage": {}}
+    retry = {**update, "history": [{**attempt, "attempts": 2}], "results": {"a": {**attempt, "attempts": 2}}}
+    merged = merge_subtask_updates({}, [update, update, retry, "other task's result"])
+    assert [h["attempts"] for h in merged["history"]] == [1, 2] and merged["results"]["a"]["attempts"] == 2
