@@ -53,6 +53,9 @@ def test_a_call_that_timed_out_beside_a_gated_call_is_not_run_again_on_resume() 
     fetched, sent = result.results["a"].tool_calls
     assert (fetched.outcome, fetched.executions, fetched.executed) == ("timeout", 1, True)
     assert (sent.outcome, sent.executions, sent.approved_by) == ("ok", 1, "human")
+    assert not fetched.in_doubt and not sent.in_doubt  # nothing was cut off
+    for r in (fetched, sent):  # when each execution started and ended
+        assert r.started_at is not None and r.finished_at is not None and r.started_at <= r.finished_at
     assert fetched.key != sent.key and fetched.key.startswith("t1/a/1/1/0-")
 
 
