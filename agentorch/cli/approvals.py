@@ -202,9 +202,15 @@ def from_flags(
 
 
 def show_waiting(
-    pending: Sequence[PendingInterrupt], console: Console, *, thread_id: str, checkpoints: str | None
+    pending: Sequence[PendingInterrupt],
+    console: Console,
+    *,
+    thread_id: str,
+    checkpoints: str | None,
+    prefix: str = "",
 ) -> None:
-    """Say what the run waits for and the commands that continue it."""
+    """Say what the run waits for and the commands that continue it (`prefix`: settings the
+    resumed run needs again, e.g. `AGENTORCH_MODEL=scripted `)."""
     console.print(f"The run on thread {thread_id} is waiting for approval:", markup=False, style="yellow")
     for p in pending:
         if p.kind == "plan":
@@ -224,7 +230,7 @@ def show_waiting(
             markup=False,
         )
         return
-    base = f"agentorch resume {shlex.quote(thread_id)} --checkpoints {shlex.quote(checkpoints)}"
+    base = f"{prefix}agentorch resume {shlex.quote(thread_id)} --checkpoints {shlex.quote(checkpoints)}"
     example = pending[0]
     edit_value = "plan.json" if example.kind == "plan" else json.dumps(example.payload.get("args", {}))
     console.print("Continue with one of:", markup=False)

@@ -8,7 +8,8 @@ from typing import Any
 
 from agentorch._errors import AgentorchError
 from agentorch._mcp import mcp_server
-from agentorch.cli import EXIT_OK, EXIT_USAGE, load_team, need_model
+from agentorch._refs import TEAM_REF_HELP
+from agentorch.cli import DEFAULT_TEAM, EXIT_OK, EXIT_USAGE, load_team
 
 
 def register(sub: Any) -> None:
@@ -19,12 +20,12 @@ def register(sub: Any) -> None:
         description="Serve a team as an MCP server with one tool: goal in, answer and run "
         "summary (status, rounds, usage) out. Over stdio by default (for MCP clients that start "
         "the server), or streamable HTTP at http://HOST:PORT/mcp with --http. The team runs on "
-        "the model from the environment, like `agentorch run`.",
+        "its own models, or a team function on the model from the environment, like `agentorch run`.",
     )
     p.add_argument(
         "--team",
-        default="agentorch.graphs.research",
-        help="team file (path/to/team.py[:attr]) or module[:attr]; default: the research team",
+        default=DEFAULT_TEAM,
+        help=f"the team: {TEAM_REF_HELP}; default: the research team ({DEFAULT_TEAM})",
     )
     p.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     p.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1)")
@@ -34,8 +35,6 @@ def register(sub: Any) -> None:
 
 
 def _cmd_mcp_serve(args: argparse.Namespace) -> int:
-    if not need_model("mcp-serve"):
-        return EXIT_USAGE
     try:
         server = mcp_server(load_team(args.team), tool_name=args.tool_name, host=args.host, port=args.port)
     except AgentorchError as e:  # stdout is the protocol channel: messages go to stderr
