@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
+
+from agentorch._errors import ConfigError
 
 __all__ = [
     "SubTask",
@@ -132,6 +134,19 @@ class Budget(_Value):
     max_tokens: int | None = Field(default=None, ge=1)
     max_seconds: float | None = Field(default=None, gt=0)
     max_cost: float | None = Field(default=None, gt=0)
+
+    def __init__(self, **limits: Any) -> None:
+        try:
+            super().__init__(**limits)
+        except ValidationError as e:
+            wrong = "; ".join(
+                f"`{'.'.join(map(str, err['loc'])) or 'Budget'}` got {err.get('input')!r}" for err in e.errors()
+            )
+            raise ConfigError(
+                f"Invalid `Budget`: {wrong}. A budget accepts `max_llm_calls` and `max_tokens` "
+                "(whole numbers >= 1), `max_seconds` and `max_cost` (numbers > 0); leave one out "
+                "(or None) for no limit."
+            ) from None
 
 
 class TokenUsage(_Value):

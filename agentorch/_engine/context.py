@@ -44,7 +44,7 @@ from pydantic import BaseModel, ValidationError
 
 from agentorch._engine.approvals import spent_while_paused
 from agentorch._engine.services import Services
-from agentorch._errors import ConfigError
+from agentorch._errors import AgentorchError, ConfigError
 from agentorch._keys import (
     ROLE_KEY,
     ROUND_KEY,
@@ -327,6 +327,14 @@ class RunContext:
             except BudgetExhausted as e:  # the attempts already made still count
                 e.spent, e.model = usage, answered_by
                 raise
+            except AgentorchError as e:
+                if not problems:
+                    if node_call:
+                        self.carry(role, usage, answered_by)
+                    raise
+                # a repair that cannot be asked (a used-up script, a blocked or unrecorded
+                # call): the answer's own problems are the cause to report, this is a footnote
+                return None, [*problems, f"asking `{role}` to repair it failed: {e}"], usage, answered_by
             except BaseException:
                 if node_call:
                     self.carry(role, usage, answered_by)
