@@ -93,7 +93,9 @@ def saver_from_string(target: str) -> BaseCheckpointSaver[Any]:
         return _postgres(target)
     path = Path(target)
     if path.is_dir():
-        raise ConfigError(f"`checkpointer={target!r}` is a directory; give a file name such as 'runs.sqlite'.")
+        raise ConfigError(
+            f"`checkpointer={target!r}` is a directory; give a file name such as 'runs.sqlite'."
+        )
     if not path.parent.is_dir():
         raise ConfigError(f"`checkpointer={target!r}`: the folder `{path.parent}` does not exist.")
     conn = sqlite3.connect(target, check_same_thread=False)
@@ -113,7 +115,7 @@ def _postgres(url: str) -> BaseCheckpointSaver[Any]:
         from psycopg_pool import ConnectionPool
     except ImportError:
         raise ConfigError(
-            "A PostgreSQL checkpointer needs the `postgres` extra: pip install -e \".[postgres]\" "
+            'A PostgreSQL checkpointer needs the `postgres` extra: pip install -e ".[postgres]" '
             "from a checkout (or `langgraph-checkpoint-postgres` and `psycopg[binary,pool]`)."
         ) from None
 
@@ -133,7 +135,9 @@ def _postgres(url: str) -> BaseCheckpointSaver[Any]:
     except Exception as e:
         pool.close()
         where = url.split("@")[-1]  # never the password
-        raise ConfigError(f"Cannot use the PostgreSQL database at `{where}`: {type(e).__name__}: {e}") from None
+        raise ConfigError(
+            f"Cannot use the PostgreSQL database at `{where}`: {type(e).__name__}: {e}"
+        ) from None
     return saver
 
 

@@ -140,7 +140,8 @@ class Budget(_Value):
             super().__init__(**limits)
         except ValidationError as e:
             wrong = "; ".join(
-                f"`{'.'.join(map(str, err['loc'])) or 'Budget'}` got {err.get('input')!r}" for err in e.errors()
+                f"`{'.'.join(map(str, err['loc'])) or 'Budget'}` got {err.get('input')!r}"
+                for err in e.errors()
             )
             raise ConfigError(
                 f"Invalid `Budget`: {wrong}. A budget accepts `max_llm_calls` and `max_tokens` "

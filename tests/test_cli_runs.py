@@ -447,5 +447,5 @@ def test_the_readme_command_line_example_runs_as_written(tmp_path: Path) -> None
         outcomes.append((done.returncode, done.stdout, done.stderr))
     assert [code for code, _, _ in outcomes] == [EXIT_WAITING, EXIT_OK, EXIT_OK], outcomes
     assert "agentorch resume brief-1 --checkpoints runs.sqlite --approve" in outcomes[0][2]
-    assert re.search(r"brief-1 +│ interrupted", outcomes[1][1])
+    assert re.search(r"brief-1 +interrupted \(1\)", outcomes[1][1])
     assert "final status=completed" in outcomes[2][1] and "Risks:" in outcomes[2][1]

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shlex
+import shutil
 import sys
 import uuid
 import weakref
@@ -21,7 +22,6 @@ from typing import Any
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rich.console import Console
-from rich.table import Table
 
 from agentorch._engine.events import Event, PlanCreated, finished_event
 from agentorch._errors import (
@@ -42,7 +42,15 @@ from agentorch._team import Team
 from agentorch._types import PendingInterrupt, RunResult
 from agentorch.cli.approvals import ALL, ask, from_flags, show_waiting
 from agentorch.cli.report import load_prices
-from agentorch.cli.store import Origin, list_runs, load_origin, open_checkpoints, save_origin, thread_status
+from agentorch.cli.store import (
+    Origin,
+    RunRow,
+    list_runs,
+    load_origin,
+    open_checkpoints,
+    save_origin,
+    thread_status,
+)
 
 __all__ = ["main", "load_team", "describe_models", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_WAITING"]
 
@@ -427,17 +435,47 @@ def _cmd_runs(args: argparse.Namespace) -> int:
         for r in rows:
             print(json.dumps({**dataclasses.asdict(r), "updated": r.updated.isoformat()}, ensure_ascii=False))
         return EXIT_OK
-    table = Table(title=f"{len(rows)} runs in {args.checkpoints}")
-    for col in ("thread", "status", "rounds", "updated", "goal"):
-        table.add_column(col, overflow="fold", justify="right" if col == "rounds" else "left")
-    table.add_column("team")
-    for r in rows:
-        status = r.status + (f" ({r.waiting} waiting)" if r.waiting else "")
-        updated = r.updated.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        goal = r.goal if len(r.goal) <= 40 else r.goal[:39] + "…"
-        table.add_row(r.thread_id, status, str(r.rounds), updated, goal, r.team)
-    Console().print(table)
+    print(_runs_table(rows, args.checkpoints, shutil.get_terminal_size().columns))
     return EXIT_OK
+
+
+def _runs_table(rows: list[RunRow], path: str, width: int) -> str:
+    """The runs as aligned columns within `width`: thread ids whole (what `resume` needs), the
+    goal cut with … to fit; when even that does not fit, team and goal on a line of their own."""
+    cells = [
+        (
+            r.thread_id,
+            f"{r.status} ({r.waiting})" if r.waiting else r.status,
+            str(r.rounds),
+            r.updated.astimezone().strftime("%m-%d %H:%M"),
+            r.team,
+        )
+        for r in rows
+    ]
+    names = ("thread", "status", "rounds", "updated", "team")
+    widths = [max([len(n), *(len(c[i]) for c in cells)]) for i, n in enumerate(names)]
+
+    def line(values: tuple[str, ...]) -> str:
+        return "  ".join(
+            v.rjust(w) if i == 2 else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths, strict=False))
+        )
+
+    def cut(text: str, room: int) -> str:
+        return text if len(text) <= room else text[: max(room - 1, 0)] + "…"
+
+    room = width - sum(widths) - 2 * len(widths)
+    out = [f"{len(rows)} run{'s' if len(rows) != 1 else ''} in {path}", ""]
+    if room >= 16:  # one line per run
+        out.append(line(names) + "  goal")
+        out += [line(c) + "  " + cut(r.goal, room) for c, r in zip(cells, rows, strict=True)]
+    else:  # the goal under its run
+        widths = widths[:4]
+        out.append(line(names[:4]))
+        out += [
+            f"{line(c[:4])}\n    {cut(f'{r.team}: {r.goal}', width - 5)}"
+            for c, r in zip(cells, rows, strict=True)
+        ]
+    return "\n".join(ln.rstrip() for ln in out)
 
 
 def _save(result: RunResult, path: str | None, console: Console) -> None:
@@ -568,7 +606,12 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(name).register(sub)
     for command in sub.choices.values():  # `agentorch demo -v` as well as `agentorch -v demo`
         command.add_argument(
-            "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="log INFO (-v) or DEBUG (-vv)"
+            "-v",
+            "--verbose",
+            dest="verbose_after",
+            action="count",
+            default=0,
+            help="log INFO (-v) or DEBUG (-vv)",
         )
     return parser
 
@@ -576,6 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `agentorch` command; returns the exit code."""
     args = build_parser().parse_args(argv)
+    args.verbose += getattr(args, "verbose_after", 0)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
