@@ -375,3 +375,23 @@ def test_an_eval_suite_names_a_team_the_same_way(team_file: str, tmp_path: Path,
     )
     result = run_suite(load_suite(suite_dir / "trip.yaml"))
     assert result.passed, result.cases[0].scores
+
+
+def test_demo_prices_show_a_cost_per_role_and_nothing_priced_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agentorch import RunResult
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "120")
+    prices = '{"scripted-demo": [1.0, 2.0]}'
+    assert main(["demo", "--plain", "--latency", "0", "--prices", prices, "--save", "run.json"]) == EXIT_OK
+    out = capsys.readouterr().out
+    rows = {
+        ln.split("│")[1].strip(): ln.split("│")[-2].strip() for ln in out.splitlines() if ln.count("│") >= 7
+    }
+    for role in ("planner", "researcher", "analyst", "writer", "critic", "synthesizer", "total"):
+        assert rows[role].startswith("$0.0"), rows
+    usage = RunResult.load("run.json").usage
+    assert usage.cost().unpriced == ["scripted-demo"]  # the demo's team prices nothing
+    assert usage.cost({"scripted-demo": (1.0, 2.0)}).by_role["planner"] > 0

@@ -394,7 +394,8 @@ def usage_table(result: RunResult, prices: Mapping[str, Any] | None = None) -> T
         table.add_row(*cells, *([money] if cost is not None else []), **kw)
 
     for role, u in sorted(result.usage.by_role.items()):
-        add(role, u, f"${cost.by_role[role]:.4f}" if cost and role in cost.by_role else "–")
+        # re-priced runs of several models have no cost per role (tokens are kept per model)
+        add(role, u, f"${cost.by_role[role]:.4f}" if cost and role in cost.by_role else "")
     add("total", result.usage.total, f"${cost.total:.4f}" if cost else "", style="bold", end_section=True)
     for model, u in sorted(result.usage.by_model.items()):
         money = f"${cost.by_model[model]:.4f}" if cost and model in cost.by_model else "–"
