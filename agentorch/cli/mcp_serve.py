@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
@@ -34,12 +35,21 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_cmd_mcp_serve)
 
 
+def _client_hung_up(record: logging.LogRecord) -> bool:
+    """False for the `ClosedResourceError` the mcp SDK logs at ERROR, with a traceback, when a
+    client ends its session's event stream (every client does, after its calls succeeded)."""
+    error = record.exc_info[1] if record.exc_info else None
+    return not (error is not None and type(error).__name__ == "ClosedResourceError")
+
+
 def _cmd_mcp_serve(args: argparse.Namespace) -> int:
     try:
         server = mcp_server(load_team(args.team), tool_name=args.tool_name, host=args.host, port=args.port)
     except AgentorchError as e:  # stdout is the protocol channel: messages go to stderr
         print(f"Error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    if args.http:
+        logging.getLogger("mcp.server.streamable_http").addFilter(_client_hung_up)
     where = f"http://{args.host}:{args.port}/mcp" if args.http else "stdio"
     print(f"agentorch: serving team `{server.name}` over MCP ({where})", file=sys.stderr)
     server.run("streamable-http" if args.http else "stdio")
