@@ -175,6 +175,7 @@ def _set_up(team: Team, checkpointer: AsyncSqliteSaver | None, approve_plan: boo
         )
     _SET_UP.add(team)
     if checkpointer is not None:
+        team.close()  # a saver the team opened from a string of its own gives way to the file
         team.checkpointer = checkpointer
     if approve_plan:
         team.approve_plan = True
