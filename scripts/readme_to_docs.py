@@ -34,6 +34,86 @@ MOVES: dict[str, tuple[str, str | None]] = {
 }
 KEEP = ("# agentorch", "## Quick start")
 
+# what the moved text says that issue 28 changed (page, old, new); a miss is reported
+FIXUPS: list[tuple[str, str, str]] = [
+    (
+        "cli.md",
+        "| a team with the model from the environment; exits 2 with what to set when none is configured |",
+        "| your team: `path/to/team.py[:attr]` or `module[:attr]` naming a `Team` or a function returning "
+        "one; a team that brings its models runs with them, a function taking `llm` gets the "
+        "environment's model, and the command says which model each role uses (see "
+        "[Getting started](getting-started.md)) |",
+    ),
+    ("mcp.md", '(`pip install "agentorch[mcp]"`:', '(`pip install -e ".[mcp]"` from a checkout:'),
+    (
+        "mcp.md",
+        'server = FastMCP("facts")',
+        'server = FastMCP("facts", log_level="WARNING")  # no INFO line per request',
+    ),
+    (
+        "mcp.md",
+        "--team`, on the model from the environment)",
+        "--team`: a team that brings its models runs with them, a team function taking `llm` gets "
+        "the environment's)",
+    ),
+    (
+        "observability.md",
+        "agentorch report run.json -o report.html --prices prices.json",
+        "agentorch report run.json -o report.html --prices '{\"scripted-demo\": [0.15, 0.60]}'",
+    ),
+]
+
+TESTING_ADDITION = """
+## A real HTTP model, offline
+
+`agentorch.testing.OpenAIServer` is a real OpenAI-compatible Chat Completions server on
+127.0.0.1 that answers from a script: text, tool calls (`ToolCalls`), structured output (a
+mapping, for both `json_schema` response formats and forced function calls), streamed chunks,
+usage, and faults (`Fault`: HTTP errors with `Retry-After`, hangs, malformed bodies). Point a
+`ChatOpenAI` team at it to test the HTTP path — retries, timeouts, structured-output methods —
+with no key and no network. It records every request (`.requests`) and answers HTTP 500 with
+the reason when the script runs out or does not fit (`.errors`; `assert_complete()` raises).
+
+```python
+from agentorch import Agent, Team
+from agentorch.llms import from_env
+from agentorch.testing import OpenAIServer
+
+plan = {"subtasks": [{"id": "w", "description": "Greet the reader", "agent": "writer"}]}
+with OpenAIServer([plan, "Hello, reader!", "Hello, reader!"]) as server:  # replies in order
+    llm = from_env(env={"OPENAI_BASE_URL": server.base_url, "AGENTORCH_MODEL": "agentorch-test"})
+    team = Team(agents=[Agent(name="writer", role="Writes")], llm=llm, critic=False)
+    result = team.run("Greet the reader")
+    server.assert_complete()
+print(result.answer, len(server.requests))  # Hello, reader! 3
+```
+
+A script can also be a function of the request JSON, or a dict from a substring of the system
+prompt to replies (one list per role). The pytest plugin gives the `scripted_model`,
+`openai_server` and `run_eval_suite` fixtures.
+"""
+
+
+SITE_MAP = """## Documentation
+
+The manual is a site (`pip install -e ".[docs]" && mkdocs serve`, then http://127.0.0.1:8000),
+its pages in `docs/`:
+
+- [Getting started](docs/getting-started.md): your own team from a file to `agentorch run`, an
+  approval, a resume and a report.
+- [Concepts](docs/concepts.md): agents, tools, plans, typed outputs, how a run flows, events,
+  checkpoints, errors, the compiled graph.
+- [Approvals and guarantees](docs/approvals.md): people in the loop; what survives what.
+- [Memory](docs/memory.md) · [Command line](docs/cli.md) ·
+  [Seeing the team work](docs/observability.md) (reports, OpenTelemetry) ·
+  [Real models](docs/models.md) · [MCP](docs/mcp.md) ·
+  [Cascades and costs](docs/cascades.md) · [Scaling out](docs/scaling.md) ·
+  [Evals](docs/evals.md) · [Testing](docs/testing.md) · [Benchmarks](docs/benchmarks.md)
+- [API reference](docs/reference.md), generated from the docstrings.
+
+Every code example on every page runs in the tests (`tests/test_docs.py`).
+"""
+
 
 def slug(title: str) -> str:
     return re.sub(r"[^\w\- ]", "", title.lower()).strip().replace(" ", "-")
@@ -74,7 +154,9 @@ def main() -> None:
     for heading, body in sections:
         if heading in MOVES:
             page = MOVES[heading][0]
-            anchors[slug(heading.lstrip("# "))] = page if MOVES[heading][1] else f"{page}#{slug(heading.lstrip('# '))}"
+            anchors[slug(heading.lstrip("# "))] = (
+                page if MOVES[heading][1] else f"{page}#{slug(heading.lstrip('# '))}"
+            )
             for sub in re.findall(r"(?m)^#{3,5} (.+)$", body):
                 anchors.setdefault(slug(sub), f"{page}#{slug(sub)}")
 
@@ -83,7 +165,13 @@ def main() -> None:
             label, target = m.group(1), m.group(2)
             if target.startswith("#"):
                 return f"[{label}]({anchors.get(target[1:], target)})"
-            if target.startswith(("http://", "https://", "mailto:")) or target.endswith(".md") and (DOCS / target).exists():
+            if target.startswith("BENCHMARKS.md"):  # included in the benchmarks page
+                return f"[{label}](benchmarks.md{target[len('BENCHMARKS.md') :]})"
+            if (
+                target.startswith(("http://", "https://", "mailto:"))
+                or target.endswith(".md")
+                and (DOCS / target).exists()
+            ):
                 return m.group(0)
             return f"{label} (`{target.split('#')[0]}` in the repository)"
 
@@ -96,17 +184,27 @@ def main() -> None:
         if heading in MOVES:
             page, title = MOVES[heading]
             level = len(heading) - len(heading.lstrip("#"))
-            if title is not None and page not in pages:
+            if title is not None and page not in pages and level == 2:
                 chunk = f"# {title}\n" + promote(body, level - 1)
+            elif title is not None and page not in pages:  # a `###` section starts the page
+                chunk = f"# {title}\n\n## {heading.lstrip('# ')}\n" + promote(body, level - 2)
             else:  # a later part of a page: its heading one level below the title
                 chunk = f"{'#' * 2} {heading.lstrip('# ')}\n" + promote(body, level - 2)
             pages.setdefault(page, []).append(relink(chunk))
             moved.append(f"{heading} -> docs/{page}")
         else:
             kept.append(heading + "\n" + body if heading else body)
-    for page, chunks in pages.items():
-        (DOCS / page).write_text("\n".join(c.rstrip("\n") + "\n" for c in chunks), encoding="utf-8")
-    README.write_text("".join(kept).rstrip("\n") + "\n", encoding="utf-8")
+    pages["testing.md"].append(TESTING_ADDITION)
+    pages["benchmarks.md"].append('--8<-- "BENCHMARKS.md:2:"\n')  # the tables, from the one file
+    texts = {page: "\n".join(c.rstrip("\n") + "\n" for c in chunks) for page, chunks in pages.items()}
+    for page, old, new in FIXUPS:
+        if old in texts[page]:
+            texts[page] = texts[page].replace(old, new)
+        else:
+            print(f"FIXUP MISSED in {page}: {old[:60]!r}")
+    for page, text in texts.items():
+        (DOCS / page).write_text(text, encoding="utf-8")
+    README.write_text("".join(kept).rstrip("\n") + "\n\n" + SITE_MAP, encoding="utf-8")
     print("\n".join(moved))
 
 
