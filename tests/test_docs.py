@@ -26,7 +26,8 @@ _BLOCK = re.compile(r"(<!-- example: run by (\S+) -->\n)?```(\w*)\n(.*?)```", re
 
 def blocks(page: Path, language: str = "python") -> list[tuple[str | None, str]]:
     """(the test that runs it, or None; the code) of each `language` block of `page`."""
-    return [(by, code) for _, by, lang, code in _BLOCK.findall(page.read_text(encoding="utf-8")) if lang == language]
+    found = _BLOCK.findall(page.read_text(encoding="utf-8"))
+    return [(by or None, code) for _, by, lang, code in found if lang == language]
 
 
 def saved_as(code: str) -> str | None:
@@ -63,10 +64,21 @@ def test_every_python_example_on_the_page_runs(
 
 
 def _shell(line: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AGENTORCH_MODEL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AGENTORCH_MODEL")
+    }
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # `agentorch`
     return subprocess.run(
-        line, shell=True, cwd=cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120
+        line,
+        shell=True,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
     )
 
 
@@ -85,7 +97,11 @@ def test_getting_started_from_a_team_file_to_the_report(tmp_path: Path) -> None:
     shown = [ln for _, ln in blocks(page, "text")][0].splitlines()
     printed = first.stderr.splitlines()
     assert shown[0] in printed and shown[2] in printed and shown[3] in printed
-    assert re.search(r"^  \w{8}  tool book_hotel\(\{\"city\": \"Lisbon\", \"nights\": 2\}\) for hotel \[booker\]$", first.stderr, re.M)
+    assert re.search(
+        r"^  \w{8}  tool book_hotel\(\{\"city\": \"Lisbon\", \"nights\": 2\}\) for hotel \[booker\]$",
+        first.stderr,
+        re.M,
+    )
 
     pasted = next(ln.strip() for ln in printed if ln.strip().endswith("--approve"))
     assert resume == f"{pasted} --save run.json"
