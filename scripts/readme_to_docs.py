@@ -63,6 +63,43 @@ FIXUPS: list[tuple[str, str, str]] = [
     ),
 ]
 
+# examples another test runs (it needs a server, a subprocess or checks of its own), and
+# fragments that do not run alone: (page, the block's first line, the marker before it)
+MARKS: list[tuple[str, str, str]] = [
+    ("concepts.md", "from pydantic import BaseModel, Field", "run by tests/test_readme.py"),
+    ("concepts.md", 'for event in team.stream("Write a brief", thread_id="t1"):', "not run: a fragment"),
+    (
+        "concepts.md",
+        "from agentorch import Agent, Team\nfrom agentorch.llms import ScriptedChatModel\n\nteam = Team(",
+        "run by tests/test_readme.py",
+    ),
+    ("cascades.md", "from agentorch import Agent, Budget, Team", "run by tests/test_readme.py"),
+    ("cascades.md", "  ladder = cascade(cheap, strong)", "not run: a fragment"),
+    ("mcp.md", "# facts_server.py", "run by tests/mcp/test_readme_mcp.py"),
+    (
+        "mcp.md",
+        "import sys\nfrom langchain_core.messages import AIMessage",
+        "run by tests/mcp/test_readme_mcp.py",
+    ),
+    ("memory.md", "from agentorch import Team, Agent", "run by tests/memory/test_units.py"),
+    ("evals.md", "import yaml", "run by tests/evals/test_readme_evals.py"),
+    (
+        "evals.md",
+        "from agentorch import Agent, Team\n\ndef test_my_team",
+        "run by tests/evals/test_readme_evals.py",
+    ),
+    ("observability.md", 'result.save("run.json")', "run by tests/observability/test_readme_section.py"),
+    ("observability.md", "from opentelemetry import trace", "run by tests/observability/test_otel_export.py"),
+    ("approvals.md", "team = Team(agents=..., llm=..., approve_plan=True)", "not run: a fragment"),
+    ("approvals.md", 'paused = team.run("goal", thread_id="t2")', "not run: a fragment"),
+    (
+        "scaling.md",
+        "from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver",
+        "not run: needs PostgreSQL and a model",
+    ),
+    ("scaling.md", "from langgraph_sdk import get_client", "not run: needs a LangGraph server"),
+]
+
 TESTING_ADDITION = """
 ## A real HTTP model, offline
 
@@ -111,7 +148,7 @@ its pages in `docs/`:
   [Evals](docs/evals.md) · [Testing](docs/testing.md) · [Benchmarks](docs/benchmarks.md)
 - [API reference](docs/reference.md), generated from the docstrings.
 
-Every code example on every page runs in the tests (`tests/test_docs.py`).
+The code examples on the pages run in the tests (`tests/test_docs.py`; the few that are fragments or need a server say so).
 """
 
 
@@ -202,6 +239,12 @@ def main() -> None:
             texts[page] = texts[page].replace(old, new)
         else:
             print(f"FIXUP MISSED in {page}: {old[:60]!r}")
+    for page, first, marker in MARKS:
+        fence = "```python\n" + first
+        if fence in texts[page]:
+            texts[page] = texts[page].replace(fence, f"<!-- example: {marker} -->\n{fence}", 1)
+        else:
+            print(f"MARK MISSED in {page}: {first[:60]!r}")
     for page, text in texts.items():
         (DOCS / page).write_text(text, encoding="utf-8")
     README.write_text("".join(kept).rstrip("\n") + "\n\n" + SITE_MAP, encoding="utf-8")

@@ -3,7 +3,9 @@
 A page's ```python blocks run in order, in one namespace per page, in a fresh folder; a block
 whose first line is `# name.py` is a file the page asks you to save, and is written there
 instead. A block preceded by `<!-- example: run by tests/PATH -->` is run by that test (it needs
-a server, a subprocess or checks of its own), which must read this page. The getting-started
+a server, a subprocess or checks of its own), which must read this page; one preceded by
+`<!-- example: not run: REASON -->` is a fragment or needs what the tests do not start (each is
+listed by `test_examples_not_run_are_few_and_say_why`). The getting-started
 page is followed as a newcomer would: its commands run as written, the `resume` line is pasted
 from what the command printed, and the report is opened.
 """
@@ -21,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
-_BLOCK = re.compile(r"(<!-- example: run by (\S+) -->\n)?```(\w*)\n(.*?)```", re.S)
+_BLOCK = re.compile(r"(<!-- example: (run by \S+|not run: [^>]+) -->\n)?```(\w*)\n(.*?)```", re.S)
 
 
 def blocks(page: Path, language: str = "python") -> list[tuple[str | None, str]]:
@@ -37,6 +39,16 @@ def saved_as(code: str) -> str | None:
     return found.group(1) if found else None
 
 
+def test_examples_not_run_are_few_and_say_why() -> None:
+    not_run = [
+        (page.name, by)
+        for page in PAGES
+        for by, _ in blocks(page)
+        if by is not None and by.startswith("not run")
+    ]
+    assert len(not_run) <= 6, not_run  # fragments and server-only examples; make new ones run
+
+
 def test_the_site_has_pages() -> None:
     names = {p.relative_to(DOCS).as_posix() for p in PAGES}
     assert {"index.md", "getting-started.md"} <= names
@@ -50,8 +62,10 @@ def test_every_python_example_on_the_page_runs(
     monkeypatch.syspath_prepend(str(tmp_path))  # a saved file imports, as beside a script
     scope: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     for i, (by, code) in enumerate(blocks(page)):
+        if by is not None and by.startswith("not run: "):
+            continue
         if by is not None:
-            runner = ROOT / by
+            runner = ROOT / by.removeprefix("run by ")
             assert runner.is_file(), f"{page.name}: block {i} names {by}, which does not exist"
             assert page.name in runner.read_text(encoding="utf-8"), f"{by} does not read {page.name}"
             continue
