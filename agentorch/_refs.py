@@ -2,8 +2,8 @@
 CLI (`--team`), `mcp-serve` and eval suites (`team:`) all accept.
 
 Module references go to the standard library's `pkgutil.resolve_name`; files are loaded once
-each under a name derived from their path, with their own folder importable (as `python file.py`
-would run them), so a team file can import the modules beside it.
+each under a name derived from their path, with their own folder importable (at the end of
+`sys.path`: installed packages come first), so a team file can import the modules beside it.
 
 A team reference is `path/to/file.py[:attr]` or `package.module[:attr]` (attr: `team`) naming
 a `Team`, or a function returning one: either with no required argument (`def make_team()`) or
@@ -98,8 +98,10 @@ def _load_file(target: str, base: Path | None, fresh: bool) -> Any:
     if spec is None or spec.loader is None:
         raise LookupError(f"cannot import `{path}` as a Python module.")
     folder = str(path.parent)
-    if folder not in sys.path:  # as `python file.py` does: the modules beside it import
-        sys.path.insert(0, folder)
+    if folder not in sys.path:
+        # the modules beside it import, as under `python file.py` — but last, so a folder that
+        # holds a module named like an installed package (a `tests/mcp`) never shadows it
+        sys.path.append(folder)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
