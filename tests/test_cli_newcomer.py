@@ -232,8 +232,11 @@ def test_the_printed_resume_commands_carry_the_model_setting_the_run_needed(tmp_
     assert first.returncode == EXIT_WAITING, first.stderr
     approve = next(ln.strip() for ln in first.stderr.splitlines() if ln.strip().endswith("--approve"))
     assert approve.startswith("AGENTORCH_MODEL=scripted agentorch resume ")
+    # the --edit line holds the plan as it stands: pasted as is, it runs that plan
+    edit = next(ln.strip() for ln in first.stderr.splitlines() if " --edit " in ln)
+    assert edit.startswith("AGENTORCH_MODEL=scripted agentorch resume ") and '"subtasks"' in edit
     second = subprocess.run(
-        approve, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        edit, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
     )
     assert second.returncode == EXIT_OK, second.stderr
     assert "final status=completed" in second.stdout

@@ -232,12 +232,15 @@ def show_waiting(
         return
     base = f"{prefix}agentorch resume {shlex.quote(thread_id)} --checkpoints {shlex.quote(checkpoints)}"
     example = pending[0]
-    edit_value = "plan.json" if example.kind == "plan" else json.dumps(example.payload.get("args", {}))
+    # the value as it stands, so the line works when pasted (change it first to edit)
+    edit_value = json.dumps(
+        example.payload.get("plan" if example.kind == "plan" else "args", {}), ensure_ascii=False
+    )
     console.print("Continue with one of:", markup=False)
     console.print(f"  {base} --approve", markup=False)
     console.print(f"  {base} --deny", markup=False)
     console.print(
-        f"  {base} --edit {short_id(example)} {shlex.quote(('@' if example.kind == 'plan' else '') + edit_value)}",
+        f"  {base} --edit {short_id(example)} {shlex.quote(edit_value)}",
         markup=False,
     )
     console.print(f"  {base}    (in a terminal: asks)", markup=False)
