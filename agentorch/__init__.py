@@ -5,6 +5,8 @@ reviews, and a synthesizer answers. `from agentorch import Team, Agent, tool` is
 first team; see the README for the rest.
 """
 
+import logging
+
 from agentorch._agent import Agent, requires_approval, tool
 from agentorch._engine.context import RunContext
 from agentorch._engine.effects import tool_call_key
@@ -57,6 +59,10 @@ from agentorch._types import (
 )
 
 __version__ = "0.1.0"
+
+# a library logs and never prints: silent unless the application configures logging (Python's
+# "last resort" handler would otherwise print agentorch's warnings to stderr)
+logging.getLogger("agentorch").addHandler(logging.NullHandler())
 
 __all__ = [
     "DEFAULT_PRICES",

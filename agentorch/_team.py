@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ from langgraph.types import RetryPolicy, default_retry_on
 
 import agentorch.prompts as prompt_files
 from agentorch._agent import Agent
+from agentorch._checkpoints import close_saver, saver_from_string
 from agentorch._engine.context import BudgetExhausted, with_retry_on
 from agentorch._engine.graph import GraphShape, build_graph
 from agentorch._engine.runs import Runs
@@ -109,7 +111,12 @@ class Team(Runs):
         critic: review results with the critic (False: synthesize right after the work).
         approve_plan: pause after planning until a person approves (`resume(approve=...)`).
         budget: limits on model calls, tokens and seconds per run.
-        checkpointer: any LangGraph saver (async-capable); default in-memory.
+        checkpointer: where runs are kept, so they survive the process and `resume` continues
+            them: a SQLite file name (`"runs.sqlite"`) or a PostgreSQL URL
+            (`"postgresql://user:pw@host/db"`, the `postgres` extra), opened by the team and
+            closed by `team.close()` (or `with team:`, or at exit), usable from sync and async
+            code alike; or any async-capable LangGraph saver you open and close yourself.
+            Default: in memory.
         memory: a `TeamMemory` such as `agentorch.memory.ChromaMemory`.
         context_budget: tokens of context (dependencies, memory) per planner/specialist call.
         retry: LangGraph `RetryPolicy` for model calls.
@@ -152,7 +159,7 @@ class Team(Runs):
         critic: bool = True,
         approve_plan: bool = False,
         budget: Budget | None = None,
-        checkpointer: BaseCheckpointSaver[Any] | None = None,
+        checkpointer: BaseCheckpointSaver[Any] | str | None = None,
         memory: TeamMemory | None = None,
         context_budget: int = 3000,
         retry: RetryPolicy | None = None,
@@ -191,6 +198,10 @@ class Team(Runs):
                 f"aassemble_context, aremember_run), got {type(memory).__name__}."
             )
         self.memory = memory
+        self._owned_saver: BaseCheckpointSaver[Any] | None = None
+        if isinstance(checkpointer, str):
+            checkpointer = self._owned_saver = saver_from_string(checkpointer)
+            weakref.finalize(self, close_saver, checkpointer)
         self.checkpointer = self._check_checkpointer(checkpointer)
         self.retry = (
             _hashable(retry)
@@ -229,20 +240,46 @@ class Team(Runs):
         self.prompts: dict[str, str] = dict(prompts or {})
         """Overrides of the bundled prompts by name."""
 
+    def close(self) -> None:
+        """Close the checkpointer the team opened from a string (a no-op otherwise); the
+        team's checkpoints stay in the file or database for the next team to resume."""
+        if self._owned_saver is not None:
+            close_saver(self._owned_saver)
+
+    def __enter__(self) -> Team:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Team:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
     # -- configuration helpers --------------------------------------------------------------
 
     @staticmethod
     def _check_checkpointer(cp: Any) -> BaseCheckpointSaver[Any]:
         if cp is None:
             return InMemorySaver()
+        if not isinstance(cp, BaseCheckpointSaver) and hasattr(cp, "__aenter__"):
+            raise ConfigError(
+                f"`checkpointer` got a {type(cp).__name__}, a context manager that opens a saver "
+                "(`...Saver.from_conn_string(...)` returns one): pass the file name or URL itself "
+                "(`Team(checkpointer='runs.sqlite')`), which the team opens and closes, or the "
+                "saver from `async with ...from_conn_string(...) as saver:`."
+            )
         if not isinstance(cp, BaseCheckpointSaver):
             raise ConfigError(
-                f"`checkpointer` must be a LangGraph checkpoint saver, got {type(cp).__name__}."
+                "`checkpointer` must be a SQLite file name, a PostgreSQL URL or a LangGraph "
+                f"checkpoint saver, got {type(cp).__name__}."
             )
         if type(cp).__name__ == "SqliteSaver":
             raise ConfigError(
-                "`SqliteSaver` has no async methods and agentorch runs async: use "
-                "`langgraph.checkpoint.sqlite.aio.AsyncSqliteSaver` instead."
+                "`SqliteSaver` has no async methods and agentorch runs async: pass the file name "
+                "instead (`Team(checkpointer='runs.sqlite')`), or an `AsyncSqliteSaver` you open."
             )
         return cp
 

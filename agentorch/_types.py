@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
+
+from agentorch._errors import ConfigError
 
 __all__ = [
     "SubTask",
@@ -133,6 +135,20 @@ class Budget(_Value):
     max_seconds: float | None = Field(default=None, gt=0)
     max_cost: float | None = Field(default=None, gt=0)
 
+    def __init__(self, **limits: Any) -> None:
+        try:
+            super().__init__(**limits)
+        except ValidationError as e:
+            wrong = "; ".join(
+                f"`{'.'.join(map(str, err['loc'])) or 'Budget'}` got {err.get('input')!r}"
+                for err in e.errors()
+            )
+            raise ConfigError(
+                f"Invalid `Budget`: {wrong}. A budget accepts `max_llm_calls` and `max_tokens` "
+                "(whole numbers >= 1), `max_seconds` and `max_cost` (numbers > 0); leave one out "
+                "(or None) for no limit."
+            ) from None
+
 
 class TokenUsage(_Value):
     """Token counts and model calls for one role, agent or model."""
@@ -179,7 +195,9 @@ class Usage(_Value):
 
         A price applies to the model of that name, or to a model whose name starts with it
         (the longest such key wins), so `"gpt-4o-mini"` also prices `"gpt-4o-mini-2024-07-18"`.
-        Models with usage but no price are listed in `Cost.unpriced` and cost nothing.
+        Models with usage but no price are listed in `Cost.unpriced` and cost nothing (without
+        `prices`: the models whose recorded cost is 0 — unpriced, or priced at 0). Re-priced,
+        the cost per role is known only when the run used one model.
 
         >>> u = Usage(by_model={"m": TokenUsage(input_tokens=2_000_000, output_tokens=1_000_000)})
         >>> u.cost({"m": ModelPrice(input=0.5, output=2.0)}).total
@@ -190,6 +208,7 @@ class Usage(_Value):
                 total=sum(u.cost for u in self.by_role.values()),
                 by_model={m: u.cost for m, u in self.by_model.items()},
                 by_role={r: u.cost for r, u in self.by_role.items()},
+                unpriced=sorted(m for m, u in self.by_model.items() if not u.cost and _used(u)),
             )
         table = normalize_prices(prices)
         by_model: dict[str, float] = {}
@@ -197,11 +216,21 @@ class Usage(_Value):
         for model, u in self.by_model.items():
             price = price_for(model, table)
             if price is None:
-                if u.total_tokens or u.input_tokens or u.output_tokens:
+                if _used(u):
                     unpriced.append(model)
                 continue
             by_model[model] = price.cost(u)
-        return Cost(total=sum(by_model.values()), by_model=by_model, unpriced=sorted(unpriced))
+        by_role: dict[str, float] = {}
+        if len(self.by_model) == 1 and by_model:  # one model: every role's tokens are its tokens
+            price = price_for(next(iter(by_model)), table)
+            by_role = {r: price.cost(u) for r, u in self.by_role.items()} if price else {}
+        return Cost(
+            total=sum(by_model.values()), by_model=by_model, by_role=by_role, unpriced=sorted(unpriced)
+        )
+
+
+def _used(u: TokenUsage) -> bool:
+    return bool(u.total_tokens or u.input_tokens or u.output_tokens)
 
 
 class ModelPrice(_Value):
@@ -222,7 +251,8 @@ class Cost(_Value):
     by_model: dict[str, float] = Field(default_factory=dict, description="Cost per priced model.")
     by_role: dict[str, float] = Field(
         default_factory=dict,
-        description="Cost per role and agent (only for the costs recorded during a run).",
+        description="Cost per role and agent (recorded during the run; re-priced, only when the "
+        "run used one model).",
     )
     unpriced: list[str] = Field(
         default_factory=list, description="Models that used tokens but have no price in the table."

@@ -11,6 +11,7 @@ from langgraph.types import RetryPolicy
 
 from agentorch import Budget, SubTask, SubTaskResult, Team, Verdict
 from agentorch._errors import SuiteError
+from agentorch._refs import takes_model
 from agentorch.evals._suite import Case, ModelSetup, Suite
 from agentorch.llms import ScriptedChatModel
 
@@ -86,6 +87,14 @@ def build_team(suite: Suite, case: Case, llm: BaseChatModel, memory: Any = None)
     if memory is not None:
         options["memory"] = memory
     factory = suite.team
+    if not isinstance(factory, Team) and not takes_model(factory):
+        factory = factory()  # `make_team() -> Team`: built once per case, then put on `llm`
+        if not isinstance(factory, Team):
+            raise SuiteError(
+                f"the team function returned {type(factory).__name__}, not a Team",
+                file=suite.file,
+                field="team",
+            )
     if isinstance(factory, Team):
         factory = _rebuilder(factory)
     try:

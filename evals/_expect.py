@@ -148,8 +148,8 @@ class Expectations(_Spec):
     plan_valid: bool | None = Field(default=None, description="The final plan passes validation.")
     routed_to: dict[str, str] | list[str] | None = Field(
         default=None,
-        description="Mapping description substring -> agent that must get that sub-task, or a "
-        "list of agents that must all appear in the plan.",
+        description="Mapping sub-task id -> the agent that must get it (ids, as in `subtask_status`, "
+        "`data` and `model_used`), or a list of agents that must all appear in the plan.",
     )
     max_parallel: int | None = Field(
         default=None, ge=1, description="At least this many sub-tasks ran at the same time."

@@ -34,7 +34,7 @@ from pydantic.json_schema import JsonSchemaValue, SkipJsonSchema
 from pydantic_core import CoreSchema
 
 from agentorch import Team
-from agentorch._refs import resolve_ref
+from agentorch._refs import resolve_ref, resolve_team
 
 __all__ = [
     "SUITE_DIR",
@@ -111,20 +111,15 @@ ScorerRef = Annotated[
 
 
 def _team(value: Any, info: ValidationInfo) -> Any:
-    obj = value
-    if isinstance(value, str):
-        try:
-            obj = _resolve(READY_MADE_TEAMS.get(value, value), info)
-        except ValueError as e:
-            raise ValueError(f"{e} (ready-made teams: {', '.join(READY_MADE_TEAMS)})") from None
-    if not isinstance(obj, Team) and not callable(obj):
-        named = (
-            f"{value!r} names a {type(obj).__name__}"
-            if isinstance(value, str)
-            else "got a " + type(obj).__name__
-        )
-        raise ValueError(f"must be a Team or a function (llm, **options) -> Team; {named}")
-    return obj
+    if not isinstance(value, str):
+        if isinstance(value, Team) or callable(value):
+            return value
+        raise ValueError(f"must be a Team or a function returning one; got a {type(value).__name__}")
+    base = info.context.get(SUITE_DIR) if isinstance(info.context, Mapping) else None
+    try:
+        return resolve_team(READY_MADE_TEAMS.get(value, value), base=base)
+    except LookupError as e:
+        raise ValueError(f"{e} (ready-made teams: {', '.join(READY_MADE_TEAMS)})") from None
 
 
 TeamRef = Annotated[
@@ -133,13 +128,14 @@ TeamRef = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "description": "A ready-made team (`research`), or `module:attr` / `file.py:attr` naming a "
-            "`Team` or a function `(llm, **team_options) -> Team`.",
+            "description": "A ready-made team (`research`), or `file.py[:attr]` / `module[:attr]` "
+            "(attr: `team`) naming a `Team`, a function `() -> Team` or a function "
+            "`(llm, **team_options) -> Team`.",
         }
     ),
 ]
-"""A `Team`, a function `(llm, **options) -> Team` (called once per case), a ready-made team's
-name or a `module:attr` / `file.py:attr` naming one of those."""
+"""A `Team`, a function `(llm, **options) -> Team` (called once per case) or `() -> Team`, a
+ready-made team's name, or a team reference naming one of those (`agentorch._refs`)."""
 
 
 def _option(value: Any, info: ValidationInfo) -> Any:

@@ -156,16 +156,15 @@ def _routed_to(
                 if missing
                 else f"plan used {sorted(seen)}",
             )
+        # keyed by sub-task id, like `subtask_status`, `data` and `model_used`; the last plan
+        # that holds an id decides where it went
+        agent_of = {st.id: st.agent for st in subtasks}
         wrong: list[str] = []
-        for needle, agent in expected.items():
-            hits = [st for st in subtasks if needle.casefold() in st.description.casefold()]
-            if not hits:
-                wrong.append(f"no sub-task mentions {needle!r}")
-            wrong += [
-                f"{st.id!r} ({needle!r}) went to {st.agent!r}, expected {agent!r}"
-                for st in hits
-                if st.agent != agent
-            ]
+        for sid, agent in expected.items():
+            if sid not in agent_of:
+                wrong.append(f"no sub-task {sid!r} (the plan has {', '.join(map(repr, agent_of)) or 'none'})")
+            elif agent_of[sid] != agent:
+                wrong.append(f"{sid!r} went to {agent_of[sid]!r}, expected {agent!r}")
         return (not wrong, None, "; ".join(wrong) or "all routed as expected")
 
     return check

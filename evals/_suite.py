@@ -147,7 +147,7 @@ def _no_default(schema: dict[str, Any]) -> None:
 class Suite(_SuiteModel):
     """A named set of cases run against one team and model setup (a suite file).
 
-    Example:
+    Examples:
         >>> from agentorch.graphs.research import demo_model
         >>> suite = Suite(name="demo", team="research", model=ModelSetup(factory=demo_model),
         ...               cases=[Case(id="brief", goal="Write a brief",

@@ -1,4 +1,5 @@
-"""The README's quick start runs as written, and its two set-up lines are what CI runs."""
+"""The README's quick start runs as written, its two set-up lines are what CI runs, and the
+examples of the cascades and concepts pages (docs/) run and show what they say."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+DOCS = README.parent / "docs"  # the manual's pages since issue 28
 
 
 def _python_blocks() -> list[str]:
@@ -30,8 +32,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def test_the_cascades_example_runs_and_escalates_what_the_critic_sent_back(capsys) -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Cascades and costs") : text.index("## Scaling out")]
+    section = (DOCS / "cascades.md").read_text(encoding="utf-8")
     example = re.findall(r"```python\n(.*?)```", section, re.S)[0]
     exec(compile(example, "README-cascades", "exec"), {})
     lines = capsys.readouterr().out.splitlines()
@@ -42,8 +43,8 @@ def test_the_cascades_example_runs_and_escalates_what_the_critic_sent_back(capsy
 
 
 def test_the_typed_outputs_example_runs_and_repairs_the_answer(capsys) -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("### Typed agent outputs") : text.index("### How a run flows")]
+    text = (DOCS / "concepts.md").read_text(encoding="utf-8")
+    section = text[text.index("## Typed agent outputs") : text.index("## How a run flows")]
     example = re.findall(r"```python\n(.*?)```", section, re.S)[0]
     scope: dict[str, object] = {}
     exec(compile(example, "README-typed-outputs", "exec"), scope)
@@ -55,8 +56,8 @@ def test_the_typed_outputs_example_runs_and_repairs_the_answer(capsys) -> None:
 
 
 def test_the_token_streaming_example_prints_the_text_as_it_is_written(capsys) -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("### Streaming events") : text.index("### Checkpoints, failures and resume")]
+    text = (DOCS / "concepts.md").read_text(encoding="utf-8")
+    section = text[text.index("## Streaming events") : text.index("## Checkpoints, failures and resume")]
     example = re.findall(r"```python\n(.*?)```", section, re.S)[1]
     exec(compile(example, "README-tokens", "exec"), {})
     assert capsys.readouterr().out.splitlines() == [
@@ -67,7 +68,7 @@ def test_the_token_streaming_example_prints_the_text_as_it_is_written(capsys) ->
 
 
 def _section(start: str, end: str) -> list[str]:
-    text = README.read_text(encoding="utf-8")
+    text = (DOCS / "approvals.md").read_text(encoding="utf-8")
     return re.findall(r"```python\n(.*?)```", text[text.index(start) : text.index(end)], re.S)
 
 
@@ -108,9 +109,7 @@ def test_the_people_in_the_loop_example_answers_one_call_and_denies_the_rest(cap
         agents=[Agent(name="p", role="P", tools=[send]), Agent(name="q", role="Q", tools=[send])], llm=llm
     )
     scope = {"team": team, "ConfigError": ConfigError}
-    exec(
-        compile(_section("### People in the loop", "### Side effects")[1], "README-approvals", "exec"), scope
-    )
+    exec(compile(_section("## People in the loop", "## Side effects")[1], "README-approvals", "exec"), scope)
     assert "waits for 2 approvals" in capsys.readouterr().out
     first = scope["paused"].interrupts[0].payload["args"]["to"]
     assert sent == [first] and scope["done"].status == "completed"
@@ -128,9 +127,7 @@ def test_the_idempotency_key_example_makes_a_repeat_harmless() -> None:
 
     scope: dict = {}
     exec(
-        compile(
-            _section("### Side effects exactly once", "### The compiled graph")[0], "README-effects", "exec"
-        ),
+        compile(_section("## Side effects exactly once", "## Guarantees")[0], "README-effects", "exec"),
         scope,
     )
     pay, payments = scope["pay"], scope["PAYMENTS"]

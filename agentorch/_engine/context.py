@@ -44,7 +44,7 @@ from pydantic import BaseModel, ValidationError
 
 from agentorch._engine.approvals import spent_while_paused
 from agentorch._engine.services import Services
-from agentorch._errors import ConfigError
+from agentorch._errors import AgentorchError, ConfigError
 from agentorch._keys import (
     ROLE_KEY,
     ROUND_KEY,
@@ -327,6 +327,14 @@ class RunContext:
             except BudgetExhausted as e:  # the attempts already made still count
                 e.spent, e.model = usage, answered_by
                 raise
+            except AgentorchError as e:
+                if not problems:
+                    if node_call:
+                        self.carry(role, usage, answered_by)
+                    raise
+                # a repair that cannot be asked (a used-up script, a blocked or unrecorded
+                # call): the answer's own problems are the cause to report, this is a footnote
+                return None, [*problems, f"asking `{role}` to repair it failed: {e}"], usage, answered_by
             except BaseException:
                 if node_call:
                     self.carry(role, usage, answered_by)
@@ -346,7 +354,7 @@ class RunContext:
             if value is None:
                 err = out.get("parsing_error")
                 problems = [
-                    f"The answer did not match the required format: {_short(err)}"
+                    f"The answer did not match the required format: {_short(_validation_text(err))}"
                     if err is not None
                     else "The answer did not match the required format: it was plain text, "
                     f"not a `{schema.__name__}` object."
@@ -428,13 +436,13 @@ async def _model_call(
             raise
         # ChatOpenAI's json_schema mode parses inside the call and raises instead of returning
         # `parsing_error`: the same repairable problem
-        return {"raw": None, "parsed": None, "parsing_error": _short(e)}
+        return {"raw": None, "parsed": None, "parsing_error": _short(_validation_text(e))}
     if isinstance(out, dict):  # with_structured_output(include_raw=True)
         parsed, error = out.get("parsed"), out.get("parsing_error")
         out = {
             "raw": out.get("raw"),
             "parsed": parsed.model_dump(mode="json") if isinstance(parsed, BaseModel) else parsed,
-            "parsing_error": None if error is None else _short(error),
+            "parsing_error": None if error is None else _short(_validation_text(error)),
         }
     raw = out.get("raw") if isinstance(out, dict) else out
     if isinstance(raw, AIMessage):
@@ -507,6 +515,17 @@ def model_name_of(message: AIMessage) -> str:
     """The model name a provider reported, or "unknown"."""
     meta = message.response_metadata or {}
     return str(meta.get("model_name") or meta.get("model") or "unknown")
+
+
+def _validation_text(err: object) -> object:
+    """A pydantic `ValidationError` as `field: problem (got value)` items, without pydantic's
+    links; any other error as it is."""
+    if not isinstance(err, ValidationError):
+        return err
+    return "; ".join(
+        f"`{'.'.join(map(str, e['loc'])) or 'answer'}`: {e['msg']} (got {e.get('input')!r})"
+        for e in err.errors()
+    )
 
 
 def _short(value: object, limit: int = 500) -> str:

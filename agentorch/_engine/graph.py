@@ -163,8 +163,8 @@ async def plan(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
         )
     if new is None:
         raise PlanError(
-            f"The planner produced no valid plan after {team.plan_retries + 1} attempts. "
-            "Last problems: " + "; ".join(problems),
+            f"The planner produced no valid plan (repairs allowed: plan_retries={team.plan_retries}). "
+            "Problems with its last plan: " + "; ".join(problems),
             problems,
             spent=Usage(by_role={PLANNER: usage}, by_model={model: usage}),
         )
@@ -258,8 +258,8 @@ async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]
     if verdict is None:
         ctx.carry(CRITIC, usage, model)
         raise CriticError(
-            f"The critic gave no valid verdict after {team.plan_retries + 1} attempts: "
-            + "; ".join(problems),
+            f"The critic gave no valid verdict (repairs allowed: plan_retries={team.plan_retries}). "
+            "Problems with its last verdict: " + "; ".join(problems),
             problems,
         )
     update: dict[str, Any] = {

@@ -322,13 +322,14 @@ class Runs:
             if ctx.failed_role and not isinstance(e, AgentorchError):
                 message = f"The `{ctx.failed_role}` model call failed: {message}"
             failed = await self._failed_result(thread_id, message, ctx.carried_usage())
-            log.warning("run on thread %s failed: %s", thread_id, message)
+            # raised to the caller, who decides what to show: only logged for -v
+            log.info("run on thread %s failed: %s", thread_id, message)
             resumable = (
                 f"{message} (thread_id {thread_id!r}; finished sub-tasks are kept — "
                 f"`team.resume({thread_id!r})` continues the run)"
             )
-            if isinstance(e, CriticError):
-                raise CriticError(resumable, e.problems, failed) from e
+            if isinstance(e, CriticError):  # the answers' problems are the cause: no resume hint
+                raise CriticError(message, e.problems, failed) from e
             raise RunFailed(resumable, failed) from e
         finally:
             if meter is not None and ended:

@@ -278,12 +278,14 @@ class PlainView:
 
     Sub-tasks running in parallel write at the same time: one writer has the floor and is
     printed live, the others' text is held and printed when they get the floor (in the order
-    they started writing), so each text reads whole."""
+    they started writing), so each text reads whole. An event's line that comes while the
+    writer with the floor is in the middle of a line waits for that line's end."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self._writers: dict[tuple[Any, ...], _Writer] = {}  # in the order they started writing
         self._open = False  # a line of the writer with the floor is being printed
+        self._waiting: list[str] = []  # event lines held until that line ends
         self._answer_streamed = False
 
     def consume(self, events: Iterable[Event]) -> None:
@@ -296,11 +298,13 @@ class PlainView:
                     self._end(_of_subtask(ev["subtask_id"]))
                 elif ev["type"] == "final" or ev["type"] == "interrupted":
                     self._end(lambda key: True)
-                self._close_line()
                 line = describe_event(ev)
                 if ev["type"] == "final" and self._answer_streamed:
                     line = f"final status={ev['status']}"  # the answer was just printed
-                self.out.write(line + "\n")
+                if self._open:
+                    self._waiting.append(line)
+                else:
+                    self.out.write(line + "\n")
             self.out.flush()
 
     def _token(self, ev: Token) -> None:
@@ -315,10 +319,19 @@ class PlainView:
         if next(iter(self._writers)) != key:
             writer.held.append(ev["text"])
             return
+        text = ev["text"]
+        if self._waiting and "\n" in text:  # the line ends: the held event lines go first
+            done, _, text = text.rpartition("\n")
+            self._write_text(writer, done)
+            self._close_line()
+        if text:
+            self._write_text(writer, text)
+
+    def _write_text(self, writer: _Writer, text: str) -> None:
         if not self._open:
             self.out.write(f"{writer.label}: ")
             self._open = True
-        self.out.write(ev["text"])
+        self.out.write(text)
 
     def _end(self, ended: Callable[[tuple[Any, ...]], bool]) -> None:
         """Mark the writers `ended(key)` selects as done; pass the floor on."""
@@ -341,6 +354,9 @@ class PlainView:
         if self._open:
             self.out.write("\n")
             self._open = False
+        for line in self._waiting:
+            self.out.write(line + "\n")
+        self._waiting = []
 
 
 class JsonView:
@@ -378,7 +394,8 @@ def usage_table(result: RunResult, prices: Mapping[str, Any] | None = None) -> T
         table.add_row(*cells, *([money] if cost is not None else []), **kw)
 
     for role, u in sorted(result.usage.by_role.items()):
-        add(role, u, f"${cost.by_role[role]:.4f}" if cost and role in cost.by_role else "–")
+        # re-priced runs of several models have no cost per role (tokens are kept per model)
+        add(role, u, f"${cost.by_role[role]:.4f}" if cost and role in cost.by_role else "")
     add("total", result.usage.total, f"${cost.total:.4f}" if cost else "", style="bold", end_section=True)
     for model, u in sorted(result.usage.by_model.items()):
         money = f"${cost.by_model[model]:.4f}" if cost and model in cost.by_model else "–"

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shlex
+import shutil
 import sys
 import uuid
 import weakref
@@ -21,26 +22,45 @@ from typing import Any
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rich.console import Console
-from rich.table import Table
 
 from agentorch._engine.events import Event, PlanCreated, finished_event
-from agentorch._errors import AgentorchError, ConfigError, RunFailed
+from agentorch._errors import (
+    AgentorchError,
+    ConfigError,
+    CriticError,
+    ModelNotConfigured,
+    PlanError,
+    RunFailed,
+)
+from agentorch._keys import CRITIC, PLANNER, SUMMARIZER, SYNTHESIZER
+from agentorch._models import Cascade, ChatModel, members, model_label
 from agentorch._observe.otel_export import install_sdk_from_env
-from agentorch._refs import resolve_ref
+from agentorch._refs import TEAM_REF_HELP, resolve_team, takes_model
 from agentorch._render.view import JsonView, LiveView, PlainView, usage_table
 from agentorch._sync import iterate_sync, run_sync
 from agentorch._team import Team
 from agentorch._types import PendingInterrupt, RunResult
 from agentorch.cli.approvals import ALL, ask, from_flags, show_waiting
 from agentorch.cli.report import load_prices
-from agentorch.cli.store import Origin, list_runs, load_origin, open_checkpoints, save_origin, thread_status
+from agentorch.cli.store import (
+    Origin,
+    RunRow,
+    list_runs,
+    load_origin,
+    open_checkpoints,
+    save_origin,
+    thread_status,
+)
 
-__all__ = ["main", "load_team", "need_model", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_WAITING"]
+__all__ = ["main", "load_team", "describe_models", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_WAITING"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_WAITING = 3
 """The run waits for a person's approval (and nobody could be asked): `agentorch resume` it."""
 EXIT_STOPPED = 130  # Ctrl-C, as shells report SIGINT
+
+DEFAULT_TEAM = "agentorch.graphs.research:build_team"
+"""The team `run` and `mcp-serve` use without `--team`: the research team, on the environment's model."""
 
 # modules that add sub-commands: each has `register(subparsers) -> None`; a command's handler
 # returns the exit code. Listed here, not discovered, so `--help` is the same everywhere.
@@ -54,20 +74,88 @@ _COMMAND_MODULES = (
 
 
 def load_team(spec: str) -> Team:
-    """Load a `Team` from `path/to/file.py[:attr]` or `package.module[:attr]` (attr: `team`).
+    """The `Team` a team reference names (`agentorch._refs.TEAM_REF_HELP`): a `Team` as it is,
+    a function with no required argument called, a function taking a model called with the
+    model the environment configures (`AGENTORCH_MODEL=scripted`: the research demo's model).
 
     A file is executed on every call, so each command gets a team of its own."""
-    target, _, attr = spec.partition(":")
+    return _load_team(spec)[0]
+
+
+def _load_team(spec: str) -> tuple[Team, ChatModel | None]:
+    """The team `spec` names, and the environment's model if the team took it."""
     try:
-        team = resolve_ref(f"{target}:{attr or 'team'}", base=Path.cwd(), fresh=True)
+        found = resolve_team(spec, base=Path.cwd(), fresh=True)
     except LookupError as e:
-        raise AgentorchError(f"Cannot load the team `{spec}`: {e}") from None
+        raise ConfigError(f"Cannot load the team `{spec}`: {e}") from None
+    if isinstance(found, Team):
+        return found, None
+    env_model = _environment_model(spec) if takes_model(found) else None
+    try:
+        team = found(env_model) if env_model is not None else found()
+    except AgentorchError:
+        raise
+    except Exception as e:
+        raise ConfigError(f"Building the team `{spec}` failed: {type(e).__name__}: {e}") from None
     if not isinstance(team, Team):
-        raise AgentorchError(
-            f"`{spec}` names a {type(team).__name__}, not a `Team`; "
-            "point --team at a module that defines `team = Team(...)`."
+        raise ConfigError(f"`{spec}` returned a {type(team).__name__}, not a `Team`.")
+    return team, env_model
+
+
+def _environment_model(spec: str) -> ChatModel:
+    """The model the environment configures, for a team function that takes one."""
+    if os.environ.get("AGENTORCH_MODEL", "").strip().lower() == "scripted":
+        from agentorch.graphs.research import demo_model
+
+        return demo_model()
+    from agentorch.llms import from_env
+
+    try:
+        return from_env()
+    except ModelNotConfigured as e:
+        raise ModelNotConfigured(
+            f"The team `{spec}` takes its model from the environment, and none is configured. {e} "
+            "(AGENTORCH_MODEL=scripted gives the research demo's offline model.) A team that brings "
+            "its own model (`Team(..., llm=...)`) needs none of these."
+        ) from None
+
+
+def _roles(team: Team) -> list[str]:
+    """Every role of `team` that calls a model, in the order a run meets them."""
+    roles = [PLANNER, *team.agent_names]
+    if team.critic:
+        roles.append(CRITIC)
+    roles.append(SYNTHESIZER)
+    if team.memory is not None:
+        roles.append(SUMMARIZER)
+    return roles
+
+
+def describe_models(team: Team, env_model: ChatModel | None = None) -> str:
+    """Which model each role of `team` uses, and whether the team or the environment gave it:
+    `models: gpt-4o-mini (environment) for planner, writer, critic, synthesizer`."""
+    groups: dict[str, list[str]] = {}
+    for role in _roles(team):
+        spec = team.model_spec(role)
+        label = repr(spec) if isinstance(spec, Cascade) else model_label(spec)
+        source = (
+            "environment" if env_model is not None and any(m is env_model for m in members(spec)) else "team"
         )
-    return team
+        groups.setdefault(f"{label} ({source})", []).append(role)
+    return "models: " + "; ".join(f"{k} for {', '.join(v)}" for k, v in groups.items())
+
+
+def _env_prefix(env_model: ChatModel | None) -> str:
+    """The settings a team that took the environment's model needs again to resume, as a
+    shell prefix (never the API key: it stays where you keep it)."""
+    if env_model is None:
+        return ""
+    found = [
+        f"{k}={shlex.quote(v)}"
+        for k in ("OPENAI_BASE_URL", "AGENTORCH_MODEL")
+        if (v := os.environ.get(k, ""))
+    ]
+    return "".join(f"{f} " for f in found)
 
 
 # Teams the command gave a checkpoint file or plan approval. It sets them on a team that has
@@ -87,6 +175,7 @@ def _set_up(team: Team, checkpointer: AsyncSqliteSaver | None, approve_plan: boo
         )
     _SET_UP.add(team)
     if checkpointer is not None:
+        team.close()  # a saver the team opened from a string of its own gives way to the file
         team.checkpointer = checkpointer
     if approve_plan:
         team.approve_plan = True
@@ -100,29 +189,14 @@ def _team_ref(spec: str) -> str:
     return target + sep + attr
 
 
-def _missing_model(command: str = "run") -> str | None:
-    """What to set when no model can be built from the environment (None: one can)."""
-    from agentorch.llms import model_configured
-
-    if os.environ.get("AGENTORCH_MODEL", "").strip().lower() == "scripted" or model_configured():
-        return None
-    return (
-        f"agentorch {command} needs a model. Set OPENAI_API_KEY (and optionally AGENTORCH_MODEL, "
-        "default gpt-4o-mini) for OpenAI, or OPENAI_BASE_URL=http://127.0.0.1:8000/v1 and "
-        "AGENTORCH_MODEL=<model name> for a local OpenAI-compatible server (vLLM, Ollama, "
-        "llama.cpp). AGENTORCH_MODEL=scripted runs the offline demo model."
-    )
-
-
-def _build(origin: Origin) -> Team:
-    """The team a command starts (or resumes) from its origin."""
+def _build(origin: Origin) -> tuple[Team, ChatModel | None]:
+    """The team a command starts (or resumes) from its origin, and the environment's model if
+    it took it."""
     if origin.command == "demo":
         from agentorch.graphs.research import build_team, demo_model
 
-        team = build_team(demo_model(latency=float(origin.options.get("latency", 0.3))))
-    else:
-        team = load_team(origin.team)
-    return team
+        return build_team(demo_model(latency=float(origin.options.get("latency", 0.3)))), None
+    return _load_team(origin.team)
 
 
 def _default_approver() -> str:
@@ -136,8 +210,16 @@ class _Session:
     """One command's work on one thread: its team, where its checkpoints live, how it shows
     events and asks for approvals."""
 
-    def __init__(self, team: Team, thread_id: str, args: argparse.Namespace, prices: Any) -> None:
+    def __init__(
+        self,
+        team: Team,
+        thread_id: str,
+        args: argparse.Namespace,
+        prices: Any,
+        env_model: ChatModel | None = None,
+    ) -> None:
         self.team, self.thread_id, self.args, self.prices = team, thread_id, args, prices
+        self.env_model = env_model
         self.console = Console(stderr=bool(args.json))
         self.asker = Console(
             stderr=True, soft_wrap=True, highlight=False
@@ -161,8 +243,20 @@ class _Session:
             answers = ask(pending, self.team, self.asker, by=self.by)
             if answers is not None:
                 return answers
-        show_waiting(pending, self.asker, thread_id=self.thread_id, checkpoints=self.checkpoints)
+        show_waiting(
+            pending,
+            self.asker,
+            thread_id=self.thread_id,
+            checkpoints=self.checkpoints,
+            prefix=_env_prefix(self.env_model),
+        )
         return None
+
+    def announce(self) -> None:
+        """Say the thread, where it is kept, and which model each role uses."""
+        where = f" · checkpoints {self.checkpoints}" if self.checkpoints else ""
+        self.asker.print(f"thread {self.thread_id}{where}", markup=False, soft_wrap=True)
+        self.asker.print(describe_models(self.team, self.env_model), markup=False, soft_wrap=True)
 
     def follow(self, events: Iterable[Event], view: Any) -> int:
         """Show `events`, ask for approvals whenever the run pauses, and return the exit code."""
@@ -176,11 +270,19 @@ class _Session:
                     if close is not None:
                         close()
                 result = self.team.result(tid)
-            except RunFailed as e:
-                self.console.print(f"Run failed: {e}", style="red", markup=False, soft_wrap=True)
-                _save(e.result, self.args.save, self.console)
-                if self.checkpoints:
-                    self.asker.print(f"Continue with: {self.resume_command()}", markup=False, soft_wrap=True)
+            except (RunFailed, PlanError) as e:
+                # the run's own error, without the Python API's `team.resume(...)` hint
+                failed = e.result
+                message = failed.error if failed is not None and failed.error else str(e)
+                self.console.print(f"Run failed: {message}", style="red", markup=False, soft_wrap=True)
+                if failed is not None:
+                    _save(failed, self.args.save, self.console)
+                if self.checkpoints and isinstance(e, RunFailed) and not isinstance(e, CriticError):
+                    self.asker.print(
+                        f"Once the cause is fixed, continue with: {self.resume_command()}",
+                        markup=False,
+                        soft_wrap=True,
+                    )
                 return EXIT_FAILED
             except AgentorchError as e:
                 self.console.print(f"Error: {e}", style="red", markup=False, soft_wrap=True)
@@ -204,7 +306,10 @@ class _Session:
         return EXIT_OK if result.status == "completed" else EXIT_FAILED
 
     def resume_command(self) -> str:
-        return f"agentorch resume {shlex.quote(self.thread_id)} --checkpoints {shlex.quote(str(self.checkpoints))}"
+        return (
+            f"{_env_prefix(self.env_model)}agentorch resume {shlex.quote(self.thread_id)} "
+            f"--checkpoints {shlex.quote(str(self.checkpoints))}"
+        )
 
 
 def _error(message: str) -> int:
@@ -216,7 +321,7 @@ def _start(origin: Origin, goal: str, args: argparse.Namespace) -> int:
     """Run a new thread of the team `origin` names on `goal` (run and demo)."""
     try:
         prices = load_prices(args.prices) if args.prices else None
-        team = _build(origin)
+        team, env_model = _build(origin)
     except AgentorchError as e:
         return _error(str(e))
     thread_id = args.thread_id or uuid.uuid4().hex
@@ -230,20 +335,16 @@ def _start(origin: Origin, goal: str, args: argparse.Namespace) -> int:
             if run_sync(thread_status(saver, thread_id)) is not None:
                 return _error(
                     f"thread {thread_id!r} already holds a run in `{args.checkpoints}`: "
-                    f"`agentorch resume {thread_id} --checkpoints {args.checkpoints}` continues it, "
-                    "or leave out --thread-id for a new one.",
+                    f"`{_env_prefix(env_model)}agentorch resume {shlex.quote(thread_id)} --checkpoints "
+                    f"{shlex.quote(args.checkpoints)}` continues it, or leave out --thread-id for a new one.",
                 )
             save_origin(args.checkpoints, thread_id, origin)
         try:
             _set_up(team, saver, bool(origin.options.get("approve_plan")))
         except ConfigError as e:
             return _error(str(e))
-        session = _Session(team, thread_id, args, prices)
-        session.asker.print(
-            f"thread {thread_id}" + (f" · checkpoints {args.checkpoints}" if args.checkpoints else ""),
-            markup=False,
-            soft_wrap=True,
-        )
+        session = _Session(team, thread_id, args, prices, env_model)
+        session.announce()
         return session.follow(team.stream(goal, thread_id=thread_id, tokens=True), session.view(goal))
 
 
@@ -255,10 +356,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    missing = _missing_model()
-    if missing:
-        print(missing, file=sys.stderr)
-        return EXIT_USAGE
     origin = Origin("run", team=_team_ref(args.team), options={"approve_plan": args.approve_plan})
     return _start(origin, args.goal, args)
 
@@ -287,11 +384,10 @@ def _cmd_resume(args: argparse.Namespace) -> int:
                     f"Thread {tid!r} was not started by the agentorch command; pass "
                     "`--team path/to/team.py[:attr]` (the team that started it) to resume it."
                 )
-            if origin.command == "run" and (missing := _missing_model()):
-                raise ConfigError(missing)
-            team = _build(origin)
+            team, env_model = _build(origin)
             _set_up(team, saver, bool(origin.options.get("approve_plan")))
-            session = _Session(team, tid, args, prices)
+            session = _Session(team, tid, args, prices, env_model)
+            session.asker.print(describe_models(team, env_model), markup=False, soft_wrap=True)
             decisions: dict[str, Any] | None = None
             if status == "interrupted":
                 pending = team.result(tid).interrupts
@@ -340,31 +436,53 @@ def _cmd_runs(args: argparse.Namespace) -> int:
         for r in rows:
             print(json.dumps({**dataclasses.asdict(r), "updated": r.updated.isoformat()}, ensure_ascii=False))
         return EXIT_OK
-    table = Table(title=f"{len(rows)} runs in {args.checkpoints}")
-    for col in ("thread", "status", "rounds", "updated", "goal"):
-        table.add_column(col, overflow="fold", justify="right" if col == "rounds" else "left")
-    table.add_column("team")
-    for r in rows:
-        status = r.status + (f" ({r.waiting} waiting)" if r.waiting else "")
-        updated = r.updated.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        goal = r.goal if len(r.goal) <= 40 else r.goal[:39] + "…"
-        table.add_row(r.thread_id, status, str(r.rounds), updated, goal, r.team)
-    Console().print(table)
+    print(_runs_table(rows, args.checkpoints, shutil.get_terminal_size().columns))
     return EXIT_OK
+
+
+def _runs_table(rows: list[RunRow], path: str, width: int) -> str:
+    """The runs as aligned columns within `width`: thread ids whole (what `resume` needs), the
+    goal cut with … to fit; when even that does not fit, team and goal on a line of their own."""
+    cells = [
+        (
+            r.thread_id,
+            f"{r.status} ({r.waiting})" if r.waiting else r.status,
+            str(r.rounds),
+            r.updated.astimezone().strftime("%m-%d %H:%M"),
+            r.team,
+        )
+        for r in rows
+    ]
+    names = ("thread", "status", "rounds", "updated", "team")
+    widths = [max([len(n), *(len(c[i]) for c in cells)]) for i, n in enumerate(names)]
+
+    def line(values: tuple[str, ...]) -> str:
+        return "  ".join(
+            v.rjust(w) if i == 2 else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths, strict=False))
+        )
+
+    def cut(text: str, room: int) -> str:
+        return text if len(text) <= room else text[: max(room - 1, 0)] + "…"
+
+    room = width - sum(widths) - 2 * len(widths)
+    out = [f"{len(rows)} run{'s' if len(rows) != 1 else ''} in {path}", ""]
+    if room >= 16:  # one line per run
+        out.append(line(names) + "  goal")
+        out += [line(c) + "  " + cut(r.goal, room) for c, r in zip(cells, rows, strict=True)]
+    else:  # the goal under its run
+        widths = widths[:4]
+        out.append(line(names[:4]))
+        out += [
+            f"{line(c[:4])}\n    {cut(f'{r.team}: {r.goal}', width - 5)}"
+            for c, r in zip(cells, rows, strict=True)
+        ]
+    return "\n".join(ln.rstrip() for ln in out)
 
 
 def _save(result: RunResult, path: str | None, console: Console) -> None:
     if path:
         result.save(path)
         console.print(f"Run record saved to {path}")
-
-
-def need_model(command: str = "run") -> bool:
-    """Whether a model is configured in the environment; if not, say on stderr what to set."""
-    missing = _missing_model(command)
-    if missing:
-        print(missing, file=sys.stderr)
-    return missing is None
 
 
 def _add_view_options(p: argparse.ArgumentParser) -> None:
@@ -413,7 +531,7 @@ def _add_resume_commands(sub: Any) -> None:
     resume.add_argument("--checkpoints", metavar="FILE", required=True, help="the run's checkpoint file")
     resume.add_argument(
         "--team",
-        help="the team file (path/to/team.py[:attr]) or module[:attr]; default: the team that started the run",
+        help=f"the team: {TEAM_REF_HELP}; default: the team that started the run",
     )
     resume.add_argument(
         "--approve",
@@ -470,27 +588,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run",
-        help="run a team on a goal with a real model from the environment",
-        description="Run a team on GOAL with the model configured in the "
-        "environment (OPENAI_API_KEY / OPENAI_BASE_URL, AGENTORCH_MODEL).",
+        help="run a team (yours, from a file) on a goal",
+        description="Run a team on GOAL. A team that brings its models runs with them; a team "
+        "function that takes a model (`build_team(llm)`) gets the one the environment configures "
+        "(OPENAI_API_KEY / OPENAI_BASE_URL, AGENTORCH_MODEL; AGENTORCH_MODEL=scripted: the research "
+        "demo's offline model). The command says which model each role uses.",
     )
     run.add_argument("goal", help="what the team should achieve")
     run.add_argument(
         "--team",
-        default="agentorch.graphs.research",
-        help="team file (path/to/team.py[:attr]) or module[:attr]; default: the research team",
+        default=DEFAULT_TEAM,
+        help=f"the team: {TEAM_REF_HELP}; default: the research team ({DEFAULT_TEAM})",
     )
     _add_run_options(run)
     run.set_defaults(func=_cmd_run)
     _add_resume_commands(sub)
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for command in sub.choices.values():  # `agentorch demo -v` as well as `agentorch -v demo`
+        command.add_argument(
+            "-v",
+            "--verbose",
+            dest="verbose_after",
+            action="count",
+            default=0,
+            help="log INFO (-v) or DEBUG (-vv)",
+        )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `agentorch` command; returns the exit code."""
     args = build_parser().parse_args(argv)
+    args.verbose += getattr(args, "verbose_after", 0)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -202,9 +202,15 @@ def from_flags(
 
 
 def show_waiting(
-    pending: Sequence[PendingInterrupt], console: Console, *, thread_id: str, checkpoints: str | None
+    pending: Sequence[PendingInterrupt],
+    console: Console,
+    *,
+    thread_id: str,
+    checkpoints: str | None,
+    prefix: str = "",
 ) -> None:
-    """Say what the run waits for and the commands that continue it."""
+    """Say what the run waits for and the commands that continue it (`prefix`: settings the
+    resumed run needs again, e.g. `AGENTORCH_MODEL=scripted `)."""
     console.print(f"The run on thread {thread_id} is waiting for approval:", markup=False, style="yellow")
     for p in pending:
         if p.kind == "plan":
@@ -224,14 +230,17 @@ def show_waiting(
             markup=False,
         )
         return
-    base = f"agentorch resume {shlex.quote(thread_id)} --checkpoints {shlex.quote(checkpoints)}"
+    base = f"{prefix}agentorch resume {shlex.quote(thread_id)} --checkpoints {shlex.quote(checkpoints)}"
     example = pending[0]
-    edit_value = "plan.json" if example.kind == "plan" else json.dumps(example.payload.get("args", {}))
+    # the value as it stands, so the line works when pasted (change it first to edit)
+    edit_value = json.dumps(
+        example.payload.get("plan" if example.kind == "plan" else "args", {}), ensure_ascii=False
+    )
     console.print("Continue with one of:", markup=False)
     console.print(f"  {base} --approve", markup=False)
     console.print(f"  {base} --deny", markup=False)
     console.print(
-        f"  {base} --edit {short_id(example)} {shlex.quote(('@' if example.kind == 'plan' else '') + edit_value)}",
+        f"  {base} --edit {short_id(example)} {shlex.quote(edit_value)}",
         markup=False,
     )
     console.print(f"  {base}    (in a terminal: asks)", markup=False)

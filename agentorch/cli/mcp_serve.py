@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
 from agentorch._errors import AgentorchError
 from agentorch._mcp import mcp_server
-from agentorch.cli import EXIT_OK, EXIT_USAGE, load_team, need_model
+from agentorch._refs import TEAM_REF_HELP
+from agentorch.cli import DEFAULT_TEAM, EXIT_OK, EXIT_USAGE, load_team
 
 
 def register(sub: Any) -> None:
@@ -19,12 +21,12 @@ def register(sub: Any) -> None:
         description="Serve a team as an MCP server with one tool: goal in, answer and run "
         "summary (status, rounds, usage) out. Over stdio by default (for MCP clients that start "
         "the server), or streamable HTTP at http://HOST:PORT/mcp with --http. The team runs on "
-        "the model from the environment, like `agentorch run`.",
+        "its own models, or a team function on the model from the environment, like `agentorch run`.",
     )
     p.add_argument(
         "--team",
-        default="agentorch.graphs.research",
-        help="team file (path/to/team.py[:attr]) or module[:attr]; default: the research team",
+        default=DEFAULT_TEAM,
+        help=f"the team: {TEAM_REF_HELP}; default: the research team ({DEFAULT_TEAM})",
     )
     p.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     p.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1)")
@@ -33,14 +35,21 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_cmd_mcp_serve)
 
 
+def _client_hung_up(record: logging.LogRecord) -> bool:
+    """False for the `ClosedResourceError` the mcp SDK logs at ERROR, with a traceback, when a
+    client ends its session's event stream (every client does, after its calls succeeded)."""
+    error = record.exc_info[1] if record.exc_info else None
+    return not (error is not None and type(error).__name__ == "ClosedResourceError")
+
+
 def _cmd_mcp_serve(args: argparse.Namespace) -> int:
-    if not need_model("mcp-serve"):
-        return EXIT_USAGE
     try:
         server = mcp_server(load_team(args.team), tool_name=args.tool_name, host=args.host, port=args.port)
     except AgentorchError as e:  # stdout is the protocol channel: messages go to stderr
         print(f"Error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    if args.http:
+        logging.getLogger("mcp.server.streamable_http").addFilter(_client_hung_up)
     where = f"http://{args.host}:{args.port}/mcp" if args.http else "stdio"
     print(f"agentorch: serving team `{server.name}` over MCP ({where})", file=sys.stderr)
     server.run("streamable-http" if args.http else "stdio")

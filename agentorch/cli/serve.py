@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from agentorch._errors import AgentorchError
+from agentorch._refs import TEAM_REF_HELP
 from agentorch._team import Team
-from agentorch.cli import EXIT_OK, EXIT_USAGE, load_team, need_model
+from agentorch.cli import DEFAULT_TEAM, EXIT_OK, EXIT_USAGE, load_team
 from agentorch.cli.report import load_prices
 
 
@@ -39,8 +40,8 @@ def add_server_options(p: argparse.ArgumentParser) -> None:
     """--team, --host, --port and --checkpoints, as every serving command takes them."""
     p.add_argument(
         "--team",
-        default="agentorch.graphs.research",
-        help="team file (path/to/team.py[:attr]) or module[:attr]; default: the research team",
+        default=DEFAULT_TEAM,
+        help=f"the team: {TEAM_REF_HELP}; default: the research team ({DEFAULT_TEAM})",
     )
     p.add_argument("--host", default="127.0.0.1", help="host (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -65,8 +66,6 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def serve_team(args: argparse.Namespace, command: str, make_app: Callable[[Team], Any], what: str) -> int:
     """Load `args.team`, build its app (refusing a missing extra before anything listens) and
     serve it with uvicorn until stopped, on `args.checkpoints` if given."""
-    if not need_model(command):
-        return EXIT_USAGE
     try:
         team = load_team(args.team)
         make_app(team)

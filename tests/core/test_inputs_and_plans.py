@@ -54,7 +54,7 @@ LLM = ScriptedChatModel({"*": []})
             "Unknown prompt names",
         ),
         (
-            lambda: Team(agents=[Agent(name="a", role="r")], llm=LLM, checkpointer="file.db"),
+            lambda: Team(agents=[Agent(name="a", role="r")], llm=LLM, checkpointer=42),
             "checkpoint saver",
         ),
     ],

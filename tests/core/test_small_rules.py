@@ -469,3 +469,20 @@ def test_a_sub_tasks_update_saved_twice_is_merged_once() -> None:
     retry = {**update, "history": [{**attempt, "attempts": 2}], "results": {"a": {**attempt, "attempts": 2}}}
     merged = merge_subtask_updates({}, [update, update, retry, "other task's result"])
     assert [h["attempts"] for h in merged["history"]] == [1, 2] and merged["results"]["a"]["attempts"] == 2
+
+
+@pytest.mark.parametrize(
+    ("limits", "named"),
+    [
+        ({"max_llm_calls": 0}, "`max_llm_calls` got 0"),
+        ({"max_cost": -1.0, "max_calls": 3}, "`max_cost` got -1.0; `max_calls` got 3"),
+    ],
+)
+def test_a_wrong_budget_says_what_a_budget_accepts(limits: dict[str, Any], named: str) -> None:
+    from agentorch import Budget
+
+    with pytest.raises(ConfigError) as info:
+        Budget(**limits)
+    assert named in str(info.value)
+    assert "`max_llm_calls` and `max_tokens` (whole numbers >= 1)" in str(info.value)
+    assert "pydantic" not in str(info.value)

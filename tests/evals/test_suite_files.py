@@ -178,7 +178,7 @@ def test_schema_file_is_generated_from_the_spec_and_accepts_shipped_suites() -> 
             ("team: research", "team: agentorch.graphs.research:DEMO_GOAL"),
             "",
             "team",
-            "must be a Team or a function (llm, **options) -> Team; 'agentorch.graphs.research:DEMO_GOAL' names a str",
+            "`agentorch.graphs.research:DEMO_GOAL` is a str; a team reference names",
         ),
     ],
 )

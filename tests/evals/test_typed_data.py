@@ -11,7 +11,7 @@ import yaml
 
 from agentorch.evals import Expectations, FieldCheck, SuiteError, load_suite, run_suite
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "evals.md"  # the Evals page
 
 TEAM = """
 from pydantic import BaseModel

@@ -1,4 +1,4 @@
-"""The README's MCP section runs as written: its server file, then its team on that server."""
+"""The MCP page (docs/mcp.md) runs as written: its server file, then its team on that server."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "mcp.md"
 
 
 @pytest.mark.slow
 def test_the_readme_mcp_example_runs_a_team_on_the_example_server(tmp_path, monkeypatch, capfd) -> None:
-    text = README.read_text(encoding="utf-8")
-    start = text.index("## MCP")
-    section = text[start : text.index("\n## ", start)]
+    section = PAGE.read_text(encoding="utf-8")
     server, example = re.findall(r"```python\n(.*?)```", section, re.S)
     (tmp_path / "facts_server.py").write_text(server, encoding="utf-8")
     monkeypatch.chdir(tmp_path)

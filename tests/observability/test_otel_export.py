@@ -221,8 +221,8 @@ def test_the_cli_exports_a_run_over_otlp_http_and_to_langsmith_at_once(tmp_path:
 
 @pytest.mark.slow
 def test_the_readme_example_traces_a_run_into_the_applications_provider() -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("### OpenTelemetry", 1)[1].split("\n## ", 1)[0]
+    text = (README.parent / "docs" / "observability.md").read_text(encoding="utf-8")
+    section = text.split("## OpenTelemetry", 1)[1].split("\n## ", 1)[0]
     example = re.findall(r"```python\n(.*?)```", section, re.S)[0]
     example += "print(result.usage.total.calls, sum(len(a.tool_calls) for a in result.history))\n"
     out = subprocess.run(
@@ -236,8 +236,8 @@ def test_the_readme_example_traces_a_run_into_the_applications_provider() -> Non
 
 @pytest.mark.slow
 def test_the_readme_metrics_example_counts_the_run() -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("### Metrics", 1)[1].split("\n## ", 1)[0]
+    text = (README.parent / "docs" / "observability.md").read_text(encoding="utf-8")
+    section = text.split("## Metrics", 1)[1].split("\n## ", 1)[0]
     example = re.findall(r"```python\n(.*?)```", section, re.S)[0]
     out = subprocess.run(
         [sys.executable, "-c", example], env=_env(), capture_output=True, text=True, timeout=120

@@ -1,4 +1,5 @@
-"""The README's "Seeing the team work" example runs after the quick start."""
+"""The "Seeing the team work" page's example (docs/observability.md) runs after the README's
+quick start."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_seeing_the_team_work_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     text = README.read_text(encoding="utf-8")
-    section = text.split("## Seeing the team work", 1)[1].split("\n## ", 1)[0]
+    section = (README.parent / "docs" / "observability.md").read_text(encoding="utf-8")
     quick_start = re.findall(r"```python\n(.*?)```", text, re.S)[0]
     example = re.findall(r"```python\n(.*?)```", section, re.S)[0]
     monkeypatch.chdir(tmp_path)

@@ -142,7 +142,7 @@ def test_plain_view_prints_one_writer_live_and_holds_the_others_until_it_is_done
         _token("b", "analyst", "Market "),  # a has the floor: held
         _token("a", "researcher", "state."),
         _finished("b", "analyst"),
-        _token("a", "researcher", " More."),
+        _token("a", "researcher", " More."),  # a's line goes on: b's finish waits for its end
         _finished("a", "researcher"),  # the floor passes to b, whose text is printed whole
         _token(None, None, "The "),
         _token(None, None, "answer."),
@@ -151,9 +151,8 @@ def test_plain_view_prints_one_writer_live_and_holds_the_others_until_it_is_done
     out = io.StringIO()
     PlainView(out).consume(events)
     assert out.getvalue().splitlines() == [
-        "a[researcher]: Solid state.",
+        "a[researcher]: Solid state. More.",
         "finished b [analyst] done 0.50s 10 tokens model=m",
-        "a[researcher]:  More.",
         "b[analyst]: Market ",
         "finished a [researcher] done 0.50s 10 tokens model=m",
         "synthesizer: The answer.",

@@ -109,7 +109,7 @@ def test_a_plan_that_never_validates_fails_with_plan_error(method: str | None) -
             team.run(GOAL)
     assert calls_by_role(server)["planner"] == 2
     assert any("intern" in p for p in info.value.problems)
-    assert "2 attempts" in str(info.value)
+    assert "(repairs allowed: plan_retries=1)" in str(info.value)
 
 
 def test_team_accepts_only_chat_models_and_plain_fallback_chains() -> None:

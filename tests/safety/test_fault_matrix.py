@@ -178,7 +178,7 @@ def test_critic_that_never_gives_a_valid_verdict_fails_with_the_results_kept() -
     with pytest.raises(CriticError) as info:  # a RunFailed of its own, as PlanError for plans
         team_of(llm, plan_retries=2).run("goal")
     assert isinstance(info.value, RunFailed)
-    assert "critic gave no valid verdict after 3 attempts" in str(info.value)
+    assert "critic gave no valid verdict (repairs allowed: plan_retries=2)" in str(info.value)
     assert info.value.problems and "format" in info.value.problems[0]
     assert {k: r.output for k, r in info.value.result.results.items()} == {"a": "A", "b": "B"}
     assert info.value.result.usage.by_role["critic"].calls == 3  # the failed verdicts count

@@ -63,3 +63,38 @@ def test_two_workers_share_one_database_on_different_threads(postgres_url: str, 
     for p, (out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-2000:]
         assert json.loads(out.strip().splitlines()[-1])["status"] == "completed"
+
+
+@pytest.mark.slow
+def test_a_postgres_url_as_checkpointer_serves_sync_and_async_code(postgres_url: str) -> None:
+    import asyncio
+
+    from agentorch import Agent, Team
+    from agentorch.llms import ScriptedChatModel
+
+    def team() -> Team:
+        llm = ScriptedChatModel(
+            {
+                "planner": lambda m: {"subtasks": [{"id": "w", "description": "Say hi", "agent": "writer"}]},
+                "writer": lambda m: "Hi!",
+                "critic": lambda m: {"decision": "accept"},
+                "synthesizer": lambda m: "Hi!",
+            }
+        )
+        return Team(
+            agents=[Agent(name="writer", role="Writes")],
+            llm=llm,
+            approve_plan=True,
+            checkpointer=postgres_url,
+        )
+
+    with team() as t:
+        assert t.run("Greet", thread_id="pg-url").status == "interrupted"
+
+    async def later() -> str:
+        async with team() as t:
+            return (await t.aresume("pg-url", approve=True)).answer
+
+    assert asyncio.run(later()) == "Hi!"
+    with team() as t:
+        assert t.result("pg-url").status == "completed"
