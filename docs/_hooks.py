@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "build" / "docs-src"
 MAPPED = ("graphs", "memory", "prompts", "evals")
 
 
-def on_config(config: Any, **_: Any) -> Any:
+def _lay_out() -> None:
     package = SOURCE / "agentorch"
     shutil.rmtree(SOURCE, ignore_errors=True)
     package.mkdir(parents=True)
@@ -23,4 +22,8 @@ def on_config(config: Any, **_: Any) -> Any:
             (package / entry.name).symlink_to(entry)
     for name in MAPPED:
         (package / name).symlink_to(ROOT / name)
-    return config
+
+
+# laid out when MkDocs loads this hook, before any plugin reads its configuration: mkdocstrings
+# keeps only search paths that exist when it is configured, so a fresh clone needs it now
+_lay_out()
