@@ -179,6 +179,15 @@ def team_script(plan: dict[str, Any]) -> dict[str, Any]:
     return script
 
 
+def cached_share(calls: Iterable[Any]) -> float:
+    """Share of prompt tokens a prefix-caching provider read from its cache (the scripted
+    model's `input_token_details.cache_read`, see `ScriptedChatModel.prompt_cache`)."""
+    usage = [c.response.usage_metadata or {} for c in calls if c.response is not None]
+    total = sum(u.get("input_tokens", 0) for u in usage)
+    cached = sum((u.get("input_token_details") or {}).get("cache_read", 0) for u in usage)
+    return round(cached / total, 3) if total else 0.0
+
+
 def input_tokens(calls: Iterable[Any]) -> int:
     """Prompt tokens over a scripted model's calls."""
     return sum(

@@ -1,5 +1,15 @@
-"""Workload 3 — token cost: prompt tokens as prior work grows (10, 100, 1,000 prior sub-tasks).
+"""Workload 3 — token cost: prompt tokens per run against a hand-written graph (issue 27), and
+as prior work grows (10, 100, 1,000 prior sub-tasks).
 
+**Per run** (chain 48, fan 47+1, layers 6x8; specialists answer about 200 tokens): prompt tokens
+of agentorch with its defaults (critic on), with `critic=False`, and with a separate synthesizer
+(`Team(synthesizer=True)`), next to two hand-written LangGraph graphs making the least calls
+that design needs: plan, `Send` waves of workers given their dependencies' results, then either
+one joiner call that reviews and answers (LLMCompiler) or a critic and a synthesizer. Every
+model reports cached prompt prefixes like OpenAI (`ScriptedChatModel(prompt_cache=1024)`); the
+"cached share" column is the share of prompt tokens a prefix cache would serve.
+
+**As prior work grows:
 The job so far (N finished sub-tasks of about 90 tokens each) is the same for both sides; then
 the same 4 new sub-tasks run (three independent ones and a report that joins them):
 
@@ -32,14 +42,19 @@ from benchmarks._common import (
     AGENTS,
     GOAL,
     Shape,
+    cached_share,
+    chain,
+    fan,
     input_tokens,
+    layers,
     machine_info,
     output_for,
     print_table,
     ratio,
+    subtask_in,
     write_json,
 )
-from benchmarks._frameworks import make_team, run_supervisor
+from benchmarks._frameworks import make_team, run_agentorch, run_send_graph, run_supervisor
 
 CONTEXT_BUDGET = 2000
 NEW_WORK = Shape(
@@ -52,6 +67,62 @@ NEW_WORK = Shape(
         ("report", "writer", ("q1", "q2", "q3")),
     ),
 )
+
+
+TABLE_SIZE = 48
+PROMPT_CACHE = 1024  # OpenAI caches prompt prefixes from 1,024 tokens, in steps of 128
+TARGET_RATIO = 1.2  # agentorch's prompt tokens (defaults) / the hand-written graph's
+
+
+def long_output(subtask_id: str) -> str:
+    """A specialist answer of about 200 tokens naming its sub-task."""
+    return " ".join(output_for(f"{subtask_id}.{k}") for k in range(4))
+
+
+def _long_answer(messages: list[BaseMessage]) -> str:
+    return long_output(subtask_in(messages))
+
+
+TABLE_SCRIPT: dict[str, Any] = {
+    **{name: _long_answer for name in AGENTS},
+    "critic": [{"decision": "accept", "feedback": ""}],
+}
+
+
+async def _per_run(size: int) -> list[dict[str, Any]]:
+    """Prompt tokens per run: agentorch's set-ups and the hand-written graphs, per shape."""
+    rows = []
+    for shape in (chain(size), fan(size), layers(size)):
+        cells = {
+            "hand-written, joiner": await run_send_graph(
+                shape, 0.0, joiner=True, script=TABLE_SCRIPT, prompt_cache=PROMPT_CACHE
+            ),
+            "hand-written, critic + synthesizer": await run_send_graph(
+                shape, 0.0, script=TABLE_SCRIPT, prompt_cache=PROMPT_CACHE
+            ),
+            "agentorch (defaults)": await run_agentorch(
+                shape, 0.0, script=TABLE_SCRIPT, prompt_cache=PROMPT_CACHE
+            ),
+            "agentorch, critic=False": await run_agentorch(
+                shape, 0.0, script=TABLE_SCRIPT, prompt_cache=PROMPT_CACHE, critic=False
+            ),
+        }
+        joiner = cells["hand-written, joiner"]["input_tokens"]
+        pair = cells["hand-written, critic + synthesizer"]["input_tokens"]
+        for name, c in cells.items():
+            rows.append(
+                {
+                    "shape": shape.label,
+                    "framework": name,
+                    "calls": c["calls"],
+                    "prompt_tokens": c["input_tokens"],
+                    "vs_joiner": ratio(c["input_tokens"], joiner),
+                    "vs_critic_synthesizer": ratio(c["input_tokens"], pair),
+                    "cached_share": cached_share(c["model"].calls),
+                }
+            )
+        print(f"  {shape.label}: " + ", ".join(f"{n} {c['input_tokens']}" for n, c in cells.items()), flush=True)
+    return rows
 
 
 def _prior_results(n: int) -> dict[str, SubTaskResult]:
@@ -155,6 +226,15 @@ async def _measure(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
 
 def run(quick: bool) -> dict[str, Any]:
     sizes = (10, 100) if quick else (10, 100, 1000)
+    per_run = asyncio.run(_per_run(12 if quick else TABLE_SIZE))
+    per_run_table = print_table(
+        f"Token cost per run: prompt tokens, specialists answering ~200 tokens (cache from {PROMPT_CACHE} tokens)",
+        ["shape", "framework", "model calls", "prompt tokens", "x joiner graph", "x critic+synth graph", "cached share"],
+        [
+            [r["shape"], r["framework"], r["calls"], r["prompt_tokens"], r["vs_joiner"], r["vs_critic_synthesizer"], r["cached_share"]]
+            for r in per_run
+        ],
+    )
     rows = asyncio.run(_measure(sizes))
     table = print_table(
         f"Token cost: prompt tokens for 4 new sub-tasks after N prior ones (context budget {CONTEXT_BUDGET})",
@@ -184,7 +264,13 @@ def run(quick: bool) -> dict[str, Any]:
             for r in rows
         ],
     )
-    return {"context_budget": CONTEXT_BUDGET, "rows": rows, "tables": [table], "quick": quick}
+    return {
+        "context_budget": CONTEXT_BUDGET,
+        "rows": rows,
+        "per_run": per_run,
+        "tables": [per_run_table, table],
+        "quick": quick,
+    }
 
 
 if __name__ == "__main__":
