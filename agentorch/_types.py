@@ -118,6 +118,11 @@ class Verdict(_Value):
     revise: list[str] = Field(
         default_factory=list, description="With decision 'revise': ids of sub-tasks to redo."
     )
+    answer: str = Field(
+        default="",
+        description="With decision 'accept', when asked for it: the final answer to the goal, "
+        "composed from the results. Empty otherwise.",
+    )
 
 
 class Budget(_Value):

@@ -89,8 +89,9 @@ class Shape:
         }
 
     def bound(self, latency: float) -> float:
-        """Critical-path bound: planner + longest chain + critic + synthesizer, at `latency` each."""
-        return (self.depth + 3) * latency
+        """Critical-path bound: planner + longest chain + critic (whose accept carries the
+        answer), at `latency` each."""
+        return (self.depth + 2) * latency
 
 
 def _agent(i: int) -> str:
@@ -166,12 +167,16 @@ def specialist_response(messages: list[BaseMessage]) -> str:
     return output_for(subtask_in(messages))
 
 
+ANSWER = "Supplier report: all work items checked; see the results."
+
+
 def team_script(plan: dict[str, Any]) -> dict[str, Any]:
     """Script for an agentorch team (and the hand-written graphs, which use the same roles)."""
     script: dict[str, Any] = {
         "planner": [plan],
-        "critic": [{"decision": "accept", "feedback": ""}],
-        "synthesizer": ["Supplier report: all work items checked; see the results."],
+        # the critic's accept carries the answer (agentorch's default, a hand-written joiner's)
+        "critic": [{"decision": "accept", "feedback": "", "answer": ANSWER}],
+        "synthesizer": [ANSWER],  # with a separate synthesizer, or no critic
     }
     for name in AGENTS:
         script[name] = specialist_response

@@ -2,7 +2,8 @@
 
 - `run_agentorch`: `Team.arun` (planner, specialists per wave, critic accepting once, synthesizer).
 - `run_send_graph`: a hand-written LangGraph graph with the same calls: plan node, `Send` waves
-  of worker nodes, critic, synthesizer — what a careful LangGraph user would write by hand.
+  of worker nodes, a joiner that reviews and answers (`joiner=False`: a critic, then a
+  synthesizer) — what a careful LangGraph user would write by hand.
 - `run_plan_execute`: plan-and-execute as in LangGraph's tutorial: a planner, then a
   `create_react_agent` executor for the first step and a replanner after every step.
 - `run_supervisor`: `langgraph-supervisor`'s `create_supervisor` routing each sub-task to a
@@ -177,7 +178,10 @@ def build_send_graph(
     async def critic(state: WaveState) -> dict[str, Any]:
         if joiner:
             out = await model.with_structured_output(JoinerVerdict).ainvoke(
-                [SystemMessage("Review the results; if good, answer the goal."), HumanMessage(results_text(state))],
+                [
+                    SystemMessage("Review the results; if good, answer the goal."),
+                    HumanMessage(results_text(state)),
+                ],
                 config=_meta("critic"),
             )
             return {"answer": out.answer}  # type: ignore[union-attr]
@@ -248,7 +252,7 @@ async def run_send_graph(
     checkpointer: BaseCheckpointSaver[Any] | None = None,
     async_route: bool = False,
     tasks: bool = False,
-    joiner: bool = False,
+    joiner: bool = True,
     script: dict[str, Any] | None = None,
     prompt_cache: int | None = None,
 ) -> dict[str, Any]:

@@ -76,7 +76,11 @@ def _critic(hard: set[str]) -> Any:
             sid for sid, who in _RESULT.findall(messages[-1].text) if who == "cheap" and sid in hard
         )
         if not redo:
-            return {"decision": "accept", "feedback": "All results are complete."}
+            return {
+                "decision": "accept",
+                "feedback": "All results are complete.",
+                "answer": "The supplier review is complete.",
+            }
         return {
             "decision": "revise",
             "revise": redo,

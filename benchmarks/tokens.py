@@ -83,10 +83,7 @@ def _long_answer(messages: list[BaseMessage]) -> str:
     return long_output(subtask_in(messages))
 
 
-TABLE_SCRIPT: dict[str, Any] = {
-    **{name: _long_answer for name in AGENTS},
-    "critic": [{"decision": "accept", "feedback": ""}],
-}
+TABLE_SCRIPT: dict[str, Any] = {name: _long_answer for name in AGENTS}
 
 
 async def _per_run(size: int) -> list[dict[str, Any]]:
@@ -95,13 +92,16 @@ async def _per_run(size: int) -> list[dict[str, Any]]:
     for shape in (chain(size), fan(size), layers(size)):
         cells = {
             "hand-written, joiner": await run_send_graph(
-                shape, 0.0, joiner=True, script=TABLE_SCRIPT, prompt_cache=PROMPT_CACHE
+                shape, 0.0, script=TABLE_SCRIPT, prompt_cache=PROMPT_CACHE
             ),
             "hand-written, critic + synthesizer": await run_send_graph(
-                shape, 0.0, script=TABLE_SCRIPT, prompt_cache=PROMPT_CACHE
+                shape, 0.0, joiner=False, script=TABLE_SCRIPT, prompt_cache=PROMPT_CACHE
             ),
             "agentorch (defaults)": await run_agentorch(
                 shape, 0.0, script=TABLE_SCRIPT, prompt_cache=PROMPT_CACHE
+            ),
+            "agentorch, synthesizer=True": await run_agentorch(
+                shape, 0.0, script=TABLE_SCRIPT, prompt_cache=PROMPT_CACHE, synthesizer=True
             ),
             "agentorch, critic=False": await run_agentorch(
                 shape, 0.0, script=TABLE_SCRIPT, prompt_cache=PROMPT_CACHE, critic=False
@@ -121,7 +121,9 @@ async def _per_run(size: int) -> list[dict[str, Any]]:
                     "cached_share": cached_share(c["model"].calls),
                 }
             )
-        print(f"  {shape.label}: " + ", ".join(f"{n} {c['input_tokens']}" for n, c in cells.items()), flush=True)
+        print(
+            f"  {shape.label}: " + ", ".join(f"{n} {c['input_tokens']}" for n, c in cells.items()), flush=True
+        )
     return rows
 
 
@@ -229,9 +231,25 @@ def run(quick: bool) -> dict[str, Any]:
     per_run = asyncio.run(_per_run(12 if quick else TABLE_SIZE))
     per_run_table = print_table(
         f"Token cost per run: prompt tokens, specialists answering ~200 tokens (cache from {PROMPT_CACHE} tokens)",
-        ["shape", "framework", "model calls", "prompt tokens", "x joiner graph", "x critic+synth graph", "cached share"],
         [
-            [r["shape"], r["framework"], r["calls"], r["prompt_tokens"], r["vs_joiner"], r["vs_critic_synthesizer"], r["cached_share"]]
+            "shape",
+            "framework",
+            "model calls",
+            "prompt tokens",
+            "x joiner graph",
+            "x critic+synth graph",
+            "cached share",
+        ],
+        [
+            [
+                r["shape"],
+                r["framework"],
+                r["calls"],
+                r["prompt_tokens"],
+                r["vs_joiner"],
+                r["vs_critic_synthesizer"],
+                r["cached_share"],
+            ]
             for r in per_run
         ],
     )

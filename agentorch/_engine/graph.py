@@ -8,6 +8,9 @@ START -> [recall] -> plan -> [approve_plan] -> dispatch (a `specialist` task per
                                                  v
                                              synthesize -> [remember] -> END
 
+`synthesize` ends the run; it calls the synthesizer unless the critic's accept carried the
+answer (`Team(synthesizer=False)`, the default without a configured synthesizer).
+
 Every model call — the planner's, the critic's, the synthesizer's and each sub-task's — is a
 `model_call` task, retried and timed out by LangGraph and saved when answered (see
 `RunContext`): a node that runs again replays what was answered instead of paying again.
@@ -26,7 +29,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, RetryPolicy, interrupt
 
 from agentorch._engine.context import BudgetExhausted, RunContext, model_name_of
-from agentorch._engine.data import data_block
+from agentorch._engine.data import data_block, digest
 from agentorch._engine.dispatch import run_round
 from agentorch._engine.specialist import usage_update
 from agentorch._engine.state import SpecialistInput, TeamState
@@ -59,13 +62,18 @@ __all__ = ["GraphShape", "build_graph", "mark_sent_back"]
 _STEP_MARGIN = 4
 
 
-def results_block(plan: Plan, results: dict[str, dict[str, Any]]) -> str:
-    """The current results as labelled data blocks, in plan order."""
+def results_block(plan: Plan, results: dict[str, dict[str, Any]], kept_before: int = 0) -> str:
+    """The current results as labelled data blocks, in plan order. Finished results of a round
+    before `kept_before` (reviewed already and kept) are shown by a short digest."""
     blocks = []
     for st in plan.subtasks:
         r = results.get(st.id)
         if r is None:
             blocks.append(data_block("(not run)", source=f"subtask:{st.id}", agent=st.agent))
+        elif r["status"] == "done" and r.get("round", 0) < kept_before:
+            blocks.append(
+                data_block(digest(r["output"]), source=f"subtask:{st.id}", agent=st.agent, kept=r["round"])
+            )
         else:
             text = r["output"] if r["status"] == "done" else f"FAILED: {r['error']}"
             blocks.append(data_block(text, source=f"subtask:{st.id}", agent=st.agent, task=st.description))
@@ -233,11 +241,17 @@ async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]
     current = Plan.model_validate(state["plan"])
     rnd = state["round"]
     ids = {st.id for st in current.subtasks}
+    answers = ctx.services.critic_answers()
+    # a critic that only judges sees results it kept in an earlier round by a digest; one that
+    # writes the answer needs them whole. The part shared across calls comes first (caching).
+    shown = results_block(current, state.get("results", {}), kept_before=0 if answers else rnd)
+    kept = (
+        "" if answers or rnd == 1 else " Results marked `kept` passed an earlier review: shown by a digest."
+    )
     messages = [
         SystemMessage(ctx.services.critic_prompt()),
         HumanMessage(
-            f"Goal: {state['goal']}\n\nRound {rnd} of at most {team.max_rounds}.\n\n"
-            f"Results:\n{results_block(current, state.get('results', {}))}"
+            f"Goal: {state['goal']}\n\nResults:\n{shown}\n\nRound {rnd} of at most {team.max_rounds}.{kept}"
         ),
     ]
     started = time.time()
@@ -269,6 +283,10 @@ async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]
         "steps": [_step(CRITIC, rnd, started, usage, model)],
     }
     if verdict.decision == "accept":
+        if answers and verdict.answer.strip():
+            update["answer"] = verdict.answer.strip()
+        elif answers:
+            log.info("the critic accepted without an answer; the synthesizer writes it")
         return Command(goto=NODE_SYNTHESIZE, update=update)
     if rnd >= team.max_rounds:
         update.update(
@@ -305,6 +323,8 @@ async def synthesize(state: TeamState, runtime: Runtime[RunContext]) -> dict[str
         return {**update, "answer": ""}
     if stop == BUDGET_EXHAUSTED:
         return {**update, "answer": best_available_answer(current, results)}
+    if state.get("answer"):  # the critic's accept carried it
+        return update
     messages = [
         SystemMessage(ctx.services.synthesizer_prompt()),
         HumanMessage(f"Goal: {state['goal']}\n\nResults:\n{results_block(current, results)}"),

@@ -105,9 +105,20 @@ class Services:
             self.prompt("planner"), agents=roster, max_subtasks=self.settings.max_subtasks
         )
 
+    def critic_answers(self) -> bool:
+        """Whether the critic's accept carries the final answer (no separate synthesizer)."""
+        return self.settings.critic and not self.settings.synthesizer
+
     def critic_prompt(self) -> str:
-        """The critic's system prompt."""
-        return self.prompt("critic")
+        """The critic's system prompt; it asks for the answer with an accept when the critic
+        writes it (`critic_answers`)."""
+        answer = (
+            '\nWith "accept", also write the final answer to the goal in `answer`, composed from '
+            "the results: use only what they support and say plainly what is missing.\n"
+            if self.critic_answers()
+            else ""
+        )
+        return prompt_files.render(self.prompt("critic"), answer=answer)
 
     def synthesizer_prompt(self) -> str:
         """The synthesizer's system prompt."""

@@ -24,7 +24,7 @@ from langgraph.errors import GraphBubbleUp
 from agentorch._agent import Agent, tool_needs_approval, tool_timeout
 from agentorch._engine import approvals, effects
 from agentorch._engine.context import BudgetExhausted, FirstCallFailed, RunContext, model_name_of
-from agentorch._engine.data import data_block
+from agentorch._engine.data import data_block, digest
 from agentorch._engine.state import SpecialistInput, SubtaskUpdate, add_usage
 from agentorch._errors import AgentorchError, ConfigError, describe_error
 from agentorch._keys import BUDGET_EXHAUSTED, SUMMARIZER
@@ -88,7 +88,8 @@ def task_text(st: SubTask, inp: SpecialistInput, context: str) -> str:
     if inp["feedback"]:
         parts.append("A reviewer asked for changes to your previous attempt:")
         parts.append(data_block(inp["feedback"], source="critic"))
-        parts.append(data_block(inp["previous_output"], source="your-previous-attempt"))
+        # the opening of the rejected draft says which answer it was; the feedback says what to fix
+        parts.append(data_block(digest(inp["previous_output"]), source="your-previous-attempt"))
     if context:
         parts.append("Inputs from the team:\n" + context)
     return "\n\n".join(parts)

@@ -335,7 +335,6 @@ class ScriptedChatModel(BaseChatModel):
             )
         return message
 
-
     def _cached_prefix(self, messages: list[BaseMessage], input_tokens: int, minimum: int) -> int:
         """Tokens of the longest prefix of this prompt that an earlier call sent, as a provider's
         prefix cache counts them (at least `minimum`, then in steps of 128; else 0)."""
