@@ -125,12 +125,16 @@ class Services:
         return self.prompt("synthesizer")
 
     def specialist_prompt(self, agent: Agent) -> str:
-        """The system prompt of `agent`: its name, role and instructions — never other agents' text."""
+        """The system prompt of `agent`: its name, role and instructions — never other agents' text.
+        The sentence about tools is there only for an agent that has some."""
         return prompt_files.render(
             self.prompt("specialist"),
             name=agent.name,
             role=agent.role,
-            instructions=agent.instructions or "",
+            instructions=agent.instructions + "\n" if agent.instructions else "",
+            tools=" Use your tools when they help; you can call only the tools you were given."
+            if agent.tools
+            else "",
         )
 
     async def specialist_context(
@@ -140,9 +144,7 @@ class Services:
         appended to `spent` (usage, model) as it answers, so none is lost if a later one fails."""
         deps = {k: SubTaskResult.model_validate(v) for k, v in inp["dependencies"].items()}
         if self.settings.memory is None:
-            return "\n".join(
-                data_block(r.output, source=f"subtask:{k}", agent=r.agent) for k, r in deps.items()
-            )
+            return "\n".join(data_block(r.output, source=f"subtask:{k}") for k, r in deps.items())
 
         from agentorch._engine.context import model_name_of
 

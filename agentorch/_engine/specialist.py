@@ -82,7 +82,7 @@ def _tool_call_key(name: str, args: dict[str, Any]) -> str:
 
 def task_text(st: SubTask, inp: SpecialistInput, context: str) -> str:
     """The human message of a specialist: the goal, its sub-task, feedback, and data."""
-    parts = [f"Team goal: {inp['goal']}", f"Your sub-task ({st.id}): {st.description}"]
+    parts = [f"Goal: {inp['goal']}", f"Your sub-task ({st.id}): {st.description}"]
     if st.expected_output:
         parts.append(f"Expected output: {st.expected_output}")
     if inp["feedback"]:
@@ -91,7 +91,7 @@ def task_text(st: SubTask, inp: SpecialistInput, context: str) -> str:
         # the opening of the rejected draft says which answer it was; the feedback says what to fix
         parts.append(data_block(digest(inp["previous_output"]), source="your-previous-attempt"))
     if context:
-        parts.append("Inputs from the team:\n" + context)
+        parts.append("Inputs:\n" + context)
     return "\n\n".join(parts)
 
 
