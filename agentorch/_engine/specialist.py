@@ -80,8 +80,9 @@ def _tool_call_key(name: str, args: dict[str, Any]) -> str:
     return name + json.dumps(args, sort_keys=True, default=str)
 
 
-def task_text(st: SubTask, inp: SpecialistInput, context: str) -> str:
-    """The human message of a specialist: the goal, its sub-task, feedback, and data."""
+def task_text(st: SubTask, inp: SpecialistInput, context: str, draft: bool = True) -> str:
+    """The human message of a specialist: the goal, its sub-task, feedback, and data. `draft`:
+    a revision shows the opening of the rejected draft (not when another model takes over)."""
     parts = [f"Goal: {inp['goal']}", f"Your sub-task ({st.id}): {st.description}"]
     if st.expected_output:
         parts.append(f"Expected output: {st.expected_output}")
@@ -89,7 +90,8 @@ def task_text(st: SubTask, inp: SpecialistInput, context: str) -> str:
         parts.append("A reviewer asked for changes to your previous attempt:")
         parts.append(data_block(inp["feedback"], source="critic"))
         # the opening of the rejected draft says which answer it was; the feedback says what to fix
-        parts.append(data_block(digest(inp["previous_output"]), source="your-previous-attempt"))
+        if draft:
+            parts.append(data_block(digest(inp["previous_output"]), source="your-previous-attempt"))
     if context:
         parts.append("Inputs:\n" + context)
     return "\n\n".join(parts)
@@ -264,7 +266,8 @@ async def specialist(ctx: RunContext, inp: SpecialistInput) -> SubtaskUpdate:
             try:
                 if prompt is None:
                     context = await services.specialist_context(ctx, st, inp, summaries)
-                    prompt = task_text(st, inp, context)
+                    own = not earlier or earlier[-1].model == run.model  # its own draft
+                    prompt = task_text(st, inp, context, draft=own)
                 # the first call of a tool-less agent is made directly, when nothing was paid
                 # before it in this task (see `RunContext`): a retry of the task repeats nothing
                 direct = not routed and not agent.tools and agent.output is None and not summaries
