@@ -149,6 +149,11 @@ class TokenUsage(_Value):
     cost: float = Field(
         default=0.0, description="What the calls cost under the team's `prices` (0 if unpriced)."
     )
+    cached_input_tokens: int = Field(
+        default=0,
+        description="Of `input_tokens`, those the provider read from its prompt cache "
+        "(`usage_metadata['input_token_details']['cache_read']`), priced at the cached rate.",
+    )
 
     def __add__(self, other: TokenUsage) -> TokenUsage:
         return TokenUsage(
@@ -157,6 +162,7 @@ class TokenUsage(_Value):
             total_tokens=self.total_tokens + other.total_tokens,
             calls=self.calls + other.calls,
             cost=self.cost + other.cost,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
         )
 
 
@@ -210,14 +216,23 @@ class Usage(_Value):
 
 
 class ModelPrice(_Value):
-    """A model's price per 1M input and output tokens (in your currency, e.g. USD)."""
+    """A model's price per 1M input and output tokens (in your currency, e.g. USD), and per 1M
+    input tokens read from the provider's prompt cache."""
 
     input: float = Field(ge=0, description="Price per 1M input (prompt) tokens.")
     output: float = Field(ge=0, description="Price per 1M output (completion) tokens.")
+    cached_input: float | None = Field(
+        default=None,
+        ge=0,
+        description="Price per 1M input tokens served from the prompt cache; None: `input`.",
+    )
 
     def cost(self, usage: TokenUsage) -> float:
-        """The price of `usage`."""
-        return (usage.input_tokens * self.input + usage.output_tokens * self.output) / 1_000_000
+        """The price of `usage`: cached input tokens at `cached_input`, the rest at `input`."""
+        cached = min(usage.cached_input_tokens, usage.input_tokens)
+        rate = self.input if self.cached_input is None else self.cached_input
+        fresh = usage.input_tokens - cached
+        return (fresh * self.input + cached * rate + usage.output_tokens * self.output) / 1_000_000
 
 
 class Cost(_Value):
@@ -254,14 +269,15 @@ def normalize_prices(
         try:
             if isinstance(raw, ModelPrice):
                 out[str(model)] = raw
-            elif isinstance(raw, (tuple, list)) and len(raw) == 2:
-                out[str(model)] = ModelPrice(input=raw[0], output=raw[1])
+            elif isinstance(raw, (tuple, list)) and len(raw) in (2, 3):
+                out[str(model)] = ModelPrice(**dict(zip(("input", "output", "cached_input"), raw)))
             else:
                 out[str(model)] = ModelPrice.model_validate(raw)
         except ValueError:
             raise ConfigError(
-                f"The price of `{model}` must be `(input, output)` per 1M tokens or "
-                f"{{'input': ..., 'output': ...}} with numbers >= 0, got {raw!r}."
+                f"The price of `{model}` must be `(input, output)` or `(input, output, "
+                f"cached_input)` per 1M tokens, or {{'input': ..., 'output': ...}} with numbers "
+                f">= 0, got {raw!r}."
             ) from None
     return out
 
@@ -270,23 +286,24 @@ DEFAULT_PRICES_DATE = "2025-08"
 """When `DEFAULT_PRICES` were OpenAI's list prices. Check yours; override with `Team(prices=...)`."""
 
 DEFAULT_PRICES: Mapping[str, ModelPrice] = {
-    name: ModelPrice(input=i, output=o)
-    for name, (i, o) in {
-        "gpt-4o": (2.50, 10.00),
-        "gpt-4o-mini": (0.15, 0.60),
-        "gpt-4.1": (2.00, 8.00),
-        "gpt-4.1-mini": (0.40, 1.60),
-        "gpt-4.1-nano": (0.10, 0.40),
-        "gpt-5": (1.25, 10.00),
-        "gpt-5-mini": (0.25, 2.00),
-        "gpt-5-nano": (0.05, 0.40),
-        "o3": (2.00, 8.00),
-        "o3-mini": (1.10, 4.40),
-        "o4-mini": (1.10, 4.40),
+    name: ModelPrice(input=i, output=o, cached_input=c)
+    for name, (i, o, c) in {
+        "gpt-4o": (2.50, 10.00, 1.25),
+        "gpt-4o-mini": (0.15, 0.60, 0.075),
+        "gpt-4.1": (2.00, 8.00, 0.50),
+        "gpt-4.1-mini": (0.40, 1.60, 0.10),
+        "gpt-4.1-nano": (0.10, 0.40, 0.025),
+        "gpt-5": (1.25, 10.00, 0.125),
+        "gpt-5-mini": (0.25, 2.00, 0.025),
+        "gpt-5-nano": (0.05, 0.40, 0.005),
+        "o3": (2.00, 8.00, 0.50),
+        "o3-mini": (1.10, 4.40, 0.55),
+        "o4-mini": (1.10, 4.40, 0.275),
     }.items()
 }
-"""OpenAI list prices per 1M input/output tokens in USD as of `DEFAULT_PRICES_DATE`; the team
-starts from this table and `Team(prices=...)` overrides or extends it."""
+"""OpenAI list prices per 1M input, output and cached input tokens in USD as of
+`DEFAULT_PRICES_DATE`; the team starts from this table and `Team(prices=...)` overrides or
+extends it."""
 
 
 def price_for(model: str, prices: Mapping[str, ModelPrice]) -> ModelPrice | None:
