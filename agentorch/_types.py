@@ -270,7 +270,9 @@ def normalize_prices(
             if isinstance(raw, ModelPrice):
                 out[str(model)] = raw
             elif isinstance(raw, (tuple, list)) and len(raw) in (2, 3):
-                out[str(model)] = ModelPrice(**dict(zip(("input", "output", "cached_input"), raw)))
+                out[str(model)] = ModelPrice(
+                    **dict(zip(("input", "output", "cached_input"), raw, strict=False))
+                )
             else:
                 out[str(model)] = ModelPrice.model_validate(raw)
         except ValueError:
