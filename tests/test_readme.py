@@ -159,3 +159,10 @@ def test_the_idempotency_key_example_makes_a_repeat_harmless() -> None:
     finally:
         _KEY.reset(token)
     assert len(payments) == 1
+
+
+def test_the_cached_tokens_example_prices_cached_input_at_the_cached_rate() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("**Cached input tokens.**") : text.index("## Scaling out")]
+    (example,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    exec(compile(example, "README-cached-tokens", "exec"), {})
