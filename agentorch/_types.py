@@ -31,6 +31,7 @@ __all__ = [
     "SubTaskStatus",
     "ModelPrice",
     "Cost",
+    "Quote",
     "DEFAULT_PRICES",
     "DEFAULT_PRICES_DATE",
 ]
@@ -130,13 +131,21 @@ class Budget(_Value):
 
     `None` means unlimited. `max_seconds` counts wall time from the start of `run`/`resume`.
     `max_cost` counts money under the team's `prices` (per 1M tokens, e.g. USD); every model the
-    team uses then needs a price.
+    team uses then needs a price, and a plan quoted above what is left is refused up front
+    (`check_quote`).
     """
 
     max_llm_calls: int | None = Field(default=None, ge=1)
     max_tokens: int | None = Field(default=None, ge=1)
     max_seconds: float | None = Field(default=None, gt=0)
     max_cost: float | None = Field(default=None, gt=0)
+    check_quote: bool = Field(
+        default=True,
+        description="With `max_cost`: refuse a plan whose cost quote (`Quote`) exceeds what is "
+        "left of it, asking the planner once for a cheaper plan, then ending the run with status "
+        "budget_exhausted if that one does not fit either. False: start the work and stop when "
+        "the money runs out.",
+    )
 
 
 class TokenUsage(_Value):
@@ -247,6 +256,33 @@ class Cost(_Value):
     unpriced: list[str] = Field(
         default_factory=list, description="Models that used tokens but have no price in the table."
     )
+
+
+class Quote(_Value):
+    """What a run is expected to cost, computed once its plan exists and before any sub-task
+    runs: the planner's actual usage plus one round of the plan (each sub-task once, the
+    critic's review, the synthesizer if it will be called). Revisions and replans are not in
+    it. Figures come from the team's prices and from what earlier runs of the team measured
+    (output tokens per call per role, calls per sub-task, seconds per call per model), or from
+    defaults when there is no history (`measured` False)."""
+
+    calls: int = Field(description="Expected model calls of the whole run.")
+    input_tokens: int = Field(description="Expected prompt tokens of the whole run.")
+    output_tokens: int = Field(description="Expected completion tokens of the whole run.")
+    cost: float = Field(description="Expected money under the team's prices (unpriced models: 0).")
+    seconds: float = Field(
+        description="Expected critical-path time of the rest of the run: the longest chain of "
+        "dependent sub-tasks, then the critic (and the synthesizer), at per-model latencies."
+    )
+    unpriced: list[str] = Field(default_factory=list, description="Models with no price.")
+    measured: bool = Field(
+        default=False, description="Whether earlier runs of the team informed the figures."
+    )
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
 
 
 def normalize_prices(
@@ -431,6 +467,9 @@ class RunResult(_Value):
     usage: Usage = Field(default_factory=Usage)
     thread_id: str = ""
     run_id: str = Field(default="", description="Id of the run (tagged on every trace of it).")
+    quote: Quote | None = Field(
+        default=None, description="The cost quote of the plan that ran, made before its work started."
+    )
     error: str = ""
     interrupts: list[PendingInterrupt] = Field(default_factory=list)
 

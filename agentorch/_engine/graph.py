@@ -31,6 +31,7 @@ from langgraph.types import Command, RetryPolicy, interrupt
 from agentorch._engine.context import BudgetExhausted, RunContext, model_name_of
 from agentorch._engine.data import data_block, digest
 from agentorch._engine.dispatch import run_round
+from agentorch._engine.quote import quote_plan
 from agentorch._engine.specialist import usage_update
 from agentorch._engine.state import SpecialistInput, TeamState
 from agentorch._errors import AgentorchError, CriticError, PlanError
@@ -49,7 +50,7 @@ from agentorch._keys import (
     TEAM_CONFIG,
 )
 from agentorch._plan import downstream_of, plan_problems
-from agentorch._types import Plan, StepRecord, SubTaskResult, TokenUsage, Usage, Verdict
+from agentorch._types import Plan, Quote, StepRecord, SubTaskResult, TokenUsage, Usage, Verdict
 
 if TYPE_CHECKING:
     from agentorch._settings import TeamSettings
@@ -155,42 +156,74 @@ async def plan(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
         HumanMessage("\n\n".join(human)),
     ]
     started = time.time()
-    try:
-        new, problems, usage, model = await ctx.call_structured(
-            PLANNER,
-            Plan,
-            messages,
-            retries=team.plan_retries,
-            round=rnd,
-            check=lambda p: plan_problems(p, team.agent_names, team.max_subtasks),
-        )
-    except BudgetExhausted as e:
-        return Command(
-            goto=NODE_SYNTHESIZE,
-            update={"stop": BUDGET_EXHAUSTED, "error": str(e), **_spent_update(PLANNER, e)},
-        )
-    if new is None:
-        raise PlanError(
-            f"The planner produced no valid plan after {team.plan_retries + 1} attempts. "
-            "Last problems: " + "; ".join(problems),
-            problems,
-            spent=Usage(by_role={PLANNER: usage}, by_model={model: usage}),
-        )
+    before = Usage.model_validate(state.get("usage") or {}).total  # what the run used so far
+    usage, quote, too_dear = TokenUsage(), None, ""
+    for asked_cheaper in (False, True):
+        try:
+            new, problems, used, model = await ctx.call_structured(
+                PLANNER,
+                Plan,
+                messages,
+                retries=team.plan_retries,
+                round=rnd,
+                check=lambda p: plan_problems(p, team.agent_names, team.max_subtasks),
+            )
+        except BudgetExhausted as e:
+            e.spent = usage + e.spent
+            return Command(
+                goto=NODE_SYNTHESIZE,
+                update={"stop": BUDGET_EXHAUSTED, "error": str(e), **_spent_update(PLANNER, e)},
+            )
+        usage = usage + used
+        if new is None:
+            raise PlanError(
+                f"The planner produced no valid plan after {team.plan_retries + 1} attempts. "
+                "Last problems: " + "; ".join(problems),
+                problems,
+                spent=Usage(by_role={PLANNER: usage}, by_model={model: usage}),
+            )
+        quote = quote_plan(ctx.services, state["goal"], new, before + usage)
+        too_dear = _over_budget(ctx, quote, before + usage)
+        if not too_dear or asked_cheaper:
+            break
+        log.info("asking the planner for a cheaper plan: %s", too_dear)
+        messages = [*messages, HumanMessage(f"{too_dear} Make a cheaper plan: fewer or smaller sub-tasks.")]
+    assert new is not None and quote is not None
     update: dict[str, Any] = {
         "plan": new.model_dump(mode="json"),
         "plans": [new.model_dump(mode="json")],
         "round": rnd,
+        "quote": quote.model_dump(mode="json"),
         "usage": usage_update(PLANNER, model, usage),
         "steps": [_step(PLANNER, rnd, started, usage, model)],
     }
     if previous is not None:
         update["results"] = _stale_results(previous, new, state.get("results", {}))
+    if too_dear:
+        update.update(stop=BUDGET_EXHAUSTED, error=f"{too_dear} The planner's cheaper plan was quoted too.")
+        return Command(goto=NODE_SYNTHESIZE, update=update)
     goto = NODE_APPROVE if team.approve_plan else NODE_DISPATCH
     return Command(goto=goto, update=update)
 
 
+def _over_budget(ctx: RunContext, quote: Quote, spent: TokenUsage) -> str:
+    """Why `quote` does not fit what is left of `Budget(max_cost=...)` ("" when it fits)."""
+    limit = ctx.settings.budget.max_cost
+    if limit is None or not ctx.settings.budget.check_quote:
+        return ""
+    rest, left = quote.cost - spent.cost, limit - ctx.cost
+    if rest <= left:
+        return ""
+    return (
+        f"The plan's quote for the work left is {rest:.4f}, but only {left:.4f} of "
+        f"`Budget(max_cost={limit})` is left."
+    )
+
+
 def approve(state: TeamState) -> Command[Any]:
-    decision = interrupt({"kind": "plan", "plan": state["plan"], "round": state["round"]})
+    decision = interrupt(
+        {"kind": "plan", "plan": state["plan"], "round": state["round"], "quote": state.get("quote")}
+    )
     if decision is True:
         return Command(goto=NODE_DISPATCH)
     if decision is False or decision is None:
@@ -305,7 +338,16 @@ async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]
 
 
 async def synthesize(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """End the run (see the module's docstring); what it measured informs the team's next quotes."""
     ctx = run_context(state, runtime)
+    update = await _synthesize(ctx, state)
+    ctx.services.observed.record(
+        state.get("results", {}), [*state.get("steps", []), *update.get("steps", [])]
+    )
+    return update
+
+
+async def _synthesize(ctx: RunContext, state: TeamState) -> dict[str, Any]:
     current = Plan.model_validate(state["plan"]) if state.get("plan") else None
     results = state.get("results", {})
     stop = state.get("stop", "")

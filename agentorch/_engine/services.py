@@ -19,6 +19,7 @@ from pydantic import BaseModel
 import agentorch.prompts as prompt_files
 from agentorch._agent import Agent
 from agentorch._engine.data import data_block
+from agentorch._engine.quote import Observed
 from agentorch._engine.state import SpecialistInput
 from agentorch._errors import ConfigError
 from agentorch._keys import SUMMARIZER
@@ -42,6 +43,8 @@ class Services:
         self.settings = settings
         # structured-output runnables per (role, schema): converting a schema costs ~2 ms
         self._structured: dict[tuple[int, type[BaseModel]], Runnable[Any, Any]] = {}
+        self.observed = Observed()
+        """What the team's finished runs measured, for cost quotes (`quote_plan`)."""
 
     @classmethod
     def of(cls, settings: TeamSettings) -> Services:
