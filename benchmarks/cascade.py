@@ -130,10 +130,11 @@ def _models(scale: float) -> tuple[ScriptedChatModel, ScriptedChatModel, Scripte
     return boss, cheap, strong
 
 
-async def _one(setup: str, share: float, scale: float) -> dict[str, Any]:
-    hard = hard_subtasks(share)
+def make_team(setup: str, share: float, scale: float) -> tuple[Team, list[ScriptedChatModel]]:
+    """The team of one set-up (it may run any number of times) and its three models."""
     boss, cheap, strong = _models(scale)
-    boss.script["critic"] = _critic(hard)
+    boss.script["critic"] = _critic(hard_subtasks(share))
+    boss.script["planner"] = lambda m: _plan()
     worker = {"strong": strong, "cheap": cheap, "cascade": cascade(cheap, strong)}[setup]
     team = Team(
         agents=[Agent(name="analyst", role="Checks supplier quotes", llm=worker)],
@@ -142,8 +143,17 @@ async def _one(setup: str, share: float, scale: float) -> dict[str, Any]:
         max_rounds=MAX_ROUNDS,
         max_subtasks=N,
     )
+    return team, [boss, cheap, strong]
+
+
+GOAL = "Review the 48 supplier quotes"
+
+
+async def _one(setup: str, share: float, scale: float) -> dict[str, Any]:
+    hard = hard_subtasks(share)
+    team, (boss, cheap, strong) = make_team(setup, share, scale)
     t0 = time.perf_counter()
-    result = await team.arun("Review the 48 supplier quotes")
+    result = await team.arun(GOAL)
     wall = time.perf_counter() - t0
     accepted = sum(
         1

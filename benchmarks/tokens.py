@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 import uuid
 from statistics import mean
 from typing import Any
@@ -40,6 +41,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from agentorch import SubTaskResult
 from benchmarks._common import (
     AGENTS,
+    ANSWER,
     GOAL,
     Shape,
     cached_share,
@@ -123,6 +125,65 @@ async def _per_run(size: int) -> list[dict[str, Any]]:
             )
         print(
             f"  {shape.label}: " + ", ".join(f"{n} {c['input_tokens']}" for n, c in cells.items()), flush=True
+        )
+    return rows
+
+
+QUOTE_PRICES = {"scripted": (0.15, 0.60)}
+QUOTE_LATENCY = 0.1
+QUOTE_TARGET = 0.25  # |quote / actual - 1| on tokens and cost
+
+
+def _quote_row(workload: str, history: str, result: Any, wall: float) -> dict[str, Any]:
+    """The quote of a run beside its actual figures."""
+    q = result.quote
+    planner_done = result.steps[0].finished_at
+    ends = [s.finished_at for s in result.steps] + [r.finished_at for r in result.history]
+    actual = {
+        "calls": result.usage.total.calls,
+        "tokens": result.usage.total.total_tokens,
+        "cost": result.usage.cost().total,
+        "seconds": max(ends) - planner_done,
+    }
+    quoted = {"calls": q.calls, "tokens": q.total_tokens, "cost": q.cost, "seconds": q.seconds}
+    return {
+        "workload": workload,
+        "history": history,
+        **{f"quoted_{k}": v for k, v in quoted.items()},
+        **{f"actual_{k}": v for k, v in actual.items()},
+        **{f"error_{k}": round(quoted[k] / actual[k] - 1, 3) if actual[k] else None for k in quoted},
+        "wall_s": round(wall, 3),
+    }
+
+
+async def _quote_errors(size: int, scale: float) -> list[dict[str, Any]]:
+    """Each workload run twice on one team: cold (the quote from defaults), then warm (from
+    what the first run measured)."""
+    from benchmarks import cascade
+
+    rows = []
+    for shape in (chain(size), fan(size), layers(size)):
+        planned = shape.plan()
+        script = {
+            **TABLE_SCRIPT,
+            "planner": lambda m, p=planned: p,
+            "critic": lambda m: {"decision": "accept", "feedback": "", "answer": ANSWER},
+        }
+        team, _ = make_team(shape, QUOTE_LATENCY * scale, script=script, prices=QUOTE_PRICES)
+        for history in ("cold", "warm"):
+            t0 = time.perf_counter()
+            result = await team.arun(GOAL)
+            rows.append(_quote_row(shape.label, history, result, time.perf_counter() - t0))
+    team, _ = cascade.make_team("cascade", cascade.HEADLINE, scale)
+    for history in ("cold", "warm"):
+        t0 = time.perf_counter()
+        result = await team.arun(cascade.GOAL)
+        rows.append(_quote_row("cascade, 30% hard", history, result, time.perf_counter() - t0))
+    for r in rows:
+        print(
+            f"  quote {r['workload']:18} {r['history']:4}: tokens {r['error_tokens']:+.1%}, "
+            f"cost {r['error_cost']:+.1%}, seconds {r['error_seconds']:+.1%}",
+            flush=True,
         )
     return rows
 
@@ -253,6 +314,43 @@ def run(quick: bool) -> dict[str, Any]:
             for r in per_run
         ],
     )
+    quotes = asyncio.run(_quote_errors(12 if quick else TABLE_SIZE, 0.1 if quick else 1.0))
+    quote_table = print_table(
+        "Cost quote against the actual run (cold: defaults; warm: after one run of the team)",
+        [
+            "workload",
+            "history",
+            "quoted tokens",
+            "actual tokens",
+            "error",
+            "quoted $",
+            "actual $",
+            "error",
+            "quoted s",
+            "actual s",
+            "error",
+            "quoted calls",
+            "actual calls",
+        ],
+        [
+            [
+                r["workload"],
+                r["history"],
+                r["quoted_tokens"],
+                r["actual_tokens"],
+                f"{r['error_tokens']:+.1%}",
+                f"{r['quoted_cost']:.5f}",
+                f"{r['actual_cost']:.5f}",
+                f"{r['error_cost']:+.1%}",
+                round(r["quoted_seconds"], 2),
+                round(r["actual_seconds"], 2),
+                f"{r['error_seconds']:+.1%}",
+                r["quoted_calls"],
+                r["actual_calls"],
+            ]
+            for r in quotes
+        ],
+    )
     rows = asyncio.run(_measure(sizes))
     table = print_table(
         f"Token cost: prompt tokens for 4 new sub-tasks after N prior ones (context budget {CONTEXT_BUDGET})",
@@ -286,7 +384,8 @@ def run(quick: bool) -> dict[str, Any]:
         "context_budget": CONTEXT_BUDGET,
         "rows": rows,
         "per_run": per_run,
-        "tables": [per_run_table, table],
+        "quotes": quotes,
+        "tables": [per_run_table, quote_table, table],
         "quick": quick,
     }
 

@@ -342,7 +342,7 @@ async def synthesize(state: TeamState, runtime: Runtime[RunContext]) -> dict[str
     ctx = run_context(state, runtime)
     update = await _synthesize(ctx, state)
     ctx.services.observed.record(
-        state.get("results", {}), [*state.get("steps", []), *update.get("steps", [])]
+        state.get("history", []), [*state.get("steps", []), *update.get("steps", [])]
     )
     return update
 
