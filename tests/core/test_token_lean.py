@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentorch import Agent, Team, tool
+from agentorch import Agent, Budget, Team, tool
 from agentorch.llms import ScriptedChatModel
 from tests.helpers import ACCEPT, plan, st
 
@@ -154,3 +154,55 @@ def test_cached_prompt_tokens_are_counted_and_priced_at_the_cached_rate() -> Non
     assert abs(result.usage.cost().total - expected) < 1e-12
     # re-priced without a cached rate, the same tokens cost more
     assert result.usage.cost({"m": (2.0, 8.0)}).total > result.usage.cost().total
+
+
+# -- the cost quote -----------------------------------------------------------------------------
+
+BIG = plan(*(st(f"s{i}", "writer") for i in range(6)))
+SMALL = plan(st("s0", "writer"))
+
+
+def quoting_team(llm: Any, **kwargs: Any) -> Team:
+    return writers(llm, prices={"m": (1.0, 4.0)}, **kwargs)
+
+
+def test_the_quote_is_shown_at_plan_approval_and_reported_beside_the_actual() -> None:
+    llm = ScriptedChatModel(
+        {"planner": lambda m: TWO, "writer": lambda m: "a note " * 60, "critic": lambda m: answered("ok")},
+        model_name="m",
+    )
+    team = quoting_team(llm, approve_plan=True)
+    paused = team.run("Write two notes", thread_id="t1")
+    (pending,) = paused.interrupts
+    quote = pending.payload["quote"]
+    assert quote["calls"] == 4 and quote["cost"] > 0 and quote["measured"] is False
+    result = team.resume("t1", approve=True)
+    assert result.quote is not None and result.quote.calls == result.usage.total.calls == 4
+    # the next run of the team is quoted from what this one measured: close to its actual
+    team.run("Write two notes again", thread_id="t2")
+    second = team.resume("t2", approve=True)
+    assert second.quote is not None and second.quote.measured
+    actual = second.usage.total
+    assert abs(second.quote.total_tokens / actual.total_tokens - 1) < 0.25
+    assert abs(second.quote.cost / second.usage.cost().total - 1) < 0.25
+
+
+def test_a_money_budget_refuses_a_plan_quoted_over_it_and_asks_once_for_a_cheaper_one() -> None:
+    llm = ScriptedChatModel(
+        {"planner": [BIG, SMALL], "writer": ["done"], "critic": [answered("ok")]}, model_name="m"
+    )
+    # a sub-task is quoted at ~0.0013 (300 output tokens by default), the critic's review with
+    # its answer at ~0.0019: six sub-tasks do not fit 0.006, one does
+    result = quoting_team(llm, budget=Budget(max_cost=0.006)).run("Write notes")
+    assert result.status == "completed" and list(result.results) == ["s0"]
+    asked = llm.calls_for("planner")[1].messages[-1].text
+    assert "quote for the work left" in asked and "max_cost=0.006" in asked and "cheaper plan" in asked
+    assert result.quote is not None and result.quote.calls == 4  # two planner calls, s0, the critic
+
+
+def test_a_plan_still_quoted_over_the_budget_ends_the_run_before_any_work() -> None:
+    llm = ScriptedChatModel({"planner": [BIG, BIG]}, model_name="m")
+    result = quoting_team(llm, budget=Budget(max_cost=0.006)).run("Write notes")
+    assert result.status == "budget_exhausted" and result.results == {}
+    assert "quote for the work left" in result.error and "cheaper plan was quoted too" in result.error
+    assert llm.calls_for("writer") == [] and len(llm.calls_for("planner")) == 2
