@@ -13,8 +13,11 @@ def data_block(text: str, **labels: object) -> str:
     Anything in `text` that looks like a `<data>` tag is escaped, so content cannot close the
     block early and pose as instructions.
     """
+    # attribute values are double-quoted: `"` is escaped, an apostrophe needs no escape
     attrs = "".join(
-        f' {k}="{html.escape(str(v), quote=True)}"' for k, v in labels.items() if v not in (None, "")
+        f' {k}="{html.escape(str(v), quote=False).replace(chr(34), "&quot;")}"'
+        for k, v in labels.items()
+        if v not in (None, "")
     )
     safe = text.replace("<data", "&lt;data").replace("</data", "&lt;/data")
     return f"<data{attrs}>\n{safe}\n</data>"
