@@ -284,6 +284,15 @@ class Quote(_Value):
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
 
+    def describe(self) -> str:
+        """The quote in one line, e.g. "51 calls, 36,209 tokens, 0.0103, 5.1 s of critical path"."""
+        basis = "from earlier runs" if self.measured else "from defaults"
+        unpriced = f"; no price for {', '.join(self.unpriced)}" if self.unpriced else ""
+        return (
+            f"{self.calls} calls, {self.total_tokens:,} tokens, {self.cost:.4f}, "
+            f"{self.seconds:.1f} s of critical path ({basis}{unpriced})"
+        )
+
 
 def normalize_prices(
     prices: Mapping[str, ModelPrice | tuple[float, float] | Mapping[str, float]] | None,
