@@ -129,6 +129,38 @@ async def _per_run(size: int) -> list[dict[str, Any]]:
     return rows
 
 
+def _count(text: str) -> int:
+    from langchain_core.messages.utils import count_tokens_approximately
+
+    return count_tokens_approximately([HumanMessage(text)]) - 3  # the text alone, no message overhead
+
+
+async def _prompt_parts() -> list[list[Any]]:
+    """Tokens of each part of one specialist prompt (s5 of chain 48: one dependency), and of
+    what is not sent (a plan overview) for comparison."""
+    shape = chain(TABLE_SIZE)
+    out = await run_agentorch(shape, 0.0, script=TABLE_SCRIPT)
+    call = next(c for c in out["model"].calls if c.subtask_id == "s5")
+    system, human = call.messages[0].text, call.messages[1].text
+    role_line, *rest = system.split("\n", 1)
+    goal, task, inputs = human.split("\n\n", 2)
+    overview = "\n".join(
+        f"- {sid} ({agent}) after {', '.join(deps) or '-'}" for sid, agent, deps in shape.subtasks
+    )
+    return [
+        ["system: name and role", _count(role_line), "sent"],
+        ["system: what to do, the <data> rule", _count(rest[0] if rest else ""), "sent"],
+        ["system: instructions", 0, "sent when the agent has some"],
+        ["system: tools sentence", 0, "sent when the agent has tools"],
+        ["goal", _count(goal), "sent"],
+        ["sub-task (id, description)", _count(task), "sent"],
+        ["dependencies (1 result of ~200 tokens)", _count(inputs), "sent"],
+        ["memory (records, summaries)", 0, "sent with Team(memory=...), within context_budget (see below)"],
+        ["plan overview (48 lines)", _count(overview), "not sent"],
+        ["whole call", call.response.usage_metadata["input_tokens"], ""],
+    ]
+
+
 QUOTE_PRICES = {"scripted": (0.15, 0.60)}
 QUOTE_LATENCY = 0.1
 QUOTE_TARGET = 0.25  # |quote / actual - 1| on tokens and cost
@@ -314,6 +346,11 @@ def run(quick: bool) -> dict[str, Any]:
             for r in per_run
         ],
     )
+    parts_table = print_table(
+        "Specialist prompt, part by part (chain 48, sub-task s5)",
+        ["part", "tokens", "sent"],
+        asyncio.run(_prompt_parts()),
+    )
     quotes = asyncio.run(_quote_errors(12 if quick else TABLE_SIZE, 0.1 if quick else 1.0))
     quote_table = print_table(
         "Cost quote against the actual run (cold: defaults; warm: after one run of the team)",
@@ -385,7 +422,7 @@ def run(quick: bool) -> dict[str, Any]:
         "rows": rows,
         "per_run": per_run,
         "quotes": quotes,
-        "tables": [per_run_table, quote_table, table],
+        "tables": [per_run_table, parts_table, quote_table, table],
         "quick": quick,
     }
 
