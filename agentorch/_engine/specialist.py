@@ -87,7 +87,7 @@ def task_text(st: SubTask, inp: SpecialistInput, context: str, draft: bool = Tru
     if st.expected_output:
         parts.append(f"Expected output: {st.expected_output}")
     if inp["feedback"]:
-        parts.append("Feedback from the reviewer to address:")
+        parts.append("A reviewer asked for changes to your previous attempt:")
         parts.append(data_block(inp["feedback"], source="critic"))
         # the opening of the rejected draft says which answer it was; the feedback says what to fix
         if draft:
