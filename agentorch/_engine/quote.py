@@ -9,7 +9,7 @@ the team's earlier runs measured (`Observed`), or from the defaults below.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +61,7 @@ class Observed:
     seconds_per_call: dict[str, _Mean] = field(default_factory=dict)
     reviews_per_run: _Mean = field(default_factory=_Mean)
 
-    def record(self, history: list[Mapping[str, Any]], steps: list[Mapping[str, Any]]) -> None:
+    def record(self, history: Sequence[Mapping[str, Any]], steps: Sequence[Mapping[str, Any]]) -> None:
         """Add a finished run's attempts (dumped `SubTaskResult`s) and steps (`StepRecord`s)."""
         attempts: dict[str, tuple[str, int]] = {}
         for r in history:
@@ -99,7 +99,10 @@ def _seconds(observed: Observed, model: str, output_tokens: float) -> float:
 def quote_plan(services: Services, goal: str, plan: Plan, spent: TokenUsage) -> Quote:
     """The quote of `plan` for the team of `services`, `spent` being what the run used so far."""
     team, seen = services.settings, services.observed
-    calls, tokens_in, tokens_out, cost = spent.calls, spent.input_tokens, spent.output_tokens, spent.cost
+    calls: float = spent.calls
+    tokens_in: float = spent.input_tokens
+    tokens_out: float = spent.output_tokens
+    cost = spent.cost
     unpriced: set[str] = set()
 
     def priced(model: Any, n_in: float, n_out: float, n_calls: float) -> None:
