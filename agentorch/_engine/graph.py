@@ -220,7 +220,7 @@ def _over_budget(ctx: RunContext, quote: Quote, spent: TokenUsage) -> str:
     )
 
 
-def approve(state: TeamState) -> Command[Any]:
+def approve(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
     decision = interrupt(
         {"kind": "plan", "plan": state["plan"], "round": state["round"], "quote": state.get("quote")}
     )
@@ -237,7 +237,10 @@ def approve(state: TeamState) -> Command[Any]:
         )
     edited = Plan.model_validate(decision)
     dumped = edited.model_dump(mode="json")
-    update: dict[str, Any] = {"plan": dumped, "plans": [dumped]}
+    # the plan that runs is quoted (the person saw the planner's plan's quote)
+    spent = Usage.model_validate(state.get("usage") or {}).total
+    quote = quote_plan(run_context(state, runtime).services, state["goal"], edited, spent)
+    update: dict[str, Any] = {"plan": dumped, "plans": [dumped], "quote": quote.model_dump(mode="json")}
     # results kept from an earlier round must be judged against the plan that runs
     update["results"] = _stale_results(Plan.model_validate(state["plan"]), edited, state.get("results", {}))
     return Command(goto=NODE_DISPATCH, update=update)

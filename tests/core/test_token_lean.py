@@ -206,3 +206,16 @@ def test_a_plan_still_quoted_over_the_budget_ends_the_run_before_any_work() -> N
     assert result.status == "budget_exhausted" and result.results == {}
     assert "quote for the work left" in result.error and "cheaper plan was quoted too" in result.error
     assert llm.calls_for("writer") == [] and len(llm.calls_for("planner")) == 2
+
+
+def test_an_edited_plan_is_quoted_again() -> None:
+    llm = ScriptedChatModel(
+        {"planner": [BIG], "writer": lambda m: "done", "critic": [answered("ok")]}, model_name="m"
+    )
+    team = quoting_team(llm, approve_plan=True)
+    paused = team.run("Write notes", thread_id="t")
+    shown = paused.interrupts[0].payload["quote"]
+    result = team.resume("t", approve=SMALL)
+    assert result.quote is not None and list(result.results) == ["s0"]
+    # the quote is the plan that ran: one sub-task and the critic after the planner, not six
+    assert result.quote.calls == 3 < shown["calls"] == 8
