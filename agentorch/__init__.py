@@ -1,7 +1,7 @@
 """agentorch: teams of LLM agents on LangGraph.
 
-A planner splits a goal into a DAG of sub-tasks, specialists work on them in parallel, a critic
-reviews, and a synthesizer answers. `from agentorch import Team, Agent, tool` is enough for a
+A planner splits a goal into a DAG of sub-tasks, specialists work on them in parallel, and a
+critic reviews them; its accept carries the answer (or a synthesizer writes it). `from agentorch import Team, Agent, tool` is enough for a
 first team; see the README for the rest.
 """
 
@@ -45,6 +45,7 @@ from agentorch._types import (
     ModelPrice,
     PendingInterrupt,
     Plan,
+    Quote,
     RunResult,
     RunStatus,
     StepRecord,
@@ -83,6 +84,7 @@ __all__ = [
     "Plan",
     "PlanCreated",
     "PlanError",
+    "Quote",
     "Replanned",
     "RemoteAgentError",
     "RunContext",

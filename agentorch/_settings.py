@@ -44,6 +44,8 @@ class TeamSettings:
     max_tool_calls: int
     context_budget: int
     critic: bool
+    synthesizer: bool
+    """Whether a separate synthesizer call writes the answer after the critic accepts."""
     approve_plan: bool
     memory: TeamMemory | None
     route_model: RouteModel | None

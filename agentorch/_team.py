@@ -109,6 +109,11 @@ class Team(Runs):
             the critic's verdict, or a typed agent's output (`Agent(output=...)`).
         max_tool_calls: tool calls one specialist may make on one sub-task.
         critic: review results with the critic (False: synthesize right after the work).
+        synthesizer: write the answer in a separate synthesizer call after the critic accepts
+            (True), or let the critic's accept carry the answer (False: one call and one model
+            latency fewer per accepted run; the synthesizer still writes it when the critic
+            accepted without one, when the critic is off, or at `max_rounds`). None (default):
+            True when `llms` or `prompts` name a "synthesizer", else False.
         approve_plan: pause after planning until a person approves (`resume(approve=...)`).
         budget: limits on model calls, tokens and seconds per run.
         checkpointer: where runs are kept, so they survive the process and `resume` continues
@@ -157,6 +162,7 @@ class Team(Runs):
         plan_retries: int = 2,
         max_tool_calls: int = 8,
         critic: bool = True,
+        synthesizer: bool | None = None,
         approve_plan: bool = False,
         budget: Budget | None = None,
         checkpointer: BaseCheckpointSaver[Any] | str | None = None,
@@ -188,6 +194,14 @@ class Team(Runs):
         self.max_tool_calls = _positive_int("max_tool_calls", max_tool_calls)
         self.context_budget = _positive_int("context_budget", context_budget, 100)
         self.critic = bool(critic)
+        if synthesizer is not None and not isinstance(synthesizer, bool):
+            raise ConfigError(f"`synthesizer` must be True, False or None, got {synthesizer!r}.")
+        self.synthesizer: bool = (
+            synthesizer
+            if synthesizer is not None
+            else SYNTHESIZER in (llms or {}) or SYNTHESIZER in (prompts or {})
+        )
+        """Whether a separate synthesizer call writes the answer after the critic accepts."""
         self.approve_plan = bool(approve_plan)
         if budget is not None and not isinstance(budget, Budget):
             raise ConfigError(f"`budget` must be an `agentorch.Budget`, got {type(budget).__name__}.")
@@ -356,6 +370,7 @@ class Team(Runs):
             max_tool_calls=self.max_tool_calls,
             context_budget=self.context_budget,
             critic=self.critic,
+            synthesizer=self.synthesizer,
             approve_plan=self.approve_plan,
             memory=self.memory,
             route_model=self.route_model,

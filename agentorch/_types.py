@@ -33,6 +33,7 @@ __all__ = [
     "SubTaskStatus",
     "ModelPrice",
     "Cost",
+    "Quote",
     "DEFAULT_PRICES",
     "DEFAULT_PRICES_DATE",
 ]
@@ -120,6 +121,11 @@ class Verdict(_Value):
     revise: list[str] = Field(
         default_factory=list, description="With decision 'revise': ids of sub-tasks to redo."
     )
+    answer: str = Field(
+        default="",
+        description="With decision 'accept', when asked for it: the final answer to the goal, "
+        "composed from the results. Empty otherwise.",
+    )
 
 
 class Budget(_Value):
@@ -127,13 +133,21 @@ class Budget(_Value):
 
     `None` means unlimited. `max_seconds` counts wall time from the start of `run`/`resume`.
     `max_cost` counts money under the team's `prices` (per 1M tokens, e.g. USD); every model the
-    team uses then needs a price.
+    team uses then needs a price, and a plan quoted above what is left is refused up front
+    (`check_quote`).
     """
 
     max_llm_calls: int | None = Field(default=None, ge=1)
     max_tokens: int | None = Field(default=None, ge=1)
     max_seconds: float | None = Field(default=None, gt=0)
     max_cost: float | None = Field(default=None, gt=0)
+    check_quote: bool = Field(
+        default=True,
+        description="With `max_cost`: refuse a plan whose cost quote (`Quote`) exceeds what is "
+        "left of it, asking the planner once for a cheaper plan, then ending the run with status "
+        "budget_exhausted if that one does not fit either. False: start the work and stop when "
+        "the money runs out.",
+    )
 
     def __init__(self, **limits: Any) -> None:
         try:
@@ -160,6 +174,11 @@ class TokenUsage(_Value):
     cost: float = Field(
         default=0.0, description="What the calls cost under the team's `prices` (0 if unpriced)."
     )
+    cached_input_tokens: int = Field(
+        default=0,
+        description="Of `input_tokens`, those the provider read from its prompt cache "
+        "(`usage_metadata['input_token_details']['cache_read']`), priced at the cached rate.",
+    )
 
     def __add__(self, other: TokenUsage) -> TokenUsage:
         return TokenUsage(
@@ -168,6 +187,7 @@ class TokenUsage(_Value):
             total_tokens=self.total_tokens + other.total_tokens,
             calls=self.calls + other.calls,
             cost=self.cost + other.cost,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
         )
 
 
@@ -234,14 +254,23 @@ def _used(u: TokenUsage) -> bool:
 
 
 class ModelPrice(_Value):
-    """A model's price per 1M input and output tokens (in your currency, e.g. USD)."""
+    """A model's price per 1M input and output tokens (in your currency, e.g. USD), and per 1M
+    input tokens read from the provider's prompt cache."""
 
     input: float = Field(ge=0, description="Price per 1M input (prompt) tokens.")
     output: float = Field(ge=0, description="Price per 1M output (completion) tokens.")
+    cached_input: float | None = Field(
+        default=None,
+        ge=0,
+        description="Price per 1M input tokens served from the prompt cache; None: `input`.",
+    )
 
     def cost(self, usage: TokenUsage) -> float:
-        """The price of `usage`."""
-        return (usage.input_tokens * self.input + usage.output_tokens * self.output) / 1_000_000
+        """The price of `usage`: cached input tokens at `cached_input`, the rest at `input`."""
+        cached = min(usage.cached_input_tokens, usage.input_tokens)
+        rate = self.input if self.cached_input is None else self.cached_input
+        fresh = usage.input_tokens - cached
+        return (fresh * self.input + cached * rate + usage.output_tokens * self.output) / 1_000_000
 
 
 class Cost(_Value):
@@ -257,6 +286,42 @@ class Cost(_Value):
     unpriced: list[str] = Field(
         default_factory=list, description="Models that used tokens but have no price in the table."
     )
+
+
+class Quote(_Value):
+    """What a run is expected to cost, computed once its plan exists and before any sub-task
+    runs: the planner's actual usage plus one round of the plan (each sub-task once, the
+    critic's review, the synthesizer if it will be called). Revisions and replans are not in
+    it. Figures come from the team's prices and from what earlier runs of the team measured
+    (output tokens per call per role, calls per sub-task, seconds per call per model), or from
+    defaults when there is no history (`measured` False)."""
+
+    calls: int = Field(description="Expected model calls of the whole run.")
+    input_tokens: int = Field(description="Expected prompt tokens of the whole run.")
+    output_tokens: int = Field(description="Expected completion tokens of the whole run.")
+    cost: float = Field(description="Expected money under the team's prices (unpriced models: 0).")
+    seconds: float = Field(
+        description="Expected critical-path time of the rest of the run: the longest chain of "
+        "dependent sub-tasks, then the critic (and the synthesizer), at per-model latencies."
+    )
+    unpriced: list[str] = Field(default_factory=list, description="Models with no price.")
+    measured: bool = Field(
+        default=False, description="Whether earlier runs of the team informed the figures."
+    )
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+    def describe(self) -> str:
+        """The quote in one line, e.g. "51 calls, 36,209 tokens, 0.0103, 5.1 s of critical path"."""
+        basis = "from earlier runs" if self.measured else "from defaults"
+        unpriced = f"; no price for {', '.join(self.unpriced)}" if self.unpriced else ""
+        return (
+            f"{self.calls} calls, {self.total_tokens:,} tokens, {self.cost:.4f}, "
+            f"{self.seconds:.1f} s of critical path ({basis}{unpriced})"
+        )
 
 
 def normalize_prices(
@@ -279,14 +344,17 @@ def normalize_prices(
         try:
             if isinstance(raw, ModelPrice):
                 out[str(model)] = raw
-            elif isinstance(raw, (tuple, list)) and len(raw) == 2:
-                out[str(model)] = ModelPrice(input=raw[0], output=raw[1])
+            elif isinstance(raw, (tuple, list)) and len(raw) in (2, 3):
+                out[str(model)] = ModelPrice(
+                    **dict(zip(("input", "output", "cached_input"), raw, strict=False))
+                )
             else:
                 out[str(model)] = ModelPrice.model_validate(raw)
         except ValueError:
             raise ConfigError(
-                f"The price of `{model}` must be `(input, output)` per 1M tokens or "
-                f"{{'input': ..., 'output': ...}} with numbers >= 0, got {raw!r}."
+                f"The price of `{model}` must be `(input, output)` or `(input, output, "
+                f"cached_input)` per 1M tokens, or {{'input': ..., 'output': ...}} with numbers "
+                f">= 0, got {raw!r}."
             ) from None
     return out
 
@@ -295,23 +363,24 @@ DEFAULT_PRICES_DATE = "2025-08"
 """When `DEFAULT_PRICES` were OpenAI's list prices. Check yours; override with `Team(prices=...)`."""
 
 DEFAULT_PRICES: Mapping[str, ModelPrice] = {
-    name: ModelPrice(input=i, output=o)
-    for name, (i, o) in {
-        "gpt-4o": (2.50, 10.00),
-        "gpt-4o-mini": (0.15, 0.60),
-        "gpt-4.1": (2.00, 8.00),
-        "gpt-4.1-mini": (0.40, 1.60),
-        "gpt-4.1-nano": (0.10, 0.40),
-        "gpt-5": (1.25, 10.00),
-        "gpt-5-mini": (0.25, 2.00),
-        "gpt-5-nano": (0.05, 0.40),
-        "o3": (2.00, 8.00),
-        "o3-mini": (1.10, 4.40),
-        "o4-mini": (1.10, 4.40),
+    name: ModelPrice(input=i, output=o, cached_input=c)
+    for name, (i, o, c) in {
+        "gpt-4o": (2.50, 10.00, 1.25),
+        "gpt-4o-mini": (0.15, 0.60, 0.075),
+        "gpt-4.1": (2.00, 8.00, 0.50),
+        "gpt-4.1-mini": (0.40, 1.60, 0.10),
+        "gpt-4.1-nano": (0.10, 0.40, 0.025),
+        "gpt-5": (1.25, 10.00, 0.125),
+        "gpt-5-mini": (0.25, 2.00, 0.025),
+        "gpt-5-nano": (0.05, 0.40, 0.005),
+        "o3": (2.00, 8.00, 0.50),
+        "o3-mini": (1.10, 4.40, 0.55),
+        "o4-mini": (1.10, 4.40, 0.275),
     }.items()
 }
-"""OpenAI list prices per 1M input/output tokens in USD as of `DEFAULT_PRICES_DATE`; the team
-starts from this table and `Team(prices=...)` overrides or extends it."""
+"""OpenAI list prices per 1M input, output and cached input tokens in USD as of
+`DEFAULT_PRICES_DATE`; the team starts from this table and `Team(prices=...)` overrides or
+extends it."""
 
 
 def price_for(model: str, prices: Mapping[str, ModelPrice]) -> ModelPrice | None:
@@ -437,6 +506,9 @@ class RunResult(_Value):
     usage: Usage = Field(default_factory=Usage)
     thread_id: str = ""
     run_id: str = Field(default="", description="Id of the run (tagged on every trace of it).")
+    quote: Quote | None = Field(
+        default=None, description="The cost quote of the plan that ran, made before its work started."
+    )
     error: str = ""
     interrupts: list[PendingInterrupt] = Field(default_factory=list)
 

@@ -89,8 +89,9 @@ class Shape:
         }
 
     def bound(self, latency: float) -> float:
-        """Critical-path bound: planner + longest chain + critic + synthesizer, at `latency` each."""
-        return (self.depth + 3) * latency
+        """Critical-path bound: planner + longest chain + critic (whose accept carries the
+        answer), at `latency` each."""
+        return (self.depth + 2) * latency
 
 
 def _agent(i: int) -> str:
@@ -166,17 +167,30 @@ def specialist_response(messages: list[BaseMessage]) -> str:
     return output_for(subtask_in(messages))
 
 
+ANSWER = "Supplier report: all work items checked; see the results."
+
+
 def team_script(plan: dict[str, Any]) -> dict[str, Any]:
     """Script for an agentorch team (and the hand-written graphs, which use the same roles)."""
     script: dict[str, Any] = {
         "planner": [plan],
-        "critic": [{"decision": "accept", "feedback": ""}],
-        "synthesizer": ["Supplier report: all work items checked; see the results."],
+        # the critic's accept carries the answer (agentorch's default, a hand-written joiner's)
+        "critic": [{"decision": "accept", "feedback": "", "answer": ANSWER}],
+        "synthesizer": [ANSWER],  # with a separate synthesizer, or no critic
     }
     for name in AGENTS:
         script[name] = specialist_response
     script["*"] = specialist_response  # agents of other plans (the uneven-latency workload)
     return script
+
+
+def cached_share(calls: Iterable[Any]) -> float:
+    """Share of prompt tokens a prefix-caching provider read from its cache (the scripted
+    model's `input_token_details.cache_read`, see `ScriptedChatModel.prompt_cache`)."""
+    usage = [c.response.usage_metadata or {} for c in calls if c.response is not None]
+    total = sum(u.get("input_tokens", 0) for u in usage)
+    cached = sum((u.get("input_token_details") or {}).get("cache_read", 0) for u in usage)
+    return round(cached / total, 3) if total else 0.0
 
 
 def input_tokens(calls: Iterable[Any]) -> int:

@@ -2,7 +2,8 @@
 
 - `run_agentorch`: `Team.arun` (planner, specialists per wave, critic accepting once, synthesizer).
 - `run_send_graph`: a hand-written LangGraph graph with the same calls: plan node, `Send` waves
-  of worker nodes, critic, synthesizer — what a careful LangGraph user would write by hand.
+  of worker nodes, a joiner that reviews and answers (`joiner=False`: a critic, then a
+  synthesizer) — what a careful LangGraph user would write by hand.
 - `run_plan_execute`: plan-and-execute as in LangGraph's tutorial: a planner, then a
   `create_react_agent` executor for the first step and a replanner after every step.
 - `run_supervisor`: `langgraph-supervisor`'s `create_supervisor` routing each sub-task to a
@@ -50,10 +51,18 @@ def _agents(shape: Shape) -> list[Agent]:
 
 
 def make_team(
-    shape: Shape, latency: Any, *, script: dict[str, Any] | None = None, **team_kwargs: Any
+    shape: Shape,
+    latency: Any,
+    *,
+    script: dict[str, Any] | None = None,
+    prompt_cache: int | None = None,
+    **team_kwargs: Any,
 ) -> tuple[Team, ScriptedChatModel]:
-    """A team of AGENTS on a scripted model answering `shape`'s plan (plus `script` entries)."""
-    model = ScriptedChatModel({**team_script(shape.plan()), **(script or {})}, latency=latency)
+    """A team of AGENTS on a scripted model answering `shape`'s plan (plus `script` entries);
+    `prompt_cache`: the model reports cached prompt prefixes (`ScriptedChatModel.prompt_cache`)."""
+    model = ScriptedChatModel(
+        {**team_script(shape.plan()), **(script or {})}, latency=latency, prompt_cache=prompt_cache
+    )
     kwargs: dict[str, Any] = {"max_subtasks": max(20, shape.size), "max_rounds": 1}
     kwargs.update(team_kwargs)
     return Team(agents=_agents(shape), llm=model, **kwargs), model
@@ -74,6 +83,7 @@ async def run_agentorch(
         "cpu": t.cpu,
         "calls": len(calls),
         "input_tokens": input_tokens(calls),
+        "model": model,
         "thread_id": result.thread_id,
         "team": team,
         "result": result,
@@ -103,8 +113,16 @@ def _meta(role: str, subtask: str | None = None) -> dict[str, Any]:
     return {"metadata": {ROLE_KEY: role, SUBTASK_KEY: subtask}}
 
 
+class JoinerVerdict(BaseModel):
+    """The hand-written joiner's decision: LLMCompiler's "finish, with the answer" or not."""
+
+    decision: str
+    feedback: str = ""
+    answer: str = ""
+
+
 def build_send_graph(
-    model: ScriptedChatModel, *, async_route: bool = False, tasks: bool = False
+    model: ScriptedChatModel, *, async_route: bool = False, tasks: bool = False, joiner: bool = False
 ) -> StateGraph:
     """Plan, then `Send` every ready sub-task, wave after wave; critic; synthesize.
 
@@ -116,6 +134,9 @@ def build_send_graph(
     hand-written graph does for agentorch's design (one node starts one `@task` per sub-task
     in plan order, each waiting for its dependencies' results): what LangGraph itself costs
     for per-sub-task durable tasks, with nothing of agentorch.
+
+    `joiner=True`: one call reads the results, decides and answers (LLMCompiler's joiner; its
+    answer is the run's), instead of a critic and then a synthesizer reading them twice.
     """
 
     async def plan(state: WaveState) -> dict[str, Any]:
@@ -155,6 +176,15 @@ def build_send_graph(
         )
 
     async def critic(state: WaveState) -> dict[str, Any]:
+        if joiner:
+            out = await model.with_structured_output(JoinerVerdict).ainvoke(
+                [
+                    SystemMessage("Review the results; if good, answer the goal."),
+                    HumanMessage(results_text(state)),
+                ],
+                config=_meta("critic"),
+            )
+            return {"answer": out.answer}  # type: ignore[union-attr]
         await model.with_structured_output(Verdict).ainvoke(
             [SystemMessage("Review the results."), HumanMessage(results_text(state))], config=_meta("critic")
         )
@@ -197,7 +227,8 @@ def build_send_graph(
     g.add_node("plan", plan)
     g.add_node("dispatch", run_tasks if tasks else adispatch if async_route else dispatch)
     g.add_node("critic", critic)
-    g.add_node("synthesize", synthesize)
+    if not joiner:
+        g.add_node("synthesize", synthesize)
     g.add_edge(START, "plan")
     g.add_edge("plan", "dispatch")
     if tasks:
@@ -206,8 +237,11 @@ def build_send_graph(
         g.add_node("worker", worker)
         g.add_conditional_edges("dispatch", aroute if async_route else route, ["worker", "critic"])
         g.add_edge("worker", "dispatch")
-    g.add_edge("critic", "synthesize")
-    g.add_edge("synthesize", END)
+    if joiner:
+        g.add_edge("critic", END)
+    else:
+        g.add_edge("critic", "synthesize")
+        g.add_edge("synthesize", END)
     return g
 
 
@@ -218,10 +252,15 @@ async def run_send_graph(
     checkpointer: BaseCheckpointSaver[Any] | None = None,
     async_route: bool = False,
     tasks: bool = False,
+    joiner: bool = True,
+    script: dict[str, Any] | None = None,
+    prompt_cache: int | None = None,
 ) -> dict[str, Any]:
-    model = ScriptedChatModel(team_script(shape.plan()), latency=latency)
+    model = ScriptedChatModel(
+        {**team_script(shape.plan()), **(script or {})}, latency=latency, prompt_cache=prompt_cache
+    )
     # checkpointed like agentorch (whose default is an InMemorySaver), so both pay for persistence
-    graph = build_send_graph(model, async_route=async_route, tasks=tasks).compile(
+    graph = build_send_graph(model, async_route=async_route, tasks=tasks, joiner=joiner).compile(
         checkpointer=checkpointer or InMemorySaver()
     )
     config = {"configurable": {"thread_id": uuid.uuid4().hex}, "recursion_limit": 10_000}
@@ -235,6 +274,7 @@ async def run_send_graph(
         "cpu": t.cpu,
         "calls": len(calls),
         "input_tokens": input_tokens(calls),
+        "model": model,
         "graph": graph,
         "config": config,
     }

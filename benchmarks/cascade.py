@@ -31,7 +31,7 @@ from langchain_core.messages import BaseMessage
 
 from agentorch import Agent, Team
 from agentorch.llms import ScriptedChatModel, cascade
-from benchmarks._common import machine_info, print_table, ratio, write_json
+from benchmarks._common import cached_share, machine_info, print_table, ratio, write_json
 
 N = 48
 SEED = 18
@@ -43,6 +43,7 @@ LATENCY = {"cheap": 0.3, "strong": 1.0}
 MAX_ROUNDS = 3
 TARGET_COST = 0.40  # cascade cost / strong-everywhere cost at 30%
 TARGET_WALL = 1.5  # cascade wall / strong-everywhere wall at 30%
+PROMPT_CACHE = 1024  # the models report cached prompt prefixes as OpenAI would
 
 _RESULT = re.compile(r'<data source="subtask:(s\d+)"[^>]*>\n(\w+)')
 _TASK = re.compile(r"Your sub-task \((s\d+)\)")
@@ -75,7 +76,11 @@ def _critic(hard: set[str]) -> Any:
             sid for sid, who in _RESULT.findall(messages[-1].text) if who == "cheap" and sid in hard
         )
         if not redo:
-            return {"decision": "accept", "feedback": "All results are complete."}
+            return {
+                "decision": "accept",
+                "feedback": "All results are complete.",
+                "answer": "The supplier review is complete.",
+            }
         return {
             "decision": "revise",
             "revise": redo,
@@ -108,20 +113,28 @@ def _models(scale: float) -> tuple[ScriptedChatModel, ScriptedChatModel, Scripte
         },
         model_name="cheap",
         latency=LATENCY["cheap"] * scale,
+        prompt_cache=PROMPT_CACHE,
     )
     cheap = ScriptedChatModel(
-        {"analyst": _answer("cheap")}, model_name="cheap", latency=LATENCY["cheap"] * scale
+        {"analyst": _answer("cheap")},
+        model_name="cheap",
+        latency=LATENCY["cheap"] * scale,
+        prompt_cache=PROMPT_CACHE,
     )
     strong = ScriptedChatModel(
-        {"analyst": _answer("strong")}, model_name="strong", latency=LATENCY["strong"] * scale
+        {"analyst": _answer("strong")},
+        model_name="strong",
+        latency=LATENCY["strong"] * scale,
+        prompt_cache=PROMPT_CACHE,
     )
     return boss, cheap, strong
 
 
-async def _one(setup: str, share: float, scale: float) -> dict[str, Any]:
-    hard = hard_subtasks(share)
+def make_team(setup: str, share: float, scale: float) -> tuple[Team, list[ScriptedChatModel]]:
+    """The team of one set-up (it may run any number of times) and its three models."""
     boss, cheap, strong = _models(scale)
-    boss.script["critic"] = _critic(hard)
+    boss.script["critic"] = _critic(hard_subtasks(share))
+    boss.script["planner"] = lambda m: _plan()
     worker = {"strong": strong, "cheap": cheap, "cascade": cascade(cheap, strong)}[setup]
     team = Team(
         agents=[Agent(name="analyst", role="Checks supplier quotes", llm=worker)],
@@ -130,8 +143,17 @@ async def _one(setup: str, share: float, scale: float) -> dict[str, Any]:
         max_rounds=MAX_ROUNDS,
         max_subtasks=N,
     )
+    return team, [boss, cheap, strong]
+
+
+GOAL = "Review the 48 supplier quotes"
+
+
+async def _one(setup: str, share: float, scale: float) -> dict[str, Any]:
+    hard = hard_subtasks(share)
+    team, (boss, cheap, strong) = make_team(setup, share, scale)
     t0 = time.perf_counter()
-    result = await team.arun("Review the 48 supplier quotes")
+    result = await team.arun(GOAL)
     wall = time.perf_counter() - t0
     accepted = sum(
         1
@@ -154,6 +176,8 @@ async def _one(setup: str, share: float, scale: float) -> dict[str, Any]:
         "calls_cheap": result.usage.by_model["cheap"].calls,
         "calls_strong": result.usage.by_model["strong"].calls if "strong" in result.usage.by_model else 0,
         "tokens": result.usage.total.total_tokens,
+        "input_tokens": result.usage.total.input_tokens,
+        "cached_share": cached_share([*boss.calls, *cheap.calls, *strong.calls]),
     }
 
 
@@ -239,6 +263,8 @@ def run(quick: bool) -> dict[str, Any]:
         "wall vs strong",
         "cheap calls",
         "strong calls",
+        "prompt tokens",
+        "cached share",
     ]
 
     def cells(r: dict[str, Any]) -> list[Any]:
@@ -254,6 +280,8 @@ def run(quick: bool) -> dict[str, Any]:
             r["wall_vs_strong"],
             r["calls_cheap"],
             r["calls_strong"],
+            r["input_tokens"],
+            r["cached_share"],
         ]
 
     latency = f"cheap {LATENCY['cheap'] * scale:g} s, strong {LATENCY['strong'] * scale:g} s"

@@ -4,8 +4,9 @@ Plans of 12, 48 and 192 sub-tasks shaped as a chain, a wide fan-out (n-1 indepen
 and one that joins them) and layered DAGs (3x4, 6x8, 12x16; each sub-task depends on two of the
 layer before). Every model call — planner, specialists, critic, synthesizer, and the baselines'
 supervisor / replanner calls — sleeps the same scripted latency (100 ms; `--quick`: 50 ms on the
-12-sub-task plans only). The bound is the physical limit: (longest chain + planner + critic +
-synthesizer) x latency. "framework s" is wall minus bound: the time the orchestration adds.
+12-sub-task plans only). The bound is the physical limit: (longest chain + planner + critic) x
+latency (the critic's accept carries the answer, agentorch's default and the hand-written
+graph's joiner). "framework s" is wall minus bound: the time the orchestration adds.
 
 The full run also repeats the 48-sub-task shapes at 1 s latency (agentorch and the hand-written
 Send graph), where the target is 1.05x the bound.

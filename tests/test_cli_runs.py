@@ -353,6 +353,7 @@ def test_a_plan_is_edited_in_the_editor_at_a_terminal(tmp_path: Path, log: Path)
     )
     term = _terminal(*run, env={"EDITOR": f"{sys.executable} {editor}"})
     term.expect(r"Approve the plan\?")
+    term.expect(r"quote: \d+ calls, [\d,]+ tokens")  # what the plan is expected to cost
     term.expect(r"\? ")
     term.sendline("e")
     term.expect("synthesizer: Report: Finding a: notes-a")  # written live, then the end

@@ -501,13 +501,16 @@ def _by_model(entries: Any) -> dict[str, TokenUsage]:
 
 
 def usage_of(message: AIMessage) -> TokenUsage:
-    """The token usage a model reported on `message` (zeros if it reported none)."""
+    """The token usage a model reported on `message` (zeros if it reported none), with the
+    input tokens its provider served from the prompt cache (`input_token_details.cache_read`)."""
     u: Mapping[str, Any] = message.usage_metadata or {}
+    details: Mapping[str, Any] = u.get("input_token_details") or {}
     return TokenUsage(
         input_tokens=int(u.get("input_tokens", 0)),
         output_tokens=int(u.get("output_tokens", 0)),
         total_tokens=int(u.get("total_tokens", 0)),
         calls=1,
+        cached_input_tokens=int(details.get("cache_read") or 0),
     )
 
 

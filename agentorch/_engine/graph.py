@@ -8,6 +8,9 @@ START -> [recall] -> plan -> [approve_plan] -> dispatch (a `specialist` task per
                                                  v
                                              synthesize -> [remember] -> END
 
+`synthesize` ends the run; it calls the synthesizer unless the critic's accept carried the
+answer (`Team(synthesizer=False)`, the default without a configured synthesizer).
+
 Every model call — the planner's, the critic's, the synthesizer's and each sub-task's — is a
 `model_call` task, retried and timed out by LangGraph and saved when answered (see
 `RunContext`): a node that runs again replays what was answered instead of paying again.
@@ -26,8 +29,9 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, RetryPolicy, interrupt
 
 from agentorch._engine.context import BudgetExhausted, RunContext, model_name_of
-from agentorch._engine.data import data_block
+from agentorch._engine.data import data_block, digest
 from agentorch._engine.dispatch import run_round
+from agentorch._engine.quote import quote_plan
 from agentorch._engine.specialist import usage_update
 from agentorch._engine.state import SpecialistInput, TeamState
 from agentorch._errors import AgentorchError, CriticError, PlanError
@@ -46,7 +50,7 @@ from agentorch._keys import (
     TEAM_CONFIG,
 )
 from agentorch._plan import downstream_of, plan_problems
-from agentorch._types import Plan, StepRecord, SubTaskResult, TokenUsage, Usage, Verdict
+from agentorch._types import Plan, Quote, StepRecord, SubTaskResult, TokenUsage, Usage, Verdict
 
 if TYPE_CHECKING:
     from agentorch._settings import TeamSettings
@@ -59,13 +63,18 @@ __all__ = ["GraphShape", "build_graph", "mark_sent_back"]
 _STEP_MARGIN = 4
 
 
-def results_block(plan: Plan, results: dict[str, dict[str, Any]]) -> str:
-    """The current results as labelled data blocks, in plan order."""
+def results_block(plan: Plan, results: dict[str, dict[str, Any]], kept_before: int = 0) -> str:
+    """The current results as labelled data blocks, in plan order. Finished results of a round
+    before `kept_before` (reviewed already and kept) are shown by a short digest."""
     blocks = []
     for st in plan.subtasks:
         r = results.get(st.id)
         if r is None:
             blocks.append(data_block("(not run)", source=f"subtask:{st.id}", agent=st.agent))
+        elif r["status"] == "done" and r.get("round", 0) < kept_before:
+            blocks.append(
+                data_block(digest(r["output"]), source=f"subtask:{st.id}", agent=st.agent, kept=r["round"])
+            )
         else:
             text = r["output"] if r["status"] == "done" else f"FAILED: {r['error']}"
             blocks.append(data_block(text, source=f"subtask:{st.id}", agent=st.agent, task=st.description))
@@ -147,42 +156,74 @@ async def plan(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
         HumanMessage("\n\n".join(human)),
     ]
     started = time.time()
-    try:
-        new, problems, usage, model = await ctx.call_structured(
-            PLANNER,
-            Plan,
-            messages,
-            retries=team.plan_retries,
-            round=rnd,
-            check=lambda p: plan_problems(p, team.agent_names, team.max_subtasks),
-        )
-    except BudgetExhausted as e:
-        return Command(
-            goto=NODE_SYNTHESIZE,
-            update={"stop": BUDGET_EXHAUSTED, "error": str(e), **_spent_update(PLANNER, e)},
-        )
-    if new is None:
-        raise PlanError(
-            f"The planner produced no valid plan (repairs allowed: plan_retries={team.plan_retries}). "
-            "Problems with its last plan: " + "; ".join(problems),
-            problems,
-            spent=Usage(by_role={PLANNER: usage}, by_model={model: usage}),
-        )
+    before = Usage.model_validate(state.get("usage") or {}).total  # what the run used so far
+    usage, quote, too_dear = TokenUsage(), None, ""
+    for asked_cheaper in (False, True):
+        try:
+            new, problems, used, model = await ctx.call_structured(
+                PLANNER,
+                Plan,
+                messages,
+                retries=team.plan_retries,
+                round=rnd,
+                check=lambda p: plan_problems(p, team.agent_names, team.max_subtasks),
+            )
+        except BudgetExhausted as e:
+            e.spent = usage + e.spent
+            return Command(
+                goto=NODE_SYNTHESIZE,
+                update={"stop": BUDGET_EXHAUSTED, "error": str(e), **_spent_update(PLANNER, e)},
+            )
+        usage = usage + used
+        if new is None:
+            raise PlanError(
+                f"The planner produced no valid plan (repairs allowed: plan_retries={team.plan_retries}). "
+                "Problems with its last plan: " + "; ".join(problems),
+                problems,
+                spent=Usage(by_role={PLANNER: usage}, by_model={model: usage}),
+            )
+        quote = quote_plan(ctx.services, state["goal"], new, before + usage)
+        too_dear = _over_budget(ctx, quote, before + usage)
+        if not too_dear or asked_cheaper:
+            break
+        log.info("asking the planner for a cheaper plan: %s", too_dear)
+        messages = [*messages, HumanMessage(f"{too_dear} Make a cheaper plan: fewer or smaller sub-tasks.")]
+    assert new is not None and quote is not None
     update: dict[str, Any] = {
         "plan": new.model_dump(mode="json"),
         "plans": [new.model_dump(mode="json")],
         "round": rnd,
+        "quote": quote.model_dump(mode="json"),
         "usage": usage_update(PLANNER, model, usage),
         "steps": [_step(PLANNER, rnd, started, usage, model)],
     }
     if previous is not None:
         update["results"] = _stale_results(previous, new, state.get("results", {}))
+    if too_dear:
+        update.update(stop=BUDGET_EXHAUSTED, error=f"{too_dear} The planner's cheaper plan was quoted too.")
+        return Command(goto=NODE_SYNTHESIZE, update=update)
     goto = NODE_APPROVE if team.approve_plan else NODE_DISPATCH
     return Command(goto=goto, update=update)
 
 
-def approve(state: TeamState) -> Command[Any]:
-    decision = interrupt({"kind": "plan", "plan": state["plan"], "round": state["round"]})
+def _over_budget(ctx: RunContext, quote: Quote, spent: TokenUsage) -> str:
+    """Why `quote` does not fit what is left of `Budget(max_cost=...)` ("" when it fits)."""
+    limit = ctx.settings.budget.max_cost
+    if limit is None or not ctx.settings.budget.check_quote:
+        return ""
+    rest, left = quote.cost - spent.cost, limit - ctx.cost
+    if rest <= left:
+        return ""
+    return (
+        f"The plan's quote for the work left is {rest:.4f}, but only {left:.4f} of "
+        f"`Budget(max_cost={limit})` is left."
+    )
+
+
+def approve(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
+    decision = interrupt(
+        {"kind": "plan", "plan": state["plan"], "round": state["round"], "quote": state.get("quote")}
+    )
     if decision is True:
         return Command(goto=NODE_DISPATCH)
     if decision is False or decision is None:
@@ -196,7 +237,10 @@ def approve(state: TeamState) -> Command[Any]:
         )
     edited = Plan.model_validate(decision)
     dumped = edited.model_dump(mode="json")
-    update: dict[str, Any] = {"plan": dumped, "plans": [dumped]}
+    # the plan that runs is quoted (the person saw the planner's plan's quote)
+    spent = Usage.model_validate(state.get("usage") or {}).total
+    quote = quote_plan(run_context(state, runtime).services, state["goal"], edited, spent)
+    update: dict[str, Any] = {"plan": dumped, "plans": [dumped], "quote": quote.model_dump(mode="json")}
     # results kept from an earlier round must be judged against the plan that runs
     update["results"] = _stale_results(Plan.model_validate(state["plan"]), edited, state.get("results", {}))
     return Command(goto=NODE_DISPATCH, update=update)
@@ -233,11 +277,17 @@ async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]
     current = Plan.model_validate(state["plan"])
     rnd = state["round"]
     ids = {st.id for st in current.subtasks}
+    answers = ctx.services.critic_answers()
+    # a critic that only judges sees results it kept in an earlier round by a digest; one that
+    # writes the answer needs them whole. The part shared across calls comes first (caching).
+    shown = results_block(current, state.get("results", {}), kept_before=0 if answers else rnd)
+    kept = (
+        "" if answers or rnd == 1 else " Results marked `kept` passed an earlier review: shown by a digest."
+    )
     messages = [
         SystemMessage(ctx.services.critic_prompt()),
         HumanMessage(
-            f"Goal: {state['goal']}\n\nRound {rnd} of at most {team.max_rounds}.\n\n"
-            f"Results:\n{results_block(current, state.get('results', {}))}"
+            f"Goal: {state['goal']}\n\nResults:\n{shown}\n\nRound {rnd} of at most {team.max_rounds}.{kept}"
         ),
     ]
     started = time.time()
@@ -269,6 +319,10 @@ async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]
         "steps": [_step(CRITIC, rnd, started, usage, model)],
     }
     if verdict.decision == "accept":
+        if answers and verdict.answer.strip():
+            update["answer"] = verdict.answer.strip()
+        elif answers:
+            log.info("the critic accepted without an answer; the synthesizer writes it")
         return Command(goto=NODE_SYNTHESIZE, update=update)
     if rnd >= team.max_rounds:
         update.update(
@@ -287,7 +341,16 @@ async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]
 
 
 async def synthesize(state: TeamState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """End the run (see the module's docstring); what it measured informs the team's next quotes."""
     ctx = run_context(state, runtime)
+    update = await _synthesize(ctx, state)
+    ctx.services.observed.record(
+        state.get("history", []), [*state.get("steps", []), *update.get("steps", [])]
+    )
+    return update
+
+
+async def _synthesize(ctx: RunContext, state: TeamState) -> dict[str, Any]:
     current = Plan.model_validate(state["plan"]) if state.get("plan") else None
     results = state.get("results", {})
     stop = state.get("stop", "")
@@ -305,6 +368,8 @@ async def synthesize(state: TeamState, runtime: Runtime[RunContext]) -> dict[str
         return {**update, "answer": ""}
     if stop == BUDGET_EXHAUSTED:
         return {**update, "answer": best_available_answer(current, results)}
+    if state.get("answer"):  # the critic's accept carried it
+        return update
     messages = [
         SystemMessage(ctx.services.synthesizer_prompt()),
         HumanMessage(f"Goal: {state['goal']}\n\nResults:\n{results_block(current, results)}"),

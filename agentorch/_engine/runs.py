@@ -406,6 +406,7 @@ def _result_from_state(
         usage=Usage.model_validate(values.get("usage") or {}),
         thread_id=thread_id,
         run_id=values.get("run_id", ""),
+        quote=values.get("quote"),
         error=values.get("error", ""),
         interrupts=interrupts,
     )

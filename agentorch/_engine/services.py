@@ -19,6 +19,7 @@ from pydantic import BaseModel
 import agentorch.prompts as prompt_files
 from agentorch._agent import Agent
 from agentorch._engine.data import data_block
+from agentorch._engine.quote import Observed
 from agentorch._engine.state import SpecialistInput
 from agentorch._errors import ConfigError
 from agentorch._keys import SUMMARIZER
@@ -42,6 +43,8 @@ class Services:
         self.settings = settings
         # structured-output runnables per (role, schema): converting a schema costs ~2 ms
         self._structured: dict[tuple[int, type[BaseModel]], Runnable[Any, Any]] = {}
+        self.observed = Observed()
+        """What the team's finished runs measured, for cost quotes (`quote_plan`)."""
 
     @classmethod
     def of(cls, settings: TeamSettings) -> Services:
@@ -105,21 +108,36 @@ class Services:
             self.prompt("planner"), agents=roster, max_subtasks=self.settings.max_subtasks
         )
 
+    def critic_answers(self) -> bool:
+        """Whether the critic's accept carries the final answer (no separate synthesizer)."""
+        return self.settings.critic and not self.settings.synthesizer
+
     def critic_prompt(self) -> str:
-        """The critic's system prompt."""
-        return self.prompt("critic")
+        """The critic's system prompt; it asks for the answer with an accept when the critic
+        writes it (`critic_answers`)."""
+        answer = (
+            '\nWith "accept", also write the final answer to the goal in `answer`, composed from '
+            "the results: use only what they support and say plainly what is missing.\n"
+            if self.critic_answers()
+            else ""
+        )
+        return prompt_files.render(self.prompt("critic"), answer=answer)
 
     def synthesizer_prompt(self) -> str:
         """The synthesizer's system prompt."""
         return self.prompt("synthesizer")
 
     def specialist_prompt(self, agent: Agent) -> str:
-        """The system prompt of `agent`: its name, role and instructions — never other agents' text."""
+        """The system prompt of `agent`: its name, role and instructions — never other agents' text.
+        The sentence about tools is there only for an agent that has some."""
         return prompt_files.render(
             self.prompt("specialist"),
             name=agent.name,
             role=agent.role,
-            instructions=agent.instructions or "",
+            instructions=agent.instructions + "\n" if agent.instructions else "",
+            tools=" Use your tools when they help; you can call only the tools you were given."
+            if agent.tools
+            else "",
         )
 
     async def specialist_context(
@@ -129,9 +147,7 @@ class Services:
         appended to `spent` (usage, model) as it answers, so none is lost if a later one fails."""
         deps = {k: SubTaskResult.model_validate(v) for k, v in inp["dependencies"].items()}
         if self.settings.memory is None:
-            return "\n".join(
-                data_block(r.output, source=f"subtask:{k}", agent=r.agent) for k, r in deps.items()
-            )
+            return "\n".join(data_block(r.output, source=f"subtask:{k}") for k, r in deps.items())
 
         from agentorch._engine.context import model_name_of
 

@@ -24,7 +24,7 @@ from langgraph.errors import GraphBubbleUp
 from agentorch._agent import Agent, tool_needs_approval, tool_timeout
 from agentorch._engine import approvals, effects
 from agentorch._engine.context import BudgetExhausted, FirstCallFailed, RunContext, model_name_of
-from agentorch._engine.data import data_block
+from agentorch._engine.data import data_block, digest
 from agentorch._engine.state import SpecialistInput, SubtaskUpdate, add_usage
 from agentorch._errors import AgentorchError, ConfigError, describe_error
 from agentorch._keys import BUDGET_EXHAUSTED, SUMMARIZER
@@ -80,17 +80,20 @@ def _tool_call_key(name: str, args: dict[str, Any]) -> str:
     return name + json.dumps(args, sort_keys=True, default=str)
 
 
-def task_text(st: SubTask, inp: SpecialistInput, context: str) -> str:
-    """The human message of a specialist: the goal, its sub-task, feedback, and data."""
-    parts = [f"Team goal: {inp['goal']}", f"Your sub-task ({st.id}): {st.description}"]
+def task_text(st: SubTask, inp: SpecialistInput, context: str, draft: bool = True) -> str:
+    """The human message of a specialist: the goal, its sub-task, feedback, and data. `draft`:
+    a revision shows the opening of the rejected draft (not when another model takes over)."""
+    parts = [f"Goal: {inp['goal']}", f"Your sub-task ({st.id}): {st.description}"]
     if st.expected_output:
         parts.append(f"Expected output: {st.expected_output}")
     if inp["feedback"]:
         parts.append("A reviewer asked for changes to your previous attempt:")
         parts.append(data_block(inp["feedback"], source="critic"))
-        parts.append(data_block(inp["previous_output"], source="your-previous-attempt"))
+        # the opening of the rejected draft says which answer it was; the feedback says what to fix
+        if draft:
+            parts.append(data_block(digest(inp["previous_output"]), source="your-previous-attempt"))
     if context:
-        parts.append("Inputs from the team:\n" + context)
+        parts.append("Inputs:\n" + context)
     return "\n\n".join(parts)
 
 
@@ -263,7 +266,8 @@ async def specialist(ctx: RunContext, inp: SpecialistInput) -> SubtaskUpdate:
             try:
                 if prompt is None:
                     context = await services.specialist_context(ctx, st, inp, summaries)
-                    prompt = task_text(st, inp, context)
+                    own = not earlier or earlier[-1].model == run.model  # its own draft
+                    prompt = task_text(st, inp, context, draft=own)
                 # the first call of a tool-less agent is made directly, when nothing was paid
                 # before it in this task (see `RunContext`): a retry of the task repeats nothing
                 direct = not routed and not agent.tools and agent.output is None and not summaries

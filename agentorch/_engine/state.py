@@ -139,6 +139,8 @@ class TeamState(TypedDict, total=False):
     """Why the run stopped early or what failed."""
     answer: str
     status: str
+    quote: dict[str, Any]
+    """The cost quote of the current plan (`Quote`), made before its work started."""
     remaining_steps: RemainingSteps
 
 

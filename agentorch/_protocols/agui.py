@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentorch._engine.events import Event
 from agentorch._errors import AgentorchError, ConfigError, RunFailed
-from agentorch._types import PendingInterrupt, Plan, RunResult
+from agentorch._types import PendingInterrupt, Plan, Quote, RunResult
 
 if TYPE_CHECKING:
     from ag_ui.core import BaseEvent, RunAgentInput
@@ -116,10 +116,12 @@ def _interrupt(core: Any, p: PendingInterrupt) -> Any:
         if p.kind == "plan"
         else f"tool `{p.payload.get('tool')}` for `{p.payload.get('subtask_id')}`"
     )
+    quote = p.payload.get("quote") if p.kind == "plan" else None
+    cost = f" Quote: {Quote.model_validate(quote).describe()}." if quote else ""
     return core.Interrupt(
         id=p.id,
         reason="plan_approval" if p.kind == "plan" else "tool_approval",
-        message=f"Approve {what}?",
+        message=f"Approve {what}?{cost}",
         tool_call_id=str(p.payload["call"]) if p.payload.get("call") else None,
         metadata=json.loads(json.dumps({"kind": p.kind, **p.payload}, default=str)),
     )

@@ -440,6 +440,12 @@ def usage_html(result: RunResult, prices: Mapping[str, ModelPrice]) -> str:
         _usage_table("model", by_model, model_costs),
         "</div>",
     ]
+    if result.quote is not None:
+        q = result.quote
+        out.append(
+            f'<p class="meta">quoted before the work: {_e(q.describe())}; actual: '
+            f"{usage.total.calls} calls, {usage.total.total_tokens:,} tokens</p>"
+        )
     if cost is not None:
         out.append(
             f"<p><b>cost: {_money(cost.total)}</b>"

@@ -24,7 +24,7 @@ from agentorch._engine import approvals
 from agentorch._engine.runs import edited_plan
 from agentorch._errors import ConfigError
 from agentorch._team import Team
-from agentorch._types import PendingInterrupt
+from agentorch._types import PendingInterrupt, Quote
 
 __all__ = ["ALL", "ask", "from_flags", "show_waiting", "short_id"]
 
@@ -48,6 +48,8 @@ def _show(p: PendingInterrupt, console: Console, n: int, total: int) -> None:
         for st in plan.get("subtasks", []):
             table.add_row(st["id"], st["agent"], ", ".join(st.get("depends_on", [])), st["description"])
         console.print(table)
+        if p.payload.get("quote"):
+            console.print("quote: " + Quote.model_validate(p.payload["quote"]).describe(), markup=False)
     else:
         pl = p.payload
         console.print(

@@ -79,12 +79,18 @@ class ScriptedChatModel(BaseChatModel):
     """Seconds to sleep per call (async sleep in `ainvoke`, so parallel branches overlap); a
     mapping gives per-role latency."""
     model_name: str = "scripted"
+    prompt_cache: int | None = None
+    """Report cached prompt tokens like a provider that caches prompt prefixes automatically:
+    the longest prefix of a call's prompt already sent in an earlier call to this model is
+    counted in `usage_metadata["input_token_details"]["cache_read"]` once it reaches this many
+    tokens, in steps of 128 above it (OpenAI's rule with 1024). None: no cache is reported."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     _positions: dict[str, int] = PrivateAttr(default_factory=dict)
     _calls: list[ScriptedCall] = PrivateAttr(default_factory=list)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _prompts: list[str] = PrivateAttr(default_factory=list)
 
     def __init__(self, script: Script, **kwargs: Any) -> None:
         if not isinstance(script, Mapping):
@@ -319,12 +325,39 @@ class ScriptedChatModel(BaseChatModel):
             "output_tokens": output_tokens,
             "total_tokens": input_tokens + output_tokens,
         }
+        if self.prompt_cache is not None:
+            cached = self._cached_prefix(messages, input_tokens, self.prompt_cache)
+            message.usage_metadata["input_token_details"] = {"cache_read": cached}
         message.response_metadata = {"model_name": self.model_name}
         with self._lock:
             self._calls.append(
                 ScriptedCall(role, subtask, list(messages), tool_names, message, None, started)
             )
         return message
+
+    def _cached_prefix(self, messages: list[BaseMessage], input_tokens: int, minimum: int) -> int:
+        """Tokens of the longest prefix of this prompt that an earlier call sent, as a provider's
+        prefix cache counts them (at least `minimum`, then in steps of 128; else 0)."""
+        prompt = "".join(f"{m.type}\x00{m.text}\x01" for m in messages)
+        with self._lock:
+            earlier = list(self._prompts)
+            self._prompts.append(prompt)
+        shared = max((_common_prefix(prompt, p) for p in earlier), default=0)
+        # the approximate counter's rate (4 characters a token), never more than the prompt
+        tokens = min(input_tokens, shared // 4)
+        return tokens - (tokens - minimum) % 128 if tokens >= max(minimum, 1) else 0
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """Length of the common prefix of `a` and `b` (a binary search of C-speed comparisons)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 _SPEAKER: ContextVar[tuple[str, str | None] | None] = ContextVar("agentorch_scripted_speaker", default=None)

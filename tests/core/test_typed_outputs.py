@@ -60,7 +60,7 @@ def test_typed_data_reaches_the_result_and_the_dependent_as_json() -> None:
     # the dependent got the data as JSON inside its labelled <data> block
     task = llm.calls_for("writer")[0].messages[-1].content
     assert isinstance(task, str)
-    block = task.split('<data source="subtask:quote" agent="pricer">\n', 1)[1].split("\n</data>", 1)[0]
+    block = task.split('<data source="subtask:quote">\n', 1)[1].split("\n</data>", 1)[0]
     assert json.loads(block) == QUOTE
 
 

@@ -18,7 +18,7 @@ from agentorch import Agent, Team
 from agentorch.llms import ScriptedChatModel
 from agentorch.memory import ChromaMemory, HashEmbeddings
 
-INPUTS = "Inputs from the team:\n"
+INPUTS = "Inputs:\n"
 
 
 def _human(call: Any) -> str:

@@ -73,7 +73,7 @@ def test_report_renders_and_clicks_open_details(
     assert _wait_for(browser, "document.querySelector('details[data-detail=analysis]').open")
     assert _open_details(browser) == ["analysis"]
     detail = browser.eval("document.querySelector('details[data-detail=analysis]').innerText")
-    assert "attempt 2" in detail and "Team goal:" in detail and "Risks:" in detail
+    assert "attempt 2" in detail and "Goal:" in detail and "Risks:" in detail
     assert (
         browser.eval("document.querySelector('details[data-detail=analysis] .attempt').checkVisibility()")
         is True

@@ -27,7 +27,7 @@ def test_record_holds_plans_attempts_verdicts_and_answer(demo_result: RunResult,
         assert h.model == "scripted-demo"
         assert h.usage.total_tokens > 0 and h.usage.calls >= 1
         assert 0 < h.started_at <= h.finished_at
-        assert h.prompt.startswith("Team goal: Brief me on solid-state batteries")
+        assert h.prompt.startswith("Goal: Brief me on solid-state batteries")
         assert h.output
     tech = next(h for h in loaded.history if h.subtask_id == "tech")
     assert tech.tool_calls[0].name == "search" and tech.tool_calls[0].executed

@@ -96,6 +96,9 @@ def test_cost_is_shown_with_a_price_table(demo_result: RunResult) -> None:
     text = " ".join(Elements(demo_result.to_html(prices={"scripted-demo": (1.0, 2.0)})).text)
     assert f"cost: ${cost.total:.4f}" in text
     assert "cost:" not in " ".join(Elements(demo_result.to_html()).text)
+    # the quote made before the work, beside the actual
+    assert demo_result.quote is not None
+    assert f"quoted before the work: {demo_result.quote.calls} calls" in text
 
 
 def test_usage_cost_prices_models_by_exact_or_longest_prefix() -> None:

@@ -292,6 +292,8 @@ def test_a_plan_waiting_for_approval_is_an_interrupt_and_an_edited_plan_runs() -
         _check_order(first)
         (waiting,) = first[-1].outcome.interrupts
         assert waiting.reason == "plan_approval" and waiting.metadata["kind"] == "plan"
+        # the plan's cost quote: in the metadata, and in the message the live view shows
+        assert waiting.metadata["quote"]["calls"] > 0 and "Quote: " in waiting.message
         assert _state(first)["plan"]["subtasks"][1]["id"] == "write"
         assert not [e for e in first if e.type == EventType.STEP_STARTED]  # nothing ran yet
         edited = {"subtasks": [{"id": "find", "description": "find facts about cells", "agent": "finder"}]}
