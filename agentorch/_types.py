@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -72,6 +72,9 @@ class _Value(BaseModel):
 
 _SCHEMAS: dict[tuple[Any, ...], dict[str, Any]] = {}
 
+_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+"""Sub-task ids a team's plan schema allows (`Plan.schema_for`): short slugs, e.g. `research-1`."""
+
 
 class SubTask(_Value):
     """One unit of work in a plan, assigned to one agent."""
@@ -109,6 +112,24 @@ class Plan(_Value):
 
         return plan_html(self)
 
+    @classmethod
+    def schema_for(cls, agents: Sequence[str], max_subtasks: int | None = None) -> dict[str, Any]:
+        """The JSON schema of a plan for one team: `agent` one of `agents`, ids short slugs
+        (`depends_on` too), at most `max_subtasks` sub-tasks. Servers that constrain decoding
+        to a schema (OpenAI's `json_schema`, llama.cpp grammars, vLLM guided decoding) then
+        cannot name an agent the team lacks. What a schema cannot say (a `depends_on` id must be
+        in the plan, no cycles) is still checked after the answer."""
+        schema = cls.model_json_schema()
+        subtask = schema["$defs"]["SubTask"]["properties"]
+        subtask["agent"]["enum"] = list(agents)
+        subtask["id"]["pattern"] = _ID_PATTERN
+        subtask["depends_on"]["items"]["pattern"] = _ID_PATTERN
+        subtasks = schema["properties"]["subtasks"]
+        subtasks["minItems"] = 1
+        if max_subtasks is not None:
+            subtasks["maxItems"] = max_subtasks
+        return schema
+
 
 class Verdict(_Value):
     """The critic's decision on a round of results."""
@@ -120,6 +141,14 @@ class Verdict(_Value):
     revise: list[str] = Field(
         default_factory=list, description="With decision 'revise': ids of sub-tasks to redo."
     )
+
+    @classmethod
+    def schema_for(cls, subtask_ids: Sequence[str]) -> dict[str, Any]:
+        """The JSON schema of a verdict on a plan with these sub-task ids: `revise` may name
+        only them (see `Plan.schema_for`)."""
+        schema = cls.model_json_schema()
+        schema["properties"]["revise"]["items"]["enum"] = list(subtask_ids)
+        return schema
 
 
 class Budget(_Value):

@@ -155,6 +155,7 @@ async def plan(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
             retries=team.plan_retries,
             round=rnd,
             check=lambda p: plan_problems(p, team.agent_names, team.max_subtasks),
+            json_schema=Plan.schema_for(team.agent_names, team.max_subtasks),
         )
     except BudgetExhausted as e:
         return Command(
@@ -249,6 +250,7 @@ async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]
             retries=team.plan_retries,
             round=rnd,
             check=lambda v: _verdict_problems(v, ids),
+            json_schema=Verdict.schema_for(sorted(ids)),
         )
     except BudgetExhausted as e:
         return Command(
