@@ -10,6 +10,7 @@ from .conftest import CRITIC, PLANNER, http_team, research_script
 
 GOAL = "Write a one-page brief on solid-state batteries"
 
+
 def _run(tokens: bool) -> tuple[list[Event], object, OpenAIServer]:
     with OpenAIServer(research_script()) as server:
         team = http_team(server)
