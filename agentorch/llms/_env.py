@@ -24,7 +24,7 @@ Variables read (empty values count as unset):
 - `AGENTORCH_STRUCTURED_OUTPUT`: how plans and verdicts are asked for, "json_schema",
   "function_calling" or "json_mode" (`structured_output_from_env()`, read by `agentorch run`
   and `resume`; in code: `Team(structured_output_method=structured_output_from_env())`).
-  llama-cpp-python's server needs "json_mode" (README, "Local models").
+  llama-cpp-python's server needs "json_mode" (docs/models.md, "Local models").
 
 Recipes:
 

@@ -5,6 +5,8 @@ HTTP: each team's own plan and verdict schemas, no streaming of structured calls
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +16,17 @@ from agentorch.cli import EXIT_OK, EXIT_USAGE, main
 from agentorch.llms import from_env, structured_output_from_env
 from agentorch.testing._openai_server import LLAMA_CPP_QUIRKS, Fault, OpenAIServer, ToolCalls
 
-from .conftest import CRITIC, PLAN, PLANNER, calls_by_role, env_for, http_team, research_script
+from .conftest import (
+    CRITIC,
+    PLAN,
+    PLANNER,
+    SYNTHESIZER,
+    calls_by_role,
+    env_for,
+    http_team,
+    research_script,
+    specialist_key,
+)
 
 GOAL = "Write a one-page brief on solid-state batteries"
 AGENTS = ["researcher", "analyst", "writer"]
@@ -39,7 +51,7 @@ def _agent_enum(schema: dict[str, Any]) -> list[str]:
 def test_a_llama_cpp_like_server_runs_the_team_with_a_method_it_takes(method: str) -> None:
     """Tokens streamed; the planner's and critic's calls not streamed (so the repeated tool-call
     headers cannot corrupt them) and carrying the team's own schema. The specialists' tool
-    calls need ChatOpenAI's `disable_streaming="tool_calling"` on this server (README)."""
+    calls need ChatOpenAI's `disable_streaming="tool_calling"` on this server (docs/models.md)."""
     with OpenAIServer(research_script(), quirks=LLAMA_CPP_QUIRKS) as server:
         llm = from_env(env=env_for(server)).model_copy(update={"disable_streaming": "tool_calling"})
         team = http_team(server, llm=llm, structured_output_method=method)
@@ -160,3 +172,24 @@ def test_agentorch_run_takes_the_method_from_the_flag_or_the_environment(
         if r.script_key == PLANNER
     ]
     assert methods == ["json_schema", "json_object", "tool"]
+
+
+def test_the_documented_llama_cpp_settings_send_max_tokens_and_take_json_mode() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "models.md").read_text(encoding="utf-8")
+    section = page[page.index("## Local models") :]
+    example = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    script = {
+        PLANNER: [{"subtasks": [{"id": "w", "description": "Write.", "agent": "writer"}]}],
+        specialist_key("writer"): ["Tea is good."],
+        CRITIC: [{"decision": "accept"}],
+        SYNTHESIZER: ["Tea is good."],
+    }
+    with OpenAIServer(script, quirks=LLAMA_CPP_QUIRKS) as server:
+        scope: dict[str, Any] = {}
+        exec(compile(example.replace("http://127.0.0.1:8080/v1", server.base_url), "README", "exec"), scope)
+        result = scope["team"].run("Write about tea.")
+        server.assert_complete()
+    assert result.status == "completed", result.error
+    assert all(b["max_tokens"] == 512 and "max_completion_tokens" not in b for b in server.chat_requests)
+    plan_request = next(r.body for r in server.requests if r.script_key == PLANNER)
+    assert _agent_enum(plan_request["response_format"]["schema"]) == ["writer"]
