@@ -193,3 +193,15 @@ def test_the_documented_llama_cpp_settings_send_max_tokens_and_take_json_mode() 
     assert all(b["max_tokens"] == 512 and "max_completion_tokens" not in b for b in server.chat_requests)
     plan_request = next(r.body for r in server.requests if r.script_key == PLANNER)
     assert _agent_enum(plan_request["response_format"]["schema"]) == ["writer"]
+
+
+def test_a_timeout_retry_does_not_give_the_planner_more_repairs_than_plan_retries() -> None:
+    """plan_retries=1: two answers in all. The second attempt's call times out once and is
+    retried; its retry's answer is the last one the planner may give."""
+    bad = {"subtasks": [dict(PLAN["subtasks"][0], agent="intern")]}
+    lane = iter([bad, Fault(hang=3), bad, PLAN])
+    with OpenAIServer(research_script(planner=lambda body: next(lane))) as server:
+        team = http_team(server, plan_retries=1, model_timeout=1)
+        with pytest.raises(PlanError, match="after 2 attempts"):
+            team.run(GOAL)
+    assert calls_by_role(server)["planner"] == 3  # bad, the timed-out call, bad: never the plan
