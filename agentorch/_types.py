@@ -7,12 +7,13 @@ out, and can be stored in checkpoints as plain dicts (`model_dump(mode="json")`)
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
 
 from agentorch._errors import ConfigError
@@ -113,22 +114,14 @@ class Plan(_Value):
         return plan_html(self)
 
     @classmethod
-    def schema_for(cls, agents: Sequence[str], max_subtasks: int | None = None) -> dict[str, Any]:
-        """The JSON schema of a plan for one team: `agent` one of `agents`, ids short slugs
-        (`depends_on` too), at most `max_subtasks` sub-tasks. Servers that constrain decoding
-        to a schema (OpenAI's `json_schema`, llama.cpp grammars, vLLM guided decoding) then
-        cannot name an agent the team lacks. What a schema cannot say (a `depends_on` id must be
-        in the plan, no cycles) is still checked after the answer."""
-        schema = cls.model_json_schema()
-        subtask = schema["$defs"]["SubTask"]["properties"]
-        subtask["agent"]["enum"] = list(agents)
-        subtask["id"]["pattern"] = _ID_PATTERN
-        subtask["depends_on"]["items"]["pattern"] = _ID_PATTERN
-        subtasks = schema["properties"]["subtasks"]
-        subtasks["minItems"] = 1
-        if max_subtasks is not None:
-            subtasks["maxItems"] = max_subtasks
-        return schema
+    def schema_for(cls, agents: Sequence[str], max_subtasks: int | None = None) -> type[Plan]:
+        """The plan model for one team: `agent` one of `agents`, ids (and `depends_on`) short
+        slugs, one to `max_subtasks` sub-tasks. Its JSON schema is what the planner's request
+        carries, so servers that constrain decoding to a schema (OpenAI's strict `json_schema`,
+        llama.cpp grammars, vLLM guided decoding) cannot name an agent the team lacks. What a
+        schema cannot say (a `depends_on` id must be in the plan, no cycles) is checked after
+        the answer (`plan_problems`). Built once per team shape."""
+        return _team_plan(tuple(agents), max_subtasks)
 
 
 class Verdict(_Value):
@@ -143,12 +136,49 @@ class Verdict(_Value):
     )
 
     @classmethod
-    def schema_for(cls, subtask_ids: Sequence[str]) -> dict[str, Any]:
-        """The JSON schema of a verdict on a plan with these sub-task ids: `revise` may name
-        only them (see `Plan.schema_for`)."""
-        schema = cls.model_json_schema()
-        schema["properties"]["revise"]["items"]["enum"] = list(subtask_ids)
-        return schema
+    def schema_for(cls, subtask_ids: Sequence[str]) -> type[Verdict]:
+        """The verdict model on a plan with these sub-task ids: `revise` may name only them
+        (see `Plan.schema_for`)."""
+        return _plan_verdict(tuple(subtask_ids))
+
+
+@functools.lru_cache(maxsize=64)
+def _team_plan(agents: tuple[str, ...], max_subtasks: int | None) -> type[Plan]:
+    # the constraints go in the JSON schema only: answers are validated as any `Plan` is, so
+    # a server that ignores the schema gets `plan_problems`' sentences back, not pydantic's
+    slug = {"type": "string", "pattern": _ID_PATTERN}
+    subtask = create_model(
+        "SubTask",
+        __base__=SubTask,
+        __doc__=SubTask.__doc__,
+        id=(str, _narrowed(SubTask, "id", pattern=_ID_PATTERN)),
+        agent=(str, _narrowed(SubTask, "agent", enum=list(agents))),
+        depends_on=(list[str], _narrowed(SubTask, "depends_on", items=slug)),
+    )
+    size = {"minItems": 1} | ({"maxItems": max_subtasks} if max_subtasks is not None else {})
+    return create_model(
+        "Plan",
+        __base__=Plan,
+        __doc__=Plan.__doc__,
+        subtasks=(list[subtask], _narrowed(Plan, "subtasks", **size)),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _plan_verdict(ids: tuple[str, ...]) -> type[Verdict]:
+    return create_model(
+        "Verdict",
+        __base__=Verdict,
+        __doc__=Verdict.__doc__,
+        revise=(list[str], _narrowed(Verdict, "revise", items={"type": "string", "enum": list(ids)})),
+    )
+
+
+def _narrowed(model: type[BaseModel], name: str, **schema: Any) -> Any:
+    """`model`'s field `name` with `schema` added to its JSON schema (not to its validation)."""
+    field = copy.copy(model.model_fields[name])
+    field.json_schema_extra = schema
+    return field
 
 
 class Budget(_Value):

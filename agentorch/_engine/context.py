@@ -302,7 +302,6 @@ class RunContext:
         subtask_id: str | None = None,
         run_name: str | None = None,
         on_answer: Callable[[AIMessage], None] | None = None,
-        json_schema: dict[str, Any] | None = None,
     ) -> tuple[M | None, list[str], TokenUsage, str]:
         """Ask `role` for a `schema` instance, feeding problems back for repair.
 
@@ -313,11 +312,8 @@ class RunContext:
         A sub-task's call (`subtask_id`, on its attempt's chat `model`) is a `model_call` task
         like the agent's other calls; its caller keeps the usage account, told of each answer
         through `on_answer`, so nothing is carried here.
-
-        `json_schema`: the schema the request carries instead of `schema`'s (a narrower one for
-        this team, e.g. `Plan.schema_for`); answers are validated against `schema` and `check`.
         """
-        structured = self.services.structured_model(role, schema, model, json_schema)
+        structured = self.services.structured_model(role, schema, model)
         convo = list(messages)
         node_call = subtask_id is None
         usage, answered_by = TokenUsage(), "unknown"

@@ -150,12 +150,11 @@ async def plan(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
     try:
         new, problems, usage, model = await ctx.call_structured(
             PLANNER,
-            Plan,
+            Plan.schema_for(team.agent_names, team.max_subtasks),
             messages,
             retries=team.plan_retries,
             round=rnd,
             check=lambda p: plan_problems(p, team.agent_names, team.max_subtasks),
-            json_schema=Plan.schema_for(team.agent_names, team.max_subtasks),
         )
     except BudgetExhausted as e:
         return Command(
@@ -245,12 +244,11 @@ async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]
     try:
         verdict, problems, usage, model = await ctx.call_structured(
             CRITIC,
-            Verdict,
+            Verdict.schema_for(sorted(ids)),
             messages,
             retries=team.plan_retries,
             round=rnd,
             check=lambda v: _verdict_problems(v, ids),
-            json_schema=Verdict.schema_for(sorted(ids)),
         )
     except BudgetExhausted as e:
         return Command(

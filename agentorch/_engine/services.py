@@ -8,7 +8,6 @@ settings value. Nodes reach them through their run context (`ctx.services`).
 
 from __future__ import annotations
 
-import json
 import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -43,7 +42,7 @@ class Services:
     def __init__(self, settings: TeamSettings) -> None:
         self.settings = settings
         # structured-output runnables per (role, schema): converting a schema costs ~2 ms
-        self._structured: dict[tuple[int, type[BaseModel], str], Runnable[Any, Any]] = {}
+        self._structured: dict[tuple[int, type[BaseModel]], Runnable[Any, Any]] = {}
 
     @classmethod
     def of(cls, settings: TeamSettings) -> Services:
@@ -72,30 +71,23 @@ class Services:
             )
         return chosen
 
-    def structured_model(
-        self, role: str, schema: type[BaseModel], model: Any = None, json_schema: dict[str, Any] | None = None
-    ) -> Runnable[Any, Any]:
+    def structured_model(self, role: str, schema: type[BaseModel], model: Any = None) -> Runnable[Any, Any]:
         """`role`'s model (or the given chat `model`, e.g. a cascade's member for one attempt)
         asking for `schema` (with the raw message), built once per team, model and schema.
 
-        `json_schema` is what the request carries instead of `schema`'s own (a narrower one, e.g.
-        `Plan.schema_for(...)`); the answer is still validated against `schema` by the caller.
         The call is never streamed (nothing reads its tokens, and some servers break streamed
-        tool calls); with "json_mode" the schema goes in the request too
-        (`response_format: {type: json_object, schema: ...}`: llama.cpp constrains decoding to
-        it, OpenAI-compatible servers that do not know the key ignore it)."""
+        tool calls). With "json_mode" the schema goes in the request too (`response_format:
+        {type: json_object, schema: ...}`: llama.cpp constrains decoding to it)."""
         chat = model if model is not None else self.settings.model_for(role)
-        sent = json_schema if json_schema is not None else schema
-        key = (id(chat), schema, json.dumps(json_schema, sort_keys=True) if json_schema else "")
-        if key not in self._structured:  # the settings hold `chat`, so its id stays unique
+        key = (id(chat), schema)  # the settings hold `chat`, so its id stays unique
+        if key not in self._structured:
             method = self.settings.structured_output_method
             options: dict[str, Any] = {"method": method} if method else {}  # not every model takes it
             if method == "json_mode":
-                schema_json = json_schema or schema.model_json_schema()
-                options["response_format"] = {"type": "json_object", "schema": schema_json}
+                options["response_format"] = {"type": "json_object", "schema": schema.model_json_schema()}
             if isinstance(chat, BaseChatModel) and chat.disable_streaming is not True:
                 chat = chat.model_copy(update={"disable_streaming": True})
-            self._structured[key] = chat.with_structured_output(sent, include_raw=True, **options)
+            self._structured[key] = chat.with_structured_output(schema, include_raw=True, **options)
         return self._structured[key]
 
     def no_model_left(self, subtask: SubTask, attempt: int) -> str:
