@@ -206,3 +206,13 @@ def test_a_timeout_retry_does_not_give_the_planner_more_repairs_than_plan_retrie
         with pytest.raises(PlanError, match="after 2 attempts"):
             team.run(GOAL)
     assert calls_by_role(server)["planner"] == 3  # bad, the timed-out call, bad: never the plan
+
+
+def test_openai_json_schema_stays_strict_and_carries_the_team_schema() -> None:
+    with OpenAIServer(research_script()) as server:  # rejects schemas strict mode would refuse
+        result = http_team(server).run(GOAL)
+        server.assert_complete()
+    assert result.status == "completed", result.error
+    body = next(r.body for r in server.requests if r.script_key == PLANNER)
+    spec = body["response_format"]["json_schema"]
+    assert spec["strict"] is True and sorted(_agent_enum(spec["schema"])) == sorted(AGENTS)
