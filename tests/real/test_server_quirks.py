@@ -203,7 +203,7 @@ def test_a_timeout_retry_does_not_give_the_planner_more_repairs_than_plan_retrie
     lane = iter([bad, Fault(hang=3), bad, PLAN])
     with OpenAIServer(research_script(planner=lambda body: next(lane))) as server:
         team = http_team(server, plan_retries=1, model_timeout=1)
-        with pytest.raises(PlanError, match="after 2 attempts"):
+        with pytest.raises(PlanError, match="plan_retries=1"):
             team.run(GOAL)
     assert calls_by_role(server)["planner"] == 3  # bad, the timed-out call, bad: never the plan
 
