@@ -9,6 +9,7 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+import openai
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
@@ -17,7 +18,7 @@ from langgraph.types import RetryPolicy, default_retry_on
 import agentorch.prompts as prompt_files
 from agentorch._agent import Agent
 from agentorch._checkpoints import close_saver, saver_from_string
-from agentorch._engine.context import BudgetExhausted, with_retry_on
+from agentorch._engine.context import BudgetExhausted, rejected_request, with_retry_on
 from agentorch._engine.graph import GraphShape, build_graph
 from agentorch._engine.runs import Runs
 from agentorch._errors import (
@@ -52,7 +53,9 @@ __all__ = ["Team", "retryable"]
 
 def retryable(exc: BaseException) -> bool:
     """Default retry rule for model calls: transient failures yes, our own errors and 4xx no."""
-    if isinstance(exc, (AgentorchError, BudgetExhausted)):
+    if isinstance(exc, (AgentorchError, BudgetExhausted, openai.LengthFinishReasonError)):
+        return False  # a length stop at the same settings stops again
+    if rejected_request(exc):  # the server refused the request itself
         return False
     if isinstance(exc, (TimeoutError, ConnectionError)):
         return True

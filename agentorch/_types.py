@@ -7,12 +7,13 @@ out, and can be stored in checkpoints as plain dicts (`model_dump(mode="json")`)
 from __future__ import annotations
 
 import copy
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
 
 from agentorch._errors import ConfigError
@@ -73,6 +74,9 @@ class _Value(BaseModel):
 
 _SCHEMAS: dict[tuple[Any, ...], dict[str, Any]] = {}
 
+_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+"""Sub-task ids a team's plan schema allows (`Plan.schema_for`): short slugs, e.g. `research-1`."""
+
 
 class SubTask(_Value):
     """One unit of work in a plan, assigned to one agent."""
@@ -110,6 +114,16 @@ class Plan(_Value):
 
         return plan_html(self)
 
+    @classmethod
+    def schema_for(cls, agents: Sequence[str], max_subtasks: int | None = None) -> type[Plan]:
+        """The plan model for one team: `agent` one of `agents`, ids (and `depends_on`) short
+        slugs, one to `max_subtasks` sub-tasks. Its JSON schema is what the planner's request
+        carries, so servers that constrain decoding to a schema (OpenAI's strict `json_schema`,
+        llama.cpp grammars, vLLM guided decoding) cannot name an agent the team lacks. What a
+        schema cannot say (a `depends_on` id must be in the plan, no cycles) is checked after
+        the answer (`plan_problems`). Built once per team shape."""
+        return _team_plan(tuple(agents), max_subtasks)
+
 
 class Verdict(_Value):
     """The critic's decision on a round of results."""
@@ -126,6 +140,51 @@ class Verdict(_Value):
         description="With decision 'accept', when asked for it: the final answer to the goal, "
         "composed from the results. Empty otherwise.",
     )
+
+    @classmethod
+    def schema_for(cls, subtask_ids: Sequence[str]) -> type[Verdict]:
+        """The verdict model on a plan with these sub-task ids: `revise` may name only them
+        (see `Plan.schema_for`)."""
+        return _plan_verdict(tuple(subtask_ids))
+
+
+@functools.lru_cache(maxsize=64)
+def _team_plan(agents: tuple[str, ...], max_subtasks: int | None) -> type[Plan]:
+    # the constraints go in the JSON schema only: answers are validated as any `Plan` is, so
+    # a server that ignores the schema gets `plan_problems`' sentences back, not pydantic's
+    slug = {"type": "string", "pattern": _ID_PATTERN}
+    subtask = create_model(
+        "SubTask",
+        __base__=SubTask,
+        __doc__=SubTask.__doc__,
+        id=(str, _narrowed(SubTask, "id", pattern=_ID_PATTERN)),
+        agent=(str, _narrowed(SubTask, "agent", enum=list(agents))),
+        depends_on=(list[str], _narrowed(SubTask, "depends_on", items=slug)),
+    )
+    size = {"minItems": 1} | ({"maxItems": max_subtasks} if max_subtasks is not None else {})
+    return create_model(
+        "Plan",
+        __base__=Plan,
+        __doc__=Plan.__doc__,
+        subtasks=(list[subtask], _narrowed(Plan, "subtasks", **size)),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _plan_verdict(ids: tuple[str, ...]) -> type[Verdict]:
+    return create_model(
+        "Verdict",
+        __base__=Verdict,
+        __doc__=Verdict.__doc__,
+        revise=(list[str], _narrowed(Verdict, "revise", items={"type": "string", "enum": list(ids)})),
+    )
+
+
+def _narrowed(model: type[BaseModel], name: str, **schema: Any) -> Any:
+    """`model`'s field `name` with `schema` added to its JSON schema (not to its validation)."""
+    field = copy.copy(model.model_fields[name])
+    field.json_schema_extra = schema
+    return field
 
 
 class Budget(_Value):

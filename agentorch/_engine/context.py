@@ -29,11 +29,13 @@ import asyncio
 import functools
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import openai
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.config import get_config
@@ -354,7 +356,9 @@ class RunContext:
             if value is None:
                 err = out.get("parsing_error")
                 problems = [
-                    f"The answer did not match the required format: {_short(_validation_text(err))}"
+                    CUT_OFF
+                    if err == CUT_OFF
+                    else f"The answer did not match the required format: {_short(_validation_text(err))}"
                     if err is not None
                     else "The answer did not match the required format: it was plain text, "
                     f"not a `{schema.__name__}` object."
@@ -437,6 +441,24 @@ async def _model_call(
         # ChatOpenAI's json_schema mode parses inside the call and raises instead of returning
         # `parsing_error`: the same repairable problem
         return {"raw": None, "parsed": None, "parsing_error": _short(_validation_text(e))}
+    except openai.LengthFinishReasonError as e:
+        if not structured:
+            raise
+        # the answer stopped at the output limit: the same answer again would too (it is not
+        # retried); the repair loop asks for a shorter one, its tokens counted
+        return {"raw": _cut_off_message(e.completion), "parsed": None, "parsing_error": CUT_OFF}
+    except Exception as e:
+        if structured and (why := rejected_request(e)):
+            method = ctx.settings.structured_output_method
+            raise ConfigError(
+                f"The model server rejected the structured-output request ({why}) made with "
+                + (f"`structured_output_method={method!r}`" if method else "the model's default method")
+                + ". If the server does not support that method, choose another one: "
+                "`Team(structured_output_method=...)`, the `AGENTORCH_STRUCTURED_OUTPUT` "
+                "environment variable or `agentorch run --structured-output ...`, one of "
+                "'json_schema', 'function_calling', 'json_mode' (llama.cpp: 'json_mode')."
+            ) from e
+        raise
     if isinstance(out, dict):  # with_structured_output(include_raw=True)
         parsed, error = out.get("parsed"), out.get("parsing_error")
         out = {
@@ -467,6 +489,48 @@ async def _direct_call(ctx: RunContext, *args: Any) -> Any:
         )
     except Exception as e:
         raise FirstCallFailed() from e
+
+
+CUT_OFF = (
+    "The answer was cut off at the model's output-token limit (finish reason `length`): give "
+    "a much shorter answer. If this keeps happening, the model's output limit is too low for "
+    "this answer: raise it (e.g. `max_tokens`)."
+)
+"""The repair request after a structured answer stopped at the output limit."""
+
+_INVALID_REQUEST = re.compile(
+    r"input should be|literal_error|validation error|not supported|unsupported|invalid request"
+    r"|unrecognized request argument|extra inputs are not permitted",
+    re.IGNORECASE,
+)
+
+
+def rejected_request(exc: BaseException) -> str | None:
+    """Why a model server refused the request itself (so retrying it cannot help), or None:
+    an HTTP 400/422, or a 5xx whose message says the request is invalid (llama.cpp's server
+    answers 500 `Input should be 'text' or 'json_object'` to a `json_schema` response format)."""
+    status = getattr(exc, "status_code", None)
+    if not isinstance(status, int):
+        return None
+    message = str(getattr(exc, "message", None) or exc)
+    if status in (400, 422) or (status >= 500 and _INVALID_REQUEST.search(message)):
+        return f"HTTP {status}: {_short(message, 300)}"
+    return None
+
+
+def _cut_off_message(completion: Any) -> AIMessage:
+    """The answer of a completion that stopped at the output limit, with its usage."""
+    choice = completion.choices[0] if completion.choices else None
+    usage = completion.usage
+    return AIMessage(
+        content=(choice.message.content or "") if choice is not None else "",
+        usage_metadata={
+            "input_tokens": usage.prompt_tokens if usage else 0,
+            "output_tokens": usage.completion_tokens if usage else 0,
+            "total_tokens": usage.total_tokens if usage else 0,
+        },
+        response_metadata={"model_name": completion.model, "finish_reason": "length"},
+    )
 
 
 def _in_graph() -> bool:

@@ -162,7 +162,7 @@ async def plan(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]:
         try:
             new, problems, used, model = await ctx.call_structured(
                 PLANNER,
-                Plan,
+                Plan.schema_for(team.agent_names, team.max_subtasks),
                 messages,
                 retries=team.plan_retries,
                 round=rnd,
@@ -294,7 +294,7 @@ async def critic(state: TeamState, runtime: Runtime[RunContext]) -> Command[Any]
     try:
         verdict, problems, usage, model = await ctx.call_structured(
             CRITIC,
-            Verdict,
+            Verdict.schema_for(sorted(ids)),
             messages,
             retries=team.plan_retries,
             round=rnd,

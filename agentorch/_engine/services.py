@@ -12,6 +12,7 @@ import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel
@@ -75,12 +76,20 @@ class Services:
 
     def structured_model(self, role: str, schema: type[BaseModel], model: Any = None) -> Runnable[Any, Any]:
         """`role`'s model (or the given chat `model`, e.g. a cascade's member for one attempt)
-        asking for `schema` (with the raw message), built once per team, model and schema."""
+        asking for `schema` (with the raw message), built once per team, model and schema.
+
+        The call is never streamed (nothing reads its tokens, and some servers break streamed
+        tool calls). With "json_mode" the schema goes in the request too (`response_format:
+        {type: json_object, schema: ...}`: llama.cpp constrains decoding to it)."""
         chat = model if model is not None else self.settings.model_for(role)
-        key = (id(chat), schema)  # the cached runnable holds `chat`, so its id stays unique
+        key = (id(chat), schema)  # the settings hold `chat`, so its id stays unique
         if key not in self._structured:
             method = self.settings.structured_output_method
-            options = {"method": method} if method else {}  # not every model takes `method`
+            options: dict[str, Any] = {"method": method} if method else {}  # not every model takes it
+            if method == "json_mode":
+                options["response_format"] = {"type": "json_object", "schema": schema.model_json_schema()}
+            if isinstance(chat, BaseChatModel) and chat.disable_streaming is not True:
+                chat = chat.model_copy(update={"disable_streaming": True})
             self._structured[key] = chat.with_structured_output(schema, include_raw=True, **options)
         return self._structured[key]
 

@@ -33,7 +33,7 @@ from agentorch._errors import (
     RunFailed,
 )
 from agentorch._keys import CRITIC, PLANNER, SUMMARIZER, SYNTHESIZER
-from agentorch._models import Cascade, ChatModel, members, model_label
+from agentorch._models import STRUCTURED_OUTPUT_METHODS, Cascade, ChatModel, members, model_label
 from agentorch._observe.otel_export import install_sdk_from_env
 from agentorch._refs import TEAM_REF_HELP, resolve_team, takes_model
 from agentorch._render.view import JsonView, LiveView, PlainView, usage_table
@@ -51,6 +51,7 @@ from agentorch.cli.store import (
     save_origin,
     thread_status,
 )
+from agentorch.llms._env import structured_output_from_env
 
 __all__ = ["main", "load_team", "describe_models", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_WAITING"]
 
@@ -189,14 +190,20 @@ def _team_ref(spec: str) -> str:
     return target + sep + attr
 
 
-def _build(origin: Origin) -> tuple[Team, ChatModel | None]:
+def _build(origin: Origin, args: argparse.Namespace) -> tuple[Team, ChatModel | None]:
     """The team a command starts (or resumes) from its origin, and the environment's model if
-    it took it."""
+    it took it; with the structured-output method `--structured-output` or
+    `AGENTORCH_STRUCTURED_OUTPUT` names, if any."""
     if origin.command == "demo":
         from agentorch.graphs.research import build_team, demo_model
 
-        return build_team(demo_model(latency=float(origin.options.get("latency", 0.3)))), None
-    return _load_team(origin.team)
+        team, env_model = build_team(demo_model(latency=float(origin.options.get("latency", 0.3)))), None
+    else:
+        team, env_model = _load_team(origin.team)
+    method = getattr(args, "structured_output", None) or structured_output_from_env()
+    if method:
+        team.structured_output_method = method
+    return team, env_model
 
 
 def _default_approver() -> str:
@@ -321,7 +328,7 @@ def _start(origin: Origin, goal: str, args: argparse.Namespace) -> int:
     """Run a new thread of the team `origin` names on `goal` (run and demo)."""
     try:
         prices = load_prices(args.prices) if args.prices else None
-        team, env_model = _build(origin)
+        team, env_model = _build(origin, args)
     except AgentorchError as e:
         return _error(str(e))
     thread_id = args.thread_id or uuid.uuid4().hex
@@ -384,7 +391,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
                     f"Thread {tid!r} was not started by the agentorch command; pass "
                     "`--team path/to/team.py[:attr]` (the team that started it) to resume it."
                 )
-            team, env_model = _build(origin)
+            team, env_model = _build(origin, args)
             _set_up(team, saver, bool(origin.options.get("approve_plan")))
             session = _Session(team, tid, args, prices, env_model)
             session.asker.print(describe_models(team, env_model), markup=False, soft_wrap=True)
@@ -517,6 +524,16 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "`agentorch resume` can continue it after a crash or a pause",
     )
     p.add_argument("--approve-plan", action="store_true", help="pause for a person to approve the plan")
+    _add_structured_output(p)
+
+
+def _add_structured_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--structured-output",
+        choices=STRUCTURED_OUTPUT_METHODS,
+        help="how plans and verdicts are asked for (default: $AGENTORCH_STRUCTURED_OUTPUT, else "
+        "the model's own default); llama-cpp-python's server needs json_mode",
+    )
 
 
 def _add_resume_commands(sub: Any) -> None:
@@ -553,6 +570,7 @@ def _add_resume_commands(sub: Any) -> None:
         "@FILE reads the JSON from FILE",
     )
     _add_view_options(resume)
+    _add_structured_output(resume)
     resume.set_defaults(func=_cmd_resume)
 
     runs = sub.add_parser(

@@ -9,6 +9,7 @@ from agentorch.llms._env import (
     models_from_env,
     requests_blocked,
     role_env_var,
+    structured_output_from_env,
 )
 from agentorch.llms._scripted import Response, Script, ScriptedCall, ScriptedChatModel
 
@@ -26,4 +27,5 @@ __all__ = [
     "models_from_env",
     "requests_blocked",
     "role_env_var",
+    "structured_output_from_env",
 ]

@@ -21,6 +21,10 @@ Variables read (empty values count as unset):
   paid API. Read from `os.environ` at each call.
 - `AGENTORCH_STREAM_USAGE`: ask for token usage in streamed replies (default true; set
   false for a server that rejects `stream_options`).
+- `AGENTORCH_STRUCTURED_OUTPUT`: how plans and verdicts are asked for, "json_schema",
+  "function_calling" or "json_mode" (`structured_output_from_env()`, read by `agentorch run`
+  and `resume`; in code: `Team(structured_output_method=structured_output_from_env())`).
+  llama-cpp-python's server needs "json_mode" (docs/models.md, "Local models").
 
 Recipes:
 
@@ -54,6 +58,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from pydantic import SecretStr
 
 from agentorch._errors import ConfigError, ModelNotConfigured, ModelRequestsBlocked
+from agentorch._models import STRUCTURED_OUTPUT_METHODS, StructuredOutputMethod
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -86,6 +91,7 @@ AGENTORCH_TIMEOUT = "AGENTORCH_TIMEOUT"
 AGENTORCH_MAX_RETRIES = "AGENTORCH_MAX_RETRIES"
 AGENTORCH_STREAM_USAGE = "AGENTORCH_STREAM_USAGE"
 AGENTORCH_BLOCK_MODEL_REQUESTS = "AGENTORCH_BLOCK_MODEL_REQUESTS"
+AGENTORCH_STRUCTURED_OUTPUT = "AGENTORCH_STRUCTURED_OUTPUT"
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Local servers ignore the key, but the OpenAI SDK refuses to build a client without one.
@@ -167,6 +173,26 @@ def _stream_usage(env: Mapping[str, str]) -> bool:
     if raw.lower() in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"`{AGENTORCH_STREAM_USAGE}` must be true or false, got {raw!r}.")
+
+
+def structured_output_from_env(env: Mapping[str, str] | None = None) -> StructuredOutputMethod | None:
+    """The structured-output method `AGENTORCH_STRUCTURED_OUTPUT` names, or None when unset.
+
+    Raises `ConfigError` for any other value.
+
+    Example:
+        >>> structured_output_from_env({"AGENTORCH_STRUCTURED_OUTPUT": "json_mode"})
+        'json_mode'
+    """
+    raw = _get(os.environ if env is None else env, AGENTORCH_STRUCTURED_OUTPUT)
+    if raw is None:
+        return None
+    for method in STRUCTURED_OUTPUT_METHODS:
+        if raw == method:
+            return method
+    raise ConfigError(
+        f"`{AGENTORCH_STRUCTURED_OUTPUT}` must be one of {', '.join(STRUCTURED_OUTPUT_METHODS)}, got {raw!r}."
+    )
 
 
 def _redact_url(url: str) -> str:

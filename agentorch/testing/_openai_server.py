@@ -53,15 +53,18 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel
 
 from agentorch._errors import ConfigError
 
 __all__ = [
+    "LLAMA_CPP_QUIRKS",
+    "QUIRKS",
     "Fault",
     "OpenAIServer",
+    "Quirk",
     "RecordedRequest",
     "Reply",
     "ReplyFunction",
@@ -85,7 +88,7 @@ class Fault:
     """An injected failure, used as a reply in a script. Set exactly one kind.
 
     Examples: `Fault(status=429, retry_after=1)`, `Fault(status=500)`, `Fault(hang=5)`,
-    `Fault(malformed=True)`.
+    `Fault(malformed=True)`, `Fault(length='{"subtasks": [{"id": "a"')`.
     """
 
     status: int | None = None
@@ -96,15 +99,19 @@ class Fault:
     """Send nothing for this many seconds (past the client's timeout), then answer 504."""
     malformed: bool = False
     """Answer 200 with a body (or SSE event) that is not valid JSON."""
+    length: str | None = None
+    """Answer 200 with this text cut off at the output limit (`finish_reason: "length"`), as
+    content, or as the arguments of the forced tool call when the request forces one."""
     message: str | None = None
     """Error message for `status` faults; a default names the injected status."""
 
     def __post_init__(self) -> None:
-        kinds = [self.status is not None, self.hang is not None, self.malformed]
+        kinds = [self.status is not None, self.hang is not None, self.malformed, self.length is not None]
         if sum(kinds) != 1:
             raise ConfigError(
-                "A `Fault` needs exactly one of `status`, `hang` or `malformed`; got "
-                f"status={self.status!r}, hang={self.hang!r}, malformed={self.malformed!r}."
+                "A `Fault` needs exactly one of `status`, `hang`, `malformed` or `length`; got "
+                f"status={self.status!r}, hang={self.hang!r}, malformed={self.malformed!r}, "
+                f"length={self.length!r}."
             )
         if self.status is not None and not 400 <= self.status <= 599:
             raise ConfigError(f"`Fault.status` must be 400-599, got {self.status!r}.")
@@ -184,6 +191,13 @@ class RecordedRequest:
     """The script dict key that answered this request (None for list/function scripts)."""
     reply: Any = None
     """The scripted reply chosen for this request, if any."""
+
+
+Quirk: TypeAlias = Literal["no_json_schema", "repeated_tool_call_header"]
+"""A departure from the OpenAI API a real server makes (see `OpenAIServer(quirks=...)`)."""
+QUIRKS: tuple[Quirk, ...] = ("no_json_schema", "repeated_tool_call_header")
+LLAMA_CPP_QUIRKS: frozenset[Quirk] = frozenset(QUIRKS)
+"""The quirks of llama-cpp-python's OpenAI-compatible server (0.3.36)."""
 
 
 class _Lane:
@@ -297,13 +311,14 @@ def _request_schema_problems(body: Mapping[str, Any]) -> list[str]:
 class _Answer:
     """The assistant message the server will send: text and/or tool calls."""
 
-    def __init__(self, content: str | None, tool_calls: list[dict[str, Any]]) -> None:
+    def __init__(self, content: str | None, tool_calls: list[dict[str, Any]], cut_off: bool = False) -> None:
         self.content = content
         self.tool_calls = tool_calls
+        self.cut_off = cut_off
 
     @property
     def finish_reason(self) -> str:
-        return "tool_calls" if self.tool_calls else "stop"
+        return "length" if self.cut_off else "tool_calls" if self.tool_calls else "stop"
 
     def completion_text(self) -> str:
         args = "".join(call["function"]["arguments"] for call in self.tool_calls)
@@ -328,6 +343,12 @@ class OpenAIServer:
         strict_schemas: reject (HTTP 400, recorded in `.errors`) strict JSON schemas that
             OpenAI would reject: objects need `additionalProperties: false` and every
             property in `required`.
+        quirks: behave like a real server that departs from the OpenAI API
+            (`LLAMA_CPP_QUIRKS`: llama-cpp-python's server, 0.3.36):
+            "no_json_schema" answers HTTP 500 `Input should be 'text' or 'json_object'` to a
+            `json_schema` response format (`json_object`, with or without a `schema`, works);
+            "repeated_tool_call_header" repeats a streamed tool call's `id` and `name` in
+            every chunk, not only the first.
     """
 
     __test__ = False  # not a pytest test class
@@ -339,7 +360,11 @@ class OpenAIServer:
         models: Sequence[str] = ("agentorch-test",),
         latency: float = 0.0,
         strict_schemas: bool = True,
+        quirks: Iterable[Quirk] = (),
     ) -> None:
+        self.quirks = frozenset(quirks)
+        if unknown := self.quirks - set(QUIRKS):
+            raise ConfigError(f"Unknown `quirks` {sorted(unknown)!r}: choose from {list(QUIRKS)!r}.")
         self._lock = threading.Lock()
         self._lanes = _build_lanes(script)
         self._requests: list[RecordedRequest] = []
@@ -502,7 +527,13 @@ class OpenAIServer:
             return lane, lane.queue.popleft()
 
     def _answer(self, reply: Reply, body: Mapping[str, Any]) -> _Answer:
-        """Turn a non-fault reply into the assistant message this request asked for."""
+        """Turn a non-fault reply (or a length stop) into the assistant message this request
+        asked for."""
+        if isinstance(reply, Fault) and reply.length is not None:
+            forced = _forced_tool_name(body)
+            if forced is not None:
+                return _Answer(None, [self._tool_call(ToolCall(forced, reply.length))], cut_off=True)
+            return _Answer(reply.length, [], cut_off=True)
         if isinstance(reply, str):
             return _Answer(reply, [])
         if isinstance(reply, ToolCalls):
@@ -559,6 +590,13 @@ def _usage(body: Mapping[str, Any], answer: _Answer) -> dict[str, int]:
 def _pieces(text: str, size: int = 8) -> Iterator[str]:
     for start in range(0, len(text), size):
         yield text[start : start + size]
+
+
+_LLAMA_CPP_FORMAT_ERROR = (
+    "[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}]"
+)
 
 
 def _error_body(status: int, message: str) -> dict[str, Any]:
@@ -675,7 +713,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.owner._record(RecordedRequest("POST", self.path, headers, body, lane.key, reply))
         if self.owner.latency and self.owner._stopping.wait(self.owner.latency):
             return
-        if isinstance(reply, Fault):
+        response_format = body.get("response_format")
+        if (
+            "no_json_schema" in self.owner.quirks
+            and isinstance(response_format, Mapping)
+            and response_format.get("type") == "json_schema"
+        ):  # llama-cpp-python's server validates the request with pydantic and answers 500
+            self._send_error(500, _LLAMA_CPP_FORMAT_ERROR)
+            return
+        if isinstance(reply, Fault) and reply.length is None:
             self._fault(reply, stream=bool(body.get("stream")))
             return
         if self.owner.strict_schemas and (problems := _request_schema_problems(body)):
@@ -798,8 +844,13 @@ class _Handler(BaseHTTPRequestHandler):
                         ]
                     }
                 )
+                repeat = "repeated_tool_call_header" in self.owner.quirks
+                header = {"id": call["id"], "type": "function"} if repeat else {}
+                name = {"name": call["function"]["name"]} if repeat else {}
                 for piece in _pieces(call["function"]["arguments"], 16):
-                    event({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+                    event(
+                        {"tool_calls": [{"index": index, **header, "function": {**name, "arguments": piece}}]}
+                    )
             event({}, answer.finish_reason)
             if include_usage:
                 final = dict(envelope, choices=[], usage=_usage(body, answer))

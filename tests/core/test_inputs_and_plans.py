@@ -177,6 +177,7 @@ def test_exported_names_are_pinned() -> None:
             "models_from_env",
             "requests_blocked",
             "role_env_var",
+            "structured_output_from_env",
         ]
     )
     assert issubclass(ConfigError, AgentorchError) and issubclass(ConfigError, ValueError)

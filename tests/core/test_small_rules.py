@@ -369,7 +369,7 @@ class DictStructuredModel(ScriptedChatModel):
 
         def as_dict(out: dict[str, Any]) -> dict[str, Any]:
             parsed = out["parsed"]
-            return {**out, "parsed": parsed.model_dump() if parsed is not None else None}
+            return {**out, "parsed": parsed.model_dump() if hasattr(parsed, "model_dump") else parsed}
 
         return inner | RunnableLambda(as_dict)
 

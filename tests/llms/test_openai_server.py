@@ -20,7 +20,15 @@ from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, Field, ValidationError
 
 from agentorch._errors import ConfigError
-from agentorch.testing._openai_server import Fault, OpenAIServer, Reply, Script, ToolCall, ToolCalls
+from agentorch.testing._openai_server import (
+    LLAMA_CPP_QUIRKS,
+    Fault,
+    OpenAIServer,
+    Reply,
+    Script,
+    ToolCall,
+    ToolCalls,
+)
 
 MakeChat = Callable[..., ChatOpenAI]
 
@@ -236,6 +244,35 @@ async def test_streaming_tool_call_deltas_reassemble(make_chat: MakeChat) -> Non
         _, total = await _collect(make_chat(server).bind_tools([search]).astream("Search"))
 
     assert total.tool_calls == [{"name": "search", "args": args, "id": "call_abc", "type": "tool_call"}]
+
+
+async def test_llama_cpp_quirks_are_imitated(make_chat: MakeChat) -> None:
+    """llama-cpp-python's server: 500 to `json_schema`, `json_object` with a schema taken, and
+    streamed tool calls whose every chunk repeats the name and id (clients join the names)."""
+    args = {"query": "a fairly long query so the arguments span several deltas"}
+    script: list[Reply] = [Plan(goal="x"), Plan(goal="ship"), ToolCalls([ToolCall("search", args, id="c1")])]
+    with OpenAIServer(script, quirks=LLAMA_CPP_QUIRKS) as server:
+        chat = make_chat(server, max_retries=0)
+        with pytest.raises(openai.InternalServerError, match="Input should be 'text' or 'json_object'"):
+            await chat.with_structured_output(Plan).ainvoke("Plan")
+        schema = Plan.model_json_schema()
+        json_mode = chat.with_structured_output(
+            Plan, method="json_mode", response_format={"type": "json_object", "schema": schema}
+        )
+        assert await json_mode.ainvoke("Plan") == Plan(goal="ship")
+        assert server.chat_requests[1]["response_format"]["schema"] == schema
+        _, total = await _collect(chat.bind_tools([search]).astream("Search"))
+    [call] = total.tool_call_chunks
+    assert call["name"] is not None and call["name"].startswith("searchsearch")
+
+
+async def test_a_length_stop_ends_with_finish_reason_length(make_chat: MakeChat) -> None:
+    with OpenAIServer([Fault(length='{"goal": "sh'), Fault(length="Once upon")]) as server:
+        chat = make_chat(server)
+        with pytest.raises(openai.LengthFinishReasonError):
+            await chat.with_structured_output(Plan).ainvoke("Plan")
+        reply = await chat.ainvoke("Tell a story")
+    assert reply.content == "Once upon" and reply.response_metadata["finish_reason"] == "length"
 
 
 @pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
@@ -456,6 +493,7 @@ def test_stop_ends_a_hanging_request_and_is_idempotent() -> None:
         {"hang": 0},
         {"retry_after": 1},
         {"status": 503, "retry_after": -1},
+        {"status": 500, "length": "cut"},
     ],
 )
 def test_invalid_faults_are_config_errors(kwargs: dict[str, Any]) -> None:
@@ -470,3 +508,5 @@ def test_invalid_scripts_are_config_errors() -> None:
         OpenAIServer({"": ["x"]})
     with pytest.raises(ConfigError):
         ToolCalls([])
+    with pytest.raises(ConfigError, match="quirks"):
+        OpenAIServer(quirks=["slow"])  # type: ignore[list-item]
