@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from agentorch import ConfigError
@@ -36,7 +36,7 @@ def _session_time(text: str) -> float:
         when = datetime.strptime(text.strip(), "%I:%M %p on %d %B, %Y")
     except ValueError as e:
         raise ConfigError(f"LoCoMo session date {text!r} is not like '1:56 pm on 8 May, 2023'") from e
-    return when.replace(tzinfo=timezone.utc).timestamp()
+    return when.replace(tzinfo=UTC).timestamp()
 
 
 def _conversation(sample: dict[str, Any]) -> Workload:
