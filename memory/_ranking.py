@@ -71,7 +71,9 @@ def fuse_scores(
     return fused
 
 
-def lift_replies(ranking: Sequence[tuple[str, float]], following: Mapping[str, str]) -> list[tuple[str, float]]:
+def lift_replies(
+    ranking: Sequence[tuple[str, float]], following: Mapping[str, str]
+) -> list[tuple[str, float]]:
     """`ranking` (id, fused score; best first) with each record's score raised to at least
     `REPLIES` times the score of the ranked record written just before it (`following`: id ->
     the id written just after it); a record that only follows a ranked one joins the ranking
