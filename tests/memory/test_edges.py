@@ -155,3 +155,50 @@ async def test_a_budget_too_small_for_anything_gives_an_empty_context() -> None:
     assert await _context(memory, 10) == ""
     assert await memory.arecall("Q3 report", thread_id="t", budget=10) == ""
     assert "14 March" in await memory.arecall("Q3 report", thread_id="t", budget=10_000)
+
+
+# -- replies: the record written just after a strong match -------------------------------
+
+
+def _dialogue(memory: ChromaMemory, private: bool = False) -> None:
+    turns = [
+        ("Ana: How was your week?", "chat"),
+        ("Kofi: Busy, I had three deadlines at work.", "chat"),
+        ("Ana: Did you finally go to the pottery class you wanted to try?", "chat"),
+        ("Kofi: Yes, last Saturday! I made a lopsided bowl.", "secret" if private else "chat"),
+        ("Ana: Nice. My sister moved to Lisbon in June.", "chat"),
+    ]
+    filler = [(f"Kofi: The train to work was late again on day {i}.", "chat") for i in range(40)]
+    for text, tag in filler + turns + filler:
+        memory.add(text, metadata={"tag": tag})
+
+
+def test_a_reply_that_shares_no_word_with_the_question_is_found_by_hybrid_search() -> None:
+    memory = ChromaMemory.ephemeral(embedding=HashEmbeddings())
+    _dialogue(memory)
+    question = "When did the friend of Ana go to the pottery class?"
+    hybrid = [h.text for h in memory.search(question, k=3)]
+    assert hybrid[0].startswith("Ana: Did you finally go to the pottery class")
+    assert "Kofi: Yes, last Saturday! I made a lopsided bowl." in hybrid
+    # the lift is hybrid's: the plain lexical side does not see the reply
+    assert "Kofi: Yes, last Saturday! I made a lopsided bowl." not in [
+        h.text for h in memory.search(question, k=3, mode="lexical")
+    ]
+
+
+def test_a_reply_lifted_by_its_question_still_obeys_where() -> None:
+    memory = ChromaMemory.ephemeral(embedding=HashEmbeddings())
+    _dialogue(memory, private=True)
+    hits = memory.search("When did the friend of Ana go to the pottery class?", k=5, where={"tag": "chat"})
+    assert hits and all(h.metadata["tag"] == "chat" for h in hits)
+
+
+def test_lift_replies_is_a_floor_not_a_sum() -> None:
+    from agentorch.memory._ranking import REPLIES, lift_replies
+
+    ranking = [("q", 1.0), ("a", 0.9), ("b", 0.2)]
+    lifted = lift_replies(ranking, {"q": "b", "a": "x"})
+    assert lifted == [("q", 1.0), ("a", 0.9), ("b", REPLIES * 1.0), ("x", REPLIES * 0.9)]
+    # a record that matches better by itself keeps its own score and place
+    assert lift_replies([("q", 1.0), ("r", 0.8)], {"q": "r"}) == [("q", 1.0), ("r", 0.8)]
+    assert lift_replies([], {}) == []
