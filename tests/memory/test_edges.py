@@ -202,3 +202,13 @@ def test_lift_replies_is_a_floor_not_a_sum() -> None:
     # a record that matches better by itself keeps its own score and place
     assert lift_replies([("q", 1.0), ("r", 0.8)], {"q": "r"}) == [("q", 1.0), ("r", 0.8)]
     assert lift_replies([], {}) == []
+
+
+def test_the_lexical_index_returns_the_single_best_match_when_asked_for_one() -> None:
+    from agentorch.memory._lexical import LexicalIndex, LexicalRow
+
+    index = LexicalIndex()
+    index.upsert("c", [LexicalRow("a", "apples and pears", "1"), LexicalRow("b", "apples", "2")])
+    assert [i for i, _ in index.search("c", "apples", 1)] == ["b"]  # the shorter text ranks first
+    assert [i for i, _ in index.search("c", "pears", 1, ids=["a"])] == ["a"]
+    assert index.search("c", "apples", 0) == []
