@@ -212,3 +212,18 @@ def test_the_lexical_index_returns_the_single_best_match_when_asked_for_one() ->
     assert [i for i, _ in index.search("c", "apples", 1)] == ["b"]  # the shorter text ranks first
     assert [i for i, _ in index.search("c", "pears", 1, ids=["a"])] == ["a"]
     assert index.search("c", "apples", 0) == []
+
+
+def test_a_client_sees_another_clients_deletes_in_its_lexical_results() -> None:
+    client = chromadb.EphemeralClient()
+    namespace = f"deletes-{id(client)}"
+    writer = ChromaMemory(client=client, namespace=namespace, embedding=HashEmbeddings(dim=64))
+    reader = ChromaMemory(client=client, namespace=namespace, embedding=HashEmbeddings(dim=64))
+    for i in range(30):
+        writer.add(f"apple apple apple {i}", thread_id="old")
+    kept = [writer.add(f"an apple among pears, plums and figs {i}", thread_id="new") for i in range(5)]
+    assert len(reader.search("apple", k=5, mode="lexical")) == 5  # the reader's cache is synced
+    assert writer.forget(thread_id="old") == 30
+    # the deleted records were the best bm25 matches: a cache that kept them would fill its
+    # candidates with them and find nothing
+    assert sorted(h.id for h in reader.search("apple", k=5, mode="lexical")) == sorted(kept)
