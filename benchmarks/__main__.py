@@ -1,4 +1,4 @@
-"""`python -m benchmarks [workload ...] [--quick]` — run the benchmarks, print tables, write JSON.
+"""`python -m benchmarks [workload ...] [--quick] [--locomo PATH]` — run the benchmarks, print tables, write JSON.
 
 Workloads: dag (parallel DAG vs the critical-path bound and three baselines), uneven (per-agent
 latencies: wall against the latency-weighted critical-path bound), overhead
@@ -9,6 +9,8 @@ against runs traced by the OpenTelemetry SDK), streaming (runs with and without 
 memory (the memory layer's own
 benchmark, benchmarks/memory_bench.py) and evals (benchmarks/evals_bench.py, when present). No workload
 named: all of them. `--quick` runs small sizes (about a minute in all); it is what the tests run.
+`--locomo PATH` gives the memory benchmark a LoCoMo-format file (not shipped; without it that
+part is skipped with a message).
 
 Results go to benchmarks/results/<workload>.json, plus all.json (everything, with the machine,
 versions and command) and report.md (every table, ready for BENCHMARKS.md).
@@ -34,7 +36,7 @@ EXTERNAL = {"memory": "benchmarks.memory_bench", "evals": "benchmarks.evals_benc
 USAGE = __doc__
 
 
-def _external(module_name: str) -> Callable[[bool], dict[str, Any]] | None:
+def _external(module_name: str) -> Callable[..., dict[str, Any]] | None:
     """`run(quick)` of a benchmark module another layer owns, or None if it is not there yet."""
     if importlib.util.find_spec(module_name) is None:
         return None
@@ -42,12 +44,12 @@ def _external(module_name: str) -> Callable[[bool], dict[str, Any]] | None:
     return getattr(module, "run", None)
 
 
-def _run_external(name: str, module_name: str, quick: bool) -> dict[str, Any] | None:
+def _run_external(name: str, module_name: str, quick: bool, **options: Any) -> dict[str, Any] | None:
     run = _external(module_name)
     if run is None:
         print(f"[{name}] {module_name} not found: skipped", flush=True)
         return None
-    data = run(quick)
+    data = run(quick, **options)
     module = sys.modules[module_name]
     formatter = getattr(module, "format_table", None)
     printer = getattr(module, "_print", None)
@@ -65,6 +67,13 @@ def _run_external(name: str, module_name: str, quick: bool) -> dict[str, Any] | 
 
 
 def main(argv: list[str]) -> int:
+    locomo = None
+    if "--locomo" in argv:  # the memory benchmark's LoCoMo file (not shipped: CC BY-NC)
+        at = argv.index("--locomo")
+        if at + 1 >= len(argv):
+            print("`--locomo` needs a path to a LoCoMo-format file", file=sys.stderr)
+            return 2
+        locomo, argv = argv[at + 1], argv[:at] + argv[at + 2 :]
     quick = "--quick" in argv
     names = [a for a in argv if not a.startswith("-")]
     if "-h" in argv or "--help" in argv:
@@ -98,7 +107,8 @@ def main(argv: list[str]) -> int:
             if name in OWN:
                 data: dict[str, Any] | None = importlib.import_module(f"benchmarks.{name}").run(quick)
             else:
-                data = _run_external(name, EXTERNAL[name], quick)
+                options = {"locomo": locomo} if name == "memory" else {}
+                data = _run_external(name, EXTERNAL[name], quick, **options)
         except Exception as e:  # one broken workload must not lose the others' results
             traceback.print_exc()
             failed.append(name)

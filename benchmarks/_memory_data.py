@@ -139,6 +139,8 @@ class Turn:
     id: str
     session: int
     text: str
+    created_at: float | None = None
+    """When it was said (seconds since the epoch); `None`: when it is written."""
 
 
 @dataclass(frozen=True)

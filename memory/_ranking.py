@@ -12,18 +12,24 @@ import numpy as np
 
 __all__ = [
     "FUSION_WEIGHTS",
+    "REPLIES",
     "REDUNDANCY",
     "TIES",
     "cosines",
     "diversify",
     "fuse_scores",
     "fused_tolerance",
+    "lift_replies",
     "tie_groups",
 ]
 
 FUSION_WEIGHTS = {"vector": 0.5, "lexical": 0.5}
 """Hybrid search: weights of the convex combination of the two sides' min-max normalized
 scores (see `fuse_scores`). Equal weights, not fitted to any benchmark."""
+REPLIES = 0.4
+"""Hybrid search: a record scores at least this share of the fused score of the record written
+just before it in the namespace (see `lift_replies`). Chosen on LoCoMo's development half and
+the four synthetic sets by the worst case over all of them (BENCHMARKS.md)."""
 TIES = {"vector": (0.01, False), "lexical": (0.01, True)}
 """(tolerance, relative) within which two scores of one side count as a tie. Records the query
 cannot tell apart (e.g. "X now lives in Oslo" and, earlier, "X now lives in Perth") are then
@@ -63,6 +69,25 @@ def fuse_scores(
     fused = [(i, FUSION_WEIGHTS["vector"] * v[i] + FUSION_WEIGHTS["lexical"] * lx[i]) for i in ids]
     fused.sort(key=lambda e: -e[1])
     return fused
+
+
+def lift_replies(
+    ranking: Sequence[tuple[str, float]], following: Mapping[str, str]
+) -> list[tuple[str, float]]:
+    """`ranking` (id, fused score; best first) with each record's score raised to at least
+    `REPLIES` times the score of the ranked record written just before it (`following`: id ->
+    the id written just after it); a record that only follows a ranked one joins the ranking
+    with that score. In a conversation the answer often shares no word or topic with the
+    question ("Yes, last Saturday!") while the turn it replies to does. A floor, unlike a
+    sum, never reorders records that match by themselves. Ties keep `ranking`'s order,
+    lifted records after it."""
+    lifted = dict(ranking)
+    for id_, score in ranking:
+        after = following.get(id_)
+        if after is not None:
+            lifted[after] = max(lifted.get(after, 0.0), REPLIES * score)
+    order = {id_: n for n, id_ in enumerate(lifted)}
+    return sorted(lifted.items(), key=lambda e: (-e[1], order[e[0]]))
 
 
 def fused_tolerance(vector: Mapping[str, float], lexical: Mapping[str, float], ids: Sequence[str]) -> float:

@@ -21,7 +21,15 @@ from agentorch.memory import _backends
 from agentorch.memory._embeddings import Embedder, resolve_embedder
 from agentorch.memory._lexical import LexicalRow
 from agentorch.memory._names import validate_namespace
-from agentorch.memory._ranking import TIES, cosines, diversify, fuse_scores, fused_tolerance, tie_groups
+from agentorch.memory._ranking import (
+    TIES,
+    cosines,
+    diversify,
+    fuse_scores,
+    fused_tolerance,
+    lift_replies,
+    tie_groups,
+)
 from agentorch.memory._schema import (
     CHUNK_COUNT,
     CHUNK_INDEX,
@@ -426,12 +434,18 @@ class ChromaMemory:
                 futures.wait([pending])
                 raise
             ranking, tie = self._fused(query, vector or [], pending.result(), lexical, embeddings, order)
+            candidates = {i for i, _ in ranking}  # passed `where`
+            following = self._backend.lexical.following(self._name, [i for i, _ in ranking[:pool]])
+            ranking = lift_replies(ranking, following)
             # the best `pool` are re-ranked for redundancy, which needs their embeddings and
-            # creation times; texts are read with them (one read, and most of them win)
+            # creation times; texts are read with them (one read, and most of them win). A
+            # lifted reply was never filtered: `where` applies here
             best = ranking[:pool]
             if best:
                 got = collection.get(
-                    ids=[i for i, _ in best], include=["documents", "metadatas", "embeddings"]
+                    ids=[i for i, _ in best],
+                    where=dict(where) if where else None,
+                    include=["documents", "metadatas", "embeddings"],
                 )
                 for i, d, m, e in zip(
                     got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
@@ -440,7 +454,8 @@ class ChromaMemory:
             best = [e for e in best if e[0] in rows]  # deleted since it was ranked: skipped
             created = {i: float(rows[i][2].get(CREATED_AT, 0.0)) for i, _ in best}
             diverse = diversify(best, tie, embeddings, created, k)
-            return self._hits(collection, [[e] for e in [*diverse, *ranking[pool:]]], k, rows)
+            rest = [e for e in ranking[pool:] if e[0] in candidates]
+            return self._hits(collection, [[e] for e in [*diverse, *rest]], k, rows)
 
         return self._run(False, search)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -140,6 +141,8 @@ async def test_long_thread_is_summarized_hierarchically_with_provenance(memory: 
     assert set(ids[:10]) <= covered  # the oldest records are covered by summaries
     assert max(s.metadata["summary_level"] for s in summaries) >= 2  # summaries of summaries
     assert '<data source="summary:' in context
+    shown = re.findall(r'<data source="summary:([^"]+)"', context)
+    assert shown and set(shown) <= {s.id for s in summaries}  # only summaries shown as summaries
     assert memory.count_tokens(context) <= budget
     calls = len(summarize.calls)
     await memory.aassemble_context(
