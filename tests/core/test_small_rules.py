@@ -486,3 +486,30 @@ def test_a_wrong_budget_says_what_a_budget_accepts(limits: dict[str, Any], named
     assert named in str(info.value)
     assert "`max_llm_calls` and `max_tokens` (whole numbers >= 1)" in str(info.value)
     assert "pydantic" not in str(info.value)
+
+
+def test_a_rounds_history_is_in_the_order_its_sub_tasks_ended() -> None:
+    from agentorch import Agent, Team
+    from agentorch.llms import ScriptedChatModel
+    from tests.helpers import ACCEPT, plan, st
+
+    llm = ScriptedChatModel(
+        {
+            "planner": [plan(st("slow", "w"), st("fast", "v"))],
+            "w": ["S"],
+            "v": ["F"],
+            "critic": [ACCEPT],
+            "synthesizer": ["ok"],
+        },
+        latency={"w": 0.3, "*": 0.0},
+    )
+    result = Team(agents=[Agent(name="w", role="Slow"), Agent(name="v", role="Fast")], llm=llm).run("goal")
+    assert [h.subtask_id for h in result.history] == ["fast", "slow"]  # not plan order
+
+
+def test_a_token_event_reads_as_one_line() -> None:
+    from agentorch._engine.events import describe_event
+
+    base = {"type": "token", "role": "w", "round": 1, "message_id": "m", "text": "Hi there"}
+    assert describe_event({**base, "agent": "w", "subtask_id": "a"}) == "token a [w]: 'Hi there'"
+    assert describe_event({**base, "agent": None, "subtask_id": None}) == "token synthesizer: 'Hi there'"

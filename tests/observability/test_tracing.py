@@ -83,8 +83,11 @@ def test_tracing_without_a_key_makes_no_attempt_and_warns_once() -> None:
     with FakeLangSmith() as proxy:  # every HTTPS request of the child goes through it
         env = _env(LANGSMITH_TRACING="true", HTTPS_PROXY=proxy.url, https_proxy=proxy.url)
         started = time.monotonic()
+        # the library logs and never prints (a NullHandler): an application that configures
+        # logging sees the warning, once
+        child = "import logging; logging.basicConfig()\n" + RUN
         out = subprocess.run(
-            [sys.executable, "-c", RUN], env=env, capture_output=True, text=True, timeout=120
+            [sys.executable, "-c", child], env=env, capture_output=True, text=True, timeout=120
         )
         elapsed = time.monotonic() - started
         assert out.returncode == 0, out.stderr

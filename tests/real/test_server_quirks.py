@@ -93,6 +93,15 @@ def test_json_schema_refused_by_the_server_ends_at_once_naming_the_method() -> N
     assert calls_by_role(server)["planner"] == 1
 
 
+def test_a_400_refusal_of_the_request_ends_at_once() -> None:
+    lane = iter([Fault(status=400, message="response_format is not supported"), PLAN])
+    with OpenAIServer(research_script(planner=lambda body: next(lane))) as server:
+        with pytest.raises(ConfigError) as info:
+            http_team(server).run(GOAL)
+    assert "HTTP 400" in str(info.value) and "response_format is not supported" in str(info.value)
+    assert calls_by_role(server)["planner"] == 1  # a request the server refuses is not retried
+
+
 def test_a_5xx_that_is_not_about_the_request_is_still_retried() -> None:
     lane = iter([Fault(status=500, message="model is loading"), PLAN])
     with OpenAIServer(research_script(planner=lambda body: next(lane))) as server:
